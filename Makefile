@@ -1,0 +1,53 @@
+# A thin layer over CMake. `make demo` and `make test` install the Debian
+# packages they need when run as root (otherwise they print the apt-get line).
+# The package lists live here and nowhere else.
+
+BUILD_PACKAGES := gcc libc6-dev make cmake pkg-config libldns-dev libuv1-dev libcsv-dev libcmocka-dev
+TEST_PACKAGES  := $(BUILD_PACKAGES) knot unbound ldnsutils bind9-dnsutils dnsperf faketime \
+                  miller sqlite3 iproute2 util-linux procps valgrind
+BENCH_PACKAGES := $(TEST_PACKAGES) time
+
+BUILD    ?= build
+SANBUILD ?= build-asan
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+ifeq ($(CI),true)
+CMAKE_FLAGS += -DDNSPROP_WERROR=ON
+endif
+
+.PHONY: all demo test bench build build-asan deps-build deps-test deps-bench clean format
+
+all: build
+
+deps-build:
+	@sh tools/ensure-packages.sh $(BUILD_PACKAGES)
+deps-test:
+	@sh tools/ensure-packages.sh $(TEST_PACKAGES)
+deps-bench:
+	@sh tools/ensure-packages.sh $(BENCH_PACKAGES)
+
+build: deps-build
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: deps-build
+	cmake -S . -B $(SANBUILD) -DCMAKE_BUILD_TYPE=Debug -DDNSPROP_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake --build $(SANBUILD) -j $(JOBS)
+
+demo: build
+	./$(BUILD)/dnsprop demo
+
+test: deps-test
+	$(MAKE) build build-asan
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(SANBUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+bench: deps-bench build
+	@sh bench/run.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(SANBUILD)

@@ -1,0 +1,77 @@
+/*
+ * dnsprop: project-wide basics shared by every module: error codes, exit
+ * codes, durations and UTC times, and small text helpers.
+ *
+ * Errors are values: functions return 0 on success or a negative code. Codes
+ * from libuv (UV_E*, negative errno) pass through unchanged; the project's
+ * own codes are the DP_E* below, all more negative than any errno.
+ */
+#ifndef DNSPROP_COMMON_H
+#define DNSPROP_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit status, the Nagios plugin convention (PRODUCT.md section 3). */
+enum dp_exit {
+    DP_EXIT_OK = 0,
+    DP_EXIT_WARNING = 1,
+    DP_EXIT_CRITICAL = 2,
+    DP_EXIT_UNKNOWN = 3,
+};
+
+/* The project's own error codes. */
+enum dp_err {
+    DP_EINPUT = -10000, /* bad input from outside: usage, value, file content */
+    DP_ENOMEM,          /* out of memory */
+    DP_EIO,             /* a read or write failed (errno kept by the caller) */
+    DP_ELOCK,           /* the data folder's lock could not be taken in time */
+    DP_EDAMAGED,        /* a file is damaged beyond the allowed repair */
+    DP_EFORMAT,         /* a file is of another format or version */
+    DP_EMALFORMED,      /* a DNS message does not parse */
+    DP_EINTERNAL,       /* a bug: should not happen */
+};
+
+/* Returns a static text for any code: DP_E*, libuv's, or a negative errno. */
+const char *dp_strerror(int err);
+
+/* Durations as PRODUCT.md section 2 spells them: a positive whole number and
+ * a unit (ms, s, m, h, d), optionally several in decreasing order ("1h30m").
+ * On success stores milliseconds in *ms and returns 0; otherwise DP_EINPUT and
+ * *ms is left alone. The largest accepted duration is 3650 days. */
+int dp_parse_duration(const char *s, uint64_t *ms);
+
+/* Times: "now", "YYYY-MM-DD HH:MM[:SS]" (UTC), or ISO 8601
+ * "YYYY-MM-DDTHH:MM[:SS][.fff](Z|+HH:MM|-HH:MM)" (no zone means UTC).
+ * `now` is the current Unix time, used for "now". Stores Unix seconds in *t and
+ * returns 0, or DP_EINPUT for anything else (including impossible dates). */
+int dp_parse_time(const char *s, int64_t now, int64_t *t);
+
+/* Formats Unix seconds as "YYYY-MM-DD HH:MM:SS" (UTC) into buf (>= 20 bytes).
+ * Returns buf. */
+#define DP_TIME_BUFLEN 20
+char *dp_format_time(int64_t t, char *buf);
+
+/* Parses exactly "YYYY-MM-DD HH:MM:SS" as written by dp_format_time.
+ * Returns 0 or DP_EINPUT. */
+int dp_parse_time_exact(const char *s, size_t len, int64_t *t);
+
+/* Unix seconds for a proleptic Gregorian UTC date and time; no range checks. */
+int64_t dp_timegm(int year, int mon, int day, int hour, int min, int sec);
+
+/* Current wall-clock time in Unix seconds / milliseconds. */
+int64_t dp_now(void);
+int64_t dp_now_ms(void);
+
+/* Parses a whole decimal number in [min, max]; no sign, no spaces, no
+ * leading '+'. Returns 0 or DP_EINPUT. */
+int dp_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Writes `s` (len bytes) into buf as printable ASCII: bytes outside 0x21..0x7e
+ * other than space, and the backslash itself, become \DDD as zone files write
+ * them. Used to quote hostile text in messages. Always NUL-terminates; returns
+ * buf. */
+char *dp_escape(const char *s, size_t len, char *buf, size_t buflen);
+
+#endif

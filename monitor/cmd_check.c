@@ -1,0 +1,12 @@
+/* dnsprop check: placeholder until the command is built (see the issues). */
+#include "monitor/monitor.h"
+
+#include <stdio.h>
+
+int cmd_check(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "dnsprop: 'check' is not built yet\n");
+    return DP_EXIT_UNKNOWN;
+}

@@ -1,0 +1,12 @@
+/* dnsprop demo: placeholder until the command is built (see the issues). */
+#include "monitor/monitor.h"
+
+#include <stdio.h>
+
+int cmd_demo(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "dnsprop: 'demo' is not built yet\n");
+    return DP_EXIT_UNKNOWN;
+}
