@@ -11,6 +11,21 @@
 #include "reports/reports.h"
 #include "resolvers/resolvers.h"
 
+/* ---- answers (monitor/answer.c) ---- */
+struct ldns_struct_rr;
+
+/* Normalizes an RRset into the text of the `answer` column: each record's
+ * RDATA in presentation form, domain names lower-cased, sorted bytewise,
+ * duplicates dropped, joined by " | " ("" for n == 0). On success *out is
+ * malloc'd and the caller frees it. Returns 0 or DP_ENOMEM. */
+int answer_from_rrs(struct ldns_struct_rr *const *rrs, size_t n, char **out);
+
+/* Parses RDATA texts of type qtype joined by " | " (as --expect takes them,
+ * e.g. "0 mail.example.com. | 10 b.example.com.") and normalizes them as
+ * answer_from_rrs does. Returns 0 (caller frees *out), DP_EINPUT with *why
+ * saying what is wrong, or DP_ENOMEM. */
+int answer_from_text(uint16_t qtype, const char *text, char **out, const char **why);
+
 /* Commands: each takes the arguments after the command name (argv[0] is the
  * command name itself) and returns the process exit status (enum dp_exit). */
 int cmd_check(int argc, char **argv);
