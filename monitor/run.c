@@ -1,0 +1,238 @@
+/*
+ * dnsprop check and dnsprop watch: the scheduler (when rounds go out) around
+ * the round runner (what goes out), the observation log and the reports.
+ *
+ * check: one round, appended to the log under its lock, reports refreshed,
+ * one status line, the exit status of PRODUCT.md section 3.
+ * watch: a round every --interval on a libuv timer until the window ends
+ * (or, with --until-converged, after 3 converged rounds in a row). A round
+ * that overruns the interval is never stacked on the next: the next one is
+ * timed from the start of the last, and starts at once when that time has
+ * passed. SIGINT/SIGTERM: the round under way finishes (bounded by timeout x
+ * tries), its rows are written, every handle is closed, and the exit status
+ * is that of the last round.
+ */
+#include "monitor/monitor.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CONVERGED_ROUNDS_TO_STOP 3
+
+struct run {
+    uv_loop_t *loop;           /* borrowed */
+    const struct run_opts *o;  /* borrowed */
+    const char *cmd;           /* "check", "watch" or "demo" */
+    bool watch;
+    struct run_setup *setup;   /* borrowed: domains, plans, servers */
+    struct engine *engine;     /* owned */
+    struct obslog *log;        /* owned */
+    struct round *round;       /* owned: the round under way, or NULL */
+    uv_timer_t timer;          /* next round */
+    uv_timer_t ticker;         /* the live progress line on a terminal */
+    uv_signal_t sigint, sigterm;
+    uint64_t round_started;    /* uv_now() at the start of the last round */
+    int64_t window_end;        /* Unix seconds; 0 until known */
+    int last_exit;
+    unsigned converged_streak;
+    unsigned rounds_done;
+    bool stopping;
+    bool closing;
+    bool tty;
+    int handles_open;
+    run_round_cb on_round;     /* optional observer (the demo) */
+    void *on_round_arg;
+};
+
+static void start_round(struct run *run);
+
+static void handle_closed(uv_handle_t *h)
+{
+    struct run *run = h->data;
+    run->handles_open--;
+}
+
+static void run_close(struct run *run)
+{
+    if (run->closing)
+        return;
+    run->closing = true;
+    uv_handle_t *hs[] = {(uv_handle_t *)&run->timer, (uv_handle_t *)&run->ticker,
+                         (uv_handle_t *)&run->sigint, (uv_handle_t *)&run->sigterm};
+    for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
+        if (!uv_is_closing(hs[i]))
+            uv_close(hs[i], handle_closed);
+    if (run->engine != NULL)
+        engine_close(run->engine);
+    if (run->tty)
+        fputs("\r\033[K", stdout);
+}
+
+static void progress_tick(uv_timer_t *t)
+{
+    struct run *run = t->data;
+    if (run->round == NULL || !run->tty)
+        return;
+    size_t done, total;
+    round_progress(run->round, &done, &total);
+    printf("\r\033[Kround %u: %zu/%zu answers in", obslog_next_round(run->log), done, total);
+    fflush(stdout);
+}
+
+static void next_timer(uv_timer_t *t)
+{
+    start_round(t->data);
+}
+
+/* The last round is over: decide whether and when the next one goes. */
+static void schedule_next(struct run *run, int64_t now)
+{
+    if (!run->watch || run->stopping) {
+        run_close(run);
+        return;
+    }
+    if (run->o->until_converged && run->converged_streak >= CONVERGED_ROUNDS_TO_STOP) {
+        if (!run->o->quiet)
+            fprintf(stderr, "dnsprop %s: converged in %u rounds in a row; stopping\n", run->cmd,
+                    run->converged_streak);
+        run_close(run);
+        return;
+    }
+    uint64_t elapsed = uv_now(run->loop) - run->round_started;
+    uint64_t wait = elapsed >= run->o->interval_ms ? 0 : run->o->interval_ms - elapsed;
+    if (run->window_end > 0 && now * 1000 + (int64_t)wait >= run->window_end * 1000) {
+        if (!run->o->quiet)
+            fprintf(stderr, "dnsprop %s: the window ends before the next round; stopping\n",
+                    run->cmd);
+        run_close(run);
+        return;
+    }
+    uv_timer_start(&run->timer, next_timer, wait, 0);
+}
+
+static void round_done(struct round *r, void *arg)
+{
+    struct run *run = arg;
+    const struct obs *rows;
+    size_t n;
+    char err[512] = "";
+    int rc = round_rows(r, &rows, &n);
+    int64_t now = dp_now();
+    if (run->tty)
+        fputs("\r\033[K", stdout);
+    if (rc != 0) {
+        fprintf(stderr, "dnsprop %s: round failed: %s\n", run->cmd, dp_strerror(rc));
+        run->last_exit = DP_EXIT_UNKNOWN;
+        goto stop;
+    }
+    rc = obslog_append(run->log, rows, n, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "dnsprop %s: %s\n", run->cmd, err[0] ? err : dp_strerror(rc));
+        run->last_exit = DP_EXIT_UNKNOWN;
+        goto stop;
+    }
+    struct report_outcome out;
+    rc = report_refresh(run->log, run->setup->settings, run->setup->ndomains, now, &out, err,
+                        sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "dnsprop %s: %s\n", run->cmd, err[0] ? err : dp_strerror(rc));
+        run->last_exit = DP_EXIT_UNKNOWN;
+        goto stop;
+    }
+    run->last_exit = out.exit_status;
+    run->window_end = out.window_end;
+    run->rounds_done++;
+    run->converged_streak = out.exit_status == DP_EXIT_OK ? run->converged_streak + 1 : 0;
+    if (!run->o->quiet || !run->watch)
+        printf("%s\n", out.status_line);
+    fflush(stdout);
+    if (run->on_round != NULL && run->on_round(run->on_round_arg, &out))
+        run->stopping = true;
+    report_outcome_deinit(&out);
+    round_free(r);
+    run->round = NULL;
+    schedule_next(run, now);
+    return;
+stop:
+    round_free(r);
+    run->round = NULL;
+    run_close(run);
+}
+
+static void start_round(struct run *run)
+{
+    uint32_t number = obslog_next_round(run->log);
+    run->round_started = uv_now(run->loop);
+    int rc = round_start(run->loop, run->engine, &run->setup->cfg, number, round_done, run,
+                         &run->round);
+    if (rc != 0) {
+        fprintf(stderr, "dnsprop %s: cannot start round %u: %s\n", run->cmd, number,
+                dp_strerror(rc));
+        run->last_exit = DP_EXIT_UNKNOWN;
+        run_close(run);
+    }
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct run *run = s->data;
+    if (!run->o->quiet)
+        fprintf(stderr, "\ndnsprop %s: %s: %s\n", run->cmd, signum == SIGINT ? "SIGINT" : "SIGTERM",
+                run->round ? "finishing the round under way" : "stopping");
+    run->stopping = true;
+    uv_signal_stop(&run->sigint);
+    uv_signal_stop(&run->sigterm);
+    if (run->round == NULL)
+        run_close(run);
+}
+
+int run_rounds(uv_loop_t *loop, const struct run_opts *o, struct run_setup *setup,
+               const char *cmd, bool watch, run_round_cb on_round, void *arg)
+{
+    struct run run = {
+        .loop = loop,
+        .o = o,
+        .cmd = cmd,
+        .watch = watch,
+        .setup = setup,
+        .last_exit = DP_EXIT_UNKNOWN,
+        .on_round = on_round,
+        .on_round_arg = arg,
+        .tty = watch && isatty(STDOUT_FILENO) && !o->quiet,
+    };
+    char err[512] = "";
+    int rc = obslog_open(setup->dir, 30, &run.log, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "dnsprop %s: %s\n", cmd, err[0] ? err : dp_strerror(rc));
+        return DP_EXIT_UNKNOWN;
+    }
+    rc = engine_new(loop, &o->engine, &run.engine);
+    if (rc != 0) {
+        fprintf(stderr, "dnsprop %s: %s\n", cmd, dp_strerror(rc));
+        obslog_close(run.log);
+        return DP_EXIT_UNKNOWN;
+    }
+    uv_timer_init(loop, &run.timer);
+    uv_timer_init(loop, &run.ticker);
+    uv_signal_init(loop, &run.sigint);
+    uv_signal_init(loop, &run.sigterm);
+    run.handles_open = 4;
+    run.timer.data = run.ticker.data = run.sigint.data = run.sigterm.data = &run;
+    if (watch) {
+        uv_signal_start(&run.sigint, on_signal, SIGINT);
+        uv_signal_start(&run.sigterm, on_signal, SIGTERM);
+    }
+    if (run.tty) {
+        uv_timer_start(&run.ticker, progress_tick, 250, 250);
+        uv_unref((uv_handle_t *)&run.ticker);
+    }
+    start_round(&run);
+    uv_run(loop, UV_RUN_DEFAULT);
+    run_close(&run);
+    uv_run(loop, UV_RUN_DEFAULT);
+    obslog_close(run.log);
+    return run.last_exit;
+}
