@@ -258,8 +258,10 @@ char *dp_format_time(int64_t t, char *buf)
         snprintf(buf, DP_TIME_BUFLEN, "0000-00-00 00:00:00");
         return buf;
     }
-    snprintf(buf, DP_TIME_BUFLEN, "%04d-%02d-%02d %02d:%02d:%02d", (int)y, (int)mo, (int)d,
-             (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
+    /* the modulos tell the compiler each field's width; the values are in range */
+    snprintf(buf, DP_TIME_BUFLEN, "%04u-%02u-%02u %02u:%02u:%02u", (unsigned)y % 10000u,
+             (unsigned)mo % 100u, (unsigned)d % 100u, (unsigned)(rem / 3600) % 100u,
+             (unsigned)(rem / 60 % 60), (unsigned)(rem % 60));
     return buf;
 }
 

@@ -101,7 +101,7 @@ int cmd_query(int argc, char **argv)
     struct rlist servers = {0};
     char err[512];
     if (server != NULL) {
-        if (rlist_load_spec(&servers, server, false, err, sizeof err) != 0 || servers.n != 1) {
+        if (rlist_load_spec(&servers, server, false, stderr, err, sizeof err) != 0 || servers.n != 1) {
             if (servers.n > 1)
                 snprintf(err, sizeof err, "give one server, not a list");
             fprintf(stderr, "dnsprop query: @%s\n", err);
