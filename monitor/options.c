@@ -58,7 +58,7 @@ void run_opts_init(struct run_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->interval_ms = 10 * 60 * 1000;
-    o->window_ms = 72ULL * 3600 * 1000;
+    o->window_ms = 0; /* not given: the saved setting, else 72h */
     o->since = -1;
     engine_opts_default(&o->engine);
 }

@@ -236,3 +236,49 @@ int run_rounds(uv_loop_t *loop, const struct run_opts *o, struct run_setup *setu
     obslog_close(run.log);
     return run.last_exit;
 }
+
+/* check and watch share everything but the repetition. */
+static int run_command(int argc, char **argv, const char *cmd, bool watch)
+{
+    struct run_opts o;
+    struct run_setup setup;
+    run_opts_init(&o);
+    int rc = run_opts_parse(&o, cmd, argc, argv, watch);
+    if (rc != 0) {
+        run_opts_deinit(&o);
+        return DP_EXIT_UNKNOWN;
+    }
+    rc = run_setup_build(&setup, &o, cmd);
+    if (rc != 0) {
+        if (rc != DP_EINPUT)
+            fprintf(stderr, "dnsprop %s: %s\n", cmd, dp_strerror(rc));
+        run_setup_deinit(&setup);
+        run_opts_deinit(&o);
+        return DP_EXIT_UNKNOWN;
+    }
+    uv_loop_t loop;
+    int exit_status = DP_EXIT_UNKNOWN;
+    rc = uv_loop_init(&loop);
+    if (rc != 0) {
+        fprintf(stderr, "dnsprop %s: %s\n", cmd, dp_strerror(rc));
+    } else {
+        exit_status = run_rounds(&loop, &o, &setup, cmd, watch, NULL, NULL);
+        if (uv_loop_close(&loop) != 0) {
+            fprintf(stderr, "dnsprop %s: internal error: a handle was left open\n", cmd);
+            exit_status = DP_EXIT_UNKNOWN;
+        }
+    }
+    run_setup_deinit(&setup);
+    run_opts_deinit(&o);
+    return exit_status;
+}
+
+int cmd_check(int argc, char **argv)
+{
+    return run_command(argc, argv, "check", false);
+}
+
+int cmd_watch(int argc, char **argv)
+{
+    return run_command(argc, argv, "watch", true);
+}
