@@ -1,0 +1,976 @@
+/*
+ * The query engine: how one DNS question goes out and how its reply is taken
+ * in (PRODUCT.md section 8). The scheduler decides when; this file decides how.
+ *
+ * Each query is one struct equery, a state machine (queued, sending, waiting,
+ * retrying, tcp, done) owning its libuv handles: a timer, and a UDP socket or a
+ * TCP connection. The struct is freed only in the last close callback.
+ *
+ * Why a socket per query rather than a shared pool: the kernel then picks a
+ * fresh random source port for every question (no port is reused while
+ * another query waits on it), a reply can only belong to the one query that
+ * owns the socket, and with IP_RECVERR an ICMP unreachable for that server
+ * reaches exactly that query, so "nothing listening" ends at once instead of
+ * after timeout x tries. The cost is a few syscalls per query (socket, bind,
+ * close); bench/bench_engine.sh measures it against dnsperf. Each query holds
+ * one descriptor at a time, and the in-flight cap is held under half the
+ * RLIMIT_NOFILE soft limit. A socket sees at most tries datagrams from its
+ * server, so the default SO_RCVBUF never overflows.
+ *
+ * Queries wait in a FIFO per server address:port (a token bucket each) and
+ * servers with waiting queries sit in a ring served round-robin, so one busy
+ * server cannot starve the others. One "pump" timer starts waiting queries:
+ * at once after a submit or a completion, or when the next token is due.
+ */
+#include "monitor/monitor.h"
+
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+
+#include <ldns/ldns.h>
+
+#define ENGINE_MAX_TRIES  16
+#define ENGINE_EDNS_BUF   1232
+#define ENGINE_RECV_BUF   65536
+#define ENGINE_HASH_SIZE  1024
+#define ENGINE_RAND_POOL  256
+#define ENGINE_HDR        12 /* DNS header length */
+#define ENGINE_MIN_NOFILE 64 /* descriptors left for everything else */
+
+enum equery_state {
+    EQ_QUEUED = 0, /* in its server's FIFO, nothing open yet */
+    EQ_SENDING,    /* first UDP attempt being set up and sent */
+    EQ_WAITING,    /* a UDP attempt is out, timer armed */
+    EQ_RETRYING,   /* the timer fired, the next attempt is being sent */
+    EQ_TCP,        /* over TCP: connecting, writing or reading */
+    EQ_DONE,       /* callback made; handles closing */
+};
+
+static const char *const state_names[] = {"queued",   "sending", "waiting",
+                                          "retrying", "tcp",     "done"};
+
+const char *engine_state_name(int state)
+{
+    if (state < 0 || state > EQ_DONE)
+        return "?";
+    return state_names[state];
+}
+
+struct eserver;
+struct engine;
+
+/* One outstanding query. */
+struct equery {
+    struct engine *e;    /* not owned */
+    struct eserver *srv; /* not owned: the engine's server table owns it */
+    enum equery_state state;
+    struct equery *qnext; /* in srv's FIFO while queued */
+    struct equery *aprev; /* in e->active while in flight */
+    struct equery *anext;
+
+    ldns_rdf *qname; /* owned: the asked name, for question matching */
+    char *qname_str; /* owned: the same as text, for engine_judge_reply */
+    uint16_t qtype;
+    bool want_tcp;
+    engine_cb cb; /* caller's; called once */
+    void *arg;    /* caller's, not owned */
+
+    uint8_t *wire;  /* owned: 2-byte TCP length then the query message */
+    size_t wirelen; /* of the message, without the length */
+
+    uv_timer_t timer; /* handle lives here; data -> this query */
+    uv_udp_t udp;
+    uv_tcp_t tcp;
+    uv_connect_t conn;
+    uv_write_t wreq;
+    bool timer_open, udp_open, tcp_open;
+    unsigned open_handles; /* the struct is freed when this drops to 0 */
+
+    uint16_t ids[ENGINE_MAX_TRIES];     /* ID of each UDP attempt */
+    uint64_t sent_ns[ENGINE_MAX_TRIES]; /* uv_hrtime() when each went out */
+    unsigned attempts;                  /* UDP attempts sent */
+    uint64_t deadline;                  /* loop time (ms) the UDP budget ends */
+
+    uint16_t tcp_id;
+    uint64_t tcp_sent_ns;
+    uint8_t lenbuf[2];
+    size_t got;    /* bytes of the current TCP message read, length included */
+    uint8_t *body; /* owned: the TCP message being read (<= 65535 bytes) */
+    size_t bodylen;
+};
+
+/* One server address:port: its rate bucket and its FIFO of waiting queries. */
+struct eserver {
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    struct eserver *hnext; /* hash chain; the engine owns every server */
+    struct eserver *rprev; /* ring of servers with waiting queries */
+    struct eserver *rnext;
+    bool in_ring;
+    struct equery *qhead; /* FIFO; the queries are owned by the engine */
+    struct equery *qtail;
+    double tokens;
+    uint64_t refill_at; /* loop time of the last refill */
+};
+
+struct engine {
+    uv_loop_t *loop; /* not owned */
+    struct engine_opts o;
+    unsigned cap; /* effective in-flight cap */
+    struct engine_stats st;
+    struct eserver *servers[ENGINE_HASH_SIZE];
+    struct eserver *ring; /* next server to serve; NULL when none waits */
+    size_t ring_len;
+    struct equery *active; /* in-flight queries */
+    uv_timer_t pump;
+    uint64_t pump_due; /* loop time the pump is armed for; UINT64_MAX when not */
+    bool closing;
+    bool pump_closed;
+    uint64_t live; /* queries allocated and not yet freed */
+    uint8_t rand[ENGINE_RAND_POOL];
+    size_t rand_left;
+    uint8_t recvbuf[ENGINE_RECV_BUF]; /* shared: a datagram is handled before the next read */
+};
+
+static void q_finish(struct equery *q, struct engine_result *r);
+static void q_start_tcp(struct equery *q, uint64_t timeout);
+static void pump_at(struct engine *e, uint64_t due);
+
+void engine_opts_default(struct engine_opts *o)
+{
+    o->timeout_ms = 2000;
+    o->tries = 3;
+    o->rate = 20;
+    o->inflight = 256;
+}
+
+/* ---- small helpers ---- */
+
+static uint16_t engine_random_id(struct engine *e)
+{
+    if (e->rand_left < 2) {
+        ssize_t n = getrandom(e->rand, sizeof e->rand, 0);
+        /* getrandom on a pool this small does not fail once the system has
+         * booted; if it ever does, fall back to libuv's own CSPRNG source */
+        if (n != (ssize_t)sizeof e->rand &&
+            uv_random(NULL, NULL, e->rand, sizeof e->rand, 0, NULL) != 0)
+            memset(e->rand, 0, sizeof e->rand);
+        e->rand_left = sizeof e->rand;
+    }
+    e->rand_left -= 2;
+    return (uint16_t)(e->rand[e->rand_left] << 8 | e->rand[e->rand_left + 1]);
+}
+
+static bool sa_equal(const struct sockaddr *a, const struct sockaddr_storage *b)
+{
+    if (a->sa_family != b->ss_family)
+        return false;
+    if (a->sa_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    if (a->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+        return x->sin6_port == y->sin6_port &&
+               memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0 &&
+               x->sin6_scope_id == y->sin6_scope_id;
+    }
+    return false;
+}
+
+static unsigned sa_hash(const struct sockaddr *sa)
+{
+    const uint8_t *p;
+    size_t n;
+    uint16_t port;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s = (const void *)sa;
+        p = (const uint8_t *)&s->sin_addr;
+        n = sizeof s->sin_addr;
+        port = s->sin_port;
+    } else {
+        const struct sockaddr_in6 *s = (const void *)sa;
+        p = (const uint8_t *)&s->sin6_addr;
+        n = sizeof s->sin6_addr;
+        port = s->sin6_port;
+    }
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    h = (h ^ (port & 0xff)) * 16777619u;
+    h = (h ^ (port >> 8)) * 16777619u;
+    return h % ENGINE_HASH_SIZE;
+}
+
+static struct eserver *server_get(struct engine *e, const struct sockaddr *sa, socklen_t salen)
+{
+    unsigned h = sa_hash(sa);
+    for (struct eserver *s = e->servers[h]; s != NULL; s = s->hnext)
+        if (sa_equal(sa, &s->sa))
+            return s;
+    struct eserver *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    memcpy(&s->sa, sa, salen);
+    s->salen = salen;
+    s->tokens = e->o.rate > 0 ? fmax(1.0, e->o.rate / 100.0) : 0;
+    s->refill_at = uv_now(e->loop);
+    s->hnext = e->servers[h];
+    e->servers[h] = s;
+    return s;
+}
+
+/* Bucket size: 10 ms worth of queries, at least one. */
+static void server_refill(struct engine *e, struct eserver *s, uint64_t now)
+{
+    if (e->o.rate == 0 || now <= s->refill_at)
+        return;
+    double cap = fmax(1.0, e->o.rate / 100.0);
+    s->tokens = fmin(cap, s->tokens + (double)(now - s->refill_at) * e->o.rate / 1000.0);
+    s->refill_at = now;
+}
+
+/* A retry or a TCP fallback spends a token without waiting for one, so the
+ * average rate holds while a query in flight is never held back. */
+static void server_spend(struct engine *e, struct eserver *s)
+{
+    if (e->o.rate == 0)
+        return;
+    server_refill(e, s, uv_now(e->loop));
+    if (s->tokens > -(double)e->o.rate)
+        s->tokens -= 1;
+}
+
+static void ring_add(struct engine *e, struct eserver *s)
+{
+    if (s->in_ring)
+        return;
+    s->in_ring = true;
+    e->ring_len++;
+    if (e->ring == NULL) {
+        s->rnext = s->rprev = s;
+        e->ring = s;
+    } else { /* just before the cursor: served last in this turn */
+        s->rnext = e->ring;
+        s->rprev = e->ring->rprev;
+        s->rprev->rnext = s;
+        e->ring->rprev = s;
+    }
+}
+
+static void ring_remove(struct engine *e, struct eserver *s)
+{
+    if (!s->in_ring)
+        return;
+    s->in_ring = false;
+    e->ring_len--;
+    if (s->rnext == s) {
+        e->ring = NULL;
+    } else {
+        s->rprev->rnext = s->rnext;
+        s->rnext->rprev = s->rprev;
+        if (e->ring == s)
+            e->ring = s->rnext;
+    }
+    s->rnext = s->rprev = NULL;
+}
+
+static void active_add(struct engine *e, struct equery *q)
+{
+    q->aprev = NULL;
+    q->anext = e->active;
+    if (e->active != NULL)
+        e->active->aprev = q;
+    e->active = q;
+}
+
+static void active_remove(struct engine *e, struct equery *q)
+{
+    if (q->aprev != NULL)
+        q->aprev->anext = q->anext;
+    else
+        e->active = q->anext;
+    if (q->anext != NULL)
+        q->anext->aprev = q->aprev;
+    q->aprev = q->anext = NULL;
+}
+
+/* ---- lifetime ---- */
+
+static void engine_maybe_free(struct engine *e)
+{
+    if (!e->closing || !e->pump_closed || e->live > 0)
+        return;
+    for (size_t i = 0; i < ENGINE_HASH_SIZE; i++) {
+        struct eserver *s = e->servers[i];
+        while (s != NULL) {
+            struct eserver *next = s->hnext;
+            free(s);
+            s = next;
+        }
+    }
+    free(e);
+}
+
+/* Frees a query that has no open handle left. */
+static void q_free(struct equery *q)
+{
+    struct engine *e = q->e;
+    ldns_rdf_deep_free(q->qname);
+    free(q->qname_str);
+    free(q->wire);
+    free(q->body);
+    free(q);
+    e->live--;
+    engine_maybe_free(e);
+}
+
+static void on_q_close(uv_handle_t *h)
+{
+    struct equery *q = h->data;
+    if (--q->open_handles == 0)
+        q_free(q);
+}
+
+static void q_close_handle(uv_handle_t *h, bool *open)
+{
+    if (!*open)
+        return;
+    *open = false;
+    uv_close(h, on_q_close);
+}
+
+static void q_close_all(struct equery *q)
+{
+    q_close_handle((uv_handle_t *)&q->udp, &q->udp_open);
+    q_close_handle((uv_handle_t *)&q->tcp, &q->tcp_open);
+    q_close_handle((uv_handle_t *)&q->timer, &q->timer_open);
+    if (q->open_handles == 0)
+        q_free(q);
+}
+
+static void result_none(struct engine_result *r, enum obs_status status, bool tcp)
+{
+    memset(r, 0, sizeof *r);
+    r->status = status;
+    r->rcode = -1;
+    r->tcp = tcp;
+    r->latency_ms = -1;
+    r->ttl = -1;
+    r->answer = "";
+}
+
+/* The one place a query ends: the callback, then its handles close. */
+static void q_finish(struct equery *q, struct engine_result *r)
+{
+    struct engine *e = q->e;
+    if (q->state == EQ_DONE)
+        return;
+    q->state = EQ_DONE;
+    active_remove(e, q);
+    e->st.inflight--;
+    e->st.completed++;
+    if (r->status == OBS_TIMEOUT)
+        e->st.timeouts++;
+    else if (r->status == OBS_UNREACHABLE)
+        e->st.unreachable++;
+    else if (r->status == OBS_MALFORMED)
+        e->st.malformed++;
+    q->cb(r, q->arg);
+    q_close_all(q);
+    if (!e->closing)
+        pump_at(e, uv_now(e->loop));
+}
+
+static void q_fail(struct equery *q, enum obs_status status)
+{
+    struct engine_result r;
+    result_none(&r, status, q->state == EQ_TCP);
+    q_finish(q, &r);
+}
+
+/* Judges a parsed reply (ownership taken) and ends the query with it. */
+static void q_answer(struct equery *q, ldns_pkt *pkt, uint64_t sent_ns, bool tcp)
+{
+    struct engine_result r;
+    char *answer = NULL, *cname = NULL;
+    result_none(&r, OBS_MALFORMED, tcp);
+    r.latency_ms = (int64_t)((uv_hrtime() - sent_ns) / 1000000u);
+    int rc = engine_judge_reply(pkt, q->qname_str, q->qtype, &r, &answer, &cname);
+    if (rc != 0) {
+        r.status = OBS_MALFORMED;
+        r.ttl = -1;
+        r.rcode = (int)ldns_pkt_get_rcode(pkt);
+    }
+    r.answer = answer != NULL ? answer : "";
+    r.cname_target = cname;
+    r.reply = pkt;
+    q_finish(q, &r);
+    free(answer);
+    free(cname);
+    ldns_pkt_free(pkt);
+}
+
+/* ---- matching ---- */
+
+enum match {
+    MATCH_DROP,      /* not ours: count and keep waiting */
+    MATCH_OK,        /* ours, question matches */
+    MATCH_MALFORMED, /* ours (source and ID), question unreadable */
+};
+
+/* Whether the message's question is ours. The ID was checked by the caller. */
+static enum match question_matches(const struct equery *q, const uint8_t *m, size_t len)
+{
+    if (len < ENGINE_HDR)
+        return MATCH_DROP;
+    if ((m[2] & 0x80) == 0) /* QR clear: a query, not a reply */
+        return MATCH_DROP;
+    if (m[4] != 0 || m[5] != 1) /* QDCOUNT must be 1 (no question: FORMERR and the like) */
+        return MATCH_DROP;
+    ldns_rdf *name = NULL;
+    size_t pos = ENGINE_HDR;
+    if (ldns_wire2dname(&name, m, len, &pos) != LDNS_STATUS_OK || name == NULL)
+        return MATCH_MALFORMED;
+    bool same = ldns_dname_compare(name, q->qname) == 0;
+    ldns_rdf_deep_free(name);
+    if (pos + 4 > len)
+        return MATCH_MALFORMED;
+    uint16_t type = (uint16_t)(m[pos] << 8 | m[pos + 1]);
+    uint16_t cls = (uint16_t)(m[pos + 2] << 8 | m[pos + 3]);
+    if (!same || type != q->qtype || cls != LDNS_RR_CLASS_IN)
+        return MATCH_DROP;
+    return MATCH_OK;
+}
+
+/* ---- UDP ---- */
+
+static void on_udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct equery *q = h->data;
+    (void)suggested;
+    *buf = uv_buf_init((char *)q->e->recvbuf, sizeof q->e->recvbuf);
+}
+
+/* The wait after attempt k (0-based) of n: timeout * 2(k+1)/(n+1), so the n
+ * waits sum to timeout x n; the last one runs to the deadline. */
+static uint64_t udp_wait(const struct equery *q, uint64_t now)
+{
+    const struct engine *e = q->e;
+    uint64_t left = q->deadline > now ? q->deadline - now : 0;
+    if (q->attempts >= e->o.tries)
+        return left;
+    uint64_t k = q->attempts - 1;
+    uint64_t w = e->o.timeout_ms * 2 * (k + 1) / (e->o.tries + 1);
+    return w < left ? w : left;
+}
+
+static void on_timer(uv_timer_t *t);
+
+/* Sends the next UDP attempt with a fresh ID. Returns 0 or a libuv error
+ * that means the server cannot be reached. */
+static int udp_send_attempt(struct equery *q)
+{
+    struct engine *e = q->e;
+    uint16_t id = engine_random_id(e);
+    q->ids[q->attempts] = id;
+    q->wire[2] = (uint8_t)(id >> 8);
+    q->wire[3] = (uint8_t)id;
+    q->sent_ns[q->attempts] = uv_hrtime();
+    q->attempts++;
+    uv_buf_t b = uv_buf_init((char *)q->wire + 2, (unsigned)q->wirelen);
+    int rc = uv_udp_try_send(&q->udp, &b, 1, (const struct sockaddr *)&q->srv->sa);
+    if (rc == UV_EAGAIN || rc == UV_ENOBUFS || rc == UV_ENOMEM)
+        rc = 0; /* a full send buffer is a lost datagram: the next attempt covers it */
+    else if (rc >= 0) {
+        e->st.sent++;
+        rc = 0;
+    }
+    if (rc == 0) {
+        q->state = EQ_WAITING;
+        uint64_t now = uv_now(e->loop);
+        uv_timer_start(&q->timer, on_timer, udp_wait(q, now), 0);
+    }
+    return rc;
+}
+
+static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+                        const struct sockaddr *addr, unsigned flags)
+{
+    struct equery *q = h->data;
+    struct engine *e = q->e;
+    if (q->state != EQ_WAITING && q->state != EQ_RETRYING && q->state != EQ_SENDING)
+        return;
+    if (nread < 0) { /* with IP_RECVERR: ICMP unreachable and friends */
+        q_fail(q, OBS_UNREACHABLE);
+        return;
+    }
+    if (addr == NULL) /* nothing more to read */
+        return;
+    const uint8_t *m = (const uint8_t *)buf->base;
+    size_t len = (size_t)nread;
+    if ((flags & UV_UDP_PARTIAL) || len < ENGINE_HDR || !sa_equal(addr, &q->srv->sa)) {
+        e->st.dropped++;
+        return;
+    }
+    uint16_t id = (uint16_t)(m[0] << 8 | m[1]);
+    unsigned which = q->attempts;
+    for (unsigned i = 0; i < q->attempts; i++)
+        if (q->ids[i] == id)
+            which = i;
+    if (which == q->attempts) {
+        e->st.dropped++;
+        return;
+    }
+    enum match mt = question_matches(q, m, len);
+    if (mt == MATCH_DROP) {
+        e->st.dropped++;
+        return;
+    }
+    e->st.received++;
+    if (mt == MATCH_MALFORMED) {
+        q_fail(q, OBS_MALFORMED);
+        return;
+    }
+    if (m[2] & 0x02) { /* TC: ask again over TCP */
+        e->st.tcp_fallbacks++;
+        q_close_handle((uv_handle_t *)&q->udp, &q->udp_open);
+        uv_timer_stop(&q->timer);
+        server_spend(e, q->srv);
+        q_start_tcp(q, e->o.timeout_ms);
+        return;
+    }
+    ldns_pkt *pkt = NULL;
+    if (ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK || pkt == NULL) {
+        struct engine_result r;
+        result_none(&r, OBS_MALFORMED, false);
+        r.rcode = m[3] & 0x0f;
+        r.latency_ms = (int64_t)((uv_hrtime() - q->sent_ns[which]) / 1000000u);
+        q_finish(q, &r);
+        return;
+    }
+    q_answer(q, pkt, q->sent_ns[which], false);
+}
+
+static void q_start_udp(struct equery *q)
+{
+    struct engine *e = q->e;
+    int family = q->srv->sa.ss_family;
+    int rc = uv_udp_init_ex(e->loop, &q->udp, (unsigned)family);
+    if (rc != 0) /* EAFNOSUPPORT: no IPv6 on this host */
+        goto fail;
+    q->udp.data = q;
+    q->udp_open = true;
+    q->open_handles++;
+    struct sockaddr_storage any;
+    memset(&any, 0, sizeof any);
+    if (family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&any;
+        a->sin_family = AF_INET;
+        a->sin_addr.s_addr = htonl(INADDR_ANY);
+    } else {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&any;
+        a->sin6_family = AF_INET6;
+        a->sin6_addr = in6addr_any;
+    }
+    /* port 0: the kernel picks a random ephemeral port for this query */
+    rc = uv_udp_bind(&q->udp, (const struct sockaddr *)&any, UV_UDP_LINUX_RECVERR);
+    if (rc != 0)
+        goto fail;
+    rc = uv_udp_recv_start(&q->udp, on_udp_alloc, on_udp_recv);
+    if (rc != 0)
+        goto fail;
+    q->deadline = uv_now(e->loop) + e->o.timeout_ms * e->o.tries;
+    rc = udp_send_attempt(q);
+    if (rc != 0)
+        goto fail;
+    return;
+fail:
+    q_fail(q, OBS_UNREACHABLE);
+}
+
+/* ---- TCP ---- */
+
+static void on_tcp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct equery *q = h->data;
+    (void)suggested;
+    if (q->got < 2)
+        *buf = uv_buf_init((char *)q->lenbuf + q->got, (unsigned)(2 - q->got));
+    else /* exactly the rest of this message, so nothing of the next is read */
+        *buf = uv_buf_init((char *)q->body + (q->got - 2), (unsigned)(q->bodylen - (q->got - 2)));
+}
+
+static void tcp_message(struct equery *q)
+{
+    struct engine *e = q->e;
+    uint8_t *m = q->body;
+    size_t len = q->bodylen;
+    enum match mt = MATCH_DROP;
+    if (len >= ENGINE_HDR && (uint16_t)(m[0] << 8 | m[1]) == q->tcp_id)
+        mt = question_matches(q, m, len);
+    if (mt == MATCH_DROP) { /* not ours: wait for the next message on the stream */
+        e->st.dropped++;
+        free(q->body);
+        q->body = NULL;
+        q->got = 0;
+        return;
+    }
+    e->st.received++;
+    ldns_pkt *pkt = NULL;
+    if (mt == MATCH_MALFORMED || ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK || pkt == NULL) {
+        q_fail(q, OBS_MALFORMED);
+        return;
+    }
+    q_answer(q, pkt, q->tcp_sent_ns, true);
+}
+
+static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct equery *q = s->data;
+    (void)buf;
+    if (q->state != EQ_TCP)
+        return;
+    if (nread < 0) { /* EOF or reset before a whole reply */
+        q_fail(q, OBS_UNREACHABLE);
+        return;
+    }
+    q->got += (size_t)nread;
+    if (q->got == 2 && q->body == NULL) {
+        q->bodylen = (size_t)(q->lenbuf[0] << 8 | q->lenbuf[1]);
+        if (q->bodylen == 0) {
+            q->e->st.received++;
+            q_fail(q, OBS_MALFORMED);
+            return;
+        }
+        q->body = malloc(q->bodylen); /* at most 65535 bytes */
+        if (q->body == NULL) {
+            q_fail(q, OBS_MALFORMED);
+            return;
+        }
+    }
+    if (q->body != NULL && q->got == 2 + q->bodylen)
+        tcp_message(q);
+}
+
+static void on_tcp_write(uv_write_t *w, int status)
+{
+    struct equery *q = w->data;
+    if (status != 0 && status != UV_ECANCELED && q->state == EQ_TCP)
+        q_fail(q, OBS_UNREACHABLE);
+}
+
+static void on_tcp_connect(uv_connect_t *c, int status)
+{
+    struct equery *q = c->data;
+    if (q->state != EQ_TCP) /* finished (timeout, close) while connecting */
+        return;
+    if (status != 0) {
+        q_fail(q, OBS_UNREACHABLE);
+        return;
+    }
+    q->tcp_id = engine_random_id(q->e);
+    q->wire[0] = (uint8_t)(q->wirelen >> 8);
+    q->wire[1] = (uint8_t)q->wirelen;
+    q->wire[2] = (uint8_t)(q->tcp_id >> 8);
+    q->wire[3] = (uint8_t)q->tcp_id;
+    uv_buf_t b = uv_buf_init((char *)q->wire, (unsigned)(q->wirelen + 2));
+    q->wreq.data = q;
+    q->tcp_sent_ns = uv_hrtime();
+    int rc = uv_write(&q->wreq, (uv_stream_t *)&q->tcp, &b, 1, on_tcp_write);
+    if (rc == 0)
+        rc = uv_read_start((uv_stream_t *)&q->tcp, on_tcp_alloc, on_tcp_read);
+    if (rc != 0) {
+        q_fail(q, OBS_UNREACHABLE);
+        return;
+    }
+    q->e->st.sent++;
+}
+
+/* One TCP attempt, timeout ms from now. */
+static void q_start_tcp(struct equery *q, uint64_t timeout)
+{
+    struct engine *e = q->e;
+    q->state = EQ_TCP;
+    int rc = uv_tcp_init(e->loop, &q->tcp);
+    if (rc != 0)
+        goto fail;
+    q->tcp.data = q;
+    q->tcp_open = true;
+    q->open_handles++;
+    uv_timer_start(&q->timer, on_timer, timeout, 0);
+    q->conn.data = q;
+    rc = uv_tcp_connect(&q->conn, &q->tcp, (const struct sockaddr *)&q->srv->sa, on_tcp_connect);
+    if (rc != 0)
+        goto fail;
+    return;
+fail:
+    q_fail(q, OBS_UNREACHABLE);
+}
+
+/* ---- the state machine's clock ---- */
+
+static void on_timer(uv_timer_t *t)
+{
+    struct equery *q = t->data;
+    struct engine *e = q->e;
+    switch (q->state) {
+    case EQ_WAITING: {
+        uint64_t now = uv_now(e->loop);
+        if (q->attempts >= e->o.tries || now >= q->deadline) {
+            q_fail(q, OBS_TIMEOUT);
+            return;
+        }
+        q->state = EQ_RETRYING;
+        e->st.retries++;
+        server_spend(e, q->srv);
+        if (udp_send_attempt(q) != 0)
+            q_fail(q, OBS_UNREACHABLE);
+        return;
+    }
+    case EQ_TCP:
+        q_fail(q, OBS_TIMEOUT);
+        return;
+    case EQ_QUEUED:
+    case EQ_SENDING:
+    case EQ_RETRYING:
+    case EQ_DONE:
+        return; /* no timer runs in these states */
+    }
+}
+
+static void q_start(struct equery *q)
+{
+    struct engine *e = q->e;
+    active_add(e, q);
+    e->st.queued--;
+    e->st.inflight++;
+    if (e->st.inflight > e->st.inflight_max)
+        e->st.inflight_max = e->st.inflight;
+    q->state = EQ_SENDING;
+    if (uv_timer_init(e->loop, &q->timer) != 0) {
+        q_fail(q, OBS_UNREACHABLE);
+        return;
+    }
+    q->timer.data = q;
+    q->timer_open = true;
+    q->open_handles++;
+    if (q->want_tcp)
+        q_start_tcp(q, e->o.timeout_ms * e->o.tries);
+    else
+        q_start_udp(q);
+}
+
+/* ---- the queue ---- */
+
+static void on_pump(uv_timer_t *t);
+
+/* Arms the pump for loop time due unless it already runs sooner. */
+static void pump_at(struct engine *e, uint64_t due)
+{
+    if (e->closing || due >= e->pump_due)
+        return;
+    uint64_t now = uv_now(e->loop);
+    e->pump_due = due;
+    uv_timer_start(&e->pump, on_pump, due > now ? due - now : 0, 0);
+}
+
+/* Starts waiting queries, one per server per turn, while the in-flight cap
+ * and the servers' buckets allow. */
+static void on_pump(uv_timer_t *t)
+{
+    struct engine *e = t->data;
+    uint64_t now = uv_now(e->loop);
+    uint64_t next = UINT64_MAX;
+    e->pump_due = UINT64_MAX;
+    for (;;) {
+        bool started = false;
+        size_t n = e->ring_len;
+        next = UINT64_MAX;
+        /* one turn visits each server of the ring once; a server added
+         * meanwhile (by a callback) waits for the next turn */
+        for (size_t i = 0; i < n && e->ring != NULL && !e->closing && e->st.inflight < e->cap;
+             i++) {
+            struct eserver *s = e->ring;
+            server_refill(e, s, now);
+            if (e->o.rate > 0 && s->tokens < 1.0) {
+                uint64_t wait = (uint64_t)ceil((1.0 - s->tokens) * 1000.0 / e->o.rate);
+                if (now + (wait ? wait : 1) < next)
+                    next = now + (wait ? wait : 1);
+                e->ring = s->rnext;
+                continue;
+            }
+            struct equery *q = s->qhead;
+            s->qhead = q->qnext;
+            if (s->qhead == NULL)
+                s->qtail = NULL;
+            q->qnext = NULL;
+            if (e->o.rate > 0)
+                s->tokens -= 1.0;
+            e->ring = s->rnext;
+            if (s->qhead == NULL)
+                ring_remove(e, s);
+            q_start(q);
+            started = true;
+        }
+        if (!started || e->closing || e->ring == NULL || e->st.inflight >= e->cap)
+            break;
+    }
+    if (!e->closing && e->ring != NULL && e->st.inflight < e->cap && next != UINT64_MAX)
+        pump_at(e, next);
+}
+
+/* ---- public API ---- */
+
+int engine_new(uv_loop_t *loop, const struct engine_opts *o, struct engine **out)
+{
+    struct engine_opts def;
+    *out = NULL;
+    if (o == NULL) {
+        engine_opts_default(&def);
+        o = &def;
+    }
+    if (o->timeout_ms == 0 || o->timeout_ms > 3600000 || o->tries == 0 ||
+        o->tries > ENGINE_MAX_TRIES || o->inflight == 0)
+        return DP_EINPUT;
+    struct engine *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return DP_ENOMEM;
+    e->loop = loop;
+    e->o = *o;
+    e->cap = o->inflight;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        rlim_t room = rl.rlim_cur > 2 * ENGINE_MIN_NOFILE ? rl.rlim_cur / 2 : 1;
+        if (room < e->cap)
+            e->cap = (unsigned)room;
+    }
+    e->pump_due = UINT64_MAX;
+    int rc = uv_timer_init(loop, &e->pump);
+    if (rc != 0) {
+        free(e);
+        return rc;
+    }
+    e->pump.data = e;
+    *out = e;
+    return 0;
+}
+
+int engine_submit(struct engine *e, const struct engine_query *in)
+{
+    int rc = DP_EINPUT;
+    if (e->closing)
+        return UV_ECANCELED;
+    if (in == NULL || in->sa == NULL || in->qname == NULL || in->cb == NULL)
+        return DP_EINPUT;
+    if (!((in->sa->sa_family == AF_INET && in->salen >= sizeof(struct sockaddr_in)) ||
+          (in->sa->sa_family == AF_INET6 && in->salen >= sizeof(struct sockaddr_in6))))
+        return DP_EINPUT;
+    socklen_t salen =
+        in->sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    struct equery *q = calloc(1, sizeof *q);
+    ldns_pkt *pkt = NULL;
+    uint8_t *wire = NULL;
+    size_t wirelen = 0;
+    if (q == NULL)
+        return DP_ENOMEM;
+    q->e = e;
+    q->qname = ldns_dname_new_frm_str(in->qname);
+    if (q->qname == NULL)
+        goto fail;
+    rc = DP_ENOMEM;
+    q->qname_str = strdup(in->qname);
+    ldns_rdf *owner = ldns_rdf_clone(q->qname);
+    if (q->qname_str == NULL || owner == NULL) {
+        ldns_rdf_deep_free(owner);
+        goto fail;
+    }
+    pkt = ldns_pkt_query_new(owner, (ldns_rr_type)in->qtype, LDNS_RR_CLASS_IN, 0);
+    if (pkt == NULL)
+        goto fail;
+    ldns_pkt_set_rd(pkt, in->rd);
+    ldns_pkt_set_edns_udp_size(pkt, ENGINE_EDNS_BUF);
+    if (ldns_pkt2wire(&wire, pkt, &wirelen) != LDNS_STATUS_OK || wirelen < ENGINE_HDR ||
+        wirelen > 65535)
+        goto fail;
+    q->wire = malloc(wirelen + 2);
+    if (q->wire == NULL)
+        goto fail;
+    memcpy(q->wire + 2, wire, wirelen);
+    q->wirelen = wirelen;
+    q->srv = server_get(e, in->sa, salen);
+    if (q->srv == NULL)
+        goto fail;
+    q->qtype = in->qtype;
+    q->want_tcp = in->tcp;
+    q->cb = in->cb;
+    q->arg = in->arg;
+    q->state = EQ_QUEUED;
+    if (q->srv->qtail != NULL)
+        q->srv->qtail->qnext = q;
+    else
+        q->srv->qhead = q;
+    q->srv->qtail = q;
+    ring_add(e, q->srv);
+    e->live++;
+    e->st.submitted++;
+    e->st.queued++;
+    pump_at(e, uv_now(e->loop));
+    ldns_pkt_free(pkt);
+    free(wire);
+    return 0;
+fail:
+    ldns_pkt_free(pkt);
+    free(wire);
+    ldns_rdf_deep_free(q->qname);
+    free(q->qname_str);
+    free(q->wire);
+    free(q);
+    return rc;
+}
+
+static void on_pump_close(uv_handle_t *h)
+{
+    struct engine *e = h->data;
+    e->pump_closed = true;
+    engine_maybe_free(e);
+}
+
+void engine_close(struct engine *e)
+{
+    if (e == NULL || e->closing)
+        return;
+    e->closing = true;
+    uv_timer_stop(&e->pump);
+    /* queued queries: never started, nothing open */
+    while (e->ring != NULL) {
+        struct eserver *s = e->ring;
+        while (s->qhead != NULL) {
+            struct equery *q = s->qhead;
+            s->qhead = q->qnext;
+            e->st.queued--;
+            e->st.completed++;
+            e->st.timeouts++;
+            q->state = EQ_DONE;
+            struct engine_result r;
+            result_none(&r, OBS_TIMEOUT, q->want_tcp);
+            q->cb(&r, q->arg);
+            q_free(q); /* the engine itself lives on until the pump closes */
+        }
+        s->qtail = NULL;
+        ring_remove(e, s);
+    }
+    while (e->active != NULL)
+        q_fail(e->active, OBS_TIMEOUT);
+    uv_close((uv_handle_t *)&e->pump, on_pump_close);
+}
+
+void engine_get_stats(const struct engine *e, struct engine_stats *s)
+{
+    *s = e->st;
+}

@@ -1,0 +1,167 @@
+/*
+ * Judging a DNS reply: from a parsed message to the status, rcode, TTL and
+ * normalized answer of one observation. Pure and reentrant (no engine, no
+ * loop), so a fuzzer can drive it with any parsed packet.
+ *
+ * The CNAME chain is followed inside the answer section only, starting at the
+ * asked name, at most ENGINE_JUDGE_MAX_CHAIN links (a loop just ends the walk):
+ * records of the asked type at the end of the chain make the answer. Records
+ * elsewhere in the section (other owners, other classes) are ignored, since a
+ * resolver may add glue we did not ask for.
+ */
+#include "monitor/monitor.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#define ENGINE_JUDGE_MAX_CHAIN 16
+
+static void min_ttl(int64_t *ttl, uint32_t v)
+{
+    if (*ttl < 0 || (int64_t)v < *ttl)
+        *ttl = v;
+}
+
+/* Presentation form of a name, lower-cased; malloc'd or NULL. */
+static char *dname_lower(const ldns_rdf *d)
+{
+    char *s = ldns_rdf2str(d);
+    if (s == NULL)
+        return NULL;
+    for (char *p = s; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    return s;
+}
+
+/* Negative-caching TTL (RFC 2308 section 5): min(SOA TTL, SOA MINIMUM) of the
+ * first SOA in the authority section; -1 when there is none. */
+static int64_t negative_ttl(const ldns_pkt *reply)
+{
+    const ldns_rr_list *auth = ldns_pkt_authority(reply);
+    for (size_t i = 0; auth != NULL && i < ldns_rr_list_rr_count(auth); i++) {
+        const ldns_rr *rr = ldns_rr_list_rr(auth, i);
+        if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA || ldns_rr_rd_count(rr) < 7)
+            continue;
+        const ldns_rdf *min = ldns_rr_rdf(rr, 6);
+        if (min == NULL || ldns_rdf_size(min) != 4)
+            continue;
+        int64_t ttl = ldns_rr_ttl(rr);
+        uint32_t m = ldns_rdf2native_int32(min);
+        return (int64_t)m < ttl ? (int64_t)m : ttl;
+    }
+    return -1;
+}
+
+int engine_judge_reply(const ldns_pkt *reply, const char *qname, uint16_t qtype,
+                       struct engine_result *r, char **answer, char **cname_target)
+{
+    int rc = DP_ENOMEM;
+    ldns_rdf *cur = NULL;
+    ldns_rr **found = NULL;
+    size_t nfound = 0;
+    *answer = NULL;
+    *cname_target = NULL;
+
+    if (reply == NULL || qname == NULL)
+        return DP_EINPUT;
+    if (!ldns_pkt_qr(reply) || ldns_pkt_get_opcode(reply) != LDNS_PACKET_QUERY)
+        return DP_EMALFORMED;
+    cur = ldns_dname_new_frm_str(qname);
+    if (cur == NULL)
+        return DP_EINPUT;
+
+    /* the full rcode: 4 bits in the header, 8 more in the OPT record */
+    r->rcode = (int)ldns_pkt_get_rcode(reply) | ((int)ldns_pkt_edns_extended_rcode(reply) << 4);
+    r->ttl = -1;
+
+    const ldns_rr_list *an = ldns_pkt_answer(reply);
+    size_t n = an != NULL ? ldns_rr_list_rr_count(an) : 0;
+    found = calloc(n ? n : 1, sizeof *found);
+    if (found == NULL)
+        goto out;
+    int64_t chain_ttl = -1;
+    for (int hop = 0; hop <= ENGINE_JUDGE_MAX_CHAIN; hop++) {
+        const ldns_rr *cname = NULL;
+        int64_t ttl = chain_ttl;
+        for (size_t i = 0; i < n; i++) {
+            ldns_rr *rr = ldns_rr_list_rr(an, i);
+            if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN ||
+                ldns_dname_compare(ldns_rr_owner(rr), cur) != 0)
+                continue;
+            if (ldns_rr_get_type(rr) == qtype) {
+                found[nfound++] = rr;
+                min_ttl(&ttl, ldns_rr_ttl(rr));
+            } else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME && cname == NULL &&
+                       ldns_rr_rd_count(rr) == 1) {
+                cname = rr;
+            }
+        }
+        if (nfound > 0) {
+            r->ttl = ttl;
+            break;
+        }
+        if (cname == NULL)
+            break;
+        const ldns_rdf *target = ldns_rr_rdf(cname, 0);
+        if (target == NULL || ldns_rdf_get_type(target) != LDNS_RDF_TYPE_DNAME) {
+            rc = DP_EMALFORMED;
+            goto out;
+        }
+        if (hop == 0) {
+            *cname_target = dname_lower(target);
+            if (*cname_target == NULL)
+                goto out;
+        }
+        min_ttl(&chain_ttl, ldns_rr_ttl(cname));
+        ldns_rdf *next = ldns_rdf_clone(target);
+        if (next == NULL)
+            goto out;
+        ldns_rdf_deep_free(cur);
+        cur = next;
+    }
+
+    switch (r->rcode) {
+    case LDNS_RCODE_NOERROR:
+        if (nfound > 0) {
+            r->status = OBS_OK;
+        } else {
+            r->status = OBS_NODATA;
+            r->ttl = negative_ttl(reply);
+        }
+        break;
+    case LDNS_RCODE_NXDOMAIN:
+        r->status = OBS_NXDOMAIN;
+        r->ttl = negative_ttl(reply);
+        nfound = 0; /* the name does not exist: whatever came with it is no answer */
+        break;
+    case LDNS_RCODE_REFUSED:
+        r->status = OBS_REFUSED;
+        r->ttl = -1;
+        nfound = 0;
+        break;
+    default: /* SERVFAIL, and every other rcode with the real value kept in rcode */
+        r->status = OBS_SERVFAIL;
+        r->ttl = -1;
+        nfound = 0;
+        break;
+    }
+    rc = nfound > 0 ? answer_from_rrs(found, nfound, answer) : 0;
+    if (rc == 0 && *answer == NULL) {
+        *answer = strdup("");
+        if (*answer == NULL)
+            rc = DP_ENOMEM;
+    }
+out:
+    if (rc != 0) {
+        free(*answer);
+        *answer = NULL;
+        free(*cname_target);
+        *cname_target = NULL;
+    }
+    free(found);
+    ldns_rdf_deep_free(cur);
+    return rc;
+}

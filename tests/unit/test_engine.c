@@ -1,0 +1,742 @@
+/*
+ * Tests for the query engine (monitor/engine.c, monitor/engine_judge.c)
+ * against scripted DNS servers on loopback (tests/unit/fakedns.h), each run
+ * on the test's own loop, which must close cleanly at the end.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fakedns.h"
+#include "monitor/monitor.h"
+
+#define MX2_ANSWER "10 mx1.example.com. | 20 mx2.example.com."
+
+struct slot {
+    struct run *run;
+    unsigned index;
+    unsigned calls;
+    enum obs_status status;
+    int rcode;
+    bool tcp;
+    bool had_reply;
+    int64_t latency_ms, ttl;
+    char *answer;
+    char *cname;
+    uint64_t at_ms; /* uv_hrtime when the callback came, ms */
+};
+
+struct run {
+    uv_loop_t loop;
+    struct fake f;
+    struct engine *e;
+    bool closed;
+    unsigned expect, done;
+    uv_timer_t guard;
+    uint64_t t0_ms;
+};
+
+static uint64_t now_ms(void)
+{
+    return uv_hrtime() / 1000000u;
+}
+
+static void on_guard(uv_timer_t *t)
+{
+    struct run *r = t->data;
+    fprintf(stderr, "guard: %u of %u callbacks after 20 s\n", r->done, r->expect);
+    uv_stop(&r->loop);
+}
+
+static void run_init(struct run *r, enum fake_mode mode, const struct engine_opts *o)
+{
+    memset(r, 0, sizeof *r);
+    assert_int_equal(uv_loop_init(&r->loop), 0);
+    assert_int_equal(fake_start(&r->f, &r->loop, mode), 0);
+    assert_int_equal(engine_new(&r->loop, o, &r->e), 0);
+    uv_timer_init(&r->loop, &r->guard);
+    r->guard.data = r;
+    uv_timer_start(&r->guard, on_guard, 20000, 0);
+    uv_unref((uv_handle_t *)&r->guard);
+    r->t0_ms = now_ms();
+}
+
+static void on_result(const struct engine_result *res, void *arg)
+{
+    struct slot *s = arg;
+    struct run *r = s->run;
+    s->calls++;
+    s->status = res->status;
+    s->rcode = res->rcode;
+    s->tcp = res->tcp;
+    s->had_reply = res->reply != NULL;
+    s->latency_ms = res->latency_ms;
+    s->ttl = res->ttl;
+    free(s->answer);
+    free(s->cname);
+    s->answer = strdup(res->answer);
+    s->cname = res->cname_target ? strdup(res->cname_target) : NULL;
+    s->at_ms = now_ms();
+    if (++r->done == r->expect)
+        uv_stop(&r->loop);
+}
+
+static int submit_to(struct run *r, struct slot *s, const struct sockaddr *sa, socklen_t salen,
+                     const char *qname, uint16_t qtype, bool rd, bool tcp)
+{
+    struct engine_query q = {.sa = sa,
+                             .salen = salen,
+                             .qname = qname,
+                             .qtype = qtype,
+                             .rd = rd,
+                             .tcp = tcp,
+                             .cb = on_result,
+                             .arg = s};
+    s->run = r;
+    int rc = engine_submit(r->e, &q);
+    if (rc == 0)
+        r->expect++;
+    return rc;
+}
+
+static void submit(struct run *r, struct slot *s, const char *qname, uint16_t qtype, bool rd,
+                   bool tcp)
+{
+    assert_int_equal(submit_to(r, s, (const struct sockaddr *)&r->f.addr, sizeof r->f.addr, qname,
+                               qtype, rd, tcp),
+                     0);
+}
+
+/* Runs the loop until every submitted query called back. */
+static void run_wait(struct run *r)
+{
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+    assert_int_equal(r->done, r->expect);
+}
+
+static void run_end(struct run *r)
+{
+    if (!r->closed)
+        engine_close(r->e);
+    fake_stop(&r->f);
+    uv_close((uv_handle_t *)&r->guard, NULL);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&r->loop), 0);
+}
+
+static void slot_free(struct slot *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(s[i].answer);
+        free(s[i].cname);
+    }
+}
+
+static struct engine_opts opts(uint64_t timeout, unsigned tries)
+{
+    struct engine_opts o;
+    engine_opts_default(&o);
+    o.timeout_ms = timeout;
+    o.tries = tries;
+    o.rate = 0;
+    return o;
+}
+
+/* ---- answers ---- */
+
+static void test_two_mx(void **state)
+{
+    (void)state;
+    struct run r;
+    struct slot s[2] = {0};
+    struct engine_opts o = opts(1000, 2);
+    run_init(&r, FAKE_MX2, &o);
+    submit(&r, &s[0], "Example.COM", LDNS_RR_TYPE_MX, false, false);
+    run_wait(&r);
+    assert_int_equal(s[0].calls, 1);
+    assert_int_equal(s[0].status, OBS_OK);
+    assert_int_equal(s[0].rcode, 0);
+    assert_false(s[0].tcp);
+    assert_true(s[0].had_reply);
+    assert_string_equal(s[0].answer, MX2_ANSWER);
+    assert_int_equal(s[0].ttl, 120);
+    assert_null(s[0].cname);
+    assert_true(s[0].latency_ms >= 0 && s[0].latency_ms < 1000);
+    assert_int_equal(r.f.rd_set, 0);
+    assert_int_equal(r.f.edns_1232, 1);
+    submit(&r, &s[1], "example.com.", LDNS_RR_TYPE_MX, true, false);
+    run_wait(&r);
+    assert_int_equal(s[1].status, OBS_OK);
+    assert_int_equal(r.f.rd_set, 1);
+    assert_int_equal(r.f.edns_1232, 2);
+    struct engine_stats st;
+    engine_get_stats(r.e, &st);
+    assert_int_equal(st.sent, 2);
+    assert_int_equal(st.received, 2);
+    assert_int_equal(st.dropped, 0);
+    assert_int_equal(st.retries, 0);
+    assert_int_equal(st.completed, 2);
+    assert_int_equal(st.inflight, 0);
+    run_end(&r);
+    slot_free(s, 2);
+}
+
+static void one(enum fake_mode mode, const char *qname, uint16_t qtype, struct slot *s,
+                struct engine_stats *st)
+{
+    struct run r;
+    struct engine_opts o = opts(1000, 2);
+    run_init(&r, mode, &o);
+    submit(&r, s, qname, qtype, false, false);
+    run_wait(&r);
+    assert_int_equal(s->calls, 1);
+    if (st != NULL)
+        engine_get_stats(r.e, st);
+    run_end(&r);
+}
+
+static void test_rcodes(void **state)
+{
+    (void)state;
+    struct slot s[3] = {0};
+    one(FAKE_SERVFAIL, "example.com", LDNS_RR_TYPE_MX, &s[0], NULL);
+    assert_int_equal(s[0].status, OBS_SERVFAIL);
+    assert_int_equal(s[0].rcode, LDNS_RCODE_SERVFAIL);
+    assert_string_equal(s[0].answer, "");
+    assert_int_equal(s[0].ttl, -1);
+    one(FAKE_REFUSED, "example.com", LDNS_RR_TYPE_MX, &s[1], NULL);
+    assert_int_equal(s[1].status, OBS_REFUSED);
+    assert_int_equal(s[1].rcode, LDNS_RCODE_REFUSED);
+    one(FAKE_NOTIMP, "example.com", LDNS_RR_TYPE_MX, &s[2], NULL);
+    assert_int_equal(s[2].status, OBS_SERVFAIL); /* other rcodes: servfail, real rcode kept */
+    assert_int_equal(s[2].rcode, LDNS_RCODE_NOTIMPL);
+    slot_free(s, 3);
+}
+
+static void test_negative(void **state)
+{
+    (void)state;
+    struct slot s[3] = {0};
+    one(FAKE_NXDOMAIN, "nx.example.com", LDNS_RR_TYPE_MX, &s[0], NULL);
+    assert_int_equal(s[0].status, OBS_NXDOMAIN);
+    assert_int_equal(s[0].rcode, LDNS_RCODE_NXDOMAIN);
+    assert_int_equal(s[0].ttl, 300); /* MINIMUM below the SOA's TTL */
+    assert_string_equal(s[0].answer, "");
+    one(FAKE_NXDOMAIN2, "nx.example.com", LDNS_RR_TYPE_MX, &s[1], NULL);
+    assert_int_equal(s[1].status, OBS_NXDOMAIN);
+    assert_int_equal(s[1].ttl, 60); /* the SOA's TTL below MINIMUM */
+    one(FAKE_NODATA, "example.com", LDNS_RR_TYPE_MX, &s[2], NULL);
+    assert_int_equal(s[2].status, OBS_NODATA);
+    assert_int_equal(s[2].rcode, 0);
+    assert_int_equal(s[2].ttl, 120);
+    slot_free(s, 3);
+}
+
+static void test_truncated_then_tcp(void **state)
+{
+    (void)state;
+    struct slot s = {0};
+    struct run r;
+    struct engine_opts o = opts(1000, 2);
+    run_init(&r, FAKE_TC, &o);
+    submit(&r, &s, "example.com", LDNS_RR_TYPE_MX, false, false);
+    run_wait(&r);
+    assert_int_equal(s.status, OBS_OK);
+    assert_true(s.tcp);
+    assert_string_equal(s.answer, MX2_ANSWER);
+    assert_int_equal(r.f.udp_queries, 1);
+    assert_int_equal(r.f.tcp_queries, 1);
+    struct engine_stats st;
+    engine_get_stats(r.e, &st);
+    assert_int_equal(st.tcp_fallbacks, 1);
+    assert_int_equal(st.sent, 2);
+    run_end(&r);
+    slot_free(&s, 1);
+}
+
+static void test_straight_tcp(void **state)
+{
+    (void)state;
+    struct slot s = {0};
+    struct run r;
+    struct engine_opts o = opts(1000, 2);
+    run_init(&r, FAKE_MX2, &o);
+    submit(&r, &s, "example.com", LDNS_RR_TYPE_MX, true, true);
+    run_wait(&r);
+    assert_int_equal(s.status, OBS_OK);
+    assert_true(s.tcp);
+    assert_string_equal(s.answer, MX2_ANSWER);
+    assert_int_equal(r.f.udp_queries, 0);
+    assert_int_equal(r.f.tcp_queries, 1);
+    assert_int_equal(r.f.rd_set, 1);
+    run_end(&r);
+    slot_free(&s, 1);
+}
+
+/* ---- what is dropped ---- */
+
+static void test_wrong_id_then_right(void **state)
+{
+    (void)state;
+    struct slot s = {0};
+    struct engine_stats st;
+    one(FAKE_WRONGID, "example.com", LDNS_RR_TYPE_MX, &s, &st);
+    assert_int_equal(s.status, OBS_OK);
+    assert_string_equal(s.answer, MX2_ANSWER);
+    assert_int_equal(st.dropped, 1);
+    assert_int_equal(st.received, 1);
+    slot_free(&s, 1);
+}
+
+static void test_other_port_dropped(void **state)
+{
+    (void)state;
+    struct slot s = {0};
+    struct engine_stats st;
+    one(FAKE_OTHERPORT, "example.com", LDNS_RR_TYPE_MX, &s, &st);
+    assert_int_equal(s.status, OBS_OK);
+    assert_string_equal(s.answer, MX2_ANSWER); /* not "99 evil." */
+    assert_int_equal(st.dropped, 1);
+    assert_int_equal(st.received, 1);
+    slot_free(&s, 1);
+}
+
+static void test_wrong_question_dropped(void **state)
+{
+    (void)state;
+    struct slot s = {0};
+    struct engine_stats st;
+    one(FAKE_WRONGQ, "example.com", LDNS_RR_TYPE_MX, &s, &st);
+    assert_int_equal(s.status, OBS_OK);
+    assert_int_equal(st.dropped, 1);
+    slot_free(&s, 1);
+}
+
+static void test_mixed_case_echo(void **state)
+{
+    (void)state;
+    struct slot s = {0};
+    struct engine_stats st;
+    one(FAKE_MIXCASE, "example.com", LDNS_RR_TYPE_MX, &s, &st);
+    assert_int_equal(s.status, OBS_OK);
+    assert_string_equal(s.answer, MX2_ANSWER);
+    assert_int_equal(st.dropped, 0);
+    slot_free(&s, 1);
+}
+
+/* ---- time ---- */
+
+static void test_retry_answered(void **state)
+{
+    (void)state;
+    struct slot s = {0};
+    struct run r;
+    struct engine_opts o = opts(200, 3);
+    run_init(&r, FAKE_DROPFIRST, &o);
+    submit(&r, &s, "example.com", LDNS_RR_TYPE_MX, false, false);
+    run_wait(&r);
+    assert_int_equal(s.status, OBS_OK);
+    assert_int_equal(r.f.udp_queries, 2);
+    /* latency is that of the attempt that was answered, not since the first */
+    assert_true(s.latency_ms >= 0 && s.latency_ms < 80);
+    uint64_t took = s.at_ms - r.t0_ms;
+    assert_true(took >= 95); /* the first wait is 200 * 2/4 = 100 ms */
+    struct engine_stats st;
+    engine_get_stats(r.e, &st);
+    assert_int_equal(st.retries, 1);
+    assert_int_equal(st.sent, 2);
+    run_end(&r);
+    slot_free(&s, 1);
+}
+
+static void test_swallowed(void **state)
+{
+    (void)state;
+    struct slot s[2] = {0};
+    struct run r;
+    struct engine_opts o = opts(200, 3);
+    run_init(&r, FAKE_SWALLOW, &o);
+    submit(&r, &s[0], "example.com", LDNS_RR_TYPE_MX, false, false);
+    submit(&r, &s[1], "example.com", LDNS_RR_TYPE_MX, false, true); /* TCP: accepted, silent */
+    run_wait(&r);
+    for (int i = 0; i < 2; i++) {
+        uint64_t took = s[i].at_ms - r.t0_ms;
+        assert_int_equal(s[i].status, OBS_TIMEOUT);
+        assert_int_equal(s[i].rcode, -1);
+        assert_int_equal(s[i].latency_ms, -1);
+        assert_false(s[i].had_reply);
+        if (took < 590 || took > 600 + 250)
+            fail_msg("query %d took %llu ms, want 600 (200 x 3)", i, (unsigned long long)took);
+    }
+    assert_true(s[1].tcp);
+    assert_int_equal(r.f.udp_queries, 3);
+    struct engine_stats st;
+    engine_get_stats(r.e, &st);
+    assert_int_equal(st.retries, 2);
+    assert_int_equal(st.timeouts, 2);
+    run_end(&r);
+    slot_free(s, 2);
+}
+
+static void test_unreachable(void **state)
+{
+    (void)state;
+    struct slot s[2] = {0};
+    struct run r;
+    struct engine_opts o = opts(2000, 3);
+    run_init(&r, FAKE_MX2, &o);
+    /* a port nobody listens on: bind one, note it, close it */
+    uv_udp_t probe;
+    struct sockaddr_in a;
+    int len = sizeof a;
+    uv_ip4_addr("127.0.0.1", 0, &a);
+    uv_udp_init(&r.loop, &probe);
+    assert_int_equal(uv_udp_bind(&probe, (const struct sockaddr *)&a, 0), 0);
+    uv_udp_getsockname(&probe, (struct sockaddr *)&a, &len);
+    uv_close((uv_handle_t *)&probe, NULL);
+    uv_run(&r.loop, UV_RUN_NOWAIT);
+    /* IPv6 loopback, same port: unreachable whether or not the host has IPv6 */
+    struct sockaddr_in6 a6;
+    uv_ip6_addr("::1", ntohs(a.sin_port), &a6);
+    assert_int_equal(submit_to(&r, &s[0], (const struct sockaddr *)&a, sizeof a, "example.com",
+                               LDNS_RR_TYPE_MX, true, false),
+                     0);
+    assert_int_equal(submit_to(&r, &s[1], (const struct sockaddr *)&a6, sizeof a6, "example.com",
+                               LDNS_RR_TYPE_MX, true, false),
+                     0);
+    run_wait(&r);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(s[i].status, OBS_UNREACHABLE);
+        assert_int_equal(s[i].rcode, -1);
+        if (s[i].at_ms - r.t0_ms > 500)
+            fail_msg("unreachable took %llu ms", (unsigned long long)(s[i].at_ms - r.t0_ms));
+    }
+    struct engine_stats st;
+    engine_get_stats(r.e, &st);
+    assert_int_equal(st.retries, 0);
+    assert_int_equal(st.unreachable, 2);
+    run_end(&r);
+    slot_free(s, 2);
+}
+
+static void test_tcp_huge_length(void **state)
+{
+    (void)state;
+    struct slot s = {0};
+    struct run r;
+    struct engine_opts o = opts(200, 1);
+    run_init(&r, FAKE_HUGE_TCP, &o);
+    submit(&r, &s, "example.com", LDNS_RR_TYPE_MX, false, true);
+    run_wait(&r);
+    assert_int_equal(s.status, OBS_TIMEOUT);
+    assert_true(s.tcp);
+    assert_int_equal(r.f.tcp_queries, 1);
+    uint64_t took = s.at_ms - r.t0_ms;
+    assert_true(took >= 190 && took < 200 + 250);
+    run_end(&r);
+    slot_free(&s, 1);
+}
+
+/* ---- hostile bytes ---- */
+
+static void test_malformed(void **state)
+{
+    (void)state;
+    struct slot s[2] = {0};
+    one(FAKE_GARBAGE, "example.com", LDNS_RR_TYPE_MX, &s[0], NULL);
+    assert_int_equal(s[0].status, OBS_MALFORMED);
+    assert_string_equal(s[0].answer, "");
+    assert_false(s[0].had_reply);
+    one(FAKE_BADNAME, "example.com", LDNS_RR_TYPE_MX, &s[1], NULL);
+    assert_int_equal(s[1].status, OBS_MALFORMED);
+    slot_free(s, 2);
+}
+
+static void test_cname_chain(void **state)
+{
+    (void)state;
+    struct slot s[2] = {0};
+    one(FAKE_CNAME, "www.example.com", LDNS_RR_TYPE_MX, &s[0], NULL);
+    assert_int_equal(s[0].status, OBS_OK);
+    assert_string_equal(s[0].answer, "10 mx.example.org.");
+    assert_non_null(s[0].cname);
+    assert_string_equal(s[0].cname, "a.example.net.");
+    assert_int_equal(s[0].ttl, 200); /* the chain counts: min(600, 200, 400) */
+    one(FAKE_CNAME, "www.example.com", LDNS_RR_TYPE_CNAME, &s[1], NULL);
+    assert_int_equal(s[1].status, OBS_OK); /* a CNAME query reports the CNAME itself */
+    assert_string_equal(s[1].answer, "a.example.net.");
+    assert_null(s[1].cname);
+    assert_int_equal(s[1].ttl, 600);
+    slot_free(s, 2);
+}
+
+/* ---- pure judging ---- */
+
+static ldns_pkt *mkpkt(const char *qname, int rcode, const char *const *answers, size_t n)
+{
+    ldns_pkt *p = ldns_pkt_new();
+    ldns_rr *q = NULL;
+    char line[256];
+    snprintf(line, sizeof line, "%s IN MX", qname);
+    assert_int_equal(ldns_rr_new_question_frm_str(&q, line, NULL, NULL), LDNS_STATUS_OK);
+    ldns_pkt_push_rr(p, LDNS_SECTION_QUESTION, q);
+    ldns_pkt_set_qr(p, true);
+    ldns_pkt_set_rcode(p, (uint8_t)rcode);
+    for (size_t i = 0; i < n; i++) {
+        ldns_rr *rr = NULL;
+        assert_int_equal(ldns_rr_new_frm_str(&rr, answers[i], 0, NULL, NULL), LDNS_STATUS_OK);
+        ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, rr);
+    }
+    return p;
+}
+
+static void test_judge(void **state)
+{
+    (void)state;
+    struct engine_result r;
+    char *ans = NULL, *cn = NULL;
+
+    /* a CNAME loop ends the walk: nodata, the first target reported */
+    static const char *const loop[] = {"a.example. 60 IN CNAME b.example.",
+                                       "b.example. 60 IN CNAME a.example."};
+    ldns_pkt *p = mkpkt("a.example.", 0, loop, 2);
+    assert_int_equal(engine_judge_reply(p, "A.EXAMPLE", LDNS_RR_TYPE_MX, &r, &ans, &cn), 0);
+    assert_int_equal(r.status, OBS_NODATA);
+    assert_string_equal(ans, "");
+    assert_string_equal(cn, "b.example.");
+    assert_int_equal(r.ttl, -1); /* no SOA */
+    free(ans);
+    free(cn);
+
+    /* not a response: unusable */
+    ldns_pkt_set_qr(p, false);
+    assert_int_equal(engine_judge_reply(p, "a.example", LDNS_RR_TYPE_MX, &r, &ans, &cn),
+                     DP_EMALFORMED);
+    assert_null(ans);
+    assert_null(cn);
+    ldns_pkt_free(p);
+
+    /* records of the type at another owner do not make an answer */
+    static const char *const other[] = {"b.example. 60 IN MX 0 .", "a.example. 30 CH MX 0 x."};
+    p = mkpkt("a.example.", 0, other, 2);
+    assert_int_equal(engine_judge_reply(p, "a.example", LDNS_RR_TYPE_MX, &r, &ans, &cn), 0);
+    assert_int_equal(r.status, OBS_NODATA);
+    free(ans);
+    free(cn);
+    ldns_pkt_free(p);
+
+    /* null MX, duplicates */
+    static const char *const nullmx[] = {"a.example. 60 IN MX 0 .", "a.example. 50 IN MX 0 ."};
+    p = mkpkt("a.example.", 0, nullmx, 2);
+    assert_int_equal(engine_judge_reply(p, "a.example.", LDNS_RR_TYPE_MX, &r, &ans, &cn), 0);
+    assert_int_equal(r.status, OBS_OK);
+    assert_string_equal(ans, "0 .");
+    assert_int_equal(r.ttl, 50);
+    assert_null(cn);
+    free(ans);
+    free(cn);
+    ldns_pkt_free(p);
+}
+
+static void test_bad_submit(void **state)
+{
+    (void)state;
+    struct run r;
+    struct slot s = {0};
+    run_init(&r, FAKE_MX2, NULL);
+    char longname[300];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    assert_int_equal(submit_to(&r, &s, (const struct sockaddr *)&r.f.addr, sizeof r.f.addr,
+                               longname, LDNS_RR_TYPE_MX, false, false),
+                     DP_EINPUT);
+    assert_int_equal(submit_to(&r, &s, (const struct sockaddr *)&r.f.addr, 4, "example.com",
+                               LDNS_RR_TYPE_MX, false, false),
+                     DP_EINPUT);
+    uv_run(&r.loop, UV_RUN_NOWAIT);
+    assert_int_equal(s.calls, 0);
+    run_end(&r);
+}
+
+/* ---- queueing ---- */
+
+static void test_rate_limit(void **state)
+{
+    (void)state;
+    enum { N = 20, RATE = 50 };
+    struct slot s[N] = {0};
+    struct run r;
+    struct engine_opts o = opts(2000, 2);
+    o.rate = RATE;
+    run_init(&r, FAKE_MX1, &o);
+    for (int i = 0; i < N; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "n%d.example.com", i);
+        submit(&r, &s[i], name, LDNS_RR_TYPE_MX, false, false);
+    }
+    run_wait(&r);
+    uint64_t last = 0;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(s[i].status, OBS_OK);
+        if (s[i].at_ms > last)
+            last = s[i].at_ms;
+    }
+    /* 20 at 50/s, one token in the bucket to start: 19/50 s = 380 ms */
+    uint64_t took = last - r.t0_ms;
+    if (took < 300)
+        fail_msg("%d queries at %d/s took only %llu ms", N, RATE, (unsigned long long)took);
+    run_end(&r);
+    slot_free(s, N);
+}
+
+static void test_inflight_cap(void **state)
+{
+    (void)state;
+    enum { N = 50, CAP = 10 };
+    struct slot s[N] = {0};
+    struct run r;
+    struct engine_opts o = opts(2000, 2);
+    o.inflight = CAP;
+    run_init(&r, FAKE_HOLD, &o);
+    for (int i = 0; i < N; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "n%d.example.com", i);
+        submit(&r, &s[i], name, LDNS_RR_TYPE_MX, false, false);
+    }
+    struct engine_stats st;
+    engine_get_stats(r.e, &st);
+    assert_int_equal(st.queued, N);
+    run_wait(&r);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(s[i].status, OBS_OK);
+    engine_get_stats(r.e, &st);
+    assert_int_equal(st.inflight_max, CAP);
+    assert_true(r.f.held_max <= CAP);
+    assert_int_equal(st.retries, 0);
+    run_end(&r);
+    slot_free(s, N);
+}
+
+static void test_many(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    struct slot *s = calloc(N, sizeof *s);
+    struct run r;
+    struct engine_opts o = opts(2000, 3);
+    o.inflight = 512;
+    run_init(&r, FAKE_MX1, &o);
+    for (int i = 0; i < N; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "host%d.example.com", i);
+        s[i].index = (unsigned)i;
+        submit(&r, &s[i], name, LDNS_RR_TYPE_MX, false, false);
+    }
+    run_wait(&r);
+    for (int i = 0; i < N; i++) {
+        char want[80];
+        snprintf(want, sizeof want, "10 mx.host%d.example.com.", i);
+        assert_int_equal(s[i].calls, 1);
+        assert_int_equal(s[i].status, OBS_OK);
+        assert_string_equal(s[i].answer, want);
+    }
+    struct engine_stats st;
+    engine_get_stats(r.e, &st);
+    assert_int_equal(st.completed, N);
+    assert_int_equal(st.received, N);
+    assert_int_equal(st.dropped, 0);
+    run_end(&r);
+    slot_free(s, N);
+    free(s);
+}
+
+/* ---- shutdown ---- */
+
+static void on_result_resubmit(const struct engine_result *res, void *arg)
+{
+    struct slot *s = arg;
+    struct engine_query q = {.sa = (const struct sockaddr *)&s->run->f.addr,
+                             .salen = sizeof s->run->f.addr,
+                             .qname = "example.com",
+                             .qtype = LDNS_RR_TYPE_MX,
+                             .cb = on_result,
+                             .arg = s};
+    on_result(res, arg);
+    /* the engine is closing: a new query is refused, not lost */
+    s->rcode = engine_submit(s->run->e, &q);
+}
+
+static void on_close_timer(uv_timer_t *t)
+{
+    struct run *r = t->data;
+    r->closed = true;
+    engine_close(r->e);
+    uv_close((uv_handle_t *)t, NULL);
+}
+
+static void test_close_outstanding(void **state)
+{
+    (void)state;
+    struct slot s[3] = {0};
+    struct run r;
+    struct engine_opts o = opts(2000, 3);
+    o.inflight = 1;
+    run_init(&r, FAKE_SWALLOW, &o);
+    for (int i = 0; i < 3; i++) {
+        struct engine_query q = {.sa = (const struct sockaddr *)&r.f.addr,
+                                 .salen = sizeof r.f.addr,
+                                 .qname = "example.com",
+                                 .qtype = LDNS_RR_TYPE_MX,
+                                 .cb = on_result_resubmit,
+                                 .arg = &s[i]};
+        s[i].run = &r;
+        assert_int_equal(engine_submit(r.e, &q), 0);
+        r.expect++;
+    }
+    uv_timer_t t;
+    uv_timer_init(&r.loop, &t);
+    t.data = &r;
+    uv_timer_start(&t, on_close_timer, 50, 0);
+    run_wait(&r);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(s[i].calls, 1);
+        assert_int_equal(s[i].status, OBS_TIMEOUT);
+        assert_int_equal(s[i].rcode, UV_ECANCELED);
+    }
+    assert_true(s[0].at_ms - r.t0_ms < 1000);
+    run_end(&r);
+    slot_free(s, 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_two_mx),
+        cmocka_unit_test(test_rcodes),
+        cmocka_unit_test(test_negative),
+        cmocka_unit_test(test_truncated_then_tcp),
+        cmocka_unit_test(test_straight_tcp),
+        cmocka_unit_test(test_wrong_id_then_right),
+        cmocka_unit_test(test_other_port_dropped),
+        cmocka_unit_test(test_wrong_question_dropped),
+        cmocka_unit_test(test_mixed_case_echo),
+        cmocka_unit_test(test_retry_answered),
+        cmocka_unit_test(test_swallowed),
+        cmocka_unit_test(test_unreachable),
+        cmocka_unit_test(test_tcp_huge_length),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_cname_chain),
+        cmocka_unit_test(test_judge),
+        cmocka_unit_test(test_bad_submit),
+        cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_inflight_cap),
+        cmocka_unit_test(test_many),
+        cmocka_unit_test(test_close_outstanding),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
