@@ -110,7 +110,8 @@ struct check_question {
  * "autodiscover.D" CNAME, dkim "selector1._domainkey.D" and
  * "selector2._domainkey.D" CNAME, dmarc "_dmarc.D" TXT. Returns the number of
  * questions (1 or 2), or DP_EINPUT when a name would exceed 253 bytes. */
-int check_questions(enum check_id c, const char *domain, struct check_question q[CHECK_MAX_QUESTIONS]);
+int check_questions(enum check_id c, const char *domain,
+                    struct check_question q[CHECK_MAX_QUESTIONS]);
 
 /* One MX target read from a normalized MX answer. */
 struct check_mx_target {
@@ -142,13 +143,13 @@ int check_answers_equal(enum check_id c, const char *a, const char *b);
 
 /* Reasons an answer fails: bits, printed as short kebab-case words. */
 enum check_reason {
-    CHECK_R_VALUE_MISMATCH = 1u << 0,  /* differs from --expect */
-    CHECK_R_NO_MX = 1u << 1,           /* no MX record at all */
-    CHECK_R_NULL_MX = 1u << 2,         /* "0 ." (RFC 7505): the domain takes no mail */
-    CHECK_R_MULTIPLE_MX = 1u << 3,     /* more than one MX where one is required */
-    CHECK_R_TARGET_MISMATCH = 1u << 4, /* the MX host is not the expected one */
-    CHECK_R_TARGET_IS_CNAME = 1u << 5, /* set by the caller after resolving (RFC 2181 10.3) */
-    CHECK_R_TARGET_IS_IP = 1u << 6,    /* the MX host is an IP literal */
+    CHECK_R_VALUE_MISMATCH = 1u << 0,      /* differs from --expect */
+    CHECK_R_NO_MX = 1u << 1,               /* no MX record at all */
+    CHECK_R_NULL_MX = 1u << 2,             /* "0 ." (RFC 7505): the domain takes no mail */
+    CHECK_R_MULTIPLE_MX = 1u << 3,         /* more than one MX where one is required */
+    CHECK_R_TARGET_MISMATCH = 1u << 4,     /* the MX host is not the expected one */
+    CHECK_R_TARGET_IS_CNAME = 1u << 5,     /* set by the caller after resolving (RFC 2181 10.3) */
+    CHECK_R_TARGET_IS_IP = 1u << 6,        /* the MX host is an IP literal */
     CHECK_R_TARGET_UNRESOLVABLE = 1u << 7, /* set by the caller: no A and no AAAA */
     CHECK_R_LEGACY_PLUS_MX_MICROSOFT = 1u << 8, /* the documented move, two MX: transition */
     CHECK_R_SPF_MISSING = 1u << 9,
@@ -203,9 +204,9 @@ enum mx_verdict mx_verdict_of_reasons(uint32_t reasons);
 
 /* What the caller fills from the command line (and --domains). */
 struct check_plan {
-    unsigned checks;     /* CHECK_BITs from --checks; 0 when not given */
-    bool checks_given;   /* --checks was seen */
-    bool single_mx;      /* --single-mx */
+    unsigned checks;      /* CHECK_BITs from --checks; 0 when not given */
+    bool checks_given;    /* --checks was seen */
+    bool single_mx;       /* --single-mx */
     enum profile profile; /* --profile, for domains without their own */
     /* --expect: normalized expected text per check and question (dkim: [0]
      * selector1, [1] selector2); owned by the plan, NULL when none. */
