@@ -78,9 +78,9 @@ int cmd_query(int argc, char **argv)
         fprintf(stderr, "dnsprop query: no name given (try 'dnsprop query --help')\n");
         return DP_EXIT_UNKNOWN;
     }
-    char qname[DNSNAME_MAX + 2];
+    char qname[DNSNAME_BUFLEN];
     const char *why = NULL;
-    if (dnsname_check_query(name, qname, sizeof qname, &why) != 0) {
+    if (dnsname_normalize_ex(name, DNSNAME_ANY, qname, sizeof qname, &why) != 0) {
         char what[160];
         snprintf(what, sizeof what, "bad name (%s):", why);
         return usage_error(what, name);
@@ -165,8 +165,7 @@ int cmd_query(int argc, char **argv)
     } else if (q.answer == NULL) {
         fprintf(stderr, "dnsprop query: %s\n", dp_strerror(DP_ENOMEM));
     } else {
-        if (obs_print_header(stdout) != 0 || obs_print_row(stdout, &q.row) != 0 ||
-            fflush(stdout) != 0) {
+        if (obs_print(stdout, &q.row, true) != 0 || fflush(stdout) != 0) {
             fprintf(stderr, "dnsprop query: cannot write the row to stdout\n");
         } else {
             bool answered = q.row.status == OBS_OK || q.row.status == OBS_NXDOMAIN ||

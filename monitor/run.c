@@ -135,7 +135,7 @@ static void round_done(struct round *r, void *arg)
         goto stop;
     }
     struct report_outcome out;
-    rc = report_refresh(run->log, run->setup->settings, run->setup->ndomains, now, &out, err,
+    rc = report_refresh(run->log, run->setup->settings, run->setup->ndomains, NULL, &out, err,
                         sizeof err);
     if (rc != 0) {
         fprintf(stderr, "dnsprop %s: %s\n", run->cmd, err[0] ? err : dp_strerror(rc));
@@ -151,7 +151,6 @@ static void round_done(struct round *r, void *arg)
     fflush(stdout);
     if (run->on_round != NULL && run->on_round(run->on_round_arg, &out))
         run->stopping = true;
-    report_outcome_deinit(&out);
     round_free(r);
     run->round = NULL;
     schedule_next(run, now);
@@ -204,7 +203,7 @@ int run_rounds(uv_loop_t *loop, const struct run_opts *o, struct run_setup *setu
         .tty = watch && isatty(STDOUT_FILENO) && !o->quiet,
     };
     char err[512] = "";
-    int rc = obslog_open(setup->dir, 30, &run.log, err, sizeof err);
+    int rc = obslog_open(setup->dir, REPORT_LOCK_WAIT_MS, 0, &run.log, err, sizeof err);
     if (rc != 0) {
         fprintf(stderr, "dnsprop %s: %s\n", cmd, err[0] ? err : dp_strerror(rc));
         return DP_EXIT_UNKNOWN;
