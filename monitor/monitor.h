@@ -459,13 +459,20 @@ struct run_setup {
 int run_setup_build(struct run_setup *s, const struct run_opts *o, const char *cmd);
 void run_setup_deinit(struct run_setup *s);
 
-/* Called after each round with its outcome; returns true to stop. */
-struct report_outcome;
-typedef bool (*run_round_cb)(void *arg, const struct report_outcome *out);
-/* Runs one round (check) or rounds until the window ends (watch) on `loop`.
+/* An observer of a run (the demo). */
+struct run_hooks {
+    /* after each round, with its rows and outcome; returns true to stop */
+    bool (*on_round)(void *arg, const struct obs *rows, size_t n,
+                     const struct report_outcome *out);
+    /* when the run closes its handles: close yours too, so the loop can end */
+    void (*on_close)(void *arg);
+    void *arg;
+};
+/* Runs one round (check) or rounds until the window ends (watch) on `loop`,
+ * then closes every handle it opened and runs the loop until they are closed.
  * Returns the exit status of the last round (enum dp_exit). */
 int run_rounds(uv_loop_t *loop, const struct run_opts *o, struct run_setup *setup,
-               const char *cmd, bool watch, run_round_cb on_round, void *arg);
+               const char *cmd, bool watch, const struct run_hooks *hooks);
 
 /* Commands: each takes the arguments after the command name (argv[0] is the
  * command name itself) and returns the process exit status (enum dp_exit). */

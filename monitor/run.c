@@ -43,8 +43,7 @@ struct run {
     bool closing;
     bool tty;
     int handles_open;
-    run_round_cb on_round;     /* optional observer (the demo) */
-    void *on_round_arg;
+    const struct run_hooks *hooks; /* optional observer (the demo); NULL none */
 };
 
 static void start_round(struct run *run);
@@ -67,6 +66,8 @@ static void run_close(struct run *run)
             uv_close(hs[i], handle_closed);
     if (run->engine != NULL)
         engine_close(run->engine);
+    if (run->hooks != NULL && run->hooks->on_close != NULL)
+        run->hooks->on_close(run->hooks->arg);
     if (run->tty)
         fputs("\r\033[K", stdout);
 }
@@ -149,7 +150,8 @@ static void round_done(struct round *r, void *arg)
     if (!run->o->quiet || !run->watch)
         printf("%s\n", out.status_line);
     fflush(stdout);
-    if (run->on_round != NULL && run->on_round(run->on_round_arg, &out))
+    if (run->hooks != NULL && run->hooks->on_round != NULL &&
+        run->hooks->on_round(run->hooks->arg, rows, n, &out))
         run->stopping = true;
     round_free(r);
     run->round = NULL;
@@ -189,7 +191,7 @@ static void on_signal(uv_signal_t *s, int signum)
 }
 
 int run_rounds(uv_loop_t *loop, const struct run_opts *o, struct run_setup *setup,
-               const char *cmd, bool watch, run_round_cb on_round, void *arg)
+               const char *cmd, bool watch, const struct run_hooks *hooks)
 {
     struct run run = {
         .loop = loop,
@@ -198,8 +200,7 @@ int run_rounds(uv_loop_t *loop, const struct run_opts *o, struct run_setup *setu
         .watch = watch,
         .setup = setup,
         .last_exit = DP_EXIT_UNKNOWN,
-        .on_round = on_round,
-        .on_round_arg = arg,
+        .hooks = hooks,
         .tty = watch && isatty(STDOUT_FILENO) && !o->quiet,
     };
     char err[512] = "";
@@ -261,7 +262,7 @@ static int run_command(int argc, char **argv, const char *cmd, bool watch)
     if (rc != 0) {
         fprintf(stderr, "dnsprop %s: %s\n", cmd, dp_strerror(rc));
     } else {
-        exit_status = run_rounds(&loop, &o, &setup, cmd, watch, NULL, NULL);
+        exit_status = run_rounds(&loop, &o, &setup, cmd, watch, NULL);
         if (uv_loop_close(&loop) != 0) {
             fprintf(stderr, "dnsprop %s: internal error: a handle was left open\n", cmd);
             exit_status = DP_EXIT_UNKNOWN;
