@@ -238,7 +238,7 @@ int cmd_demo(int argc, char **argv)
     rlist_deinit(&setup.resolvers);
     rlist_deinit(&setup.authority);
     for (size_t i = 0; i < nr; i++) {
-        if (rlist_add(&setup.resolvers, v[i].name, v[i].address, "demo", v[i].kind, false, err,
+        if (rlist_add(&setup.resolvers, v[i].name, v[i].address, v[i].kind, "", false, err,
                       sizeof err) != 0) {
             fprintf(stderr, "dnsprop demo: %s\n", err);
             goto out;
