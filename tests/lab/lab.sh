@@ -138,6 +138,13 @@ lab__wait_up() {
   return 1
 }
 
+# lab__need NAME: fails with a message unless NAME is a lab server.
+lab__need() {
+  [ -n "${LAB_KIND[$1]:-}" ] && return 0
+  lab__err "no server '$1'"
+  return 1
+}
+
 # lab__register NAME KIND ADDR PORT CONF LOG: records a server before it starts.
 lab__register() {
   LAB_KIND[$1]=$2
@@ -150,18 +157,23 @@ lab__register() {
 
 # ---- addresses and queries ---------------------------------------------------
 # lab_addr NAME: prints ADDR:PORT of a lab server (the syntax dnsprop takes).
-lab_addr() { echo "${LAB_HOST[$1]:?lab: no server '$1'}:${LAB_PORT[$1]}"; }
+lab_addr() { lab__need "$1" && echo "${LAB_HOST[$1]}:${LAB_PORT[$1]}"; }
 # lab_ip NAME, lab_port NAME: the two halves.
-lab_ip() { echo "${LAB_HOST[$1]:?lab: no server '$1'}"; }
-lab_port() { echo "${LAB_PORT[$1]:?lab: no server '$1'}"; }
-# lab_pid NAME: the server's process ID.
-lab_pid() { echo "${LAB_PID[$1]:?lab: server '$1' not running}"; }
+lab_ip() { lab__need "$1" && echo "${LAB_HOST[$1]}"; }
+lab_port() { lab__need "$1" && echo "${LAB_PORT[$1]}"; }
+# lab_pid NAME: the server's process ID (fails once it was stopped).
+lab_pid() {
+  lab__need "$1" || return 1
+  [ -n "${LAB_PID[$1]:-}" ] || { lab__err "server '$1' is not running"; return 1; }
+  echo "${LAB_PID[$1]}"
+}
 
 # lab_dig NAME DIG-ARGS...: dig at that server, one try, 2 s timeout.
 lab_dig() {
   local name=$1
   shift
-  dig +tries=1 +time=2 @"${LAB_HOST[$name]:?lab: no server '$name'}" -p "${LAB_PORT[$name]}" "$@"
+  lab__need "$name" || return 1
+  dig +tries=1 +time=2 @"${LAB_HOST[$name]}" -p "${LAB_PORT[$name]}" "$@"
 }
 
 # lab_query NAME QNAME QTYPE [DIG-OPTS...]: one query (lab_dig); sets
@@ -512,7 +524,8 @@ lab_show() {
   done
 }
 
-# lab_keep: with KEEP=1, prints the lab and waits for Enter before going on.
+# lab_keep: with KEEP=1, prints the lab and waits for Enter (from the terminal)
+# or for SIGINT/SIGTERM/SIGHUP before going on; the signal only ends the wait.
 lab_keep() {
   [ "${KEEP:-0}" = 1 ] || return 0
   [ -z "${LAB_KEPT:-}" ] || return 0
@@ -527,13 +540,24 @@ lab_keep() {
     fi
     echo "press Enter (or Ctrl-C) to stop the lab"
   } >&2
-  read -r _ </dev/tty || sleep infinity
+  LAB_KEEP_DONE=""
+  trap 'LAB_KEEP_DONE=1' INT TERM HUP
+  while [ -z "$LAB_KEEP_DONE" ]; do
+    if [ -r /dev/tty ] && { : </dev/tty; } 2>/dev/null; then
+      read -r -t 1 _ </dev/tty && break
+    else
+      sleep 1
+    fi
+  done
 }
 
-# lab_stop_all: stops every running server, the last started first.
+# lab_stop_all: stops every running server, the last started first. Signals are
+# ignored meanwhile: an "exit" from a signal trap inside the EXIT trap would end
+# the shell halfway through and leave servers running.
 lab_stop_all() {
   local i
   lab_keep
+  trap '' INT TERM HUP
   for ((i = ${#LAB_NAMES[@]} - 1; i >= 0; i--)); do
     lab_stop "${LAB_NAMES[$i]}"
   done
