@@ -175,6 +175,15 @@ kill -0 "$(lab_pid swallow)" || fail "swallow died"
 # refuses it), so it fails fast with SERVFAIL.
 lab_query plain example.com A
 [ "$LAB_Q_STATUS" = SERVFAIL ] || fail "plain: example.com status '$LAB_Q_STATUS', want SERVFAIL"
+# The zone's own NS (ns1, an address without a port) must not replace the stub:
+# after the resolver has cached it, queries still go to the lab's Knot.
+lab_query plain contoso.test NS
+[ "$LAB_Q_RDATA" = "ns1.contoso.test." ] || fail "plain NS '$LAB_Q_RDATA'"
+lab_query plain ns1.contoso.test A
+[ "$LAB_Q_RDATA" = "$LAB_IP" ] || fail "plain ns1 A '$LAB_Q_RDATA'"
+lab_query plain mail.contoso.test A
+[ "$LAB_Q_RDATA" = "192.0.2.25" ] && ok "plain still asks the stub after caching the zone's NS" ||
+  fail "plain after caching NS: mail A '$LAB_Q_RDATA' status '$LAB_Q_STATUS'"
 targets=$(sed -n 's/.*sending to target: <[^>]*> \([^#]*\)#\([0-9]*\).*/\1:\2/p' \
   "$LAB_DIR/plain/unbound.log" | sort -u)
 if [ "$targets" = "$(lab_addr auth1)" ]; then
