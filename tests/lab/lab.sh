@@ -369,7 +369,8 @@ lab_set_mx() {
 # ---- Unbound -----------------------------------------------------------------
 # lab_start_unbound NAME AUTH [OPTION-LINE...]: starts an Unbound resolver whose
 # only upstream is the Knot instance AUTH (stub zones for "." and "test.", and
-# for every zone AUTH serves). Each OPTION-LINE is added to its server: clause,
+# for every zone AUTH serves at this moment). Each OPTION-LINE is added to its
+# server: clause,
 # e.g. "cache-min-ttl: 30" or "cache-max-ttl: 2". Waits until it answers.
 lab_start_unbound() {
   local name=$1 auth=$2 dir port conf up opt zf z
