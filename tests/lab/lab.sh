@@ -370,8 +370,7 @@ lab_set_mx() {
 # lab_start_unbound NAME AUTH [OPTION-LINE...]: starts an Unbound resolver whose
 # only upstream is the Knot instance AUTH (stub zones for "." and "test.", and
 # for every zone AUTH serves at this moment). Each OPTION-LINE is added to its
-# server: clause,
-# e.g. "cache-min-ttl: 30" or "cache-max-ttl: 2". Waits until it answers.
+# server: clause, e.g. "cache-min-ttl: 30" or "cache-max-ttl: 2". Waits until it answers.
 lab_start_unbound() {
   local name=$1 auth=$2 dir port conf up opt zf z
   shift 2
