@@ -551,6 +551,26 @@ size_t demo_world_resolvers(const struct demo_world *w, const struct demo_resolv
     return w->ninfos;
 }
 
+int demo_world_resolvers_csv(const struct demo_world *w, char **out)
+{
+    static const char header[] = "name,address,operator,country\r\n";
+    size_t cap = sizeof header, o;
+    for (size_t i = 0; i < w->ninfos; i++)
+        cap += strlen(w->infos[i].name) + strlen(w->infos[i].address) + strlen(w->infos[i].kind) +
+               sizeof ",,demo ,\r\n";
+    char *s = malloc(cap);
+    *out = NULL;
+    if (s == NULL)
+        return DP_ENOMEM;
+    memcpy(s, header, sizeof header); /* names, addresses and kinds are ours: no quoting needed */
+    o = sizeof header - 1;
+    for (size_t i = 0; i < w->ninfos; i++)
+        o += (size_t)snprintf(s + o, cap - o, "%s,%s,demo %s,\r\n", w->infos[i].name,
+                              w->infos[i].address, w->infos[i].kind);
+    *out = s;
+    return 0;
+}
+
 uint32_t demo_world_serial(const struct demo_world *w)
 {
     return w->serial;
