@@ -78,11 +78,14 @@ int obs_status_parse(const char *s, size_t len, enum obs_status *out);
  * Errors are sticky: after an allocation failure every call is a no-op and
  * csvw_error() returns DP_ENOMEM. */
 struct csvw {
-    char *buf;     /* owned; the rows written so far */
-    size_t len;    /* bytes used in buf */
-    size_t cap;    /* bytes allocated */
-    bool row_open; /* a field was written since the last csvw_end() */
-    int err;       /* 0 or DP_ENOMEM */
+    char *buf;          /* owned; the rows written so far */
+    size_t len;         /* bytes used in buf */
+    size_t cap;         /* bytes allocated */
+    bool row_open;      /* a field was written since the last csvw_end() */
+    int err;            /* 0 or DP_ENOMEM */
+    bool time_valid;    /* time_text holds the text of time_t */
+    int64_t time_last;  /* the last time written */
+    char time_text[20]; /* its YYYY-MM-DD HH:MM:SS */
 };
 void csvw_init(struct csvw *w);
 void csvw_deinit(struct csvw *w);
@@ -157,6 +160,9 @@ uint32_t obslog_next_round(const struct obslog *l);
  * (round >= the last round in the log), else DP_EINPUT. On a write error the
  * log is cut back to where it was. */
 int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err, size_t errlen);
+/* Whether the open read only the rows after DIR/.state (true) or the whole
+ * log (false: no state, a state that does not match, or OBSLOG_REBUILD). */
+bool obslog_from_state(const struct obslog *l);
 /* Releases the lock and everything; NULL is fine. */
 void obslog_close(struct obslog *l);
 /* The data folder and log path (owned by l). */
