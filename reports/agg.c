@@ -1,0 +1,836 @@
+/*
+ * The aggregates: observations in, the state of every (domain, check,
+ * server) out. Rows arrive in log order; a round is finished when a row of
+ * a later round arrives, or when the caller asks (a refresh). Finishing a
+ * round is where the rules of PRODUCT.md section 6 are applied:
+ *
+ * - Rows are grouped per (round, domain, check, server). The primary row of
+ *   a group is its first row whose qtype is the check's own (MX for mx, TXT
+ *   for spf and dmarc, CNAME for autodiscover and dkim, ...). A row "fails"
+ *   when its status is timeout, unreachable, servfail, refused or malformed.
+ * - error: the primary row failed, or a row with an expectation (non-empty
+ *   match) failed. converged: at least one row has an expectation and every
+ *   such row matched. stale: some row with an expectation did not match.
+ *   pending: nothing expected in this round (no --expect, no profile rule
+ *   and no authoritative answer): an answer we cannot judge yet.
+ * - stale_expires: the latest (time + ttl) over the rows with match=no:
+ *   by then the server must have dropped every stale record it holds.
+ * - matching_since: the start of the current run of converged rounds; error
+ *   rounds neither break nor extend it (a lost query says nothing about the
+ *   cache), a stale or pending round ends it. flaps: stale rounds that
+ *   follow a converged one (errors in between ignored).
+ * - current_answer: the answers of the rows of the check's own qtype in the
+ *   latest round; several qnames (dkim) are written "qname: answer" joined by
+ *   " ; "; an empty answer is written as its status in parentheses,
+ *   "(nxdomain)".
+ * - Counts for the timeline and the summary are over resolvers only: the
+ *   auth: servers are the reference, not the audience.
+ * - Authoritative disagreement: two auth: servers that answered (ok,
+ *   nxdomain, nodata) the same qname and qtype in one round with different
+ *   statuses or answers (an SOA with another serial is a different answer).
+ */
+#include "reports/internal.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- strings and maps ---- */
+
+static uint64_t mix(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    return k;
+}
+
+uint32_t rep__str(struct rep_strtab *t, const char *s, size_t len)
+{
+    if (t->n * 2 >= t->nslots) {
+        uint32_t ns = t->nslots ? t->nslots * 2 : 64;
+        uint32_t *slots = calloc(ns, sizeof *slots);
+        if (slots == NULL)
+            return UINT32_MAX;
+        for (uint32_t i = 0; i < t->n; i++) {
+            uint64_t h = rep__hash(REP__HASH_INIT, t->s[i], strlen(t->s[i]));
+            uint32_t j = (uint32_t)h & (ns - 1);
+            while (slots[j] != 0)
+                j = (j + 1) & (ns - 1);
+            slots[j] = i + 1;
+        }
+        free(t->slots);
+        t->slots = slots;
+        t->nslots = ns;
+    }
+    uint64_t h = rep__hash(REP__HASH_INIT, s, len);
+    uint32_t j = (uint32_t)h & (t->nslots - 1);
+    while (t->slots[j] != 0) {
+        const char *c = t->s[t->slots[j] - 1];
+        if (strncmp(c, s, len) == 0 && c[len] == '\0')
+            return t->slots[j] - 1;
+        j = (j + 1) & (t->nslots - 1);
+    }
+    if (t->n == t->cap) {
+        uint32_t cap = t->cap ? t->cap * 2 : 64;
+        char **b = realloc(t->s, cap * sizeof *b);
+        if (b == NULL)
+            return UINT32_MAX;
+        t->s = b;
+        t->cap = cap;
+    }
+    char *c = malloc(len + 1);
+    if (c == NULL)
+        return UINT32_MAX;
+    memcpy(c, s, len);
+    c[len] = '\0';
+    t->s[t->n] = c;
+    t->slots[j] = t->n + 1;
+    return t->n++;
+}
+
+static void strtab_free(struct rep_strtab *t)
+{
+    for (uint32_t i = 0; i < t->n; i++)
+        free(t->s[i]);
+    free(t->s);
+    free(t->slots);
+}
+
+/* Returns the index for key, or UINT32_MAX when absent. */
+static uint32_t map_get(const struct rep_map *m, uint64_t key)
+{
+    if (m->nslots == 0)
+        return UINT32_MAX;
+    uint32_t j = (uint32_t)mix(key) & (m->nslots - 1);
+    while (m->vals[j] != 0) {
+        if (m->keys[j] == key)
+            return m->vals[j] - 1;
+        j = (j + 1) & (m->nslots - 1);
+    }
+    return UINT32_MAX;
+}
+
+static int map_put(struct rep_map *m, uint64_t key, uint32_t val)
+{
+    if ((m->n + 1) * 2 > m->nslots) {
+        uint32_t ns = m->nslots ? m->nslots * 2 : 64;
+        uint64_t *keys = calloc(ns, sizeof *keys);
+        uint32_t *vals = calloc(ns, sizeof *vals);
+        if (keys == NULL || vals == NULL) {
+            free(keys);
+            free(vals);
+            return DP_ENOMEM;
+        }
+        for (uint32_t i = 0; i < m->nslots; i++) {
+            if (m->vals[i] == 0)
+                continue;
+            uint32_t j = (uint32_t)mix(m->keys[i]) & (ns - 1);
+            while (vals[j] != 0)
+                j = (j + 1) & (ns - 1);
+            keys[j] = m->keys[i];
+            vals[j] = m->vals[i];
+        }
+        free(m->keys);
+        free(m->vals);
+        m->keys = keys;
+        m->vals = vals;
+        m->nslots = ns;
+    }
+    uint32_t j = (uint32_t)mix(key) & (m->nslots - 1);
+    while (m->vals[j] != 0 && m->keys[j] != key)
+        j = (j + 1) & (m->nslots - 1);
+    if (m->vals[j] == 0)
+        m->n++;
+    m->keys[j] = key;
+    m->vals[j] = val + 1;
+    return 0;
+}
+
+static void map_clear(struct rep_map *m)
+{
+    if (m->nslots)
+        memset(m->vals, 0, m->nslots * sizeof *m->vals);
+    m->n = 0;
+}
+
+static void map_free(struct rep_map *m)
+{
+    free(m->keys);
+    free(m->vals);
+}
+
+/* Grows an array of elements of size sz to hold n + 1. */
+static int grow(void **arr, uint32_t *cap, uint32_t n, size_t sz)
+{
+    if (n < *cap)
+        return 0;
+    uint32_t c = *cap ? *cap * 2 : 16;
+    void *b = realloc(*arr, (size_t)c * sz);
+    if (b == NULL)
+        return DP_ENOMEM;
+    *arr = b;
+    *cap = c;
+    return 0;
+}
+#define GROW(a, field)                                                                             \
+    grow((void **)&(a)->field, &(a)->cap##field, (a)->n##field, sizeof *(a)->field)
+
+/* ---- the open round ---- */
+
+/* A row of the open round, its strings in the round's text arena. */
+struct row {
+    int64_t time, ttl;
+    uint32_t qname, qtype, answer; /* offsets in text */
+    uint32_t next;                 /* next row of the same group + 1, 0 = last */
+    uint8_t status, match;
+};
+
+struct grp {
+    uint32_t dcs;         /* rep_dcs index */
+    uint32_t first, last; /* rows + 1 */
+    uint32_t next_in_dc;  /* next group of the same dc + 1 */
+    int64_t min_time;
+};
+
+struct open {
+    struct row *rows;
+    uint32_t nrows, caprows;
+    struct grp *grps;
+    uint32_t ngrps, capgrps;
+    char *text;
+    size_t ntext, captext;
+    struct rep_map grpmap; /* dcs index -> group */
+    uint32_t *touched;     /* dcs indices in order of their first group */
+    uint32_t ntouched, captouched;
+};
+
+static uint32_t put_text(struct open *op, const char *s, size_t len)
+{
+    if (op->ntext + len + 1 > op->captext) {
+        size_t cap = op->captext ? op->captext : 65536;
+        while (op->ntext + len + 1 > cap)
+            cap *= 2;
+        char *b = realloc(op->text, cap);
+        if (b == NULL)
+            return UINT32_MAX;
+        op->text = b;
+        op->captext = cap;
+    }
+    if (op->ntext + len + 1 > UINT32_MAX)
+        return UINT32_MAX;
+    uint32_t off = (uint32_t)op->ntext;
+    memcpy(op->text + off, s, len);
+    op->text[off + len] = '\0';
+    op->ntext += len + 1;
+    return off;
+}
+
+struct rep_agg *rep__agg_new(void)
+{
+    struct rep_agg *a = calloc(1, sizeof *a);
+    if (a == NULL)
+        return NULL;
+    a->open = calloc(1, sizeof(struct open));
+    if (a->open == NULL) {
+        free(a);
+        return NULL;
+    }
+    csvw_init(&a->tl);
+    return a;
+}
+
+void rep__agg_free(struct rep_agg *a)
+{
+    if (a == NULL)
+        return;
+    struct open *op = a->open;
+    if (op != NULL) {
+        free(op->rows);
+        free(op->grps);
+        free(op->text);
+        free(op->touched);
+        map_free(&op->grpmap);
+        free(op);
+    }
+    for (uint32_t i = 0; i < a->ndcss; i++)
+        free(a->dcss[i].answer);
+    for (uint32_t i = 0; i < a->nmxs; i++)
+        free(a->mxs[i].hosts);
+    strtab_free(&a->str);
+    free(a->doms);
+    free(a->dcs);
+    free(a->dcss);
+    free(a->mxs);
+    free(a->ser);
+    map_free(&a->dommap);
+    map_free(&a->dcmap);
+    map_free(&a->dcsmap);
+    map_free(&a->mxmap);
+    csvw_deinit(&a->tl);
+    free(a);
+}
+
+uint32_t rep__agg_last_round(const struct rep_agg *a)
+{
+    return a->last_round;
+}
+
+/* ---- finishing a round ---- */
+
+static bool failed(uint8_t status)
+{
+    return status == OBS_SERVFAIL || status == OBS_REFUSED || status == OBS_TIMEOUT ||
+           status == OBS_UNREACHABLE || status == OBS_MALFORMED;
+}
+
+static bool answered(uint8_t status)
+{
+    return status == OBS_OK || status == OBS_NXDOMAIN || status == OBS_NODATA;
+}
+
+/* The qtype of a check's primary row; NULL for a check we do not know. */
+static const char *check_qtype(const char *check)
+{
+    static const char *const map[][2] = {
+        {"mx", "MX"},      {"spf", "TXT"},   {"autodiscover", "CNAME"},
+        {"dkim", "CNAME"}, {"dmarc", "TXT"}, {"ns", "NS"},
+        {"soa", "SOA"},    {"a", "A"},       {"aaaa", "AAAA"},
+        {"txt", "TXT"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(map[i][0], check) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static bool is_ip_literal(const char *host)
+{
+    char buf[64];
+    size_t n = strlen(host);
+    unsigned char addr[16];
+    if (n > 0 && host[n - 1] == '.')
+        n--;
+    if (n == 0 || n >= sizeof buf)
+        return false;
+    memcpy(buf, host, n);
+    buf[n] = '\0';
+    return inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1;
+}
+
+static int cmp_cstr(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static void lower(char *s)
+{
+    for (; *s; s++)
+        if (*s >= 'A' && *s <= 'Z')
+            *s = (char)(*s - 'A' + 'a');
+}
+
+/* The MX findings of one group whose primary row is `mx`. */
+static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct row *mx,
+                    struct rep_dcs *d)
+{
+    struct rep_dc *c = &a->dcs[d->dc];
+    uint64_t key = ((uint64_t)c->dom << 32) | d->server;
+    uint32_t i = map_get(&a->mxmap, key);
+    int rc = 0;
+    if (i == UINT32_MAX) {
+        if (GROW(a, mxs) != 0 || map_put(&a->mxmap, key, a->nmxs) != 0)
+            return DP_ENOMEM;
+        i = a->nmxs++;
+        memset(&a->mxs[i], 0, sizeof a->mxs[i]);
+        a->mxs[i].dom = c->dom;
+        a->mxs[i].server = d->server;
+    }
+    struct rep_mx *m = &a->mxs[i];
+    m->address = d->address;
+    m->auth = d->auth;
+    m->round = a->open_round;
+    m->time = g->min_time;
+    m->failed = failed(mx->status);
+    m->count = 0;
+    m->flags = 0;
+    free(m->hosts);
+    m->hosts = NULL;
+    if (m->failed)
+        return 0;
+    const char *ans = op->text + mx->answer;
+    if (mx->status != OBS_OK || ans[0] == '\0') {
+        m->flags |= REP_MX_NONE;
+        return 0;
+    }
+    if (mx->match == OBS_MATCH_NO)
+        m->flags |= REP_MX_MISMATCH;
+    /* split "PREF HOST | PREF HOST" */
+    char *copy = strdup(ans);
+    size_t nh = 1;
+    for (const char *p = ans; (p = strstr(p, " | ")) != NULL; p += 3)
+        nh++;
+    char **hosts = calloc(nh, sizeof *hosts);
+    if (copy == NULL || hosts == NULL) {
+        rc = DP_ENOMEM;
+        goto out;
+    }
+    size_t n = 0, total = 1;
+    for (char *p = copy; p != NULL && n < nh;) {
+        char *sep = strstr(p, " | ");
+        if (sep != NULL)
+            *sep = '\0';
+        char *sp = strchr(p, ' ');
+        hosts[n] = sp ? sp + 1 : p;
+        lower(hosts[n]);
+        total += strlen(hosts[n]) + 3;
+        n++;
+        p = sep ? sep + 3 : NULL;
+    }
+    qsort(hosts, n, sizeof *hosts, cmp_cstr);
+    m->count = (uint32_t)n;
+    m->hosts = malloc(total);
+    if (m->hosts == NULL) {
+        rc = DP_ENOMEM;
+        goto out;
+    }
+    size_t o = 0;
+    unsigned legacy = 0, modern = 0;
+    for (size_t h = 0; h < n; h++) {
+        size_t len = strlen(hosts[h]);
+        if (h > 0) {
+            memcpy(m->hosts + o, " | ", 3);
+            o += 3;
+        }
+        memcpy(m->hosts + o, hosts[h], len);
+        o += len;
+        if (strcmp(hosts[h], ".") == 0) {
+            m->flags |= REP_MX_NULL;
+            continue;
+        }
+        if (is_ip_literal(hosts[h])) {
+            m->flags |= REP_MX_IP;
+            continue;
+        }
+        legacy += ends_with(hosts[h], ".mail.protection.outlook.com.");
+        modern += ends_with(hosts[h], ".mx.microsoft.");
+        /* what the group says about this target */
+        bool a_neg = false, aaaa_neg = false;
+        for (uint32_t r = g->first; r != 0; r = op->rows[r - 1].next) {
+            const struct row *x = &op->rows[r - 1];
+            if (x == mx || strcasecmp(op->text + x->qname, hosts[h]) != 0)
+                continue;
+            const char *qt = op->text + x->qtype;
+            if (strcmp(qt, "CNAME") == 0 && x->status == OBS_OK && op->text[x->answer] != '\0')
+                m->flags |= REP_MX_CNAME;
+            else if (strcmp(qt, "A") == 0)
+                a_neg = x->status == OBS_NXDOMAIN || x->status == OBS_NODATA;
+            else if (strcmp(qt, "AAAA") == 0)
+                aaaa_neg = x->status == OBS_NXDOMAIN || x->status == OBS_NODATA;
+        }
+        if (a_neg && aaaa_neg)
+            m->flags |= REP_MX_UNRES;
+    }
+    m->hosts[o] = '\0';
+    if (n == 2 && legacy == 1 && modern == 1)
+        m->flags |= REP_MX_LEGACY;
+out:
+    free(hosts);
+    free(copy);
+    return rc;
+}
+
+/* current_answer of a group, malloc'd. */
+static char *group_answer(struct open *op, struct grp *g, const char *cq)
+{
+    struct csvw w; /* used as a plain growing buffer */
+    size_t parts = 0;
+    csvw_init(&w);
+    for (uint32_t r = g->first; r != 0; r = op->rows[r - 1].next)
+        parts += cq == NULL || strcmp(op->text + op->rows[r - 1].qtype, cq) == 0;
+    size_t k = 0;
+    for (uint32_t r = g->first; r != 0; r = op->rows[r - 1].next) {
+        const struct row *x = &op->rows[r - 1];
+        if (cq != NULL && strcmp(op->text + x->qtype, cq) != 0)
+            continue;
+        if (k++ > 0)
+            csvw_raw(&w, " ; ", 3);
+        if (parts > 1) {
+            csvw_raw(&w, op->text + x->qname, strlen(op->text + x->qname));
+            csvw_raw(&w, ": ", 2);
+        }
+        const char *ans = op->text + x->answer;
+        if (ans[0] != '\0') {
+            csvw_raw(&w, ans, strlen(ans));
+        } else {
+            const char *st = obs_status_name((enum obs_status)x->status);
+            csvw_raw(&w, "(", 1);
+            csvw_raw(&w, st, strlen(st));
+            csvw_raw(&w, ")", 1);
+        }
+    }
+    csvw_raw(&w, "", 0);
+    char *out = NULL;
+    if (csvw_error(&w) == 0) {
+        out = malloc(w.len + 1);
+        if (out != NULL) {
+            memcpy(out, w.buf ? w.buf : "", w.len);
+            out[w.len] = '\0';
+        }
+    }
+    csvw_deinit(&w);
+    return out;
+}
+
+static int add_point(struct rep_agg *a, uint32_t check, int64_t t, uint32_t round, uint32_t conv,
+                     uint32_t servers)
+{
+    struct rep_series *s = NULL;
+    for (uint32_t i = 0; i < a->nser && s == NULL; i++)
+        if (a->ser[i].check == check)
+            s = &a->ser[i];
+    if (s == NULL) {
+        if (GROW(a, ser) != 0)
+            return DP_ENOMEM;
+        s = &a->ser[a->nser++];
+        memset(s, 0, sizeof *s);
+        s->check = check;
+        s->k = 1;
+    }
+    struct rep_point *p = s->n ? &s->pts[s->n - 1] : NULL;
+    if (p != NULL && p->round == round) {
+        /* another domain, same round */
+    } else if (p != NULL && p->nrounds < s->k) {
+        p->round = round;
+        p->nrounds++;
+    } else {
+        if (s->n == REP_SERIES_MAX) {
+            for (uint32_t i = 0; i < REP_SERIES_MAX / 2; i++) {
+                struct rep_point x = s->pts[2 * i], y = s->pts[2 * i + 1];
+                x.round = y.round;
+                x.nrounds += y.nrounds;
+                x.conv += y.conv;
+                x.servers += y.servers;
+                s->pts[i] = x;
+            }
+            s->n = REP_SERIES_MAX / 2;
+            s->k *= 2;
+        }
+        p = &s->pts[s->n++];
+        memset(p, 0, sizeof *p);
+        p->t = t;
+        p->round = round;
+        p->nrounds = 1;
+    }
+    p->conv += conv;
+    p->servers += servers;
+    return 0;
+}
+
+/* Auth disagreement inside one dc's groups of the open round. */
+static bool auth_disagree(struct rep_agg *a, struct open *op, uint32_t head)
+{
+    for (uint32_t g1 = head; g1 != 0; g1 = op->grps[g1 - 1].next_in_dc) {
+        const struct grp *x = &op->grps[g1 - 1];
+        if (!a->dcss[x->dcs].auth)
+            continue;
+        for (uint32_t g2 = x->next_in_dc; g2 != 0; g2 = op->grps[g2 - 1].next_in_dc) {
+            const struct grp *y = &op->grps[g2 - 1];
+            if (!a->dcss[y->dcs].auth)
+                continue;
+            for (uint32_t r1 = x->first; r1 != 0; r1 = op->rows[r1 - 1].next) {
+                const struct row *p = &op->rows[r1 - 1];
+                if (!answered(p->status))
+                    continue;
+                for (uint32_t r2 = y->first; r2 != 0; r2 = op->rows[r2 - 1].next) {
+                    const struct row *q = &op->rows[r2 - 1];
+                    if (!answered(q->status) ||
+                        strcmp(op->text + p->qname, op->text + q->qname) != 0 ||
+                        strcmp(op->text + p->qtype, op->text + q->qtype) != 0)
+                        continue;
+                    if (p->status != q->status ||
+                        strcmp(op->text + p->answer, op->text + q->answer) != 0)
+                        return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
+static int emit_timeline(struct rep_agg *a, struct rep_dc *c)
+{
+    struct csvw *w = &a->tl;
+    csvw_time(w, c->time);
+    csvw_uint(w, c->round);
+    csvw_str(w, a->str.s[a->doms[c->dom].name]);
+    csvw_str(w, a->str.s[c->check]);
+    csvw_uint(w, c->servers);
+    csvw_uint(w, c->conv);
+    csvw_uint(w, c->stale);
+    csvw_uint(w, c->errors);
+    if (c->servers == 0) {
+        csvw_field(w, NULL, 0);
+    } else {
+        char b[16];
+        uint64_t permille = ((uint64_t)c->conv * 2000 + c->servers) / (2 * (uint64_t)c->servers);
+        int n = snprintf(b, sizeof b, "%llu.%llu", (unsigned long long)(permille / 10),
+                         (unsigned long long)(permille % 10));
+        csvw_field(w, b, (size_t)n);
+    }
+    csvw_end(w);
+    return csvw_error(w);
+}
+
+static int finish_round(struct rep_agg *a)
+{
+    struct open *op = a->open;
+    uint32_t R = a->open_round;
+    int rc = 0;
+    if (R == 0)
+        return 0;
+    for (uint32_t gi = 0; gi < op->ngrps; gi++) {
+        struct grp *g = &op->grps[gi];
+        struct rep_dcs *d = &a->dcss[g->dcs];
+        struct rep_dc *c = &a->dcs[d->dc];
+        const char *cq = check_qtype(a->str.s[c->check]);
+        struct row *primary = NULL;
+        bool prim_failed = false, exp_failed = false, auth_no = false;
+        uint32_t nmatch = 0, nyes = 0;
+        int64_t stale_exp = -1;
+        for (uint32_t r = g->first; r != 0; r = op->rows[r - 1].next) {
+            struct row *x = &op->rows[r - 1];
+            if (primary == NULL && (cq == NULL || strcmp(op->text + x->qtype, cq) == 0)) {
+                primary = x;
+                prim_failed = failed(x->status);
+            }
+            if (x->match != OBS_MATCH_NONE) {
+                nmatch++;
+                nyes += x->match == OBS_MATCH_YES;
+                exp_failed |= failed(x->status);
+                if (x->match == OBS_MATCH_NO) {
+                    auth_no = true;
+                    if (x->ttl >= 0 && x->time + x->ttl > stale_exp)
+                        stale_exp = x->time + x->ttl;
+                }
+            }
+        }
+        uint8_t st;
+        if (prim_failed || exp_failed)
+            st = REP_ERROR;
+        else if (nmatch > 0 && nyes == nmatch)
+            st = REP_CONVERGED;
+        else if (nmatch > 0)
+            st = REP_STALE;
+        else
+            st = REP_PENDING;
+
+        char *ans = group_answer(op, g, cq);
+        if (ans == NULL)
+            return DP_ENOMEM;
+        free(d->answer);
+        d->answer = ans;
+        d->state = st;
+        d->rounds++;
+        d->last_round = R;
+        d->last_time = g->min_time;
+        d->stale_exp = st == REP_STALE ? stale_exp : -1;
+        switch (st) {
+        case REP_CONVERGED:
+            if (!d->streak)
+                d->matching_since = g->min_time;
+            d->streak = true;
+            if (d->first_match < 0)
+                d->first_match = g->min_time;
+            break;
+        case REP_STALE:
+            if (d->streak)
+                d->flaps++;
+            d->streak = false;
+            d->last_mismatch = g->min_time;
+            break;
+        case REP_PENDING:
+            d->streak = false;
+            break;
+        default:
+            d->errors++;
+            break;
+        }
+        if (primary != NULL && strcmp(a->str.s[c->check], "mx") == 0 && cq != NULL &&
+            (rc = judge_mx(a, op, g, primary, d)) != 0)
+            return rc;
+        if (c->round != R) {
+            c->round = R;
+            c->time = g->min_time;
+            c->servers = c->conv = c->stale = c->errors = c->pending = 0;
+            c->auth_mismatch = c->auth_disagree = false;
+            c->eta = -1;
+        } else if (g->min_time < c->time) {
+            c->time = g->min_time;
+        }
+        if (d->auth) {
+            c->auth_mismatch |= auth_no;
+            continue;
+        }
+        c->servers++;
+        c->conv += st == REP_CONVERGED;
+        c->stale += st == REP_STALE;
+        c->errors += st == REP_ERROR;
+        c->pending += st == REP_PENDING;
+        if (st == REP_STALE && stale_exp > c->eta)
+            c->eta = stale_exp;
+    }
+    /* per (domain, check): disagreement, the timeline row, the chart */
+    for (uint32_t ti = 0; ti < op->ntouched; ti++) {
+        struct rep_dc *c = &a->dcs[op->touched[ti]];
+        c->auth_disagree = auth_disagree(a, op, c->grp_head);
+        c->grp_head = 0;
+        if ((rc = emit_timeline(a, c)) != 0)
+            return rc;
+        if ((rc = add_point(a, c->check, c->time, R, c->conv, c->servers)) != 0)
+            return rc;
+    }
+    a->finalized_round = R;
+    a->open_round = 0;
+    op->nrows = op->ngrps = op->ntouched = 0;
+    op->ntext = 0;
+    map_clear(&op->grpmap);
+    return 0;
+}
+
+int rep__agg_finish(struct rep_agg *a)
+{
+    return finish_round(a);
+}
+
+/* ---- adding a row ---- */
+
+int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whylen)
+{
+    struct open *op = a->open;
+    int rc;
+    if (a->open_round != 0 && o->round < a->open_round) {
+        snprintf(why, whylen, "round %u after round %u", (unsigned)o->round,
+                 (unsigned)a->open_round);
+        return DP_EDAMAGED;
+    }
+    if (o->round <= a->finalized_round) {
+        if (a->open_round == 0)
+            return REP__RESTART;
+        snprintf(why, whylen, "round %u after round %u", (unsigned)o->round,
+                 (unsigned)a->finalized_round);
+        return DP_EDAMAGED;
+    }
+    if (a->open_round != 0 && o->round > a->open_round && (rc = finish_round(a)) != 0)
+        return rc;
+    a->open_round = o->round;
+    if (o->round > a->last_round)
+        a->last_round = o->round;
+
+    const char *dom = o->domain, *chk = o->check, *srv = o->server;
+    const char *adr = o->address ? o->address : "";
+    uint32_t dname = rep__str(&a->str, dom, strlen(dom));
+    uint32_t check = rep__str(&a->str, chk, strlen(chk));
+    uint32_t server = rep__str(&a->str, srv, strlen(srv));
+    uint32_t address = rep__str(&a->str, adr, strlen(adr));
+    if (dname == UINT32_MAX || check == UINT32_MAX || server == UINT32_MAX || address == UINT32_MAX)
+        return DP_ENOMEM;
+
+    uint32_t di = map_get(&a->dommap, dname);
+    if (di == UINT32_MAX) {
+        if (GROW(a, doms) != 0 || map_put(&a->dommap, dname, a->ndoms) != 0)
+            return DP_ENOMEM;
+        di = a->ndoms++;
+        a->doms[di] = (struct rep_dom){dname, o->time, o->time};
+    }
+    if (o->time < a->doms[di].first_time)
+        a->doms[di].first_time = o->time;
+    if (o->time > a->doms[di].last_time)
+        a->doms[di].last_time = o->time;
+
+    uint64_t key = ((uint64_t)di << 32) | check;
+    uint32_t ci = map_get(&a->dcmap, key);
+    if (ci == UINT32_MAX) {
+        if (GROW(a, dcs) != 0 || map_put(&a->dcmap, key, a->ndcs) != 0)
+            return DP_ENOMEM;
+        ci = a->ndcs++;
+        memset(&a->dcs[ci], 0, sizeof a->dcs[ci]);
+        a->dcs[ci].dom = di;
+        a->dcs[ci].check = check;
+        a->dcs[ci].eta = -1;
+    }
+    key = ((uint64_t)ci << 32) | server;
+    uint32_t si = map_get(&a->dcsmap, key);
+    if (si == UINT32_MAX) {
+        if (GROW(a, dcss) != 0 || map_put(&a->dcsmap, key, a->ndcss) != 0)
+            return DP_ENOMEM;
+        si = a->ndcss++;
+        struct rep_dcs *d = &a->dcss[si];
+        memset(d, 0, sizeof *d);
+        d->dc = ci;
+        d->server = server;
+        d->auth = strncmp(srv, "auth:", 5) == 0;
+        d->matching_since = d->first_match = d->last_mismatch = d->stale_exp = -1;
+        d->last_time = -1;
+    }
+    a->dcss[si].address = address;
+
+    uint32_t gi = map_get(&op->grpmap, si);
+    if (gi == UINT32_MAX) {
+        if (grow((void **)&op->grps, &op->capgrps, op->ngrps, sizeof *op->grps) != 0 ||
+            map_put(&op->grpmap, si, op->ngrps) != 0)
+            return DP_ENOMEM;
+        gi = op->ngrps++;
+        struct grp *g = &op->grps[gi];
+        memset(g, 0, sizeof *g);
+        g->dcs = si;
+        g->min_time = o->time;
+        /* chain the dc's groups, in order */
+        struct rep_dc *c = &a->dcs[ci];
+        if (c->grp_head == 0) {
+            if (grow((void **)&op->touched, &op->captouched, op->ntouched, sizeof *op->touched) !=
+                0)
+                return DP_ENOMEM;
+            op->touched[op->ntouched++] = ci;
+            c->grp_head = gi + 1;
+        } else {
+            uint32_t t = c->grp_head;
+            while (op->grps[t - 1].next_in_dc != 0)
+                t = op->grps[t - 1].next_in_dc;
+            op->grps[t - 1].next_in_dc = gi + 1;
+        }
+    }
+    struct grp *g = &op->grps[gi];
+    if (o->time < g->min_time)
+        g->min_time = o->time;
+    if (grow((void **)&op->rows, &op->caprows, op->nrows, sizeof *op->rows) != 0)
+        return DP_ENOMEM;
+    struct row *x = &op->rows[op->nrows];
+    x->time = o->time;
+    x->ttl = o->ttl;
+    x->status = (uint8_t)o->status;
+    x->match = (uint8_t)o->match;
+    x->next = 0;
+    const char *qn = o->qname ? o->qname : "", *qt = o->qtype ? o->qtype : "";
+    const char *an = o->answer ? o->answer : "";
+    x->qname = put_text(op, qn, strlen(qn));
+    x->qtype = put_text(op, qt, strlen(qt));
+    x->answer = put_text(op, an, strlen(an));
+    if (x->qname == UINT32_MAX || x->qtype == UINT32_MAX || x->answer == UINT32_MAX)
+        return DP_ENOMEM;
+    op->nrows++;
+    if (g->last != 0)
+        op->rows[g->last - 1].next = op->nrows;
+    else
+        g->first = op->nrows;
+    g->last = op->nrows;
+    return 0;
+}

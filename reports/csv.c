@@ -1,0 +1,298 @@
+/*
+ * The one CSV writer and reader behind every file in the data folder.
+ *
+ * Writing (PRODUCT.md section 4): RFC 4180 fields joined by commas, rows ended
+ * by CRLF. A field is quoted (with libcsv's csv_write) only when it needs it:
+ * it holds a comma or a double quote, or starts or ends with a space. Every
+ * byte outside printable ASCII (0x20..0x7e) is written as \DDD, as zone files
+ * write it, so a written row is always one physical line of ASCII. The
+ * backslash itself is NOT escaped: DNS text from the engine is already in
+ * zone-file presentation form (`\"`, `\\`, `\195`), and escaping it again
+ * would change what the user sees. So the log's values are printable ASCII;
+ * such a value reads back exactly as given, and any other value is written in
+ * its zone-file form (a fixed point: writing what was read writes the same).
+ *
+ * Spreadsheet formulas: a field that would start with `=`, `+`, `-`, `@`, TAB,
+ * CR, or `'` itself gets one leading `'`. Because `'` is in that list, the
+ * reader can strip exactly one leading `'` from every field that has one and
+ * get back the value: the rule is unambiguous. (TAB and CR never reach the
+ * test, they were turned into \009 and \013 before, but the rule is kept as
+ * PRODUCT.md spells it.)
+ */
+#include "reports/reports.h"
+
+#include <csv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void csvw_init(struct csvw *w)
+{
+    memset(w, 0, sizeof *w);
+}
+
+void csvw_deinit(struct csvw *w)
+{
+    free(w->buf);
+    memset(w, 0, sizeof *w);
+}
+
+void csvw_clear(struct csvw *w)
+{
+    w->len = 0;
+    w->row_open = false;
+}
+
+int csvw_error(const struct csvw *w)
+{
+    return w->err;
+}
+
+/* Makes room for n more bytes; sets the sticky error on failure. */
+static bool reserve(struct csvw *w, size_t n)
+{
+    if (w->err != 0)
+        return false;
+    if (w->cap - w->len >= n)
+        return true;
+    size_t cap = w->cap ? w->cap : 256;
+    while (cap - w->len < n) {
+        if (cap > SIZE_MAX / 2) {
+            w->err = DP_ENOMEM;
+            return false;
+        }
+        cap *= 2;
+    }
+    char *b = realloc(w->buf, cap);
+    if (b == NULL) {
+        w->err = DP_ENOMEM;
+        return false;
+    }
+    w->buf = b;
+    w->cap = cap;
+    return true;
+}
+
+static bool needs_prefix(char c)
+{
+    return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r' || c == '\'';
+}
+
+void csvw_field(struct csvw *w, const char *s, size_t len)
+{
+    if (s == NULL)
+        len = 0;
+    /* the escaped text is at most 4 bytes per input byte, plus the prefix;
+     * quoting at most doubles it, plus two quotes and a comma; the escaped
+     * text is built past the end of the largest quoted output */
+    if (len > (SIZE_MAX - 32) / 16 || !reserve(w, 13 * len + 32))
+        return;
+    if (w->row_open)
+        w->buf[w->len++] = ',';
+    w->row_open = true;
+    if (len == 0)
+        return;
+    /* escape into the tail of the buffer, then quote it into place if needed */
+    char *tmp = w->buf + w->len + 8 * len + 8;
+    size_t t = 0;
+    bool quote = false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f) {
+            tmp[t++] = (char)c;
+            if (c == ',' || c == '"')
+                quote = true;
+        } else {
+            tmp[t++] = '\\';
+            tmp[t++] = (char)('0' + c / 100);
+            tmp[t++] = (char)('0' + c / 10 % 10);
+            tmp[t++] = (char)('0' + c % 10);
+        }
+    }
+    if (needs_prefix(tmp[0])) {
+        memmove(tmp + 1, tmp, t);
+        tmp[0] = '\'';
+        t++;
+    }
+    if (tmp[0] == ' ' || tmp[t - 1] == ' ')
+        quote = true;
+    if (!quote) {
+        memmove(w->buf + w->len, tmp, t);
+        w->len += t;
+        return;
+    }
+    /* libcsv does RFC 4180 quoting: surrounding quotes, inner quotes doubled */
+    w->len += csv_write(w->buf + w->len, 2 * t + 2, tmp, t);
+}
+
+void csvw_str(struct csvw *w, const char *s)
+{
+    csvw_field(w, s, s ? strlen(s) : 0);
+}
+
+void csvw_uint(struct csvw *w, uint64_t v)
+{
+    /* digits by hand: printf is most of the cost of writing the reports */
+    char b[24];
+    size_t i = sizeof b;
+    do {
+        b[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    csvw_field(w, b + i, sizeof b - i);
+}
+
+void csvw_opt(struct csvw *w, int64_t v)
+{
+    if (v < 0)
+        csvw_field(w, NULL, 0);
+    else
+        csvw_uint(w, (uint64_t)v);
+}
+
+void csvw_time(struct csvw *w, int64_t t)
+{
+    char b[DP_TIME_BUFLEN];
+    if (t < 0) {
+        csvw_field(w, NULL, 0);
+        return;
+    }
+    /* rows of a report share few distinct times: remember the last one */
+    if (!w->time_valid || w->time_last != t) {
+        dp_format_time(t, b);
+        memcpy(w->time_text, b, 19);
+        w->time_last = t;
+        w->time_valid = true;
+    }
+    csvw_field(w, w->time_text, 19);
+}
+
+void csvw_bool(struct csvw *w, bool b)
+{
+    csvw_field(w, b ? "yes" : "no", b ? 3 : 2);
+}
+
+void csvw_end(struct csvw *w)
+{
+    if (!reserve(w, 2))
+        return;
+    w->buf[w->len++] = '\r';
+    w->buf[w->len++] = '\n';
+    w->row_open = false;
+}
+
+void csvw_raw(struct csvw *w, const char *s, size_t len)
+{
+    if (!reserve(w, len + 1))
+        return;
+    memcpy(w->buf + w->len, s, len);
+    w->len += len;
+}
+
+/* ---- reading ---- */
+
+void csvr_init(struct csvr *r)
+{
+    memset(r, 0, sizeof *r);
+}
+
+void csvr_deinit(struct csvr *r)
+{
+    free(r->buf);
+    memset(r, 0, sizeof *r);
+}
+
+int csvr_split(struct csvr *r, const char *line, size_t len, const char **why)
+{
+    *why = NULL;
+    if (len > 0 && line[len - 1] == '\r')
+        len--;
+    if (r->cap < len + CSVR_MAX_FIELDS + 1) {
+        size_t cap = len + CSVR_MAX_FIELDS + 256;
+        char *b = realloc(r->buf, cap);
+        if (b == NULL) {
+            *why = "out of memory";
+            return DP_ENOMEM;
+        }
+        r->buf = b;
+        r->cap = cap;
+    }
+    char *o = r->buf;
+    size_t i = 0;
+    r->n = 0;
+    for (;;) {
+        if (r->n == CSVR_MAX_FIELDS) {
+            *why = "too many fields";
+            return DP_EINPUT;
+        }
+        char *start = o;
+        if (i < len && line[i] == '"') {
+            i++;
+            for (;;) {
+                if (i >= len) {
+                    *why = "unterminated quoted field";
+                    return DP_EINPUT;
+                }
+                char c = line[i++];
+                if (c == '"') {
+                    if (i < len && line[i] == '"') {
+                        *o++ = '"';
+                        i++;
+                        continue;
+                    }
+                    break;
+                }
+                if ((unsigned char)c < 0x20 || (unsigned char)c > 0x7e) {
+                    *why = "a byte that is not printable ASCII";
+                    return DP_EINPUT;
+                }
+                *o++ = c;
+            }
+            if (i < len && line[i] != ',') {
+                *why = "text after a closing quote";
+                return DP_EINPUT;
+            }
+        } else {
+            while (i < len && line[i] != ',') {
+                unsigned char c = (unsigned char)line[i++];
+                if (c < 0x20 || c > 0x7e) {
+                    *why = "a byte that is not printable ASCII";
+                    return DP_EINPUT;
+                }
+                if (c == '"') {
+                    *why = "a quote inside an unquoted field";
+                    return DP_EINPUT;
+                }
+                *o++ = (char)c;
+            }
+        }
+        *o = '\0';
+        /* the writer added exactly one ' to any field starting with one of
+         * = + - @ TAB CR ' : take it back */
+        if (start[0] == '\'') {
+            r->f[r->n] = start + 1;
+            r->len[r->n] = (size_t)(o - start) - 1;
+        } else {
+            r->f[r->n] = start;
+            r->len[r->n] = (size_t)(o - start);
+        }
+        r->n++;
+        o++;
+        if (i >= len)
+            break;
+        i++; /* the comma */
+        if (i == len) {
+            /* a trailing comma: one more, empty field */
+            if (r->n == CSVR_MAX_FIELDS) {
+                *why = "too many fields";
+                return DP_EINPUT;
+            }
+            *o = '\0';
+            r->f[r->n] = o;
+            r->len[r->n] = 0;
+            r->n++;
+            break;
+        }
+    }
+    return (int)r->n;
+}

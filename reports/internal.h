@@ -1,0 +1,181 @@
+/*
+ * reports: declarations shared by the files of this folder only (rep__
+ * prefix). Not part of the module's interface: see reports/reports.h.
+ */
+#ifndef DNSPROP_REPORTS_INTERNAL_H
+#define DNSPROP_REPORTS_INTERNAL_H
+
+#include "reports/reports.h"
+
+#include <sys/types.h>
+
+/* rep__agg_add's answer when a row belongs to a round that was already
+ * finished (rows appended to a round after a refresh): the caller reads the
+ * whole log again from scratch. */
+#define REP__RESTART 1
+
+struct obslog {
+    char *dir;  /* owned */
+    char *path; /* owned: DIR/observations.csv */
+    int lockfd; /* DIR/.lock, flocked */
+    int fd;     /* the log, O_RDWR|O_APPEND */
+    dev_t dev;  /* of the log: part of the state's fingerprint */
+    ino_t ino;
+    uint64_t size;       /* bytes of the log, all read into agg */
+    uint64_t header_len; /* bytes of the header line, CRLF included */
+    unsigned lines;      /* lines in the log, the header included */
+    uint32_t last_round; /* highest round in the log, 0 for none */
+    struct rep_agg *agg; /* owned */
+    bool from_state;     /* agg started from DIR/.state, not from line 2 */
+    struct csvr rd;      /* scratch for reading rows */
+};
+
+/* Reads rows from l->size to the end of the file into l->agg (restarting
+ * from scratch when asked to). Used by obslog_open and the refresh. */
+int rep__read_tail(struct obslog *l, char *err, size_t errlen);
+/* Reads the whole log again into a fresh agg. */
+int rep__read_all(struct obslog *l, char *err, size_t errlen);
+
+/* ---- the aggregates, shared by agg.c (which fills them) and render.c ---- */
+
+/* Interned strings: ids in order of first appearance. */
+struct rep_strtab {
+    char **s; /* owned, each owned */
+    uint32_t n, cap;
+    uint32_t *slots; /* owned; open addressing, id + 1, 0 = free */
+    uint32_t nslots;
+};
+
+/* A map from a 64-bit key to an index, open addressing. */
+struct rep_map {
+    uint64_t *keys; /* owned */
+    uint32_t *vals; /* owned; index + 1, 0 = free */
+    uint32_t nslots, n;
+};
+
+enum rep_state { REP_PENDING = 0, REP_CONVERGED, REP_STALE, REP_ERROR };
+
+/* MX findings, independent of the settings; the verdict is drawn at render
+ * time because --single-mx is a setting. */
+enum {
+    REP_MX_NONE = 1 << 0,     /* no-mx */
+    REP_MX_NULL = 1 << 1,     /* null-mx */
+    REP_MX_MISMATCH = 1 << 2, /* target-mismatch */
+    REP_MX_CNAME = 1 << 3,    /* target-is-cname */
+    REP_MX_IP = 1 << 4,       /* target-is-ip */
+    REP_MX_UNRES = 1 << 5,    /* target-unresolvable */
+    REP_MX_LEGACY = 1 << 6,   /* the legacy + mx.microsoft pair */
+};
+
+struct rep_dom {
+    uint32_t name;      /* string id */
+    int64_t first_time; /* of its first row: "since" by default */
+    int64_t last_time;  /* of its latest row */
+};
+
+/* One (domain, check): its latest round. Counts are over resolvers only. */
+struct rep_dc {
+    uint32_t dom, check; /* rep_dom index, string id */
+    uint32_t round;      /* latest round */
+    int64_t time;        /* earliest row time in that round */
+    uint32_t servers, conv, stale, errors, pending;
+    bool auth_mismatch; /* an auth: row with match=no in that round */
+    bool auth_disagree; /* auth: servers gave different answers in that round */
+    int64_t eta;        /* latest stale_expires over stale resolvers, -1 */
+    uint32_t grp_head;  /* open round: first group of this dc + 1, 0 none */
+};
+
+/* One (domain, check, server): where it stands. */
+struct rep_dcs {
+    uint32_t dc;              /* rep_dc index */
+    uint32_t server, address; /* string ids; address as last seen */
+    bool auth;                /* server is "auth:..." */
+    uint8_t state;            /* enum rep_state */
+    bool streak;              /* in a matching streak */
+    int64_t matching_since, first_match, last_mismatch, stale_exp, last_time; /* -1: none */
+    uint32_t flaps, rounds, errors, last_round;
+    char *answer; /* owned: current_answer */
+};
+
+/* One (domain, server) MX verdict in its latest round. */
+struct rep_mx {
+    uint32_t dom, server, address;
+    bool auth, failed;
+    uint32_t round, count, flags;
+    int64_t time;
+    char *hosts; /* owned: lower case, sorted, " | "-joined */
+};
+
+/* Percent converged per check over time, at most REP_SERIES_MAX points:
+ * when full, neighbours are merged and each point then covers twice as many
+ * rounds (k). The same rounds in the same order give the same points, so an
+ * incremental refresh draws what a rebuild draws. */
+#define REP_SERIES_MAX 512
+struct rep_point {
+    int64_t t;               /* time of the first round in the point */
+    uint32_t round, nrounds; /* last round in it, rounds in it */
+    uint64_t conv, servers;  /* sums over domains and rounds */
+};
+struct rep_series {
+    uint32_t check; /* string id */
+    uint32_t k;     /* rounds per point */
+    uint32_t n;
+    struct rep_point pts[REP_SERIES_MAX];
+};
+
+struct rep_agg {
+    struct rep_strtab str;
+    struct rep_dom *doms; /* owned arrays, in order of first appearance */
+    struct rep_dc *dcs;
+    struct rep_dcs *dcss;
+    struct rep_mx *mxs;
+    struct rep_series *ser;
+    uint32_t ndoms, ndcs, ndcss, nmxs, nser;
+    uint32_t capdoms, capdcs, capdcss, capmxs, capser;
+    struct rep_map dommap, dcmap, dcsmap, mxmap;
+    uint32_t finalized_round; /* the last finished round, 0 none */
+    uint32_t open_round;      /* the round being read, 0 none */
+    uint32_t last_round;
+    void *open; /* owned: the open round's rows (agg.c) */
+    /* timeline.csv: rows of rounds finished since the file was last
+     * written, and the fingerprint of the file as last written */
+    struct csvw tl;
+    bool tl_valid;
+    uint64_t tl_dev, tl_ino, tl_size, tl_mtime_ns;
+};
+
+uint32_t rep__str(struct rep_strtab *t, const char *s, size_t len); /* UINT32_MAX: no memory */
+
+struct rep_agg *rep__agg_new(void);
+void rep__agg_free(struct rep_agg *a);
+/* Adds one row (already validated). Returns 0, REP__RESTART, DP_EDAMAGED (a
+ * round lower than one before it; why says so) or DP_ENOMEM. */
+int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whylen);
+/* Finishes the open round, if any. */
+int rep__agg_finish(struct rep_agg *a);
+uint32_t rep__agg_last_round(const struct rep_agg *a);
+
+/* The saved state: DIR/.state, written after every refresh. Loading checks
+ * the fingerprint of the log (device, inode, the covered size, a hash of the
+ * header and of the 4 KiB before the covered end); on any mismatch it
+ * returns DP_EFORMAT and the caller reads the whole log. */
+int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, unsigned *lines);
+int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, size_t errlen);
+
+/* The reports, drawn from a finished agg (reports/render.c). */
+int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
+                const struct report_override *ov, struct report_outcome *out, char *err,
+                size_t errlen);
+
+/* Files: replaces DIR/name with data, atomically (temp file in DIR, fsync,
+ * rename). prefix_fd >= 0: the new file starts with the first prefix_len
+ * bytes of that file (copied by the kernel), then data. */
+int rep__replace(const char *dir, const char *name, int prefix_fd, uint64_t prefix_len,
+                 const char *data, size_t len, char *err, size_t errlen);
+int rep__fsync_dir(const char *dir);
+
+/* FNV-1a, 64 bits: fingerprints, not security. */
+uint64_t rep__hash(uint64_t h, const void *p, size_t n);
+#define REP__HASH_INIT 0xcbf29ce484222325ULL
+
+#endif

@@ -1,0 +1,789 @@
+/*
+ * observations.csv: the append-only log of every answer, the truth from
+ * which every report is rebuilt (PRODUCT.md sections 4 and 9).
+ *
+ * One writer at a time: obslog_open takes an exclusive flock on DIR/.lock.
+ * Every row is written by the one CSV writer, so a row is always one line of
+ * printable ASCII ended by CRLF; a line without its line end can only be the
+ * tail of a write cut short by a crash, and it is cut off on the next open.
+ * Anything else that does not read back as a row is damage: refused with its
+ * line number, and nothing is changed.
+ */
+#include "reports/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ldns/ldns.h>
+
+#define LOG_NAME     "observations.csv"
+#define READ_CHUNK   (1u << 20)
+#define MAX_LINE     (16u << 20)
+#define OBS_NCOLUMNS 17
+
+static const char *const columns[OBS_NCOLUMNS] = {
+    "time_utc",   "vantage", "round",   "domain",    "check",  "qname",
+    "qtype",      "server",  "address", "transport", "status", "rcode",
+    "latency_ms", "ttl",     "answer",  "expected",  "match",
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+uint64_t rep__hash(uint64_t h, const void *p, size_t n)
+{
+    /* FNV-1a over 8-byte words (then the tail bytewise): a fingerprint,
+     * not a defence; the same bytes always give the same value */
+    const unsigned char *c = p;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, c + i, 8);
+        h ^= v;
+        h *= 0x100000001b3ULL;
+        h ^= h >> 29;
+    }
+    for (; i < n; i++) {
+        h ^= c[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* ---- rows ---- */
+
+static void write_rcode(struct csvw *w, int rcode)
+{
+    if (rcode < 0) {
+        csvw_field(w, NULL, 0);
+        return;
+    }
+    const ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, rcode);
+    if (t != NULL && t->name != NULL)
+        csvw_str(w, t->name);
+    else
+        csvw_uint(w, (uint64_t)rcode);
+}
+
+void obs_write_row(struct csvw *w, const struct obs *o)
+{
+    csvw_time(w, o->time);
+    csvw_str(w, o->vantage);
+    csvw_uint(w, o->round);
+    csvw_str(w, o->domain);
+    csvw_str(w, o->check);
+    csvw_str(w, o->qname);
+    csvw_str(w, o->qtype);
+    csvw_str(w, o->server);
+    csvw_str(w, o->address);
+    csvw_str(w, o->tcp ? "tcp" : "udp");
+    csvw_str(w, obs_status_name(o->status));
+    write_rcode(w, o->rcode);
+    csvw_opt(w, o->latency_ms);
+    csvw_opt(w, o->ttl);
+    csvw_str(w, o->answer);
+    csvw_str(w, o->expected);
+    csvw_str(w, o->match == OBS_MATCH_YES ? "yes" : o->match == OBS_MATCH_NO ? "no" : NULL);
+    csvw_end(w);
+}
+
+int obs_print(FILE *f, const struct obs *o, bool header)
+{
+    struct csvw w;
+    int rc = 0;
+    csvw_init(&w);
+    if (header)
+        csvw_raw(&w, OBS_HEADER "\r\n", strlen(OBS_HEADER) + 2);
+    obs_write_row(&w, o);
+    rc = csvw_error(&w);
+    if (rc == 0 && (fwrite(w.buf, 1, w.len, f) != w.len || fflush(f) != 0))
+        rc = DP_EIO;
+    csvw_deinit(&w);
+    return rc;
+}
+
+/* A whole decimal number in [0, max] from a field of known length. */
+static bool parse_num(const char *s, size_t len, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (len == 0 || len > 19 || (len > 1 && s[0] == '0'))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+int obs_parse_line(struct csvr *r, const char *line, size_t len, struct obs *o, char *why,
+                   size_t whylen)
+{
+    const char *w = NULL;
+    int n = csvr_split(r, line, len, &w);
+    if (n < 0) {
+        seterr(why, whylen, "%s", w);
+        return n == DP_ENOMEM ? DP_ENOMEM : DP_EINPUT;
+    }
+    if (n != OBS_NCOLUMNS) {
+        seterr(why, whylen, "%d fields, want %d", n, OBS_NCOLUMNS);
+        return DP_EINPUT;
+    }
+    const char *const *f = r->f;
+    const size_t *l = r->len;
+    uint64_t v;
+    int bad = -1;
+    memset(o, 0, sizeof *o);
+    if (dp_parse_time_exact(f[0], l[0], &o->time) != 0)
+        bad = 0;
+    else if (!parse_num(f[2], l[2], UINT32_MAX, &v) || v == 0)
+        bad = 2;
+    else if (l[3] == 0)
+        bad = 3;
+    else if (l[4] == 0)
+        bad = 4;
+    else if (l[5] == 0)
+        bad = 5;
+    else if (l[6] == 0)
+        bad = 6;
+    else if (l[7] == 0)
+        bad = 7;
+    if (bad < 0) {
+        o->round = (uint32_t)v;
+        o->vantage = f[1];
+        o->domain = f[3];
+        o->check = f[4];
+        o->qname = f[5];
+        o->qtype = f[6];
+        o->server = f[7];
+        o->address = f[8];
+        if (strcmp(f[9], "udp") == 0)
+            o->tcp = false;
+        else if (strcmp(f[9], "tcp") == 0)
+            o->tcp = true;
+        else
+            bad = 9;
+    }
+    if (bad < 0 && obs_status_parse(f[10], l[10], &o->status) != 0)
+        bad = 10;
+    if (bad < 0) {
+        o->rcode = -1;
+        if (l[11] > 0) {
+            const ldns_lookup_table *t = ldns_lookup_by_name(ldns_rcodes, f[11]);
+            if (t != NULL && strcmp(t->name, f[11]) == 0)
+                o->rcode = t->id;
+            else if (parse_num(f[11], l[11], 4095, &v) &&
+                     ldns_lookup_by_id(ldns_rcodes, (int)v) == NULL)
+                o->rcode = (int)v; /* a number only where there is no mnemonic */
+            else
+                bad = 11;
+        }
+    }
+    if (bad < 0) {
+        o->latency_ms = -1;
+        if (l[12] > 0) {
+            if (parse_num(f[12], l[12], INT64_MAX, &v))
+                o->latency_ms = (int64_t)v;
+            else
+                bad = 12;
+        }
+    }
+    if (bad < 0) {
+        o->ttl = -1;
+        if (l[13] > 0) {
+            if (parse_num(f[13], l[13], INT64_MAX, &v))
+                o->ttl = (int64_t)v;
+            else
+                bad = 13;
+        }
+    }
+    if (bad < 0) {
+        o->answer = f[14];
+        o->expected = f[15];
+        if (l[16] == 0)
+            o->match = OBS_MATCH_NONE;
+        else if (strcmp(f[16], "yes") == 0)
+            o->match = OBS_MATCH_YES;
+        else if (strcmp(f[16], "no") == 0)
+            o->match = OBS_MATCH_NO;
+        else
+            bad = 16;
+    }
+    if (bad >= 0) {
+        char esc[64];
+        seterr(why, whylen, "bad %s '%s'", columns[bad],
+               dp_escape(f[bad], l[bad], esc, sizeof esc));
+        return DP_EINPUT;
+    }
+    return 0;
+}
+
+/* ---- the header ---- */
+
+/* Compares a header line with OBS_HEADER; on a difference writes what
+ * differs into why. */
+static bool header_ok(struct csvr *r, const char *line, size_t len, char *why, size_t whylen)
+{
+    const char *w;
+    if (len > 0 && line[len - 1] == '\r')
+        len--;
+    if (len == strlen(OBS_HEADER) && memcmp(line, OBS_HEADER, len) == 0)
+        return true;
+    int n = csvr_split(r, line, len, &w);
+    if (n < 0) {
+        seterr(why, whylen, "not an observations header (%s)", w);
+        return false;
+    }
+    char missing[512] = "", added[512] = "";
+    size_t mo = 0, ao = 0;
+    for (int i = 0; i < OBS_NCOLUMNS; i++) {
+        bool found = false;
+        for (int j = 0; j < n && !found; j++)
+            found = strcmp(r->f[j], columns[i]) == 0;
+        if (!found && mo < sizeof missing)
+            mo += (size_t)snprintf(missing + mo, sizeof missing - mo, "%s%s", mo ? "," : "",
+                                   columns[i]);
+    }
+    for (int j = 0; j < n; j++) {
+        bool found = false;
+        for (int i = 0; i < OBS_NCOLUMNS && !found; i++)
+            found = strcmp(r->f[j], columns[i]) == 0;
+        if (!found && ao < sizeof added) {
+            char esc[64];
+            ao += (size_t)snprintf(added + ao, sizeof added - ao, "%s%s", ao ? "," : "",
+                                   dp_escape(r->f[j], r->len[j], esc, sizeof esc));
+        }
+    }
+    if (mo == 0 && ao == 0)
+        seterr(why, whylen, "header of another version: the columns are in another order");
+    else
+        seterr(why, whylen, "header of another version:%s%s%s%s", mo ? " missing " : "", missing,
+               ao ? " unknown " : "", added);
+    return false;
+}
+
+/* ---- scanning ---- */
+
+typedef int (*line_fn)(void *arg, const char *line, size_t len, unsigned lineno, char *why,
+                       size_t whylen);
+
+/* Reads complete lines from offset `from` of fd to its end, calling fn for
+ * each (without the LF). *end is set to the offset after the last complete
+ * line; *torn to whether bytes without a final LF follow it. A non-zero fn
+ * result stops the scan and is returned, with why filled by fn. */
+static int scan_lines(int fd, uint64_t from, unsigned first_line, line_fn fn, void *arg,
+                      uint64_t *end, unsigned *next_line, bool *torn, char *why, size_t whylen)
+{
+    size_t cap = READ_CHUNK, have = 0;
+    char *buf = malloc(cap);
+    uint64_t pos = from; /* file offset of buf[0] */
+    unsigned line = first_line;
+    int rc = 0;
+    *torn = false;
+    if (buf == NULL)
+        return DP_ENOMEM;
+    for (;;) {
+        if (have == cap) {
+            if (cap >= MAX_LINE) {
+                seterr(why, whylen, "line longer than %u bytes", MAX_LINE);
+                rc = DP_EINPUT;
+                goto out;
+            }
+            char *b = realloc(buf, cap * 2);
+            if (b == NULL) {
+                rc = DP_ENOMEM;
+                goto out;
+            }
+            buf = b;
+            cap *= 2;
+        }
+        ssize_t got = pread(fd, buf + have, cap - have, (off_t)(pos + have));
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            seterr(why, whylen, "read failed: %s", strerror(errno));
+            rc = DP_EIO;
+            goto out;
+        }
+        if (got == 0) {
+            *torn = have > 0;
+            break;
+        }
+        have += (size_t)got;
+        size_t start = 0;
+        for (;;) {
+            char *nl = memchr(buf + start, '\n', have - start);
+            if (nl == NULL)
+                break;
+            size_t len = (size_t)(nl - (buf + start));
+            rc = fn(arg, buf + start, len, line, why, whylen);
+            if (rc != 0) {
+                *next_line = line;
+                *end = pos + start;
+                goto out;
+            }
+            line++;
+            start += len + 1;
+        }
+        memmove(buf, buf + start, have - start);
+        have -= start;
+        pos += start;
+    }
+    *end = pos;
+    *next_line = line;
+out:
+    free(buf);
+    return rc;
+}
+
+struct feed {
+    struct obslog *l;
+    bool restart;
+};
+
+static int feed_line(void *arg, const char *line, size_t len, unsigned lineno, char *why,
+                     size_t whylen)
+{
+    struct feed *fd = arg;
+    struct obs o;
+    (void)lineno;
+    int rc = obs_parse_line(&fd->l->rd, line, len, &o, why, whylen);
+    if (rc != 0)
+        return rc;
+    rc = rep__agg_add(fd->l->agg, &o, why, whylen);
+    if (rc == REP__RESTART)
+        fd->restart = true;
+    if (rc == 0 && o.round > fd->l->last_round)
+        fd->l->last_round = o.round;
+    return rc;
+}
+
+/* Reads from l->size to the end. On success l->size covers every complete
+ * line; *torn tells whether an incomplete one follows. */
+static int read_from(struct obslog *l, bool *torn, char *err, size_t errlen)
+{
+    struct feed fd = {l, false};
+    char why[300] = "";
+    uint64_t end = l->size;
+    unsigned next = l->lines + 1;
+    int rc = scan_lines(l->fd, l->size, l->lines + 1, feed_line, &fd, &end, &next, torn, why,
+                        sizeof why);
+    if (rc == REP__RESTART)
+        return REP__RESTART;
+    if (rc != 0) {
+        seterr(err, errlen, LOG_NAME ":%u: %s", next, why);
+        return rc == DP_ENOMEM ? DP_ENOMEM : rc == DP_EIO ? DP_EIO : DP_EDAMAGED;
+    }
+    l->size = end;
+    l->lines = next - 1;
+    return 0;
+}
+
+int rep__read_all(struct obslog *l, char *err, size_t errlen)
+{
+    bool torn;
+    rep__agg_free(l->agg);
+    l->agg = rep__agg_new();
+    if (l->agg == NULL)
+        return DP_ENOMEM;
+    l->size = l->header_len;
+    l->lines = 1;
+    l->last_round = 0;
+    l->from_state = false;
+    int rc = read_from(l, &torn, err, errlen);
+    if (rc == REP__RESTART) {
+        seterr(err, errlen, LOG_NAME ": internal error: restart on a full read");
+        return DP_EINTERNAL;
+    }
+    return rc;
+}
+
+int rep__read_tail(struct obslog *l, char *err, size_t errlen)
+{
+    bool torn;
+    int rc = read_from(l, &torn, err, errlen);
+    if (rc == REP__RESTART)
+        rc = rep__read_all(l, err, errlen);
+    return rc;
+}
+
+/* ---- opening ---- */
+
+static char *path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p != NULL)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+int rep__fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return DP_EIO;
+    int rc = fsync(fd) == 0 ? 0 : DP_EIO;
+    close(fd);
+    return rc;
+}
+
+/* mkdir -p */
+static int make_dir(const char *dir)
+{
+    char *p = strdup(dir);
+    int rc = 0;
+    if (p == NULL)
+        return DP_ENOMEM;
+    for (char *s = p + 1;; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+            *s = '\0';
+            if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+                rc = -errno;
+                break;
+            }
+            *s = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    free(p);
+    return rc;
+}
+
+static int take_lock(struct obslog *l, unsigned wait_ms, char *err, size_t errlen)
+{
+    char *lp = path_join(l->dir, ".lock");
+    int rc = 0;
+    if (lp == NULL)
+        return DP_ENOMEM;
+    l->lockfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (l->lockfd < 0) {
+        rc = -errno;
+        seterr(err, errlen, "%s: %s", lp, strerror(errno));
+        goto out;
+    }
+    int64_t deadline = dp_now_ms() + wait_ms;
+    for (;;) {
+        if (flock(l->lockfd, LOCK_EX | LOCK_NB) == 0)
+            break;
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            rc = -errno;
+            seterr(err, errlen, "%s: %s", lp, strerror(errno));
+            goto out;
+        }
+        if (dp_now_ms() >= deadline) {
+            rc = DP_ELOCK;
+            seterr(err, errlen, "%s: locked by another dnsprop run for %u s, giving up", lp,
+                   (wait_ms + 999) / 1000);
+            goto out;
+        }
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+out:
+    free(lp);
+    return rc;
+}
+
+/* Creates the header of an empty log. */
+static int write_header(struct obslog *l, char *err, size_t errlen)
+{
+    const char h[] = OBS_HEADER "\r\n";
+    if (write(l->fd, h, sizeof h - 1) != (ssize_t)(sizeof h - 1) || fsync(l->fd) != 0) {
+        seterr(err, errlen, "%s: %s", l->path, strerror(errno));
+        return DP_EIO;
+    }
+    rep__fsync_dir(l->dir);
+    return 0;
+}
+
+/* Reads and checks the header line; sets l->header_len. */
+static int check_header(struct obslog *l, char *err, size_t errlen)
+{
+    char buf[4096];
+    ssize_t got = pread(l->fd, buf, sizeof buf, 0);
+    if (got < 0) {
+        seterr(err, errlen, "%s: %s", l->path, strerror(errno));
+        return DP_EIO;
+    }
+    char *nl = memchr(buf, '\n', (size_t)got);
+    if (nl == NULL) {
+        seterr(err, errlen, LOG_NAME ":1: no complete header line");
+        return DP_EFORMAT;
+    }
+    char why[1200];
+    if (!header_ok(&l->rd, buf, (size_t)(nl - buf), why, sizeof why)) {
+        seterr(err, errlen, LOG_NAME ":1: %s", why);
+        return DP_EFORMAT;
+    }
+    l->header_len = (uint64_t)(nl - buf) + 1;
+    return 0;
+}
+
+int obslog_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog **out, char *err,
+                size_t errlen)
+{
+    struct obslog *l = calloc(1, sizeof *l);
+    struct stat st;
+    int rc;
+    *out = NULL;
+    if (l == NULL)
+        return DP_ENOMEM;
+    l->lockfd = -1;
+    l->fd = -1;
+    csvr_init(&l->rd);
+    l->dir = strdup(dir);
+    l->path = path_join(dir, LOG_NAME);
+    if (l->dir == NULL || l->path == NULL) {
+        rc = DP_ENOMEM;
+        goto fail;
+    }
+    if (flags & OBSLOG_NOCREATE) {
+        if (stat(l->path, &st) != 0) {
+            rc = DP_EINPUT;
+            seterr(err, errlen, "%s: %s", l->path, strerror(errno));
+            goto fail;
+        }
+    } else if ((rc = make_dir(dir)) != 0) {
+        seterr(err, errlen, "%s: cannot create the folder: %s", dir, strerror(-rc));
+        goto fail;
+    }
+    if ((rc = take_lock(l, lock_wait_ms, err, errlen)) != 0)
+        goto fail;
+    l->fd = open(l->path, O_RDWR | O_APPEND | O_CLOEXEC | ((flags & OBSLOG_NOCREATE) ? 0 : O_CREAT),
+                 0644);
+    if (l->fd < 0 || fstat(l->fd, &st) != 0) {
+        rc = DP_EIO;
+        seterr(err, errlen, "%s: %s", l->path, strerror(errno));
+        goto fail;
+    }
+    if (st.st_size == 0) {
+        if ((flags & OBSLOG_NOCREATE) != 0) {
+            rc = DP_EFORMAT;
+            seterr(err, errlen, "%s: empty file, no header", l->path);
+            goto fail;
+        }
+        if ((rc = write_header(l, err, errlen)) != 0)
+            goto fail;
+    }
+    l->dev = st.st_dev;
+    l->ino = st.st_ino;
+    if ((rc = check_header(l, err, errlen)) != 0)
+        goto fail;
+
+    uint64_t covered = 0;
+    unsigned lines = 0;
+    if (!(flags & OBSLOG_REBUILD) && rep__state_load(l, &l->agg, &covered, &lines) == 0) {
+        l->size = covered;
+        l->lines = lines;
+        l->last_round = rep__agg_last_round(l->agg);
+        l->from_state = true;
+    } else {
+        l->agg = rep__agg_new();
+        if (l->agg == NULL) {
+            rc = DP_ENOMEM;
+            goto fail;
+        }
+        l->size = l->header_len;
+        l->lines = 1;
+    }
+    bool torn = false;
+    rc = read_from(l, &torn, err, errlen);
+    if (rc == REP__RESTART)
+        rc = rep__read_all(l, err, errlen);
+    if (rc != 0)
+        goto fail;
+    if (fstat(l->fd, &st) != 0) {
+        rc = DP_EIO;
+        goto fail;
+    }
+    if ((uint64_t)st.st_size > l->size) {
+        /* only now, with everything before it read back fine: cut the tail */
+        fprintf(stderr,
+                "dnsprop: warning: " LOG_NAME ":%u: torn last line (no line end, %llu bytes) "
+                "cut off\n",
+                l->lines + 1, (unsigned long long)((uint64_t)st.st_size - l->size));
+        if (ftruncate(l->fd, (off_t)l->size) != 0 || fsync(l->fd) != 0) {
+            rc = DP_EIO;
+            seterr(err, errlen, "%s: cannot cut the torn line: %s", l->path, strerror(errno));
+            goto fail;
+        }
+    }
+    *out = l;
+    return 0;
+fail:
+    obslog_close(l);
+    return rc;
+}
+
+uint32_t obslog_next_round(const struct obslog *l)
+{
+    return l->last_round + 1;
+}
+
+const char *obslog_dir(const struct obslog *l)
+{
+    return l->dir;
+}
+
+bool obslog_from_state(const struct obslog *l)
+{
+    return l->from_state;
+}
+
+int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err, size_t errlen)
+{
+    struct csvw w;
+    int rc = 0;
+    csvw_init(&w);
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].round < l->last_round || rows[i].round == 0) {
+            seterr(err, errlen, "row %zu: round %u, but the log is at round %u", i + 1,
+                   (unsigned)rows[i].round, (unsigned)l->last_round);
+            rc = DP_EINPUT;
+            goto out;
+        }
+        if (obs_status_name(rows[i].status) == NULL || rows[i].time < 0) {
+            seterr(err, errlen, "row %zu: bad status or time", i + 1);
+            rc = DP_EINPUT;
+            goto out;
+        }
+        obs_write_row(&w, &rows[i]);
+    }
+    if ((rc = csvw_error(&w)) != 0)
+        goto out;
+    size_t done = 0;
+    while (done < w.len) {
+        ssize_t k = write(l->fd, w.buf + done, w.len - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            seterr(err, errlen, "%s: %s", l->path, strerror(errno));
+            rc = DP_EIO;
+            break;
+        }
+        done += (size_t)k;
+    }
+    if (rc == 0 && fsync(l->fd) != 0) {
+        seterr(err, errlen, "%s: fsync: %s", l->path, strerror(errno));
+        rc = DP_EIO;
+    }
+    if (rc != 0) {
+        /* leave no half row behind */
+        if (ftruncate(l->fd, (off_t)l->size) != 0)
+            fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
+        goto out;
+    }
+    /* Feed the aggregates with the rows as they read back from the file,
+     * so that a later rebuild from the log sees exactly the same values. */
+    rc = rep__read_tail(l, err, errlen);
+out:
+    csvw_deinit(&w);
+    return rc;
+}
+
+void obslog_close(struct obslog *l)
+{
+    if (l == NULL)
+        return;
+    if (l->fd >= 0)
+        close(l->fd);
+    if (l->lockfd >= 0)
+        close(l->lockfd); /* releases the flock */
+    rep__agg_free(l->agg);
+    csvr_deinit(&l->rd);
+    free(l->dir);
+    free(l->path);
+    free(l);
+}
+
+/* ---- reading without a lock ---- */
+
+struct reader {
+    struct csvr rd;
+    int (*cb)(const struct obs *o, unsigned line, void *arg);
+    void *arg;
+    bool first;
+    int cbrc;
+    uint32_t last_round; /* rounds never go back in a log */
+};
+
+static int reader_line(void *arg, const char *line, size_t len, unsigned lineno, char *why,
+                       size_t whylen)
+{
+    struct reader *r = arg;
+    struct obs o;
+    if (r->first) {
+        r->first = false;
+        return header_ok(&r->rd, line, len, why, whylen) ? 0 : DP_EFORMAT;
+    }
+    int rc = obs_parse_line(&r->rd, line, len, &o, why, whylen);
+    if (rc != 0)
+        return rc;
+    if (o.round < r->last_round) {
+        seterr(why, whylen, "round %u after round %u", (unsigned)o.round, (unsigned)r->last_round);
+        return DP_EINPUT;
+    }
+    r->last_round = o.round;
+    rc = r->cb(&o, lineno, r->arg);
+    if (rc != 0) {
+        r->cbrc = rc;
+        return rc;
+    }
+    return 0;
+}
+
+int obslog_read(const char *path, int (*cb)(const struct obs *o, unsigned line, void *arg),
+                void *arg, char *err, size_t errlen)
+{
+    struct reader r = {.cb = cb, .arg = arg, .first = true};
+    char why[1200] = "";
+    uint64_t end = 0;
+    unsigned next = 1;
+    bool torn = false;
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        seterr(err, errlen, "%s: %s", path, strerror(errno));
+        return DP_EINPUT;
+    }
+    csvr_init(&r.rd);
+    int rc = scan_lines(fd, 0, 1, reader_line, &r, &end, &next, &torn, why, sizeof why);
+    if (rc != 0 && r.cbrc != 0) {
+        rc = r.cbrc;
+    } else if (rc != 0) {
+        seterr(err, errlen, "%s:%u: %s", base, next, why);
+        rc = rc == DP_EFORMAT ? DP_EFORMAT : rc == DP_ENOMEM ? DP_ENOMEM : DP_EDAMAGED;
+    } else if (r.first) {
+        seterr(err, errlen, "%s:1: no complete header line", base);
+        rc = DP_EFORMAT;
+    } else if (torn) {
+        fprintf(stderr, "dnsprop: warning: %s:%u: torn last line (no line end) skipped\n", base,
+                next);
+    }
+    csvr_deinit(&r.rd);
+    close(fd);
+    return rc;
+}

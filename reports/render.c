@@ -1,0 +1,895 @@
+/*
+ * The reports, drawn from the aggregates and the per-domain settings
+ * (PRODUCT.md sections 3, 4, 6 and 7). Everything here depends only on the
+ * aggregates and the settings, never on the clock: "now" is the time of the
+ * latest round, so `dnsprop report` rebuilds byte for byte what check and
+ * watch wrote.
+ *
+ * Summary status, per (domain, check), over its latest round:
+ * - critical: an auth: server's row failed the expectation (match=no), the
+ *   auth: servers disagree, or (mx) an auth: server's MX verdict is
+ *   noncompliant: waiting cannot fix that.
+ * - expired: the window has ended (the latest round is at or after since +
+ *   window) and some resolver is not converged.
+ * - converged: every resolver converged (and, for mx, every resolver's MX
+ *   verdict is compliant).
+ * - propagating: anything else (stale, error, pending, an MX transition)
+ *   inside the window.
+ * Exit status: the worst over all: converged 0, propagating 1, critical and
+ * expired 2; no observations at all: 3.
+ *
+ * MX verdicts (mx_compliance.csv): error when the MX query itself failed;
+ * noncompliant for no-mx, null-mx, target-mismatch, target-is-cname,
+ * target-is-ip, target-unresolvable, or multiple-mx (only when a single MX
+ * is required); transition for the documented move to mx.microsoft (two MX,
+ * one *.mail.protection.outlook.com. and one *.mx.microsoft.) when a single
+ * MX is required (reasons then say multiple-mx;legacy-plus-mx-microsoft);
+ * compliant otherwise.
+ */
+#include "reports/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SETTINGS_NAME   "settings.csv"
+#define SETTINGS_HEADER "domain,profile,single_mx,window,since_utc"
+
+enum dstatus { DS_CONVERGED, DS_PROPAGATING, DS_EXPIRED, DS_CRITICAL };
+static const char *const dstatus_names[] = {"converged", "propagating", "expired", "critical"};
+
+/* One domain's settings, owned. */
+struct dset {
+    char *domain;
+    char *profile;
+    bool single_mx;
+    uint64_t window_s;
+    int64_t since;
+};
+
+struct sets {
+    struct dset *v;
+    size_t n;
+};
+
+static void sets_free(struct sets *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->v[i].domain);
+        free(s->v[i].profile);
+    }
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
+
+static struct dset *sets_find(const struct sets *s, const char *domain)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->v[i].domain, domain) == 0)
+            return &s->v[i];
+    return NULL;
+}
+
+static int sets_put(struct sets *s, const char *domain, const char *profile, bool single_mx,
+                    uint64_t window_s, int64_t since)
+{
+    struct dset *d = sets_find(s, domain);
+    if (d == NULL) {
+        struct dset *v = realloc(s->v, (s->n + 1) * sizeof *v);
+        if (v == NULL)
+            return DP_ENOMEM;
+        s->v = v;
+        d = &v[s->n];
+        memset(d, 0, sizeof *d);
+        d->domain = strdup(domain);
+        if (d->domain == NULL)
+            return DP_ENOMEM;
+        s->n++;
+    }
+    free(d->profile);
+    d->profile = strdup(profile ? profile : "");
+    if (d->profile == NULL)
+        return DP_ENOMEM;
+    d->single_mx = single_mx;
+    d->window_s = window_s;
+    d->since = since;
+    return 0;
+}
+
+static char *join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p != NULL)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+/* Reads DIR/settings.csv (absent: no settings). Hostile input: one line. */
+static int sets_load(const char *dir, struct sets *s, char *err, size_t errlen)
+{
+    char *path = join(dir, SETTINGS_NAME);
+    FILE *f = NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    unsigned ln = 0;
+    struct csvr r;
+    int rc = 0;
+    csvr_init(&r);
+    if (path == NULL)
+        return DP_ENOMEM;
+    f = fopen(path, "r");
+    if (f == NULL) {
+        rc = errno == ENOENT ? 0 : DP_EIO;
+        if (rc != 0)
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        const char *why = NULL;
+        char esc[64];
+        ln++;
+        if (len > 0 && line[len - 1] == '\n')
+            len--;
+        int n = csvr_split(&r, line, (size_t)len, &why);
+        if (ln == 1) {
+            size_t hl = (size_t)len;
+            if (hl > 0 && line[hl - 1] == '\r')
+                hl--;
+            if (hl != strlen(SETTINGS_HEADER) || memcmp(line, SETTINGS_HEADER, hl) != 0) {
+                snprintf(err, errlen, SETTINGS_NAME ":1: not the header '" SETTINGS_HEADER "'");
+                rc = DP_EFORMAT;
+                goto out;
+            }
+            continue;
+        }
+        if (n != 5) {
+            snprintf(err, errlen, SETTINGS_NAME ":%u: %s", ln,
+                     n < 0 ? why : "want 5 fields: " SETTINGS_HEADER);
+            rc = DP_EINPUT;
+            goto out;
+        }
+        uint64_t w = 0;
+        int64_t since = -1;
+        bool smx = strcmp(r.f[2], "yes") == 0;
+        const char *bad = NULL;
+        if (r.len[0] == 0)
+            bad = "domain";
+        else if (r.len[1] != 0 && strcmp(r.f[1], "m365") != 0)
+            bad = "profile";
+        else if (!smx && strcmp(r.f[2], "no") != 0)
+            bad = "single_mx";
+        else if (dp_parse_uint(r.f[3], 1, 3650ULL * 86400, &w) != 0)
+            bad = "window";
+        else if (r.len[4] != 0 && dp_parse_time_exact(r.f[4], r.len[4], &since) != 0)
+            bad = "since_utc";
+        if (bad != NULL) {
+            int col = strcmp(bad, "domain") == 0      ? 0
+                      : strcmp(bad, "profile") == 0   ? 1
+                      : strcmp(bad, "single_mx") == 0 ? 2
+                      : strcmp(bad, "window") == 0    ? 3
+                                                      : 4;
+            snprintf(err, errlen, SETTINGS_NAME ":%u: bad %s '%s'", ln, bad,
+                     dp_escape(r.f[col], r.len[col], esc, sizeof esc));
+            rc = DP_EINPUT;
+            goto out;
+        }
+        if ((rc = sets_put(s, r.f[0], r.f[1], smx, w, since)) != 0)
+            goto out;
+    }
+out:
+    if (f != NULL)
+        fclose(f);
+    free(line);
+    free(path);
+    csvr_deinit(&r);
+    return rc;
+}
+
+static int sets_save(const char *dir, const struct sets *s, char *err, size_t errlen)
+{
+    struct csvw w;
+    csvw_init(&w);
+    csvw_raw(&w, SETTINGS_HEADER "\r\n", strlen(SETTINGS_HEADER) + 2);
+    for (size_t i = 0; i < s->n; i++) {
+        csvw_str(&w, s->v[i].domain);
+        csvw_str(&w, s->v[i].profile);
+        csvw_bool(&w, s->v[i].single_mx);
+        csvw_uint(&w, s->v[i].window_s);
+        csvw_time(&w, s->v[i].since);
+        csvw_end(&w);
+    }
+    int rc = csvw_error(&w);
+    if (rc == 0)
+        rc = rep__replace(dir, SETTINGS_NAME, -1, 0, w.buf, w.len, err, errlen);
+    csvw_deinit(&w);
+    return rc;
+}
+
+/* The settings in force for one domain of the aggregates. */
+struct eff {
+    bool single_mx;
+    int64_t since, window_end;
+};
+
+static struct eff effective(const struct rep_agg *a, uint32_t dom, const struct sets *s,
+                            const struct report_override *ov)
+{
+    const char *name = a->str.s[a->doms[dom].name];
+    const struct dset *d = sets_find(s, name);
+    struct eff e;
+    uint64_t window = d && d->window_s ? d->window_s : REPORT_DEFAULT_WINDOW_S;
+    e.since = d && d->since >= 0 ? d->since : a->doms[dom].first_time;
+    e.single_mx = d && (d->single_mx || strcmp(d->profile, "m365") == 0);
+    if (ov != NULL && ov->window_s > 0)
+        window = ov->window_s;
+    if (ov != NULL && ov->since >= 0)
+        e.since = ov->since;
+    e.window_end = e.since + (int64_t)window;
+    return e;
+}
+
+/* ---- MX verdicts ---- */
+
+enum verdict { V_COMPLIANT, V_TRANSITION, V_NONCOMPLIANT, V_ERROR };
+static const char *const verdict_names[] = {"compliant", "transition", "noncompliant", "error"};
+
+static enum verdict mx_verdict(const struct rep_mx *m, bool single_mx, char *reasons, size_t rl)
+{
+    static const struct {
+        uint32_t flag;
+        const char *name;
+    } order[] = {
+        {REP_MX_NONE, "no-mx"},
+        {REP_MX_NULL, "null-mx"},
+        {REP_MX_MISMATCH, "target-mismatch"},
+        {REP_MX_CNAME, "target-is-cname"},
+        {REP_MX_IP, "target-is-ip"},
+        {REP_MX_UNRES, "target-unresolvable"},
+    };
+    size_t o = 0;
+    reasons[0] = '\0';
+    if (m->failed)
+        return V_ERROR;
+    bool multiple = single_mx && m->count > 1;
+    bool legacy = single_mx && (m->flags & REP_MX_LEGACY);
+    bool bad = multiple && !legacy;
+    if (multiple)
+        o += (size_t)snprintf(reasons + o, rl - o, "%smultiple-mx", o ? ";" : "");
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        if (m->flags & order[i].flag) {
+            bad = true;
+            if (o < rl)
+                o += (size_t)snprintf(reasons + o, rl - o, "%s%s", o ? ";" : "", order[i].name);
+        }
+    }
+    if (legacy && o < rl)
+        o += (size_t)snprintf(reasons + o, rl - o, "%slegacy-plus-mx-microsoft", o ? ";" : "");
+    if (bad)
+        return V_NONCOMPLIANT;
+    return legacy ? V_TRANSITION : V_COMPLIANT;
+}
+
+/* ---- status per (domain, check) ---- */
+
+struct dcview {
+    uint32_t dc;
+    enum dstatus st;
+    const char *why; /* static text for critical / expired */
+    struct eff e;
+};
+
+static void judge_dc(const struct rep_agg *a, struct dcview *v)
+{
+    const struct rep_dc *c = &a->dcs[v->dc];
+    bool is_mx = strcmp(a->str.s[c->check], "mx") == 0;
+    bool auth_mx_bad = false, res_mx_ok = true;
+    char reasons[256];
+    if (is_mx) {
+        for (uint32_t i = 0; i < a->nmxs; i++) {
+            const struct rep_mx *m = &a->mxs[i];
+            if (m->dom != c->dom || m->round != c->round)
+                continue;
+            enum verdict vd = mx_verdict(m, v->e.single_mx, reasons, sizeof reasons);
+            if (m->auth)
+                auth_mx_bad |= vd == V_NONCOMPLIANT;
+            else
+                res_mx_ok &= vd == V_COMPLIANT;
+        }
+    }
+    v->why = NULL;
+    if (c->auth_disagree) {
+        v->st = DS_CRITICAL;
+        v->why = "authoritative servers disagree";
+    } else if (c->auth_mismatch) {
+        v->st = DS_CRITICAL;
+        v->why = "authoritative answer does not match what is expected";
+    } else if (auth_mx_bad) {
+        v->st = DS_CRITICAL;
+        v->why = "authoritative MX noncompliant";
+    } else if (c->conv == c->servers && res_mx_ok) {
+        v->st = DS_CONVERGED;
+    } else if (c->time >= v->e.window_end && c->conv < c->servers) {
+        v->st = DS_EXPIRED;
+        v->why = "window ended";
+    } else {
+        v->st = DS_PROPAGATING;
+    }
+}
+
+/* ---- writing ---- */
+
+static void put_percent(struct csvw *w, uint32_t conv, uint32_t servers)
+{
+    if (servers == 0) {
+        csvw_field(w, NULL, 0);
+        return;
+    }
+    char b[16];
+    uint64_t pm = ((uint64_t)conv * 2000 + servers) / (2 * (uint64_t)servers);
+    int n = snprintf(b, sizeof b, "%llu.%llu", (unsigned long long)(pm / 10),
+                     (unsigned long long)(pm % 10));
+    csvw_field(w, b, (size_t)n);
+}
+
+static const char *const state_names[] = {"pending", "converged", "stale", "error"};
+
+static int cmp_u32pair(const void *x, const void *y)
+{
+    const uint32_t *a = x, *b = y;
+    if (a[0] != b[0])
+        return a[0] < b[0] ? -1 : 1;
+    return a[1] < b[1] ? -1 : a[1] > b[1];
+}
+
+/* Indices 0..n-1 ordered by key(i) then i. */
+static uint32_t *order_by(uint32_t n, const uint32_t *keys)
+{
+    uint32_t *pairs = malloc((size_t)(n ? n : 1) * 2 * sizeof *pairs);
+    if (pairs == NULL)
+        return NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        pairs[2 * i] = keys[i];
+        pairs[2 * i + 1] = i;
+    }
+    qsort(pairs, n, 2 * sizeof *pairs, cmp_u32pair);
+    for (uint32_t i = 0; i < n; i++)
+        pairs[i] = pairs[2 * i + 1];
+    return pairs;
+}
+
+static int write_convergence(struct obslog *l, char *err, size_t errlen)
+{
+    const struct rep_agg *a = l->agg;
+    struct csvw w;
+    uint32_t *keys = malloc((size_t)(a->ndcss ? a->ndcss : 1) * sizeof *keys), *ord = NULL;
+    int rc = DP_ENOMEM;
+    csvw_init(&w);
+    if (keys == NULL)
+        goto out;
+    for (uint32_t i = 0; i < a->ndcss; i++)
+        keys[i] = a->dcss[i].dc;
+    if ((ord = order_by(a->ndcss, keys)) == NULL)
+        goto out;
+    csvw_raw(&w,
+             "domain,check,server,address,state,matching_since_utc,first_match_utc,"
+             "last_mismatch_utc,flaps,rounds,errors,current_answer,stale_expires_utc\r\n",
+             strlen("domain,check,server,address,state,matching_since_utc,first_match_utc,"
+                    "last_mismatch_utc,flaps,rounds,errors,current_answer,stale_expires_utc\r\n"));
+    for (uint32_t k = 0; k < a->ndcss; k++) {
+        const struct rep_dcs *d = &a->dcss[ord[k]];
+        const struct rep_dc *c = &a->dcs[d->dc];
+        csvw_str(&w, a->str.s[a->doms[c->dom].name]);
+        csvw_str(&w, a->str.s[c->check]);
+        csvw_str(&w, a->str.s[d->server]);
+        csvw_str(&w, a->str.s[d->address]);
+        csvw_str(&w, state_names[d->state]);
+        csvw_time(&w, d->state == REP_CONVERGED ? d->matching_since : -1);
+        csvw_time(&w, d->first_match);
+        csvw_time(&w, d->last_mismatch);
+        csvw_uint(&w, d->flaps);
+        csvw_uint(&w, d->rounds);
+        csvw_uint(&w, d->errors);
+        csvw_str(&w, d->answer);
+        csvw_time(&w, d->state == REP_STALE ? d->stale_exp : -1);
+        csvw_end(&w);
+    }
+    rc = csvw_error(&w);
+    if (rc == 0)
+        rc = rep__replace(l->dir, "convergence.csv", -1, 0, w.buf, w.len, err, errlen);
+out:
+    free(keys);
+    free(ord);
+    csvw_deinit(&w);
+    return rc;
+}
+
+static int write_mx(struct obslog *l, const struct eff *effs, char *err, size_t errlen)
+{
+    const struct rep_agg *a = l->agg;
+    struct csvw w;
+    uint32_t *keys = malloc((size_t)(a->nmxs ? a->nmxs : 1) * sizeof *keys), *ord = NULL;
+    int rc = DP_ENOMEM;
+    char reasons[256];
+    csvw_init(&w);
+    if (keys == NULL)
+        goto out;
+    for (uint32_t i = 0; i < a->nmxs; i++)
+        keys[i] = a->mxs[i].dom;
+    if ((ord = order_by(a->nmxs, keys)) == NULL)
+        goto out;
+    csvw_raw(&w, "domain,server,address,time_utc,mx_count,mx_hosts,verdict,reasons\r\n",
+             strlen("domain,server,address,time_utc,mx_count,mx_hosts,verdict,reasons\r\n"));
+    for (uint32_t k = 0; k < a->nmxs; k++) {
+        const struct rep_mx *m = &a->mxs[ord[k]];
+        enum verdict v = mx_verdict(m, effs[m->dom].single_mx, reasons, sizeof reasons);
+        csvw_str(&w, a->str.s[a->doms[m->dom].name]);
+        csvw_str(&w, a->str.s[m->server]);
+        csvw_str(&w, a->str.s[m->address]);
+        csvw_time(&w, m->time);
+        if (m->failed)
+            csvw_field(&w, NULL, 0);
+        else
+            csvw_uint(&w, m->count);
+        csvw_str(&w, m->hosts);
+        csvw_str(&w, verdict_names[v]);
+        csvw_str(&w, reasons);
+        csvw_end(&w);
+    }
+    rc = csvw_error(&w);
+    if (rc == 0)
+        rc = rep__replace(l->dir, "mx_compliance.csv", -1, 0, w.buf, w.len, err, errlen);
+out:
+    free(keys);
+    free(ord);
+    csvw_deinit(&w);
+    return rc;
+}
+
+static int write_summary(struct obslog *l, const struct dcview *views, char *err, size_t errlen)
+{
+    const struct rep_agg *a = l->agg;
+    struct csvw w;
+    csvw_init(&w);
+    csvw_raw(&w,
+             "domain,check,servers,converged,stale,errors,percent_converged,eta_utc,"
+             "window_ends_utc,status\r\n",
+             strlen("domain,check,servers,converged,stale,errors,percent_converged,eta_utc,"
+                    "window_ends_utc,status\r\n"));
+    for (uint32_t k = 0; k < a->ndcs; k++) {
+        const struct dcview *v = &views[k];
+        const struct rep_dc *c = &a->dcs[v->dc];
+        csvw_str(&w, a->str.s[a->doms[c->dom].name]);
+        csvw_str(&w, a->str.s[c->check]);
+        csvw_uint(&w, c->servers);
+        csvw_uint(&w, c->conv);
+        csvw_uint(&w, c->stale);
+        csvw_uint(&w, c->errors);
+        put_percent(&w, c->conv, c->servers);
+        csvw_time(&w, c->stale > 0 ? c->eta : -1);
+        csvw_time(&w, v->e.window_end);
+        csvw_str(&w, dstatus_names[v->st]);
+        csvw_end(&w);
+    }
+    int rc = csvw_error(&w);
+    if (rc == 0)
+        rc = rep__replace(l->dir, "summary.csv", -1, 0, w.buf, w.len, err, errlen);
+    csvw_deinit(&w);
+    return rc;
+}
+
+#define TIMELINE_HEADER                                                                            \
+    "time_utc,round,domain,check,servers,converged,stale,errors,percent_converged\r\n"
+
+static int write_timeline(struct obslog *l, char *err, size_t errlen)
+{
+    struct rep_agg *a = l->agg;
+    char *path = join(l->dir, "timeline.csv");
+    int fd = -1, rc;
+    struct stat st;
+    if (path == NULL)
+        return DP_ENOMEM;
+    if (a->tl_valid) {
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            rc = DP_EIO;
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            goto out;
+        }
+        rc =
+            rep__replace(l->dir, "timeline.csv", fd, a->tl_size, a->tl.buf, a->tl.len, err, errlen);
+    } else {
+        struct csvw w;
+        csvw_init(&w);
+        csvw_raw(&w, TIMELINE_HEADER, strlen(TIMELINE_HEADER));
+        csvw_raw(&w, a->tl.buf ? a->tl.buf : "", a->tl.len);
+        rc = csvw_error(&w);
+        if (rc == 0)
+            rc = rep__replace(l->dir, "timeline.csv", -1, 0, w.buf, w.len, err, errlen);
+        csvw_deinit(&w);
+    }
+    if (rc != 0)
+        goto out;
+    if (stat(path, &st) != 0) {
+        rc = DP_EIO;
+        goto out;
+    }
+    a->tl_valid = true;
+    a->tl_dev = (uint64_t)st.st_dev;
+    a->tl_ino = (uint64_t)st.st_ino;
+    a->tl_size = (uint64_t)st.st_size;
+    a->tl_mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec;
+    csvw_clear(&a->tl);
+out:
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    return rc;
+}
+
+/* Whether timeline.csv is still the file the state last wrote. */
+static bool timeline_intact(const struct obslog *l)
+{
+    const struct rep_agg *a = l->agg;
+    char *path = join(l->dir, "timeline.csv");
+    struct stat st;
+    bool ok = path != NULL && stat(path, &st) == 0 && (uint64_t)st.st_dev == a->tl_dev &&
+              (uint64_t)st.st_ino == a->tl_ino && (uint64_t)st.st_size == a->tl_size &&
+              (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec ==
+                  a->tl_mtime_ns;
+    free(path);
+    return ok;
+}
+
+/* ---- the chart ---- */
+
+static void xml_text(struct csvw *w, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '&')
+            csvw_raw(w, "&amp;", 5);
+        else if (c == '<')
+            csvw_raw(w, "&lt;", 4);
+        else if (c == '>')
+            csvw_raw(w, "&gt;", 4);
+        else if (c == '"')
+            csvw_raw(w, "&quot;", 6);
+        else if (c >= 0x20 && c < 0x7f)
+            csvw_raw(w, (const char *)&c, 1);
+        else
+            csvw_raw(w, "?", 1);
+    }
+}
+
+static void svgf(struct csvw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void svgf(struct csvw *w, const char *fmt, ...)
+{
+    char b[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b, sizeof b, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        csvw_raw(w, b, (size_t)n < sizeof b ? (size_t)n : sizeof b - 1);
+}
+
+/* "MM-DD HH:MM" */
+static const char *short_time(int64_t t, char *buf)
+{
+    char full[DP_TIME_BUFLEN];
+    dp_format_time(t, full);
+    memcpy(buf, full + 5, 11);
+    buf[11] = '\0';
+    return buf;
+}
+
+static int write_svg(struct obslog *l, const struct eff *effs, const struct dcview *views,
+                     char *err, size_t errlen)
+{
+    static const char *const colors[] = {"#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",
+                                         "#17becf", "#bcbd22", "#7f7f7f", "#ff7f0e", "#d62728"};
+    const struct rep_agg *a = l->agg;
+    const double W = 900, H = 440, ml = 70, mr = 170, mt = 50, mb = 70;
+    const double pw = W - ml - mr, ph = H - mt - mb;
+    struct csvw w;
+    int64_t t0 = -1, t1 = -1, eta = -1, wend = -1, last = -1;
+    char b1[DP_TIME_BUFLEN], b2[16];
+    csvw_init(&w);
+    for (uint32_t i = 0; i < a->ndoms; i++) {
+        if (t0 < 0 || effs[i].since < t0)
+            t0 = effs[i].since;
+        if (effs[i].window_end > wend)
+            wend = effs[i].window_end;
+        if (a->doms[i].last_time > last)
+            last = a->doms[i].last_time;
+    }
+    for (uint32_t i = 0; i < a->ndcs; i++)
+        if (a->dcs[i].stale > 0 && a->dcs[i].eta > eta)
+            eta = a->dcs[i].eta;
+    (void)views;
+    t1 = wend > last ? wend : last;
+    if (eta > t1)
+        t1 = eta;
+    if (t0 < 0 || t1 <= t0) {
+        t0 = t0 < 0 ? 0 : t0;
+        t1 = t0 + 3600;
+    }
+    t1 += (t1 - t0) / 50; /* room for the last marker */
+#define X(t) (ml + pw * (double)((t)-t0) / (double)(t1 - t0))
+#define Y(p) (mt + ph * (1.0 - (p) / 100.0))
+    svgf(&w,
+         "<?xml version=\"1.0\" encoding=\"US-ASCII\"?>\n"
+         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+         "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
+         W, H, W, H);
+    svgf(&w, "<rect width=\"%.0f\" height=\"%.0f\" fill=\"white\"/>\n", W, H);
+    svgf(&w, "<text x=\"70\" y=\"24\" font-size=\"15\" font-weight=\"bold\">"
+             "Resolvers converged (%%) ");
+    for (uint32_t i = 0; i < a->ndoms && i < 3; i++) {
+        csvw_raw(&w, i ? ", " : "- ", 2);
+        xml_text(&w, a->str.s[a->doms[i].name]);
+    }
+    if (a->ndoms > 3)
+        svgf(&w, " and %u more", a->ndoms - 3);
+    csvw_raw(&w, "</text>\n", 8);
+    /* grid and y axis */
+    for (int p = 0; p <= 100; p += 25) {
+        svgf(&w,
+             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n"
+             "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%d%%</text>\n",
+             ml, Y(p), ml + pw, Y(p), ml - 6, Y(p) + 4, p);
+    }
+    for (int i = 0; i <= 6; i++) {
+        int64_t t = t0 + (t1 - t0) * i / 6;
+        svgf(&w,
+             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n"
+             "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
+             X(t), mt, X(t), mt + ph, X(t), mt + ph + 18, short_time(t, b2));
+    }
+    svgf(&w,
+         "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
+         "stroke=\"#333\"/>\n",
+         ml, mt, pw, ph);
+    svgf(&w,
+         "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">time (UTC), from %s</text>\n"
+         "<text transform=\"translate(18 %.1f) rotate(-90)\" text-anchor=\"middle\">"
+         "resolvers converged (%%)</text>\n",
+         ml + pw / 2, H - 22, dp_format_time(t0, b1), mt + ph / 2);
+    /* markers */
+    if (wend >= t0) {
+        svgf(&w,
+             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d62728\" "
+             "stroke-width=\"2\" stroke-dasharray=\"6 4\"/>\n"
+             "<text x=\"%.1f\" y=\"%.1f\" fill=\"#d62728\" text-anchor=\"end\">window ends "
+             "%s UTC</text>\n",
+             X(wend), mt, X(wend), mt + ph, X(wend) - 4, mt + 14, short_time(wend, b2));
+    }
+    if (eta >= 0) {
+        svgf(&w,
+             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ff7f0e\" "
+             "stroke-width=\"2\" stroke-dasharray=\"2 3\"/>\n"
+             "<text x=\"%.1f\" y=\"%.1f\" fill=\"#ff7f0e\" text-anchor=\"%s\">ETA %s "
+             "UTC</text>\n",
+             X(eta), mt, X(eta), mt + ph, X(eta) + (X(eta) > ml + pw / 2 ? -4 : 4), mt + 30,
+             X(eta) > ml + pw / 2 ? "end" : "start", short_time(eta, b2));
+    }
+    /* one line per check */
+    for (uint32_t s = 0; s < a->nser; s++) {
+        const struct rep_series *se = &a->ser[s];
+        const char *color = colors[s % (sizeof colors / sizeof colors[0])];
+        svgf(&w, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", color);
+        uint32_t drawn = 0;
+        for (uint32_t i = 0; i < se->n; i++) {
+            const struct rep_point *p = &se->pts[i];
+            if (p->servers == 0)
+                continue;
+            double pc = 100.0 * (double)p->conv / (double)p->servers;
+            svgf(&w, "%s%.1f,%.1f", drawn++ ? " " : "", X(p->t), Y(pc));
+        }
+        csvw_raw(&w, "\"/>\n", 4);
+        if (drawn == 1) {
+            const struct rep_point *p = &se->pts[se->n - 1];
+            svgf(&w, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", X(p->t),
+                 Y(100.0 * (double)p->conv / (double)(p->servers ? p->servers : 1)), color);
+        }
+        double ly = mt + 10 + 20 * s;
+        svgf(&w,
+             "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"4\" fill=\"%s\"/>\n"
+             "<text x=\"%.1f\" y=\"%.1f\">",
+             ml + pw + 14, ly, color, ml + pw + 34, ly + 6);
+        xml_text(&w, a->str.s[se->check]);
+        csvw_raw(&w, "</text>\n", 8);
+    }
+    csvw_raw(&w, "</svg>\n", 7);
+#undef X
+#undef Y
+    int rc = csvw_error(&w);
+    if (rc == 0)
+        rc = rep__replace(l->dir, "convergence.svg", -1, 0, w.buf, w.len, err, errlen);
+    csvw_deinit(&w);
+    return rc;
+}
+
+/* ---- the status line ---- */
+
+/* The status line names the worst check with its ETA and the reason for a
+ * critical state, then the next STATUS_LISTED - 1 checks briefly
+ * ("; DOMAIN CHECK N/M"), then "+N more"; perfdata: converged=N;;;0;M for
+ * the worst, 'DOMAIN CHECK'=N;;;0;M for the others listed. */
+#define STATUS_LISTED 5
+
+static int cmp_views(const void *x, const void *y)
+{
+    const struct dcview *a = x, *b = y;
+    if (a->st != b->st)
+        return a->st > b->st ? -1 : 1;
+    return a->dc < b->dc ? -1 : a->dc > b->dc;
+}
+
+static void status_line(const struct rep_agg *a, const struct dcview *views, uint32_t n,
+                        struct report_outcome *out)
+{
+    char *s = out->status_line;
+    size_t cap = sizeof out->status_line, o = 0;
+    char perf[REPORT_STATUS_MAX];
+    size_t po = 0;
+    if (n == 0) {
+        out->exit_status = DP_EXIT_UNKNOWN;
+        snprintf(s, cap, "DNSPROP UNKNOWN - no observations yet");
+        return;
+    }
+    struct dcview *v = malloc(n * sizeof *v);
+    if (v == NULL) {
+        out->exit_status = DP_EXIT_UNKNOWN;
+        snprintf(s, cap, "DNSPROP UNKNOWN - out of memory");
+        return;
+    }
+    memcpy(v, views, n * sizeof *v);
+    /* worst first: critical, expired, propagating, converged; then the
+     * lowest share converged; then log order */
+    qsort(v, n, sizeof *v, cmp_views);
+    for (uint32_t i = 1; i < n; i++) {
+        /* insertion by percent within the same status (qsort is not stable) */
+        for (uint32_t j = i; j > 0 && v[j].st == v[j - 1].st; j--) {
+            const struct rep_dc *x = &a->dcs[v[j].dc], *y = &a->dcs[v[j - 1].dc];
+            uint64_t lx = (uint64_t)x->conv * (y->servers ? y->servers : 1);
+            uint64_t ly = (uint64_t)y->conv * (x->servers ? x->servers : 1);
+            if (lx >= ly)
+                break;
+            struct dcview t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    }
+    int code = v[0].st == DS_CONVERGED     ? DP_EXIT_OK
+               : v[0].st == DS_PROPAGATING ? DP_EXIT_WARNING
+                                           : DP_EXIT_CRITICAL;
+    static const char *const words[] = {"OK", "WARNING", "CRITICAL"};
+    out->exit_status = code;
+    o += (size_t)snprintf(s + o, cap - o, "DNSPROP %s - ", words[code]);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct rep_dc *c = &a->dcs[v[i].dc];
+        char part[600], tb[DP_TIME_BUFLEN], pp[600];
+        const char *dom = a->str.s[a->doms[c->dom].name], *chk = a->str.s[c->check];
+        int pl;
+        if (i == 0) {
+            pl =
+                snprintf(part, sizeof part, "%s %s %u/%u converged", dom, chk, c->conv, c->servers);
+            if (c->stale > 0 && c->eta >= 0 && pl > 0 && (size_t)pl < sizeof part)
+                pl += snprintf(part + pl, sizeof part - (size_t)pl, ", ETA %.16s UTC",
+                               dp_format_time(c->eta, tb));
+            if (v[i].why != NULL && pl > 0 && (size_t)pl < sizeof part)
+                pl += snprintf(part + pl, sizeof part - (size_t)pl, ", %s", v[i].why);
+            snprintf(pp, sizeof pp, "converged=%u;;;0;%u", c->conv, c->servers);
+        } else {
+            pl = snprintf(part, sizeof part, "; %s %s %u/%u", dom, chk, c->conv, c->servers);
+            snprintf(pp, sizeof pp, " '%s %s'=%u;;;0;%u", dom, chk, c->conv, c->servers);
+        }
+        /* a status line stays short: the worst STATUS_LISTED checks, then a
+         * count; and always room for " | " and the perfdata */
+        if (i == STATUS_LISTED || pl < 0 || o + (size_t)pl + 3 + strlen(pp) + po + 16 >= cap) {
+            o += (size_t)snprintf(s + o, cap - o, "; +%u more", n - i);
+            break;
+        }
+        memcpy(s + o, part, (size_t)pl + 1);
+        o += (size_t)pl;
+        size_t ppl = strlen(pp);
+        if (po + ppl < sizeof perf) {
+            memcpy(perf + po, pp, ppl + 1);
+            po += ppl;
+        }
+    }
+    snprintf(s + o, cap - o, " | %s", po ? perf : "");
+    free(v);
+}
+
+/* ---- everything ---- */
+
+int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
+                const struct report_override *ov, struct report_outcome *out, char *err,
+                size_t errlen)
+{
+    struct sets sets = {0};
+    struct rep_agg *a = l->agg;
+    struct eff *effs = calloc(a->ndoms ? a->ndoms : 1, sizeof *effs);
+    struct dcview *views = calloc(a->ndcs ? a->ndcs : 1, sizeof *views);
+    int rc = DP_ENOMEM;
+    if (effs == NULL || views == NULL)
+        goto out;
+    if ((rc = sets_load(l->dir, &sets, err, errlen)) != 0)
+        goto out;
+    for (size_t i = 0; i < ns; i++) {
+        if (s[i].domain == NULL || s[i].domain[0] == '\0' ||
+            (s[i].profile && s[i].profile[0] && strcmp(s[i].profile, "m365") != 0)) {
+            snprintf(err, errlen, "settings: bad domain or profile");
+            rc = DP_EINPUT;
+            goto out;
+        }
+        rc = sets_put(&sets, s[i].domain, s[i].profile, s[i].single_mx,
+                      s[i].window_s ? s[i].window_s : REPORT_DEFAULT_WINDOW_S, s[i].since);
+        if (rc != 0)
+            goto out;
+    }
+    if (ns > 0 && (rc = sets_save(l->dir, &sets, err, errlen)) != 0)
+        goto out;
+    for (uint32_t i = 0; i < a->ndoms; i++)
+        effs[i] = effective(a, i, &sets, ov);
+    for (uint32_t i = 0; i < a->ndcs; i++) {
+        views[i].dc = i;
+        views[i].e = effs[a->dcs[i].dom];
+        judge_dc(a, &views[i]);
+    }
+    if ((rc = write_convergence(l, err, errlen)) != 0 ||
+        (rc = write_timeline(l, err, errlen)) != 0 || (rc = write_mx(l, effs, err, errlen)) != 0 ||
+        (rc = write_summary(l, views, err, errlen)) != 0 ||
+        (rc = write_svg(l, effs, views, err, errlen)) != 0)
+        goto out;
+    if (out != NULL)
+        status_line(a, views, a->ndcs, out);
+    rc = 0;
+out:
+    sets_free(&sets);
+    free(effs);
+    free(views);
+    return rc;
+}
+
+int report_refresh(struct obslog *l, const struct report_settings *s, size_t ns,
+                   const struct report_override *ov, struct report_outcome *out, char *err,
+                   size_t errlen)
+{
+    int rc = rep__agg_finish(l->agg);
+    if (rc != 0)
+        return rc;
+    if (l->agg->tl_valid && !timeline_intact(l)) {
+        /* timeline.csv is not what we wrote: its finished rows are not in
+         * the state, so draw everything again from the log */
+        if ((rc = rep__read_all(l, err, errlen)) != 0 || (rc = rep__agg_finish(l->agg)) != 0)
+            return rc;
+    }
+    if ((rc = rep__render(l, s, ns, ov, out, err, errlen)) != 0)
+        return rc;
+    if ((rc = rep__state_save(l, l->agg, err, errlen)) != 0)
+        return rc;
+    rep__fsync_dir(l->dir);
+    return 0;
+}
+
+int report_rebuild(const char *dir, unsigned lock_wait_ms, const struct report_override *ov,
+                   struct report_outcome *out, char *err, size_t errlen)
+{
+    struct obslog *l = NULL;
+    int rc = obslog_open(dir, lock_wait_ms, OBSLOG_NOCREATE | OBSLOG_REBUILD, &l, err, errlen);
+    if (rc == 0)
+        rc = report_refresh(l, NULL, 0, ov, out, err, errlen);
+    obslog_close(l);
+    return rc;
+}

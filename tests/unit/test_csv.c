@@ -1,0 +1,302 @@
+/* Unit tests for the CSV writer and reader (reports/csv.c) and the
+ * observation row format (reports/obslog.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "reports/reports.h"
+
+/* Writes one field, returns the row text (static buffer) without CRLF. */
+static const char *one(const char *s, size_t len)
+{
+    static char out[1024];
+    struct csvw w;
+    csvw_init(&w);
+    csvw_field(&w, s, len);
+    csvw_end(&w);
+    assert_int_equal(csvw_error(&w), 0);
+    assert_true(w.len >= 2 && w.len < sizeof out);
+    assert_memory_equal(w.buf + w.len - 2, "\r\n", 2);
+    memcpy(out, w.buf, w.len - 2);
+    out[w.len - 2] = '\0';
+    csvw_deinit(&w);
+    return out;
+}
+
+static void test_quoting(void **state)
+{
+    (void)state;
+    assert_string_equal(one("plain", 5), "plain");
+    assert_string_equal(one("a,b", 3), "\"a,b\"");
+    assert_string_equal(one("say \"hi\"", 8), "\"say \"\"hi\"\"\"");
+    assert_string_equal(one(" lead", 5), "\" lead\"");
+    assert_string_equal(one("", 0), "");
+    assert_string_equal(one(NULL, 0), "");
+    /* backslashes stay as they are: DNS text is already zone-file escaped */
+    assert_string_equal(one("a\\b\\092", 7), "a\\b\\092");
+    assert_string_equal(one("a\\\"b", 4), "\"a\\\"\"b\"");
+}
+
+static void test_escape_non_ascii(void **state)
+{
+    (void)state;
+    assert_string_equal(one("caf\xc3\xa9", 5), "caf\\195\\169");
+    assert_string_equal(one("a\nb\r\n", 5), "a\\010b\\013\\010");
+    assert_string_equal(one("x\0y", 3), "x\\000y");
+    assert_string_equal(one("\x7f", 1), "\\127");
+}
+
+static void test_formula_prefix(void **state)
+{
+    (void)state;
+    assert_string_equal(one("=2+5.attacker.example.", 22), "'=2+5.attacker.example.");
+    assert_string_equal(one("@x", 2), "'@x");
+    assert_string_equal(one("-1", 2), "'-1");
+    assert_string_equal(one("+x", 2), "'+x");
+    assert_string_equal(one("'quoted", 7), "''quoted");
+    /* TAB and CR become \009 and \013 first: no formula can start */
+    assert_string_equal(one("\tx", 2), "\\009x");
+    assert_string_equal(one("\rx", 2), "\\013x");
+    /* a prefixed field that also needs quotes */
+    assert_string_equal(one("=a,b", 4), "\"'=a,b\"");
+    assert_string_equal(one("x=1", 3), "x=1");
+}
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    static const char *const vals[] = {
+        "plain", "a,b", "\"q\"",       "=2+5.attacker.example.",
+        "@",     "-",   "+",           "'",
+        "''",    "'=",  "back\\slash", "\"v=spf1 include:spf.protection.outlook.com -all\"",
+        " x ",   "",    "a \"\" b,,",  "=HYPERLINK(\"http://x\")",
+    };
+    size_t n = sizeof vals / sizeof vals[0];
+    struct csvw w;
+    struct csvr r;
+    const char *why;
+    csvw_init(&w);
+    csvr_init(&r);
+    for (size_t i = 0; i < n; i++)
+        csvw_str(&w, vals[i]);
+    csvw_end(&w);
+    assert_int_equal(csvw_error(&w), 0);
+    assert_int_equal(csvr_split(&r, w.buf, w.len - 1, &why), (int)n);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(r.f[i], vals[i]);
+        assert_int_equal(r.len[i], strlen(vals[i]));
+    }
+    /* non-ASCII goes to its zone-file form, a fixed point from then on */
+    csvw_clear(&w);
+    csvw_str(&w, "a\nb\xff");
+    csvw_end(&w);
+    assert_int_equal(csvr_split(&r, w.buf, w.len - 1, &why), 1);
+    assert_string_equal(r.f[0], "a\\010b\\255");
+    csvw_deinit(&w);
+    csvr_deinit(&r);
+}
+
+static void test_reader_refuses(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "\"open", "a\"b", "\"a\"b", "caf\xc3\xa9", "a\tb",
+    };
+    struct csvr r;
+    const char *why;
+    csvr_init(&r);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(csvr_split(&r, bad[i], strlen(bad[i]), &why), DP_EINPUT);
+        assert_non_null(why);
+    }
+    assert_int_equal(csvr_split(&r, "a,", 2, &why), 2);
+    assert_string_equal(r.f[1], "");
+    assert_int_equal(csvr_split(&r, "", 0, &why), 1);
+    char many[200] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(many, "x,");
+    assert_int_equal(csvr_split(&r, many, strlen(many), &why), DP_EINPUT);
+    csvr_deinit(&r);
+}
+
+static void test_time_bool_opt(void **state)
+{
+    (void)state;
+    struct csvw w;
+    csvw_init(&w);
+    csvw_time(&w, 1795996800); /* 2026-11-30 00:00:00 */
+    csvw_time(&w, -1);
+    csvw_bool(&w, true);
+    csvw_bool(&w, false);
+    csvw_opt(&w, -1);
+    csvw_opt(&w, 0);
+    csvw_uint(&w, 4294967296ULL);
+    csvw_end(&w);
+    assert_int_equal(w.len, strlen("2026-11-30 00:00:00,,yes,no,,0,4294967296\r\n"));
+    assert_memory_equal(w.buf, "2026-11-30 00:00:00,,yes,no,,0,4294967296\r\n", w.len);
+    csvw_deinit(&w);
+}
+
+static struct obs sample(void)
+{
+    struct obs o = {
+        .time = 1795996800,
+        .vantage = "=cmd|' /C calc'!A0",
+        .round = 7,
+        .domain = "contoso.com",
+        .check = "autodiscover",
+        .qname = "autodiscover.contoso.com.",
+        .qtype = "CNAME",
+        .server = "google-a",
+        .address = "[2001:db8::1]:5353",
+        .tcp = true,
+        .status = OBS_OK,
+        .rcode = 0,
+        .latency_ms = 12,
+        .ttl = 3600,
+        .answer = "=2+5.attacker.example.",
+        .expected = "\"a,b\" \"c\\\"d\" | \"e\\092f\"",
+        .match = OBS_MATCH_NO,
+    };
+    return o;
+}
+
+static void assert_obs_equal(const struct obs *a, const struct obs *b)
+{
+    assert_int_equal(a->time, b->time);
+    assert_string_equal(a->vantage, b->vantage);
+    assert_int_equal(a->round, b->round);
+    assert_string_equal(a->domain, b->domain);
+    assert_string_equal(a->check, b->check);
+    assert_string_equal(a->qname, b->qname);
+    assert_string_equal(a->qtype, b->qtype);
+    assert_string_equal(a->server, b->server);
+    assert_string_equal(a->address, b->address);
+    assert_int_equal(a->tcp, b->tcp);
+    assert_int_equal(a->status, b->status);
+    assert_int_equal(a->rcode, b->rcode);
+    assert_int_equal(a->latency_ms, b->latency_ms);
+    assert_int_equal(a->ttl, b->ttl);
+    assert_string_equal(a->answer, b->answer);
+    assert_string_equal(a->expected, b->expected);
+    assert_int_equal(a->match, b->match);
+}
+
+static void test_obs_row_round_trip(void **state)
+{
+    (void)state;
+    struct obs o = sample(), back;
+    struct csvw w;
+    struct csvr r;
+    char why[200];
+    csvw_init(&w);
+    csvr_init(&r);
+    obs_write_row(&w, &o);
+    assert_int_equal(csvw_error(&w), 0);
+    assert_memory_equal(w.buf + w.len - 2, "\r\n", 2);
+    assert_null(memchr(w.buf, '\n', w.len - 1));
+    assert_int_equal(obs_parse_line(&r, w.buf, w.len - 1, &back, why, sizeof why), 0);
+    assert_obs_equal(&o, &back);
+    /* no reply: empty rcode, latency, ttl, match */
+    o.status = OBS_TIMEOUT;
+    o.rcode = -1;
+    o.latency_ms = -1;
+    o.ttl = -1;
+    o.answer = "";
+    o.match = OBS_MATCH_NONE;
+    o.tcp = false;
+    csvw_clear(&w);
+    obs_write_row(&w, &o);
+    assert_non_null(strstr(w.buf, ",udp,timeout,,,,,"));
+    assert_int_equal(obs_parse_line(&r, w.buf, w.len - 1, &back, why, sizeof why), 0);
+    assert_obs_equal(&o, &back);
+    /* rcodes as mnemonics, a number where there is none */
+    static const struct {
+        int rc;
+        const char *name;
+    } rcs[] = {{0, ",NOERROR,"}, {2, ",SERVFAIL,"}, {3, ",NXDOMAIN,"}, {5, ",REFUSED,"},
+               {1, ",FORMERR,"}, {4, ",NOTIMPL,"},  {15, ",15,"}};
+    for (size_t i = 0; i < sizeof rcs / sizeof rcs[0]; i++) {
+        o.rcode = rcs[i].rc;
+        csvw_clear(&w);
+        obs_write_row(&w, &o);
+        assert_non_null(strstr(w.buf, rcs[i].name));
+        assert_int_equal(obs_parse_line(&r, w.buf, w.len - 1, &back, why, sizeof why), 0);
+        assert_int_equal(back.rcode, rcs[i].rc);
+    }
+    csvw_deinit(&w);
+    csvr_deinit(&r);
+}
+
+static void test_obs_bad_values(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line;
+        const char *why;
+    } bad[] = {
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,", NULL},
+        {"2026-11-30 00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,", "bad time_utc"},
+        {"2026-11-30 00:00:00,h,0,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,", "bad round"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,sctp,ok,NOERROR,1,1,x,,", "bad transport"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,fine,NOERROR,1,1,x,,", "bad status"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOPE,1,1,x,,", "bad rcode"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,3,1,1,x,,", "bad rcode"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,'-1,1,x,,", "bad latency_ms"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1x,x,,", "bad ttl"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,maybe", "bad match"},
+        {"2026-11-30 00:00:00,h,1,,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,", "bad domain"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,", "16 fields, want 17"},
+    };
+    struct csvr r;
+    struct obs o;
+    char why[200];
+    csvr_init(&r);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = obs_parse_line(&r, bad[i].line, strlen(bad[i].line), &o, why, sizeof why);
+        if (bad[i].why == NULL) {
+            assert_int_equal(rc, 0);
+        } else {
+            assert_int_equal(rc, DP_EINPUT);
+            assert_non_null(strstr(why, bad[i].why));
+        }
+    }
+    csvr_deinit(&r);
+}
+
+static void test_obs_print(void **state)
+{
+    (void)state;
+    struct obs o = sample();
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(obs_print(f, &o, true), 0);
+    fclose(f);
+    assert_int_equal(strncmp(buf, OBS_HEADER "\r\n", strlen(OBS_HEADER) + 2), 0);
+    assert_non_null(strstr(buf, ",'=2+5.attacker.example.,"));
+    free(buf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_quoting),
+        cmocka_unit_test(test_escape_non_ascii),
+        cmocka_unit_test(test_formula_prefix),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_reader_refuses),
+        cmocka_unit_test(test_time_bool_opt),
+        cmocka_unit_test(test_obs_row_round_trip),
+        cmocka_unit_test(test_obs_bad_values),
+        cmocka_unit_test(test_obs_print),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
