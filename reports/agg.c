@@ -338,12 +338,30 @@ static void lower(char *s)
             *s = (char)(*s - 'A' + 'a');
 }
 
+uint32_t rep__server_key(struct rep_strtab *t, uint32_t server, uint32_t address)
+{
+    const char *name = t->s[server], *addr = t->s[address];
+    size_t nl = strlen(name), al = strlen(addr);
+    char *buf = malloc(nl + al + 2);
+    if (buf == NULL)
+        return UINT32_MAX;
+    memcpy(buf, name, nl);
+    buf[nl] = ' '; /* printable, so the state file keeps it as it is */
+    memcpy(buf + nl + 1, addr, al + 1);
+    uint32_t id = rep__str(t, buf, nl + al + 1);
+    free(buf);
+    return id;
+}
+
 /* The MX findings of one group whose primary row is `mx`. */
 static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct row *mx,
                     struct rep_dcs *d)
 {
     struct rep_dc *c = &a->dcs[d->dc];
-    uint64_t key = ((uint64_t)c->dom << 32) | d->server;
+    uint32_t skey = rep__server_key(&a->str, d->server, d->address);
+    if (skey == UINT32_MAX)
+        return DP_ENOMEM;
+    uint64_t key = ((uint64_t)c->dom << 32) | skey;
     uint32_t i = map_get(&a->mxmap, key);
     int rc = 0;
     if (i == UINT32_MAX) {
@@ -767,7 +785,10 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
         a->dcs[ci].check = check;
         a->dcs[ci].eta = -1;
     }
-    key = ((uint64_t)ci << 32) | server;
+    uint32_t skey = rep__server_key(&a->str, server, address);
+    if (skey == UINT32_MAX)
+        return DP_ENOMEM;
+    key = ((uint64_t)ci << 32) | skey;
     uint32_t si = map_get(&a->dcsmap, key);
     if (si == UINT32_MAX) {
         if (GROW(a, dcss) != 0 || map_put(&a->dcsmap, key, a->ndcss) != 0)

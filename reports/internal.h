@@ -145,6 +145,10 @@ struct rep_agg {
 };
 
 uint32_t rep__str(struct rep_strtab *t, const char *s, size_t len); /* UINT32_MAX: no memory */
+/* The id of "SERVER ADDRESS" (names and addresses hold no space): a server is known by its name and address
+ * together (an NS name with an IPv4 and an IPv6 address is two servers).
+ * UINT32_MAX: no memory. */
+uint32_t rep__server_key(struct rep_strtab *t, uint32_t server, uint32_t address);
 
 struct rep_agg *rep__agg_new(void);
 void rep__agg_free(struct rep_agg *a);

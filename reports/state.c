@@ -443,7 +443,9 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             d->last_round = (uint32_t)get_u(&c, UINT32_MAX);
             d->answer = get_s(&c);
             a->ndcss++; /* counted now so that the answer is freed on failure */
-            if (c.bad || mput(&a->dcsmap, ((uint64_t)d->dc << 32) | d->server, a->ndcss - 1) != 0)
+            uint32_t skey = c.bad ? UINT32_MAX : rep__server_key(&a->str, d->server, d->address);
+            if (c.bad || skey == UINT32_MAX ||
+                mput(&a->dcsmap, ((uint64_t)d->dc << 32) | skey, a->ndcss - 1) != 0)
                 goto out;
         } else if (strcmp(t, "m") == 0) {
             if (GROW_(a, mxs) != 0 || a->ndoms == 0)
@@ -461,7 +463,9 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             m->time = get_i(&c);
             m->hosts = get_s(&c);
             a->nmxs++;
-            if (c.bad || mput(&a->mxmap, ((uint64_t)m->dom << 32) | m->server, a->nmxs - 1) != 0)
+            uint32_t skey = c.bad ? UINT32_MAX : rep__server_key(&a->str, m->server, m->address);
+            if (c.bad || skey == UINT32_MAX ||
+                mput(&a->mxmap, ((uint64_t)m->dom << 32) | skey, a->nmxs - 1) != 0)
                 goto out;
         } else if (strcmp(t, "p") == 0) {
             if (GROW_(a, ser) != 0 || a->str.n == 0)

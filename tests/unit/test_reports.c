@@ -557,6 +557,44 @@ static void test_formula_in_reports(void **state)
     free(conv);
 }
 
+/* An NS name with an IPv4 and an IPv6 address is two servers: rows are kept
+ * apart by name and address together. */
+static void test_same_name_two_addresses(void **state)
+{
+    (void)state;
+    struct rows r = {.n = 0};
+    struct report_outcome out;
+    const char *d = "contoso.com", *q = "contoso.com.";
+    add(&r, T1, 1, d, "spf", q, "TXT", "r1", "192.0.2.1", OBS_OK, 300, E, E, OBS_MATCH_YES);
+    add(&r, T1, 1, d, "spf", q, "TXT", "auth:ns1.contoso.com", "192.0.2.53", OBS_OK, 300, E, E,
+        OBS_MATCH_YES);
+    add(&r, T1, 1, d, "spf", q, "TXT", "auth:ns1.contoso.com", "[2001:db8::53]", OBS_OK, 300, O,
+        E, OBS_MATCH_NO);
+    append_refresh(&r, NULL, 0, &out);
+    expect_file("convergence.csv",
+                "domain,check,server,address,state,matching_since_utc,first_match_utc,"
+                "last_mismatch_utc,flaps,rounds,errors,current_answer,stale_expires_utc\n"
+                "contoso.com,spf,r1,192.0.2.1,converged,2026-11-30 00:00:00,2026-11-30 00:00:00,"
+                ",0,1,0," EQ ",\n"
+                "contoso.com,spf,auth:ns1.contoso.com,192.0.2.53,converged,2026-11-30 00:00:00,"
+                "2026-11-30 00:00:00,,0,1,0," EQ ",\n"
+                "contoso.com,spf,auth:ns1.contoso.com,[2001:db8::53],stale,,,2026-11-30 00:00:00,"
+                "0,1,0," OQ ",2026-11-30 00:05:00\n");
+    assert_int_equal(out.exit_status, DP_EXIT_CRITICAL);
+    /* the same from the saved state */
+    r.n = 0;
+    add(&r, T1 + 600, 2, d, "spf", q, "TXT", "auth:ns1.contoso.com", "[2001:db8::53]", OBS_OK,
+        300, E, E, OBS_MATCH_YES);
+    append_refresh(&r, NULL, 0, &out);
+    assert_true(last_from_state);
+    size_t len;
+    char *conv = slurp("convergence.csv", &len);
+    assert_non_null(conv);
+    assert_non_null(strstr(conv, "auth:ns1.contoso.com,[2001:db8::53],converged"));
+    assert_non_null(strstr(conv, "auth:ns1.contoso.com,192.0.2.53,converged"));
+    free(conv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -568,6 +606,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rebuild_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_split_over_refreshes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_formula_in_reports, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_name_two_addresses, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
