@@ -43,6 +43,7 @@ struct run {
     bool closing;
     bool tty;
     int handles_open;
+    char last_summary[160];        /* the last status line up to its perfdata, for the live line */
     const struct run_hooks *hooks; /* optional observer (the demo); NULL none */
 };
 
@@ -79,7 +80,8 @@ static void progress_tick(uv_timer_t *t)
         return;
     size_t done, total;
     round_progress(run->round, &done, &total);
-    printf("\r\033[Kround %u: %zu/%zu answers in", obslog_next_round(run->log), done, total);
+    printf("\r\033[Kround %u: %zu/%zu answers in%s%s", obslog_next_round(run->log), done, total,
+           run->last_summary[0] ? " | last: " : "", run->last_summary);
     fflush(stdout);
 }
 
@@ -147,8 +149,22 @@ static void round_done(struct round *r, void *arg)
     run->window_end = out.window_end;
     run->rounds_done++;
     run->converged_streak = out.exit_status == DP_EXIT_OK ? run->converged_streak + 1 : 0;
-    if (!run->o->quiet || !run->watch)
+    if (run->tty) {
+        /* a person reads this: the status without its perfdata */
+        const char *bar = strstr(out.status_line, " | ");
+        int len = bar ? (int)(bar - out.status_line) : (int)strlen(out.status_line);
+        printf("round %u: %.*s\n", obslog_next_round(run->log) - 1, len, out.status_line);
+    } else if (!run->o->quiet || !run->watch) {
         printf("%s\n", out.status_line);
+    }
+    /* "DNSPROP WARNING - contoso.com mx 17/20 converged, ETA ..." without the
+     * prefix and the perfdata, cut to fit a terminal line */
+    const char *text = strstr(out.status_line, " - ");
+    text = text ? text + 3 : out.status_line;
+    size_t len = strcspn(text, "|;");
+    if (len > 0 && text[len - 1] == ' ')
+        len--;
+    snprintf(run->last_summary, sizeof run->last_summary, "%.*s", (int)(len < 90 ? len : 90), text);
     fflush(stdout);
     if (run->hooks != NULL && run->hooks->on_round != NULL &&
         run->hooks->on_round(run->hooks->arg, rows, n, &out))
