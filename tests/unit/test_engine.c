@@ -622,14 +622,14 @@ static void test_inflight_cap(void **state)
     slot_free(s, N);
 }
 
-static void test_many(void **state)
+static void many(unsigned reuse)
 {
-    (void)state;
     enum { N = 2000 };
     struct slot *s = calloc(N, sizeof *s);
     struct run r;
     struct engine_opts o = opts(2000, 3);
     o.inflight = 512;
+    o.reuse = reuse;
     run_init(&r, FAKE_MX1, &o);
     for (int i = 0; i < N; i++) {
         char name[64];
@@ -653,6 +653,13 @@ static void test_many(void **state)
     run_end(&r);
     slot_free(s, N);
     free(s);
+}
+
+static void test_many(void **state)
+{
+    (void)state;
+    many(1);  /* a fresh socket per query */
+    many(16); /* sockets lent again to the next query */
 }
 
 /* ---- shutdown ---- */
