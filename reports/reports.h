@@ -21,11 +21,11 @@ enum obs_status {
     OBS_OK = 0,      /* an answer with records of the asked type */
     OBS_NXDOMAIN,    /* the name does not exist */
     OBS_NODATA,      /* the name exists, no records of that type */
-    OBS_SERVFAIL,    /* rcode SERVFAIL */
+    OBS_SERVFAIL,    /* rcode SERVFAIL, or another error rcode (kept in rcode) */
     OBS_REFUSED,     /* rcode REFUSED */
     OBS_TIMEOUT,     /* no valid reply within timeout x tries */
     OBS_UNREACHABLE, /* ICMP unreachable / connection refused / no route */
-    OBS_MALFORMED,   /* a reply came that does not parse, or another rcode */
+    OBS_MALFORMED,   /* a reply came from the server but does not parse */
     OBS_STATUS_COUNT
 };
 
