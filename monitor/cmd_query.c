@@ -102,11 +102,17 @@ int cmd_query(int argc, char **argv)
     struct rlist servers = {0};
     char err[512];
     if (server != NULL) {
-        if (rlist_load_spec(&servers, server, false, stderr, err, sizeof err) != 0 ||
-            servers.n != 1) {
-            if (servers.n > 1)
-                snprintf(err, sizeof err, "give one server, not a list");
-            fprintf(stderr, "dnsprop query: @%s\n", err);
+        struct sockaddr_storage sa;
+        socklen_t salen;
+        char text[RLIST_ADDRSTRLEN];
+        if (rlist_parse_address(server, 53, &sa, &salen, &why) != 0) {
+            char what[160];
+            snprintf(what, sizeof what, "bad server (%s):", why);
+            return usage_error(what, server);
+        }
+        rlist_format_address((struct sockaddr *)&sa, text, sizeof text);
+        if (rlist_add(&servers, text, text, "", "", false, err, sizeof err) != 0) {
+            fprintf(stderr, "dnsprop query: %s\n", err);
             rlist_deinit(&servers);
             return DP_EXIT_UNKNOWN;
         }

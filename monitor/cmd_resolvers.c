@@ -45,7 +45,7 @@ int cmd_resolvers(int argc, char **argv)
     rc = spec ? rlist_load_spec(&l, spec, false, stderr, err, sizeof err)
               : rlist_load_public(&l, err, sizeof err);
     if (rc != 0) {
-        fprintf(stderr, "dnsprop: %s\n", err);
+        fprintf(stderr, "dnsprop resolvers: %s\n", err);
         rlist_deinit(&l);
         return DP_EXIT_UNKNOWN;
     }
@@ -54,7 +54,7 @@ int cmd_resolvers(int argc, char **argv)
         rc = DP_EIO;
     rlist_deinit(&l);
     if (rc != 0) {
-        fprintf(stderr, "dnsprop: writing the list: %s\n", dp_strerror(rc));
+        fprintf(stderr, "dnsprop resolvers: writing the list: %s\n", dp_strerror(rc));
         return DP_EXIT_UNKNOWN;
     }
     return DP_EXIT_OK;
