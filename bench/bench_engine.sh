@@ -10,34 +10,18 @@ build=${1:-build}
 N=${BENCH_NAMES:-100000}
 INFLIGHT=${BENCH_INFLIGHT:-256}
 driver=$build/bench/engine_bench
-for tool in knotd dnsperf dig ss; do
-  command -v $tool >/dev/null || { echo "bench_engine: $tool not found (Debian: knot, dnsperf, bind9-dnsutils, iproute2)" >&2; exit 3; }
-done
+command -v dnsperf >/dev/null || { echo "bench_engine: dnsperf not found (Debian: dnsperf)" >&2; exit 3; }
 [ -x "$driver" ] || { echo "bench_engine: $driver not built" >&2; exit 3; }
 
 T=$(mktemp -d /tmp/bench_engine.XXXXXX)
-KNOT_PID=
+. "$(dirname "$0")/knot.sh"
 cleanup() {
-  if [ -n "$KNOT_PID" ]; then
-    kill "$KNOT_PID" 2>/dev/null
-    wait "$KNOT_PID" 2>/dev/null
-  fi
+  bench_knot_stop
   rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# a free port: not listened on for UDP or TCP
-port=
-for _ in $(seq 50); do
-  p=$((20000 + RANDOM % 40000))
-  if ! ss -Hlun "sport = :$p" | grep -q . && ! ss -Hltn "sport = :$p" | grep -q .; then
-    port=$p; break
-  fi
-done
-[ -n "$port" ] || { echo "bench_engine: no free port" >&2; exit 1; }
-
-mkdir -p "$T/run" "$T/db" "$T/zones"
 {
   echo '$ORIGIN bench.test.'
   echo '$TTL 3600'
@@ -45,41 +29,10 @@ mkdir -p "$T/run" "$T/db" "$T/zones"
   echo '@ IN NS ns.bench.test.'
   echo 'ns IN A 127.0.0.1'
   awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "h%d IN MX 10 mx%d.bench.test.\n", i, i }'
-} > "$T/zones/bench.test.zone"
+} > "$T/bench.test.zone"
 awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "h%d.bench.test MX\n", i }' > "$T/queries"
-
-user=$(id -un):$(id -gn)
-cat > "$T/knot.conf" <<CONF
-server:
-    rundir: "$T/run"
-    user: $user
-    listen: 127.0.0.1@$port
-log:
-  - target: stderr
-    any: error
-database:
-    storage: "$T/db"
-template:
-  - id: default
-    storage: "$T/zones"
-    file: "%s.zone"
-zone:
-  - domain: bench.test
-CONF
-
-knotd -c "$T/knot.conf" > "$T/knot.log" 2>&1 &
-KNOT_PID=$!
-ready=0
-for _ in $(seq 100); do
-  if dig +short +time=1 +tries=1 -p "$port" @127.0.0.1 h$((N - 1)).bench.test MX 2>/dev/null | grep -q mx; then
-    ready=1; break
-  fi
-  kill -0 "$KNOT_PID" 2>/dev/null || break
-  sleep 0.2
-done
-if [ $ready != 1 ]; then
-  echo "bench_engine: knotd did not come up:" >&2; cat "$T/knot.log" >&2; exit 1
-fi
+bench_knot_start "$T/knot" bench.test "$T/bench.test.zone" "h$((N - 1)).bench.test" MX || exit 1
+port=$KNOT_PORT
 echo "knotd $KNOT_PID on 127.0.0.1:$port, $N names"
 
 dnsperf -s 127.0.0.1 -p "$port" -d "$T/queries" -n 1 -q "$INFLIGHT" -t 5 > "$T/dnsperf.out" 2>&1

@@ -497,14 +497,39 @@ static int write_timeline(struct obslog *l, char *err, size_t errlen)
     if (path == NULL)
         return DP_ENOMEM;
     if (a->tl_valid) {
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        /* The file is still the one the state describes (checked on load):
+         * append the new rows in place, as the log itself is appended to.
+         * Copying the whole history into a new file would make every cron
+         * run cost more as the rounds pile up. The rows go out in one write
+         * and are fsynced; a crash halfway leaves a size the state does not
+         * know, which sends the next run to a full rebuild. */
+        fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
         if (fd < 0) {
             rc = DP_EIO;
             snprintf(err, errlen, "%s: %s", path, strerror(errno));
             goto out;
         }
-        rc =
-            rep__replace(l->dir, "timeline.csv", fd, a->tl_size, a->tl.buf, a->tl.len, err, errlen);
+        rc = 0;
+        size_t done = 0;
+        while (done < a->tl.len) {
+            ssize_t n = write(fd, a->tl.buf + done, a->tl.len - done);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                rc = DP_EIO;
+                break;
+            }
+            done += (size_t)n;
+        }
+        if (rc == 0 && fsync(fd) != 0)
+            rc = DP_EIO;
+        if (rc != 0) {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : EIO));
+            /* leave the file as the state knows it */
+            if (ftruncate(fd, (off_t)a->tl_size) != 0)
+                a->tl_valid = false;
+            goto out;
+        }
     } else {
         struct csvw w;
         csvw_init(&w);

@@ -1,0 +1,60 @@
+# Shared by the benchmarks: starts Knot (knotd) on 127.0.0.1 on a free high
+# port for one zone, as the current user, in the folder $1. Source it, then:
+#   bench_knot_start DIR ZONE ZONEFILE PROBE_NAME PROBE_TYPE
+# sets KNOT_PID and KNOT_PORT, and returns once the probe is answered.
+# bench_knot_stop stops it by PID (call it from an EXIT trap).
+KNOT_PID=
+KNOT_PORT=
+
+bench_knot_stop() {
+  if [ -n "$KNOT_PID" ]; then
+    kill "$KNOT_PID" 2>/dev/null
+    wait "$KNOT_PID" 2>/dev/null
+    KNOT_PID=
+  fi
+}
+
+bench_knot_start() {
+  local dir=$1 zone=$2 zonefile=$3 probe=$4 ptype=$5 p
+  for tool in knotd dig ss; do
+    command -v $tool >/dev/null || { echo "bench: $tool not found (Debian: knot, bind9-dnsutils, iproute2)" >&2; return 3; }
+  done
+  for _ in $(seq 50); do
+    p=$((20000 + RANDOM % 40000))
+    if ! ss -Hlun "sport = :$p" | grep -q . && ! ss -Hltn "sport = :$p" | grep -q .; then
+      KNOT_PORT=$p; break
+    fi
+  done
+  [ -n "$KNOT_PORT" ] || { echo "bench: no free port" >&2; return 1; }
+  mkdir -p "$dir/run" "$dir/db" "$dir/zones"
+  cp "$zonefile" "$dir/zones/$zone.zone"
+  cat > "$dir/knot.conf" <<CONF
+server:
+    rundir: "$dir/run"
+    user: $(id -un):$(id -gn)
+    listen: 127.0.0.1@$KNOT_PORT
+log:
+  - target: stderr
+    any: error
+database:
+    storage: "$dir/db"
+template:
+  - id: default
+    storage: "$dir/zones"
+    file: "%s.zone"
+zone:
+  - domain: $zone
+CONF
+  knotd -c "$dir/knot.conf" > "$dir/knot.log" 2>&1 &
+  KNOT_PID=$!
+  for _ in $(seq 100); do
+    if dig +short +time=1 +tries=1 -p "$KNOT_PORT" @127.0.0.1 "$probe" "$ptype" 2>/dev/null | grep -q .; then
+      return 0
+    fi
+    kill -0 "$KNOT_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "bench: knotd did not come up:" >&2
+  cat "$dir/knot.log" >&2
+  return 1
+}
