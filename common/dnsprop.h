@@ -74,4 +74,13 @@ int dp_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
  * buf. */
 char *dp_escape(const char *s, size_t len, char *buf, size_t buflen);
 
+/* Writes a formatted one-line message into err (errlen bytes; nothing when
+ * err is NULL or errlen is 0). The project's functions report errors so. */
+void dp_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Whether two socket addresses are the same address and port (IPv4 or IPv6,
+ * scope included). */
+struct sockaddr;
+bool dp_sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b);
+
 #endif

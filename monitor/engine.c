@@ -187,23 +187,6 @@ static uint16_t engine_random_id(struct engine *e)
     return (uint16_t)(e->rand[e->rand_left] << 8 | e->rand[e->rand_left + 1]);
 }
 
-static bool sa_equal(const struct sockaddr *a, const struct sockaddr_storage *b)
-{
-    if (a->sa_family != b->ss_family)
-        return false;
-    if (a->sa_family == AF_INET) {
-        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-    }
-    if (a->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-        return x->sin6_port == y->sin6_port &&
-               memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0 &&
-               x->sin6_scope_id == y->sin6_scope_id;
-    }
-    return false;
-}
-
 static unsigned sa_hash(const struct sockaddr *sa)
 {
     const uint8_t *p;
@@ -232,7 +215,7 @@ static struct eserver *server_get(struct engine *e, const struct sockaddr *sa, s
 {
     unsigned h = sa_hash(sa);
     for (struct eserver *s = e->servers[h]; s != NULL; s = s->hnext)
-        if (sa_equal(sa, &s->sa))
+        if (dp_sockaddr_equal(sa, (const struct sockaddr *)&s->sa))
             return s;
     struct eserver *s = calloc(1, sizeof *s);
     if (s == NULL)
@@ -651,7 +634,8 @@ static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     }
     const uint8_t *m = (const uint8_t *)buf->base;
     size_t len = (size_t)nread;
-    if ((flags & UV_UDP_PARTIAL) || len < ENGINE_HDR || !sa_equal(addr, &q->srv->sa)) {
+    if ((flags & UV_UDP_PARTIAL) || len < ENGINE_HDR ||
+        !dp_sockaddr_equal(addr, (const struct sockaddr *)&q->srv->sa)) {
         e->st.dropped++;
         return;
     }

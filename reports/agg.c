@@ -100,7 +100,7 @@ static void strtab_free(struct rep_strtab *t)
 }
 
 /* Returns the index for key, or UINT32_MAX when absent. */
-static uint32_t map_get(const struct rep_map *m, uint64_t key)
+uint32_t rep__map_get(const struct rep_map *m, uint64_t key)
 {
     if (m->nslots == 0)
         return UINT32_MAX;
@@ -113,7 +113,7 @@ static uint32_t map_get(const struct rep_map *m, uint64_t key)
     return UINT32_MAX;
 }
 
-static int map_put(struct rep_map *m, uint64_t key, uint32_t val)
+int rep__map_put(struct rep_map *m, uint64_t key, uint32_t val)
 {
     if ((m->n + 1) * 2 > m->nslots) {
         uint32_t ns = m->nslots ? m->nslots * 2 : 64;
@@ -362,10 +362,10 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
     if (skey == UINT32_MAX)
         return DP_ENOMEM;
     uint64_t key = ((uint64_t)c->dom << 32) | skey;
-    uint32_t i = map_get(&a->mxmap, key);
+    uint32_t i = rep__map_get(&a->mxmap, key);
     int rc = 0;
     if (i == UINT32_MAX) {
-        if (GROW(a, mxs) != 0 || map_put(&a->mxmap, key, a->nmxs) != 0)
+        if (GROW(a, mxs) != 0 || rep__map_put(&a->mxmap, key, a->nmxs) != 0)
             return DP_ENOMEM;
         i = a->nmxs++;
         memset(&a->mxs[i], 0, sizeof a->mxs[i]);
@@ -762,9 +762,9 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
     if (dname == UINT32_MAX || check == UINT32_MAX || server == UINT32_MAX || address == UINT32_MAX)
         return DP_ENOMEM;
 
-    uint32_t di = map_get(&a->dommap, dname);
+    uint32_t di = rep__map_get(&a->dommap, dname);
     if (di == UINT32_MAX) {
-        if (GROW(a, doms) != 0 || map_put(&a->dommap, dname, a->ndoms) != 0)
+        if (GROW(a, doms) != 0 || rep__map_put(&a->dommap, dname, a->ndoms) != 0)
             return DP_ENOMEM;
         di = a->ndoms++;
         a->doms[di] = (struct rep_dom){dname, o->time, o->time};
@@ -775,9 +775,9 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
         a->doms[di].last_time = o->time;
 
     uint64_t key = ((uint64_t)di << 32) | check;
-    uint32_t ci = map_get(&a->dcmap, key);
+    uint32_t ci = rep__map_get(&a->dcmap, key);
     if (ci == UINT32_MAX) {
-        if (GROW(a, dcs) != 0 || map_put(&a->dcmap, key, a->ndcs) != 0)
+        if (GROW(a, dcs) != 0 || rep__map_put(&a->dcmap, key, a->ndcs) != 0)
             return DP_ENOMEM;
         ci = a->ndcs++;
         memset(&a->dcs[ci], 0, sizeof a->dcs[ci]);
@@ -789,9 +789,9 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
     if (skey == UINT32_MAX)
         return DP_ENOMEM;
     key = ((uint64_t)ci << 32) | skey;
-    uint32_t si = map_get(&a->dcsmap, key);
+    uint32_t si = rep__map_get(&a->dcsmap, key);
     if (si == UINT32_MAX) {
-        if (GROW(a, dcss) != 0 || map_put(&a->dcsmap, key, a->ndcss) != 0)
+        if (GROW(a, dcss) != 0 || rep__map_put(&a->dcsmap, key, a->ndcss) != 0)
             return DP_ENOMEM;
         si = a->ndcss++;
         struct rep_dcs *d = &a->dcss[si];
@@ -804,10 +804,10 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
     }
     a->dcss[si].address = address;
 
-    uint32_t gi = map_get(&op->grpmap, si);
+    uint32_t gi = rep__map_get(&op->grpmap, si);
     if (gi == UINT32_MAX) {
         if (grow((void **)&op->grps, &op->capgrps, op->ngrps, sizeof *op->grps) != 0 ||
-            map_put(&op->grpmap, si, op->ngrps) != 0)
+            rep__map_put(&op->grpmap, si, op->ngrps) != 0)
             return DP_ENOMEM;
         gi = op->ngrps++;
         struct grp *g = &op->grps[gi];

@@ -145,9 +145,13 @@ struct rep_agg {
 };
 
 uint32_t rep__str(struct rep_strtab *t, const char *s, size_t len); /* UINT32_MAX: no memory */
-/* The id of "SERVER ADDRESS" (names and addresses hold no space): a server is known by its name and address
- * together (an NS name with an IPv4 and an IPv6 address is two servers).
- * UINT32_MAX: no memory. */
+/* The index stored for key, or UINT32_MAX when absent. */
+uint32_t rep__map_get(const struct rep_map *m, uint64_t key);
+/* Stores val for key (replacing an old one). 0 or DP_ENOMEM. */
+int rep__map_put(struct rep_map *m, uint64_t key, uint32_t val);
+/* The id of "SERVER ADDRESS" (names and addresses hold no space): a server is known by its name and
+ * address together (an NS name with an IPv4 and an IPv6 address is two servers). UINT32_MAX: no
+ * memory. */
 uint32_t rep__server_key(struct rep_strtab *t, uint32_t server, uint32_t address);
 
 struct rep_agg *rep__agg_new(void);

@@ -35,18 +35,6 @@ static const char *const columns[OBS_NCOLUMNS] = {
     "latency_ms", "ttl",     "answer",  "expected",  "match",
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 uint64_t rep__hash(uint64_t h, const void *p, size_t n)
 {
     /* FNV-1a over 8-byte words (then the tail bytewise): a fingerprint,
@@ -142,11 +130,11 @@ int obs_parse_line(struct csvr *r, const char *line, size_t len, struct obs *o, 
     const char *w = NULL;
     int n = csvr_split(r, line, len, &w);
     if (n < 0) {
-        seterr(why, whylen, "%s", w);
+        dp_errf(why, whylen, "%s", w);
         return n == DP_ENOMEM ? DP_ENOMEM : DP_EINPUT;
     }
     if (n != OBS_NCOLUMNS) {
-        seterr(why, whylen, "%d fields, want %d", n, OBS_NCOLUMNS);
+        dp_errf(why, whylen, "%d fields, want %d", n, OBS_NCOLUMNS);
         return DP_EINPUT;
     }
     const char *const *f = r->f;
@@ -231,8 +219,8 @@ int obs_parse_line(struct csvr *r, const char *line, size_t len, struct obs *o, 
     }
     if (bad >= 0) {
         char esc[64];
-        seterr(why, whylen, "bad %s '%s'", columns[bad],
-               dp_escape(f[bad], l[bad], esc, sizeof esc));
+        dp_errf(why, whylen, "bad %s '%s'", columns[bad],
+                dp_escape(f[bad], l[bad], esc, sizeof esc));
         return DP_EINPUT;
     }
     return 0;
@@ -251,7 +239,7 @@ static bool header_ok(struct csvr *r, const char *line, size_t len, char *why, s
         return true;
     int n = csvr_split(r, line, len, &w);
     if (n < 0) {
-        seterr(why, whylen, "not an observations header (%s)", w);
+        dp_errf(why, whylen, "not an observations header (%s)", w);
         return false;
     }
     char missing[512] = "", added[512] = "";
@@ -275,10 +263,10 @@ static bool header_ok(struct csvr *r, const char *line, size_t len, char *why, s
         }
     }
     if (mo == 0 && ao == 0)
-        seterr(why, whylen, "header of another version: the columns are in another order");
+        dp_errf(why, whylen, "header of another version: the columns are in another order");
     else
-        seterr(why, whylen, "header of another version:%s%s%s%s", mo ? " missing " : "", missing,
-               ao ? " unknown " : "", added);
+        dp_errf(why, whylen, "header of another version:%s%s%s%s", mo ? " missing " : "", missing,
+                ao ? " unknown " : "", added);
     return false;
 }
 
@@ -305,7 +293,7 @@ static int scan_lines(int fd, uint64_t from, unsigned first_line, line_fn fn, vo
     for (;;) {
         if (have == cap) {
             if (cap >= MAX_LINE) {
-                seterr(why, whylen, "line longer than %u bytes", MAX_LINE);
+                dp_errf(why, whylen, "line longer than %u bytes", MAX_LINE);
                 rc = DP_EINPUT;
                 goto out;
             }
@@ -321,7 +309,7 @@ static int scan_lines(int fd, uint64_t from, unsigned first_line, line_fn fn, vo
         if (got < 0) {
             if (errno == EINTR)
                 continue;
-            seterr(why, whylen, "read failed: %s", strerror(errno));
+            dp_errf(why, whylen, "read failed: %s", strerror(errno));
             rc = DP_EIO;
             goto out;
         }
@@ -391,7 +379,7 @@ static int read_from(struct obslog *l, bool *torn, char *err, size_t errlen)
     if (rc == REP__RESTART)
         return REP__RESTART;
     if (rc != 0) {
-        seterr(err, errlen, LOG_NAME ":%u: %s", next, why);
+        dp_errf(err, errlen, LOG_NAME ":%u: %s", next, why);
         return rc == DP_ENOMEM ? DP_ENOMEM : rc == DP_EIO ? DP_EIO : DP_EDAMAGED;
     }
     l->size = end;
@@ -412,7 +400,7 @@ int rep__read_all(struct obslog *l, char *err, size_t errlen)
     l->from_state = false;
     int rc = read_from(l, &torn, err, errlen);
     if (rc == REP__RESTART) {
-        seterr(err, errlen, LOG_NAME ": internal error: restart on a full read");
+        dp_errf(err, errlen, LOG_NAME ": internal error: restart on a full read");
         return DP_EINTERNAL;
     }
     return rc;
@@ -481,7 +469,7 @@ static int take_lock(struct obslog *l, unsigned wait_ms, char *err, size_t errle
     l->lockfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (l->lockfd < 0) {
         rc = -errno;
-        seterr(err, errlen, "%s: %s", lp, strerror(errno));
+        dp_errf(err, errlen, "%s: %s", lp, strerror(errno));
         goto out;
     }
     int64_t deadline = dp_now_ms() + wait_ms;
@@ -490,13 +478,13 @@ static int take_lock(struct obslog *l, unsigned wait_ms, char *err, size_t errle
             break;
         if (errno != EWOULDBLOCK && errno != EINTR) {
             rc = -errno;
-            seterr(err, errlen, "%s: %s", lp, strerror(errno));
+            dp_errf(err, errlen, "%s: %s", lp, strerror(errno));
             goto out;
         }
         if (dp_now_ms() >= deadline) {
             rc = DP_ELOCK;
-            seterr(err, errlen, "%s: locked by another dnsprop run for %u s, giving up", lp,
-                   (wait_ms + 999) / 1000);
+            dp_errf(err, errlen, "%s: locked by another dnsprop run for %u s, giving up", lp,
+                    (wait_ms + 999) / 1000);
             goto out;
         }
         struct timespec ts = {0, 50 * 1000 * 1000};
@@ -512,7 +500,7 @@ static int write_header(struct obslog *l, char *err, size_t errlen)
 {
     const char h[] = OBS_HEADER "\r\n";
     if (write(l->fd, h, sizeof h - 1) != (ssize_t)(sizeof h - 1) || fsync(l->fd) != 0) {
-        seterr(err, errlen, "%s: %s", l->path, strerror(errno));
+        dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
         return DP_EIO;
     }
     rep__fsync_dir(l->dir);
@@ -525,17 +513,17 @@ static int check_header(struct obslog *l, char *err, size_t errlen)
     char buf[4096];
     ssize_t got = pread(l->fd, buf, sizeof buf, 0);
     if (got < 0) {
-        seterr(err, errlen, "%s: %s", l->path, strerror(errno));
+        dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
         return DP_EIO;
     }
     char *nl = memchr(buf, '\n', (size_t)got);
     if (nl == NULL) {
-        seterr(err, errlen, LOG_NAME ":1: no complete header line");
+        dp_errf(err, errlen, LOG_NAME ":1: no complete header line");
         return DP_EFORMAT;
     }
     char why[1200];
     if (!header_ok(&l->rd, buf, (size_t)(nl - buf), why, sizeof why)) {
-        seterr(err, errlen, LOG_NAME ":1: %s", why);
+        dp_errf(err, errlen, LOG_NAME ":1: %s", why);
         return DP_EFORMAT;
     }
     l->header_len = (uint64_t)(nl - buf) + 1;
@@ -563,11 +551,11 @@ int obslog_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog
     if (flags & OBSLOG_NOCREATE) {
         if (stat(l->path, &st) != 0) {
             rc = DP_EINPUT;
-            seterr(err, errlen, "%s: %s", l->path, strerror(errno));
+            dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
             goto fail;
         }
     } else if ((rc = make_dir(dir)) != 0) {
-        seterr(err, errlen, "%s: cannot create the folder: %s", dir, strerror(-rc));
+        dp_errf(err, errlen, "%s: cannot create the folder: %s", dir, strerror(-rc));
         goto fail;
     }
     if ((rc = take_lock(l, lock_wait_ms, err, errlen)) != 0)
@@ -576,13 +564,13 @@ int obslog_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog
                  0644);
     if (l->fd < 0 || fstat(l->fd, &st) != 0) {
         rc = DP_EIO;
-        seterr(err, errlen, "%s: %s", l->path, strerror(errno));
+        dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
         goto fail;
     }
     if (st.st_size == 0) {
         if ((flags & OBSLOG_NOCREATE) != 0) {
             rc = DP_EFORMAT;
-            seterr(err, errlen, "%s: empty file, no header", l->path);
+            dp_errf(err, errlen, "%s: empty file, no header", l->path);
             goto fail;
         }
         if ((rc = write_header(l, err, errlen)) != 0)
@@ -627,7 +615,7 @@ int obslog_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog
                 l->lines + 1, (unsigned long long)((uint64_t)st.st_size - l->size));
         if (ftruncate(l->fd, (off_t)l->size) != 0 || fsync(l->fd) != 0) {
             rc = DP_EIO;
-            seterr(err, errlen, "%s: cannot cut the torn line: %s", l->path, strerror(errno));
+            dp_errf(err, errlen, "%s: cannot cut the torn line: %s", l->path, strerror(errno));
             goto fail;
         }
     }
@@ -660,13 +648,13 @@ int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err,
     csvw_init(&w);
     for (size_t i = 0; i < n; i++) {
         if (rows[i].round < l->last_round || rows[i].round == 0) {
-            seterr(err, errlen, "row %zu: round %u, but the log is at round %u", i + 1,
-                   (unsigned)rows[i].round, (unsigned)l->last_round);
+            dp_errf(err, errlen, "row %zu: round %u, but the log is at round %u", i + 1,
+                    (unsigned)rows[i].round, (unsigned)l->last_round);
             rc = DP_EINPUT;
             goto out;
         }
         if (obs_status_name(rows[i].status) == NULL || rows[i].time < 0) {
-            seterr(err, errlen, "row %zu: bad status or time", i + 1);
+            dp_errf(err, errlen, "row %zu: bad status or time", i + 1);
             rc = DP_EINPUT;
             goto out;
         }
@@ -680,14 +668,14 @@ int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err,
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0) {
-            seterr(err, errlen, "%s: %s", l->path, strerror(errno));
+            dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
             rc = DP_EIO;
             break;
         }
         done += (size_t)k;
     }
     if (rc == 0 && fsync(l->fd) != 0) {
-        seterr(err, errlen, "%s: fsync: %s", l->path, strerror(errno));
+        dp_errf(err, errlen, "%s: fsync: %s", l->path, strerror(errno));
         rc = DP_EIO;
     }
     if (rc != 0) {
@@ -743,7 +731,7 @@ static int reader_line(void *arg, const char *line, size_t len, unsigned lineno,
     if (rc != 0)
         return rc;
     if (o.round < r->last_round) {
-        seterr(why, whylen, "round %u after round %u", (unsigned)o.round, (unsigned)r->last_round);
+        dp_errf(why, whylen, "round %u after round %u", (unsigned)o.round, (unsigned)r->last_round);
         return DP_EINPUT;
     }
     r->last_round = o.round;
@@ -766,7 +754,7 @@ int obslog_read(const char *path, int (*cb)(const struct obs *o, unsigned line, 
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        seterr(err, errlen, "%s: %s", path, strerror(errno));
+        dp_errf(err, errlen, "%s: %s", path, strerror(errno));
         return DP_EINPUT;
     }
     csvr_init(&r.rd);
@@ -774,10 +762,10 @@ int obslog_read(const char *path, int (*cb)(const struct obs *o, unsigned line, 
     if (rc != 0 && r.cbrc != 0) {
         rc = r.cbrc;
     } else if (rc != 0) {
-        seterr(err, errlen, "%s:%u: %s", base, next, why);
+        dp_errf(err, errlen, "%s:%u: %s", base, next, why);
         rc = rc == DP_EFORMAT ? DP_EFORMAT : rc == DP_ENOMEM ? DP_ENOMEM : DP_EDAMAGED;
     } else if (r.first) {
-        seterr(err, errlen, "%s:1: no complete header line", base);
+        dp_errf(err, errlen, "%s:1: no complete header line", base);
         rc = DP_EFORMAT;
     } else if (torn) {
         fprintf(stderr, "dnsprop: warning: %s:%u: torn last line (no line end) skipped\n", base,

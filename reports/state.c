@@ -246,52 +246,13 @@ static int grow_to(void **arr, uint32_t *cap, uint32_t n, size_t sz)
 }
 #define GROW_(a, f) grow_to((void **)&(a)->f, &(a)->cap##f, (a)->n##f, sizeof *(a)->f)
 
-/* Map helpers of agg.c are static there; the maps are rebuilt here through
- * this small duplicate, keyed the same way. */
-static uint64_t mixk(uint64_t k)
-{
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    return k;
-}
-
+/* Adds key to a map being rebuilt from the state; a key seen twice means a
+ * damaged state (DP_EFORMAT). */
 static int mput(struct rep_map *m, uint64_t key, uint32_t val)
 {
-    if ((m->n + 1) * 2 > m->nslots) {
-        uint32_t ns = m->nslots ? m->nslots * 2 : 64;
-        uint64_t *keys = calloc(ns, sizeof *keys);
-        uint32_t *vals = calloc(ns, sizeof *vals);
-        if (keys == NULL || vals == NULL) {
-            free(keys);
-            free(vals);
-            return DP_ENOMEM;
-        }
-        for (uint32_t i = 0; i < m->nslots; i++) {
-            if (m->vals[i] == 0)
-                continue;
-            uint32_t j = (uint32_t)mixk(m->keys[i]) & (ns - 1);
-            while (vals[j] != 0)
-                j = (j + 1) & (ns - 1);
-            keys[j] = m->keys[i];
-            vals[j] = m->vals[i];
-        }
-        free(m->keys);
-        free(m->vals);
-        m->keys = keys;
-        m->vals = vals;
-        m->nslots = ns;
-    }
-    uint32_t j = (uint32_t)mixk(key) & (m->nslots - 1);
-    while (m->vals[j] != 0) {
-        if (m->keys[j] == key)
-            return DP_EFORMAT; /* a duplicate record */
-        j = (j + 1) & (m->nslots - 1);
-    }
-    m->n++;
-    m->keys[j] = key;
-    m->vals[j] = val + 1;
-    return 0;
+    if (rep__map_get(m, key) != UINT32_MAX)
+        return DP_EFORMAT;
+    return rep__map_put(m, key, val);
 }
 
 static char *slurp(const char *path, size_t *len)

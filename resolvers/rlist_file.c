@@ -30,17 +30,6 @@ static const char *const field_names[FIELDS] = {"name", "address", "operator", "
 #define QUOTE_MAX 60
 #define QUOTE_BUF (QUOTE_MAX * 4 + 4)
 
-__attribute__((format(printf, 3, 4))) static void errf(char *err, size_t errlen, const char *fmt,
-                                                       ...)
-{
-    va_list ap;
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Escapes s (n bytes) for a message, cut to QUOTE_MAX bytes with "...". */
 static const char *quote(const char *s, size_t n, char buf[QUOTE_BUF])
 {
@@ -92,25 +81,25 @@ static int check_entry(const char *name, const char *address, const char *op, co
     const char *why;
     size_t n = strlen(name);
     if (n == 0) {
-        errf(err, errlen, "empty name");
+        dp_errf(err, errlen, "empty name");
         return DP_EINPUT;
     }
     if (n > RLIST_FIELD_MAX) {
-        errf(err, errlen, "name longer than %d bytes: '%s'", RLIST_FIELD_MAX, quote(name, n, q));
+        dp_errf(err, errlen, "name longer than %d bytes: '%s'", RLIST_FIELD_MAX, quote(name, n, q));
         return DP_EINPUT;
     }
     for (size_t i = 0; i < n; i++) {
         if (!name_char_ok(name[i]) || (i == 0 && name[i] == '-')) {
-            errf(err, errlen,
-                 "bad name '%s': use letters, digits and . - _ : [ ] (not starting with -)",
-                 quote(name, n, q));
+            dp_errf(err, errlen,
+                    "bad name '%s': use letters, digits and . - _ : [ ] (not starting with -)",
+                    quote(name, n, q));
             return DP_EINPUT;
         }
     }
     bool prefixed = strncasecmp(name, RLIST_AUTH_PREFIX, strlen(RLIST_AUTH_PREFIX)) == 0;
     if (prefixed && !authoritative) {
-        errf(err, errlen, "bad name '%s': names starting 'auth:' are for authoritative servers",
-             quote(name, n, q));
+        dp_errf(err, errlen, "bad name '%s': names starting 'auth:' are for authoritative servers",
+                quote(name, n, q));
         return DP_EINPUT;
     }
     snprintf(e->name, sizeof e->name, "%s%s", authoritative && !prefixed ? RLIST_AUTH_PREFIX : "",
@@ -118,25 +107,25 @@ static int check_entry(const char *name, const char *address, const char *op, co
 
     size_t an = strlen(address);
     if (an > RLIST_FIELD_MAX) {
-        errf(err, errlen, "address longer than %d bytes: '%s'", RLIST_FIELD_MAX,
-             quote(address, an, q));
+        dp_errf(err, errlen, "address longer than %d bytes: '%s'", RLIST_FIELD_MAX,
+                quote(address, an, q));
         return DP_EINPUT;
     }
     if (rlist_parse_address(address, 53, &e->sa, &e->salen, &why) != 0) {
-        errf(err, errlen, "bad address '%s': %s", quote(address, an, q), why);
+        dp_errf(err, errlen, "bad address '%s': %s", quote(address, an, q), why);
         return DP_EINPUT;
     }
     const char *const texts[2] = {op ? op : "", country ? country : ""};
     for (int i = 0; i < 2; i++) {
         size_t tn = strlen(texts[i]);
         if (tn > RLIST_FIELD_MAX) {
-            errf(err, errlen, "%s longer than %d bytes: '%s'", field_names[2 + i], RLIST_FIELD_MAX,
-                 quote(texts[i], tn, q));
+            dp_errf(err, errlen, "%s longer than %d bytes: '%s'", field_names[2 + i],
+                    RLIST_FIELD_MAX, quote(texts[i], tn, q));
             return DP_EINPUT;
         }
         if (!printable(texts[i])) {
-            errf(err, errlen, "%s has a control or non-ASCII byte: '%s'", field_names[2 + i],
-                 quote(texts[i], tn, q));
+            dp_errf(err, errlen, "%s has a control or non-ASCII byte: '%s'", field_names[2 + i],
+                    quote(texts[i], tn, q));
             return DP_EINPUT;
         }
     }
@@ -191,26 +180,10 @@ static void truncate_list(struct rlist *l, size_t n0)
     l->n = n0;
 }
 
-static bool same_address(const struct sockaddr *a, const struct sockaddr *b)
-{
-    if (a->sa_family != b->sa_family)
-        return false;
-    if (a->sa_family == AF_INET) {
-        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-    }
-    if (a->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-        return x->sin6_port == y->sin6_port &&
-               memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
-    }
-    return false;
-}
-
 long rlist_find_address(const struct rlist *l, const struct sockaddr *sa)
 {
     for (size_t i = 0; i < l->n; i++)
-        if (same_address((const struct sockaddr *)&l->v[i].sa, sa))
+        if (dp_sockaddr_equal((const struct sockaddr *)&l->v[i].sa, sa))
             return (long)i;
     return -1;
 }
@@ -229,23 +202,23 @@ int rlist_add(struct rlist *l, const char *name, const char *address, const char
     struct entry e;
     char q[QUOTE_BUF];
     if (name == NULL || address == NULL) {
-        errf(err, errlen, "missing name or address");
+        dp_errf(err, errlen, "missing name or address");
         return DP_EINPUT;
     }
     int rc = check_entry(name, address, op, country, authoritative, &e, err, errlen);
     if (rc != 0)
         return rc;
     if (rlist_find_name(l, e.name) >= 0) {
-        errf(err, errlen, "duplicate name '%s'", quote(e.name, strlen(e.name), q));
+        dp_errf(err, errlen, "duplicate name '%s'", quote(e.name, strlen(e.name), q));
         return DP_EINPUT;
     }
     if (l->n >= RLIST_MAX_SERVERS) {
-        errf(err, errlen, "more than %d servers", RLIST_MAX_SERVERS);
+        dp_errf(err, errlen, "more than %d servers", RLIST_MAX_SERVERS);
         return DP_EINPUT;
     }
     rc = insert(l, &e, op, country, authoritative);
     if (rc != 0)
-        errf(err, errlen, "%s", dp_strerror(rc));
+        dp_errf(err, errlen, "%s", dp_strerror(rc));
     return rc;
 }
 
@@ -317,7 +290,7 @@ int rlist_load_csv(struct rlist *l, const char *label, const char *data, size_t 
     quote(label, strlen(label), lab);
     if (r == NULL) {
         rc = DP_ENOMEM;
-        errf(err, errlen, "%s: %s", lab, dp_strerror(rc));
+        dp_errf(err, errlen, "%s: %s", lab, dp_strerror(rc));
         goto out;
     }
     /* a UTF-8 byte order mark, as spreadsheets write it */
@@ -332,12 +305,12 @@ int rlist_load_csv(struct rlist *l, const char *label, const char *data, size_t 
         if (n > 0 && line[n - 1] == '\r')
             n--;
         if (n > RLIST_LINE_MAX) {
-            errf(err, errlen, "%s:%zu: line longer than %d bytes", lab, lineno, RLIST_LINE_MAX);
+            dp_errf(err, errlen, "%s:%zu: line longer than %d bytes", lab, lineno, RLIST_LINE_MAX);
             rc = DP_EINPUT;
             goto out;
         }
         if (memchr(line, '\0', n) != NULL) {
-            errf(err, errlen, "%s:%zu: NUL byte in line: '%s'", lab, lineno, quote(line, n, q));
+            dp_errf(err, errlen, "%s:%zu: NUL byte in line: '%s'", lab, lineno, quote(line, n, q));
             rc = DP_EINPUT;
             goto out;
         }
@@ -346,8 +319,8 @@ int rlist_load_csv(struct rlist *l, const char *label, const char *data, size_t 
         for (size_t i = 0; i < n; i++) {
             unsigned char c = (unsigned char)line[i];
             if ((c < 0x20 && c != '\t') || c == 0x7f) {
-                errf(err, errlen, "%s:%zu: control character in line: '%s'", lab, lineno,
-                     quote(line, n, q));
+                dp_errf(err, errlen, "%s:%zu: control character in line: '%s'", lab, lineno,
+                        quote(line, n, q));
                 rc = DP_EINPUT;
                 goto out;
             }
@@ -355,24 +328,25 @@ int rlist_load_csv(struct rlist *l, const char *label, const char *data, size_t 
         rc = parse_line(line, n, r);
         if (rc != 0) {
             if (rc == DP_EINPUT)
-                errf(err, errlen, "%s:%zu: bad CSV quoting: '%s'", lab, lineno, quote(line, n, q));
+                dp_errf(err, errlen, "%s:%zu: bad CSV quoting: '%s'", lab, lineno,
+                        quote(line, n, q));
             else
-                errf(err, errlen, "%s:%zu: %s", lab, lineno, dp_strerror(rc));
+                dp_errf(err, errlen, "%s:%zu: %s", lab, lineno, dp_strerror(rc));
             goto out;
         }
         if (!have_header) {
             if (r->nfields != FIELDS) {
-                errf(err, errlen, "%s:%zu: header has %zu columns, expected '%s': '%s'", lab,
-                     lineno, r->nfields, RLIST_HEADER, quote(line, n, q));
+                dp_errf(err, errlen, "%s:%zu: header has %zu columns, expected '%s': '%s'", lab,
+                        lineno, r->nfields, RLIST_HEADER, quote(line, n, q));
                 rc = DP_EINPUT;
                 goto out;
             }
             for (int i = 0; i < FIELDS; i++) {
                 if (strcmp(r->field[i], field_names[i]) != 0) {
-                    errf(err, errlen,
-                         "%s:%zu: header column %d is '%s', expected '%s' (header: %s)", lab,
-                         lineno, i + 1, quote(r->field[i], strlen(r->field[i]), q), field_names[i],
-                         RLIST_HEADER);
+                    dp_errf(err, errlen,
+                            "%s:%zu: header column %d is '%s', expected '%s' (header: %s)", lab,
+                            lineno, i + 1, quote(r->field[i], strlen(r->field[i]), q),
+                            field_names[i], RLIST_HEADER);
                     rc = DP_EINPUT;
                     goto out;
                 }
@@ -381,8 +355,8 @@ int rlist_load_csv(struct rlist *l, const char *label, const char *data, size_t 
             continue;
         }
         if (r->nfields != FIELDS) {
-            errf(err, errlen, "%s:%zu: %zu fields, expected 4 (%s): '%s'", lab, lineno, r->nfields,
-                 RLIST_HEADER, quote(line, n, q));
+            dp_errf(err, errlen, "%s:%zu: %zu fields, expected 4 (%s): '%s'", lab, lineno,
+                    r->nfields, RLIST_HEADER, quote(line, n, q));
             rc = DP_EINPUT;
             goto out;
         }
@@ -391,17 +365,17 @@ int rlist_load_csv(struct rlist *l, const char *label, const char *data, size_t 
         rc = check_entry(r->field[0], r->field[1], r->field[2], r->field[3], authoritative, &e, why,
                          sizeof why);
         if (rc != 0) {
-            errf(err, errlen, "%s:%zu: %s", lab, lineno, why);
+            dp_errf(err, errlen, "%s:%zu: %s", lab, lineno, why);
             goto out;
         }
         long dup = rlist_find_name(l, e.name);
         if (dup >= 0) {
             if ((size_t)dup >= n0)
-                errf(err, errlen, "%s:%zu: duplicate name '%s' (first at line %zu)", lab, lineno,
-                     quote(e.name, strlen(e.name), q), lines[(size_t)dup - n0]);
+                dp_errf(err, errlen, "%s:%zu: duplicate name '%s' (first at line %zu)", lab, lineno,
+                        quote(e.name, strlen(e.name), q), lines[(size_t)dup - n0]);
             else
-                errf(err, errlen, "%s:%zu: duplicate name '%s' (already in the list)", lab, lineno,
-                     quote(e.name, strlen(e.name), q));
+                dp_errf(err, errlen, "%s:%zu: duplicate name '%s' (already in the list)", lab,
+                        lineno, quote(e.name, strlen(e.name), q));
             rc = DP_EINPUT;
             goto out;
         }
@@ -415,7 +389,7 @@ int rlist_load_csv(struct rlist *l, const char *label, const char *data, size_t 
                         lab, lineno, l->v[dup].address);
         }
         if (l->n >= RLIST_MAX_SERVERS) {
-            errf(err, errlen, "%s:%zu: more than %d servers", lab, lineno, RLIST_MAX_SERVERS);
+            dp_errf(err, errlen, "%s:%zu: more than %d servers", lab, lineno, RLIST_MAX_SERVERS);
             rc = DP_EINPUT;
             goto out;
         }
@@ -423,22 +397,22 @@ int rlist_load_csv(struct rlist *l, const char *label, const char *data, size_t 
         size_t *nl2 = realloc(lines, (k + 1) * sizeof *lines);
         if (nl2 == NULL) {
             rc = DP_ENOMEM;
-            errf(err, errlen, "%s:%zu: %s", lab, lineno, dp_strerror(rc));
+            dp_errf(err, errlen, "%s:%zu: %s", lab, lineno, dp_strerror(rc));
             goto out;
         }
         lines = nl2;
         lines[k] = lineno;
         rc = insert(l, &e, r->field[2], r->field[3], authoritative);
         if (rc != 0) {
-            errf(err, errlen, "%s:%zu: %s", lab, lineno, dp_strerror(rc));
+            dp_errf(err, errlen, "%s:%zu: %s", lab, lineno, dp_strerror(rc));
             goto out;
         }
     }
     if (!have_header) {
-        errf(err, errlen, "%s: no header line (expected '%s')", lab, RLIST_HEADER);
+        dp_errf(err, errlen, "%s: no header line (expected '%s')", lab, RLIST_HEADER);
         rc = DP_EINPUT;
     } else if (l->n == n0) {
-        errf(err, errlen, "%s: the list holds no server", lab);
+        dp_errf(err, errlen, "%s: the list holds no server", lab);
         rc = DP_EINPUT;
     }
 out:
@@ -460,23 +434,23 @@ int rlist_load_file(struct rlist *l, const char *path, bool authoritative, FILE 
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     quote(path, strlen(path), q);
     if (fd < 0) {
-        errf(err, errlen, "%s: cannot open: %s", q, strerror(errno));
+        dp_errf(err, errlen, "%s: cannot open: %s", q, strerror(errno));
         return DP_EINPUT;
     }
     if (fstat(fd, &st) != 0) {
-        errf(err, errlen, "%s: cannot read: %s", q, strerror(errno));
+        dp_errf(err, errlen, "%s: cannot read: %s", q, strerror(errno));
         rc = DP_EINPUT;
         goto out;
     }
     if (S_ISDIR(st.st_mode)) {
-        errf(err, errlen, "%s: cannot read: is a directory", q);
+        dp_errf(err, errlen, "%s: cannot read: is a directory", q);
         rc = DP_EINPUT;
         goto out;
     }
     buf = malloc(RLIST_FILE_MAX + 1);
     if (buf == NULL) {
         rc = DP_ENOMEM;
-        errf(err, errlen, "%s: %s", q, dp_strerror(rc));
+        dp_errf(err, errlen, "%s: %s", q, dp_strerror(rc));
         goto out;
     }
     /* read one byte past the cap to tell "exactly at the cap" from "over" */
@@ -485,7 +459,7 @@ int rlist_load_file(struct rlist *l, const char *path, bool authoritative, FILE 
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
-            errf(err, errlen, "%s: cannot read: %s", q, strerror(errno));
+            dp_errf(err, errlen, "%s: cannot read: %s", q, strerror(errno));
             rc = DP_EINPUT;
             goto out;
         }
@@ -494,7 +468,7 @@ int rlist_load_file(struct rlist *l, const char *path, bool authoritative, FILE 
         len += (size_t)got;
     }
     if (len > RLIST_FILE_MAX) {
-        errf(err, errlen, "%s: larger than %u bytes", q, RLIST_FILE_MAX);
+        dp_errf(err, errlen, "%s: larger than %u bytes", q, RLIST_FILE_MAX);
         rc = DP_EINPUT;
         goto out;
     }
@@ -516,7 +490,7 @@ int rlist_load_list(struct rlist *l, const char *spec, bool authoritative, FILE 
     int rc = 0;
     quote(spec, strlen(spec), qs);
     if (*spec == '\0') {
-        errf(err, errlen, "%s '': empty server list", opt);
+        dp_errf(err, errlen, "%s '': empty server list", opt);
         return DP_EINPUT;
     }
     for (const char *p = spec;;) {
@@ -529,13 +503,13 @@ int rlist_load_list(struct rlist *l, const char *spec, bool authoritative, FILE 
         while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
             n--;
         if (n == 0) {
-            errf(err, errlen, "%s '%s': item %zu is empty", opt, qs, item);
+            dp_errf(err, errlen, "%s '%s': item %zu is empty", opt, qs, item);
             rc = DP_EINPUT;
             goto out;
         }
         if (n > RLIST_FIELD_MAX) {
-            errf(err, errlen, "%s '%s': item %zu is longer than %d bytes", opt, qs, item,
-                 RLIST_FIELD_MAX);
+            dp_errf(err, errlen, "%s '%s': item %zu is longer than %d bytes", opt, qs, item,
+                    RLIST_FIELD_MAX);
             rc = DP_EINPUT;
             goto out;
         }
@@ -548,11 +522,11 @@ int rlist_load_list(struct rlist *l, const char *spec, bool authoritative, FILE 
         if (rlist_parse_address(text, 53, &sa, &salen, &why) != 0) {
             /* one item that is no address was most likely meant as a file */
             if (item == 1 && comma == NULL)
-                errf(err, errlen, "%s '%s': no such file, and not a server address (%s)", opt, qs,
-                     why);
+                dp_errf(err, errlen, "%s '%s': no such file, and not a server address (%s)", opt,
+                        qs, why);
             else
-                errf(err, errlen, "%s '%s': item %zu '%s': %s", opt, qs, item, quote(text, n, qi),
-                     why);
+                dp_errf(err, errlen, "%s '%s': item %zu '%s': %s", opt, qs, item,
+                        quote(text, n, qi), why);
             rc = DP_EINPUT;
             goto out;
         }
@@ -566,7 +540,7 @@ int rlist_load_list(struct rlist *l, const char *spec, bool authoritative, FILE 
             char why2[RLIST_ERRLEN];
             rc = rlist_add(l, name, name, "", "", authoritative, why2, sizeof why2);
             if (rc != 0) {
-                errf(err, errlen, "%s '%s': item %zu: %s", opt, qs, item, why2);
+                dp_errf(err, errlen, "%s '%s': item %zu: %s", opt, qs, item, why2);
                 goto out;
             }
         }
@@ -585,8 +559,8 @@ int rlist_load_spec(struct rlist *l, const char *spec, bool authoritative, FILE 
 {
     struct stat st;
     if (spec == NULL || *spec == '\0') {
-        errf(err, errlen, "%s '': empty server list",
-             authoritative ? "--authority" : "--resolvers");
+        dp_errf(err, errlen, "%s '': empty server list",
+                authoritative ? "--authority" : "--resolvers");
         return DP_EINPUT;
     }
     if (authoritative && strcmp(spec, "none") == 0)
