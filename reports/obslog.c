@@ -712,6 +712,7 @@ struct reader {
     void *arg;
     bool first;
     int cbrc;
+    uint32_t last_round; /* rounds never go back in a log */
 };
 
 static int reader_line(void *arg, const char *line, size_t len, unsigned lineno, char *why,
@@ -726,6 +727,11 @@ static int reader_line(void *arg, const char *line, size_t len, unsigned lineno,
     int rc = obs_parse_line(&r->rd, line, len, &o, why, whylen);
     if (rc != 0)
         return rc;
+    if (o.round < r->last_round) {
+        seterr(why, whylen, "round %u after round %u", (unsigned)o.round, (unsigned)r->last_round);
+        return DP_EINPUT;
+    }
+    r->last_round = o.round;
     rc = r->cb(&o, lineno, r->arg);
     if (rc != 0) {
         r->cbrc = rc;

@@ -630,8 +630,8 @@ static int write_svg(struct obslog *l, const struct eff *effs, const struct dcvi
          "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
          W, H, W, H);
     svgf(&w, "<rect width=\"%.0f\" height=\"%.0f\" fill=\"white\"/>\n", W, H);
-    csvw_raw(&w, "<text x=\"70\" y=\"24\" font-size=\"15\" font-weight=\"bold\">", 56);
-    csvw_raw(&w, "Resolvers converged (%) ", 24);
+    svgf(&w, "<text x=\"70\" y=\"24\" font-size=\"15\" font-weight=\"bold\">"
+             "Resolvers converged (%%) ");
     for (uint32_t i = 0; i < a->ndoms && i < 3; i++) {
         csvw_raw(&w, i ? ", " : "- ", 2);
         xml_text(&w, a->str.s[a->doms[i].name]);
