@@ -144,7 +144,7 @@ static void round_done(struct round *r, void *arg)
         goto stop;
     }
     run->last_exit = out.exit_status;
-    run->window_end = 0; /* TODO(integration): from report_outcome */
+    run->window_end = out.window_end;
     run->rounds_done++;
     run->converged_streak = out.exit_status == DP_EXIT_OK ? run->converged_streak + 1 : 0;
     if (!run->o->quiet || !run->watch)

@@ -134,12 +134,16 @@ static void spf_round(struct rows *r, unsigned round)
         OBS_MATCH_YES);
 }
 
+/* Whether the last append_refresh started from DIR/.state. */
+static bool last_from_state;
+
 static void append_refresh(struct rows *r, const struct report_settings *s, size_t ns,
                            struct report_outcome *out)
 {
     struct obslog *l = NULL;
     char err[512] = "";
     assert_int_equal(obslog_open(dir, 1000, 0, &l, err, sizeof err), 0);
+    last_from_state = obslog_from_state(l);
     if (r != NULL && r->n > 0) {
         assert_int_equal(r->v[0].round >= obslog_next_round(l) - 1, 1);
         assert_int_equal(obslog_append(l, r->v, r->n, err, sizeof err), 0);
@@ -460,6 +464,7 @@ static void test_rebuild_identity(void **state)
         for (size_t i = 0; i < r.n; i++)
             r.v[i].round = round + 1;
         append_refresh(&r, NULL, 0, &out);
+        assert_true(last_from_state); /* incremental: only the new rows were read */
     }
     struct snap inc, reb, nostate;
     take(&inc, &out);
@@ -470,6 +475,7 @@ static void test_rebuild_identity(void **state)
     snprintf(p, sizeof p, "%s/.state", dir);
     assert_int_equal(unlink(p), 0);
     append_refresh(NULL, NULL, 0, &out);
+    assert_false(last_from_state);
     take(&nostate, &out);
     same(&inc, &nostate);
     drop(&reb);
@@ -482,6 +488,7 @@ static void test_rebuild_identity(void **state)
     fputc('#', f);
     fclose(f);
     append_refresh(NULL, NULL, 0, &out);
+    assert_false(last_from_state);
     take(&nostate, &out);
     same(&inc, &nostate);
     drop(&nostate);
