@@ -86,6 +86,13 @@ int cmd_query(int argc, char **argv)
         snprintf(what, sizeof what, "bad name (%s):", why);
         return usage_error(what, name);
     }
+    /* The row shows the name as check logs it: with its final dot (the
+     * buffer holds the 253 bytes of a normalized name, the dot and the NUL). */
+    size_t qlen = strlen(qname);
+    if (qlen + 2 <= sizeof qname && (qlen == 0 || qname[qlen - 1] != '.')) {
+        qname[qlen] = '.';
+        qname[qlen + 1] = '\0';
+    }
     uint16_t qtype = LDNS_RR_TYPE_A;
     if (type != NULL) {
         char upper[16];
