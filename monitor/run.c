@@ -35,6 +35,7 @@ struct run {
     uv_timer_t ticker;       /* the live progress line on a terminal */
     uv_signal_t sigint, sigterm;
     uint64_t round_started; /* uv_now() at the start of the last round */
+    uint64_t next_due;      /* uv_now() when the next round is due: a fixed grid */
     int64_t window_end;     /* Unix seconds; 0 until known */
     int last_exit;
     unsigned converged_streak;
@@ -91,7 +92,7 @@ static void next_timer(uv_timer_t *t)
 }
 
 /* The last round is over: decide whether and when the next one goes. */
-static void schedule_next(struct run *run, int64_t now)
+static void schedule_next(struct run *run)
 {
     if (!run->watch || run->stopping) {
         run_close(run);
@@ -104,9 +105,12 @@ static void schedule_next(struct run *run, int64_t now)
         run_close(run);
         return;
     }
-    uint64_t elapsed = uv_now(run->loop) - run->round_started;
-    uint64_t wait = elapsed >= run->o->interval_ms ? 0 : run->o->interval_ms - elapsed;
-    if (run->window_end > 0 && now * 1000 + (int64_t)wait >= run->window_end * 1000) {
+    uv_update_time(run->loop);
+    uint64_t t = uv_now(run->loop);
+    uint64_t wait = run->next_due > t ? run->next_due - t : 0;
+    /* milliseconds: a round due in the window's last second still goes, one
+     * due at its end does not */
+    if (run->window_end > 0 && dp_now_ms() + (int64_t)wait >= run->window_end * 1000) {
         if (!run->o->quiet)
             fprintf(stderr, "dnsprop %s: the window ends before the next round; stopping\n",
                     run->cmd);
@@ -123,7 +127,6 @@ static void round_done(struct round *r, void *arg)
     size_t n;
     char err[512] = "";
     int rc = round_rows(r, &rows, &n);
-    int64_t now = dp_now();
     if (run->tty)
         fputs("\r\033[K", stdout);
     if (rc != 0) {
@@ -171,7 +174,7 @@ static void round_done(struct round *r, void *arg)
         run->stopping = true;
     round_free(r);
     run->round = NULL;
-    schedule_next(run, now);
+    schedule_next(run);
     return;
 stop:
     round_free(r);
@@ -182,7 +185,23 @@ stop:
 static void start_round(struct run *run)
 {
     uint32_t number = obslog_next_round(run->log);
+    if (number == 1 && run->o->since < 0) {
+        /* a new log: the window starts with this round, not with its first
+         * answer, so that the last round of a 72 h window at a 10 min
+         * interval is the 432nd */
+        int64_t t = dp_now();
+        for (size_t i = 0; i < run->setup->ndomains; i++)
+            run->setup->settings[i].since = t;
+    }
+    uv_update_time(run->loop);
     run->round_started = uv_now(run->loop);
+    /* rounds keep to a grid from the first one, so timer lateness does not
+     * add up over hundreds of rounds; a round that overran a whole interval
+     * starts a new grid instead of having rounds stacked after it */
+    if (run->next_due == 0 || run->round_started >= run->next_due + run->o->interval_ms)
+        run->next_due = run->round_started + run->o->interval_ms;
+    else
+        run->next_due += run->o->interval_ms;
     int rc =
         round_start(run->loop, run->engine, &run->setup->cfg, number, round_done, run, &run->round);
     if (rc != 0) {
