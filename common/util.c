@@ -64,7 +64,7 @@ int dp_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
     return 0;
 }
 
-#define MS_PER_DAY (86400ULL * 1000ULL)
+#define MS_PER_DAY      (86400ULL * 1000ULL)
 #define MAX_DURATION_MS (3650ULL * MS_PER_DAY)
 
 int dp_parse_duration(const char *s, uint64_t *ms)

@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #define DEMO_MOVE_AFTER_MS 3000
-#define DEMO_INTERVAL_MS 2000
-#define DEMO_BUDGET_MS 80000 /* stop even if something healthy never converged */
+#define DEMO_INTERVAL_MS   2000
+#define DEMO_BUDGET_MS     80000 /* stop even if something healthy never converged */
 #define DEMO_STABLE_ROUNDS 2
 
 struct demo {
@@ -30,10 +30,10 @@ struct demo {
     bool moved;
     bool primed;
     unsigned prime_failed;
-    unsigned stable;       /* rounds in a row with every healthy resolver converged */
-    uint64_t started;      /* uv_now at the first round */
+    unsigned stable;             /* rounds in a row with every healthy resolver converged */
+    uint64_t started;            /* uv_now at the first round */
     const struct obs *last_rows; /* not owned; valid during on_round only */
-    char (*states)[3][64]; /* per resolver: name, state in the last round, kind */
+    char (*states)[3][64];       /* per resolver: name, state in the last round, kind */
     size_t nresolvers;
     bool converged;
 };
@@ -149,8 +149,8 @@ static void print_summary(const char *dir)
         }
         if (csvr_split(&r, line, len, &why) < 10)
             continue;
-        printf("%-14s %-13s %8s %10s %6s %7s %8s%%  %s\n", r.f[0], r.f[1], r.f[2], r.f[3],
-               r.f[4], r.f[5], r.f[6], r.f[9]);
+        printf("%-14s %-13s %8s %10s %6s %7s %8s%%  %s\n", r.f[0], r.f[1], r.f[2], r.f[3], r.f[4],
+               r.f[5], r.f[6], r.f[9]);
     }
     csvr_deinit(&r);
     fclose(f);
@@ -217,7 +217,7 @@ int cmd_demo(int argc, char **argv)
     o.ndomains = 1;
     o.profile = "m365";
     o.interval_ms = DEMO_INTERVAL_MS;
-    o.window_ms = 3600 * 1000;
+    o.window_ms = 120 * 1000; /* the chart spans the window: keep it near the demo's length */
     o.since = dp_now();
     o.vantage = "demo";
     o.quiet = quiet;
@@ -267,8 +267,8 @@ int cmd_demo(int argc, char **argv)
 
     if (!quiet) {
         printf("demo: a simulated DNS world on loopback: authoritative server %s for %s,\n"
-               "      and %zu caching resolvers:", demo_world_auth_address(d.world), DEMO_DOMAIN,
-               nr);
+               "      and %zu caching resolvers:",
+               demo_world_auth_address(d.world), DEMO_DOMAIN, nr);
         for (size_t i = 0; i < nr; i++)
             printf("%s %s (%s)", i ? "," : "", v[i].name, v[i].kind);
         printf("\ndemo: priming the resolvers' caches with the old records...\n");

@@ -14,8 +14,8 @@
 #include <ldns/ldns.h>
 
 struct query_run {
-    struct obs row;     /* filled by the callback */
-    char *answer;       /* owned */
+    struct obs row; /* filled by the callback */
+    char *answer;   /* owned */
     char qtype[16];
     bool done;
 };
@@ -37,7 +37,8 @@ static void query_done(const struct engine_result *res, void *arg)
 static int usage_error(const char *what, const char *text)
 {
     char esc[256];
-    fprintf(stderr, "dnsprop query: %s '%s'\n", what, dp_escape(text, strlen(text), esc, sizeof esc));
+    fprintf(stderr, "dnsprop query: %s '%s'\n", what,
+            dp_escape(text, strlen(text), esc, sizeof esc));
     return DP_EXIT_UNKNOWN;
 }
 
@@ -101,7 +102,8 @@ int cmd_query(int argc, char **argv)
     struct rlist servers = {0};
     char err[512];
     if (server != NULL) {
-        if (rlist_load_spec(&servers, server, false, stderr, err, sizeof err) != 0 || servers.n != 1) {
+        if (rlist_load_spec(&servers, server, false, stderr, err, sizeof err) != 0 ||
+            servers.n != 1) {
             if (servers.n > 1)
                 snprintf(err, sizeof err, "give one server, not a list");
             fprintf(stderr, "dnsprop query: @%s\n", err);

@@ -12,9 +12,12 @@
  */
 #include "monitor/demo_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* A TCP client connection. Freed when closed and no request or write holds it. */
 struct demo_tcpconn {
@@ -414,35 +417,76 @@ static void server_close_cb(uv_handle_t *h)
     demo__handle_closed(s->world);
 }
 
-/* Binds UDP on 127.0.0.1:0, then TCP on the port the kernel gave. (Should
- * that TCP port be taken, start fails with UV_EADDRINUSE: rare, and a retry
- * would need fresh handles, as libuv handles cannot be bound twice.) */
+/* Finds a port free for both UDP and TCP on 127.0.0.1: binds a UDP socket to
+ * port 0, then a TCP socket to the port the kernel gave; when that TCP port is
+ * taken (ephemeral ports are shared with outgoing TCP), tries again. Plain
+ * sockets, so a failed attempt can be closed at once (a libuv handle could
+ * not be bound again before its close callback). */
+static int bind_pair(int *ufd, int *tfd, struct sockaddr_in *sa)
+{
+    for (int attempt = 0; attempt < 50; attempt++) {
+        socklen_t len = sizeof *sa;
+        int one = 1, err = 0;
+        int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        memset(sa, 0, sizeof *sa);
+        sa->sin_family = AF_INET;
+        sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (u < 0 || t < 0 || bind(u, (struct sockaddr *)sa, sizeof *sa) < 0 ||
+            getsockname(u, (struct sockaddr *)sa, &len) < 0 ||
+            setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+            bind(t, (struct sockaddr *)sa, sizeof *sa) < 0)
+            err = -errno;
+        if (err == 0) {
+            *ufd = u;
+            *tfd = t;
+            return 0;
+        }
+        if (u >= 0)
+            close(u);
+        if (t >= 0)
+            close(t);
+        if (err != UV_EADDRINUSE)
+            return err;
+    }
+    return UV_EADDRINUSE;
+}
+
+/* Opens the server's UDP and TCP handles on a fresh port pair and starts both. */
 static int server_bind(struct demo_world *w, struct demo_server *s)
 {
-    int rc;
+    int rc, ufd = -1, tfd = -1;
     struct sockaddr_in sa;
-    int salen = sizeof sa;
-    if ((rc = uv_ip4_addr("127.0.0.1", 0, &sa)) < 0)
+    if ((rc = bind_pair(&ufd, &tfd, &sa)) < 0)
         return rc;
     if ((rc = uv_udp_init(w->loop, &s->udp)) < 0)
-        return rc;
+        goto fail;
     s->udp.data = s;
     s->udp_open = true;
     demo__handle_opened(w);
-    if ((rc = uv_udp_bind(&s->udp, (const struct sockaddr *)&sa, 0)) < 0 ||
-        (rc = uv_udp_getsockname(&s->udp, (struct sockaddr *)&sa, &salen)) < 0)
-        return rc;
+    if ((rc = uv_udp_open(&s->udp, ufd)) < 0)
+        goto fail;
+    ufd = -1; /* the handle's now */
     if ((rc = uv_tcp_init(w->loop, &s->tcp)) < 0)
-        return rc;
+        goto fail;
     s->tcp.data = s;
     s->tcp_open = true;
     demo__handle_opened(w);
-    if ((rc = uv_tcp_bind(&s->tcp, (const struct sockaddr *)&sa, 0)) < 0 ||
-        (rc = uv_listen((uv_stream_t *)&s->tcp, 16, tcp_accept)) < 0)
-        return rc;
+    if ((rc = uv_tcp_open(&s->tcp, tfd)) < 0)
+        goto fail;
+    tfd = -1;
+    if ((rc = uv_listen((uv_stream_t *)&s->tcp, 16, tcp_accept)) < 0 ||
+        (rc = uv_udp_recv_start(&s->udp, udp_alloc, udp_recv)) < 0)
+        goto fail;
     s->sa = sa;
     snprintf(s->address, sizeof s->address, "127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
-    return uv_udp_recv_start(&s->udp, udp_alloc, udp_recv);
+    return 0;
+fail:
+    if (ufd >= 0)
+        close(ufd);
+    if (tfd >= 0)
+        close(tfd);
+    return rc;
 }
 
 int demo_world_start(uv_loop_t *loop, const struct demo_world_opts *o, struct demo_world **out)
@@ -505,6 +549,26 @@ size_t demo_world_resolvers(const struct demo_world *w, const struct demo_resolv
 {
     *v = w->infos;
     return w->ninfos;
+}
+
+int demo_world_resolvers_csv(const struct demo_world *w, char **out)
+{
+    static const char header[] = "name,address,operator,country\r\n";
+    size_t cap = sizeof header, o;
+    for (size_t i = 0; i < w->ninfos; i++)
+        cap += strlen(w->infos[i].name) + strlen(w->infos[i].address) + strlen(w->infos[i].kind) +
+               sizeof ",,demo ,\r\n";
+    char *s = malloc(cap);
+    *out = NULL;
+    if (s == NULL)
+        return DP_ENOMEM;
+    memcpy(s, header, sizeof header); /* names, addresses and kinds are ours: no quoting needed */
+    o = sizeof header - 1;
+    for (size_t i = 0; i < w->ninfos; i++)
+        o += (size_t)snprintf(s + o, cap - o, "%s,%s,demo %s,\r\n", w->infos[i].name,
+                              w->infos[i].address, w->infos[i].kind);
+    *out = s;
+    return 0;
 }
 
 uint32_t demo_world_serial(const struct demo_world *w)

@@ -527,6 +527,12 @@ const char *demo_world_auth_address(const struct demo_world *w);
 /* The resolvers, in a fixed order; *v points into the world. Returns the count. */
 size_t demo_world_resolvers(const struct demo_world *w, const struct demo_resolver_info **v);
 
+/* The resolvers as a resolver list file (PRODUCT.md section 5): the header
+ * "name,address,operator,country" and one line a resolver, the operator being
+ * "demo <kind>", CRLF line ends. On success *out is malloc'd (caller frees).
+ * Returns 0 or DP_ENOMEM. */
+int demo_world_resolvers_csv(const struct demo_world *w, char **out);
+
 /* Called once when priming has finished; failed counts the lookups that got
  * no usable answer (0 when all is well). */
 typedef void (*demo_world_cb)(struct demo_world *w, unsigned failed, void *arg);

@@ -144,8 +144,8 @@ int run_opts_parse(struct run_opts *o, const char *cmd, int argc, char **argv, b
         case OPT_WINDOW:
         case OPT_TIMEOUT:
             if (dp_parse_duration(optarg, &ms) != 0)
-                return bad(cmd, optname,
-                           "bad duration (write e.g. 500ms, 30s, 10m, 72h, 3d), got", optarg);
+                return bad(cmd, optname, "bad duration (write e.g. 500ms, 30s, 10m, 72h, 3d), got",
+                           optarg);
             if (c == OPT_INTERVAL) {
                 if (!watch)
                     goto not_here;

@@ -23,19 +23,19 @@
 #define CONVERGED_ROUNDS_TO_STOP 3
 
 struct run {
-    uv_loop_t *loop;           /* borrowed */
-    const struct run_opts *o;  /* borrowed */
-    const char *cmd;           /* "check", "watch" or "demo" */
+    uv_loop_t *loop;          /* borrowed */
+    const struct run_opts *o; /* borrowed */
+    const char *cmd;          /* "check", "watch" or "demo" */
     bool watch;
-    struct run_setup *setup;   /* borrowed: domains, plans, servers */
-    struct engine *engine;     /* owned */
-    struct obslog *log;        /* owned */
-    struct round *round;       /* owned: the round under way, or NULL */
-    uv_timer_t timer;          /* next round */
-    uv_timer_t ticker;         /* the live progress line on a terminal */
+    struct run_setup *setup; /* borrowed: domains, plans, servers */
+    struct engine *engine;   /* owned */
+    struct obslog *log;      /* owned */
+    struct round *round;     /* owned: the round under way, or NULL */
+    uv_timer_t timer;        /* next round */
+    uv_timer_t ticker;       /* the live progress line on a terminal */
     uv_signal_t sigint, sigterm;
-    uint64_t round_started;    /* uv_now() at the start of the last round */
-    int64_t window_end;        /* Unix seconds; 0 until known */
+    uint64_t round_started; /* uv_now() at the start of the last round */
+    int64_t window_end;     /* Unix seconds; 0 until known */
     int last_exit;
     unsigned converged_streak;
     unsigned rounds_done;
@@ -144,7 +144,7 @@ static void round_done(struct round *r, void *arg)
         goto stop;
     }
     run->last_exit = out.exit_status;
-    run->window_end = 0; /* TODO(integration): from report_outcome */
+    run->window_end = out.window_end;
     run->rounds_done++;
     run->converged_streak = out.exit_status == DP_EXIT_OK ? run->converged_streak + 1 : 0;
     if (!run->o->quiet || !run->watch)
@@ -167,8 +167,8 @@ static void start_round(struct run *run)
 {
     uint32_t number = obslog_next_round(run->log);
     run->round_started = uv_now(run->loop);
-    int rc = round_start(run->loop, run->engine, &run->setup->cfg, number, round_done, run,
-                         &run->round);
+    int rc =
+        round_start(run->loop, run->engine, &run->setup->cfg, number, round_done, run, &run->round);
     if (rc != 0) {
         fprintf(stderr, "dnsprop %s: cannot start round %u: %s\n", run->cmd, number,
                 dp_strerror(rc));
@@ -190,8 +190,8 @@ static void on_signal(uv_signal_t *s, int signum)
         run_close(run);
 }
 
-int run_rounds(uv_loop_t *loop, const struct run_opts *o, struct run_setup *setup,
-               const char *cmd, bool watch, const struct run_hooks *hooks)
+int run_rounds(uv_loop_t *loop, const struct run_opts *o, struct run_setup *setup, const char *cmd,
+               bool watch, const struct run_hooks *hooks)
 {
     struct run run = {
         .loop = loop,

@@ -64,8 +64,7 @@ static int read_file(const char *path, size_t max, char **out, size_t *len, char
     return 0;
 }
 
-static int add_domain(struct run_setup *s, const char *name, enum profile profile,
-                      const char *cmd)
+static int add_domain(struct run_setup *s, const char *name, enum profile profile, const char *cmd)
 {
     for (size_t i = 0; i < s->ndomains; i++) {
         if (strcmp(s->domains[i].name, name) == 0) {

@@ -622,6 +622,7 @@ static int write_svg(struct obslog *l, const struct eff *effs, const struct dcvi
         t0 = t0 < 0 ? 0 : t0;
         t1 = t0 + 3600;
     }
+    t1 += (t1 - t0) / 50; /* room for the last marker */
 #define X(t) (ml + pw * (double)((t)-t0) / (double)(t1 - t0))
 #define Y(p) (mt + ph * (1.0 - (p) / 100.0))
     svgf(&w,
@@ -630,8 +631,8 @@ static int write_svg(struct obslog *l, const struct eff *effs, const struct dcvi
          "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
          W, H, W, H);
     svgf(&w, "<rect width=\"%.0f\" height=\"%.0f\" fill=\"white\"/>\n", W, H);
-    csvw_raw(&w, "<text x=\"70\" y=\"24\" font-size=\"15\" font-weight=\"bold\">", 56);
-    csvw_raw(&w, "Resolvers converged (%) ", 24);
+    svgf(&w, "<text x=\"70\" y=\"24\" font-size=\"15\" font-weight=\"bold\">"
+             "Resolvers converged (%%) ");
     for (uint32_t i = 0; i < a->ndoms && i < 3; i++) {
         csvw_raw(&w, i ? ", " : "- ", 2);
         xml_text(&w, a->str.s[a->doms[i].name]);
@@ -675,8 +676,10 @@ static int write_svg(struct obslog *l, const struct eff *effs, const struct dcvi
         svgf(&w,
              "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ff7f0e\" "
              "stroke-width=\"2\" stroke-dasharray=\"2 3\"/>\n"
-             "<text x=\"%.1f\" y=\"%.1f\" fill=\"#ff7f0e\">ETA %s UTC</text>\n",
-             X(eta), mt, X(eta), mt + ph, X(eta) + 4, mt + 30, short_time(eta, b2));
+             "<text x=\"%.1f\" y=\"%.1f\" fill=\"#ff7f0e\" text-anchor=\"%s\">ETA %s "
+             "UTC</text>\n",
+             X(eta), mt, X(eta), mt + ph, X(eta) + (X(eta) > ml + pw / 2 ? -4 : 4), mt + 30,
+             X(eta) > ml + pw / 2 ? "end" : "start", short_time(eta, b2));
     }
     /* one line per check */
     for (uint32_t s = 0; s < a->nser; s++) {
@@ -716,6 +719,12 @@ static int write_svg(struct obslog *l, const struct eff *effs, const struct dcvi
 }
 
 /* ---- the status line ---- */
+
+/* The status line names the worst check with its ETA and the reason for a
+ * critical state, then the next STATUS_LISTED - 1 checks briefly
+ * ("; DOMAIN CHECK N/M"), then "+N more"; perfdata: converged=N;;;0;M for
+ * the worst, 'DOMAIN CHECK'=N;;;0;M for the others listed. */
+#define STATUS_LISTED 5
 
 static int cmp_views(const void *x, const void *y)
 {
@@ -784,8 +793,9 @@ static void status_line(const struct rep_agg *a, const struct dcview *views, uin
             pl = snprintf(part, sizeof part, "; %s %s %u/%u", dom, chk, c->conv, c->servers);
             snprintf(pp, sizeof pp, " '%s %s'=%u;;;0;%u", dom, chk, c->conv, c->servers);
         }
-        /* keep room for " | " and the first perfdata; drop what does not fit */
-        if (pl < 0 || o + (size_t)pl + 3 + strlen(pp) + po + 16 >= cap) {
+        /* a status line stays short: the worst STATUS_LISTED checks, then a
+         * count; and always room for " | " and the perfdata */
+        if (i == STATUS_LISTED || pl < 0 || o + (size_t)pl + 3 + strlen(pp) + po + 16 >= cap) {
             o += (size_t)snprintf(s + o, cap - o, "; +%u more", n - i);
             break;
         }
@@ -844,6 +854,13 @@ int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
         goto out;
     if (out != NULL)
         status_line(a, views, a->ndcs, out);
+    if (out != NULL) {
+        /* watch stops when the window has ended for every domain */
+        out->window_end = 0;
+        for (uint32_t i = 0; i < a->ndcs; i++)
+            if (views[i].e.window_end > out->window_end)
+                out->window_end = views[i].e.window_end;
+    }
     rc = 0;
 out:
     sets_free(&sets);

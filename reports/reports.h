@@ -40,16 +40,16 @@ enum obs_match {
  * owns them and keeps them alive while it is in use. NULL and "" both mean an
  * empty field. */
 struct obs {
-    int64_t time;        /* Unix seconds, UTC (time_utc) */
-    const char *vantage; /* where the run stood */
-    uint32_t round;      /* round number, from 1, per data folder */
-    const char *domain;  /* the monitored domain, lower case, no final dot */
-    const char *check;   /* mx, spf, autodiscover, dkim, dmarc, ns, soa, a, aaaa, txt */
-    const char *qname;   /* the name asked, lower case, with final dot */
-    const char *qtype;   /* "MX", "TXT", ... */
-    const char *server;  /* resolver name, or "auth:NSNAME" */
-    const char *address; /* "192.0.2.1", "192.0.2.1:5353", "[2001:db8::1]:53" */
-    bool tcp;            /* transport: tcp (true) or udp */
+    int64_t time;         /* Unix seconds, UTC (time_utc) */
+    const char *vantage;  /* where the run stood */
+    uint32_t round;       /* round number, from 1, per data folder */
+    const char *domain;   /* the monitored domain, lower case, no final dot */
+    const char *check;    /* mx, spf, autodiscover, dkim, dmarc, ns, soa, a, aaaa, txt */
+    const char *qname;    /* the name asked, lower case, with final dot */
+    const char *qtype;    /* "MX", "TXT", ... */
+    const char *server;   /* resolver name, or "auth:NSNAME" */
+    const char *address;  /* "192.0.2.1", "192.0.2.1:5353", "[2001:db8::1]:53" */
+    bool tcp;             /* transport: tcp (true) or udp */
     enum obs_status status;
     int rcode;            /* DNS rcode of the reply, -1 when none came */
     int64_t latency_ms;   /* -1 when no reply */
@@ -66,8 +66,9 @@ int obs_status_parse(const char *s, size_t len, enum obs_status *out);
 
 /* The observations.csv header, without line end. */
 #define OBS_HEADER                                                                                 \
-    "time_utc,vantage,round,domain,check,qname,qtype,server,address,transport,status,rcode,"       \
+    "time_utc,vantage,round,domain,check,qname,qtype,server,address,transport,status,rcode,"      \
     "latency_ms,ttl,answer,expected,match"
+
 
 /* ---- csv ---- */
 /* The one CSV writer (reports/csv.c) for every file dnsprop writes: RFC 4180
@@ -78,11 +79,14 @@ int obs_status_parse(const char *s, size_t len, enum obs_status *out);
  * Errors are sticky: after an allocation failure every call is a no-op and
  * csvw_error() returns DP_ENOMEM. */
 struct csvw {
-    char *buf;     /* owned; the rows written so far */
-    size_t len;    /* bytes used in buf */
-    size_t cap;    /* bytes allocated */
-    bool row_open; /* a field was written since the last csvw_end() */
-    int err;       /* 0 or DP_ENOMEM */
+    char *buf;          /* owned; the rows written so far */
+    size_t len;         /* bytes used in buf */
+    size_t cap;         /* bytes allocated */
+    bool row_open;      /* a field was written since the last csvw_end() */
+    int err;            /* 0 or DP_ENOMEM */
+    bool time_valid;    /* time_text holds the text of time_t */
+    int64_t time_last;  /* the last time written */
+    char time_text[20]; /* its YYYY-MM-DD HH:MM:SS */
 };
 void csvw_init(struct csvw *w);
 void csvw_deinit(struct csvw *w);
@@ -157,6 +161,9 @@ uint32_t obslog_next_round(const struct obslog *l);
  * (round >= the last round in the log), else DP_EINPUT. On a write error the
  * log is cut back to where it was. */
 int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err, size_t errlen);
+/* Whether the open read only the rows after DIR/.state (true) or the whole
+ * log (false: no state, a state that does not match, or OBSLOG_REBUILD). */
+bool obslog_from_state(const struct obslog *l);
 /* Releases the lock and everything; NULL is fine. */
 void obslog_close(struct obslog *l);
 /* The data folder and log path (owned by l). */
@@ -189,6 +196,7 @@ struct report_override {
 #define REPORT_STATUS_MAX 1024
 struct report_outcome {
     int exit_status;                     /* enum dp_exit: 0, 1 or 2 */
+    int64_t window_end;                  /* the latest window end over the domains; 0 none */
     char status_line[REPORT_STATUS_MAX]; /* DNSPROP OK - ... | perfdata */
 };
 

@@ -390,6 +390,7 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
         } else if (strcmp(t, "s") == 0) {
             if (c.r.n != 2 || rep__str(&a->str, c.r.f[1], c.r.len[1]) != a->str.n - 1)
                 goto out; /* a duplicate string, or no memory */
+            c.i = 2;
         } else if (strcmp(t, "d") == 0) {
             if (GROW_(a, doms) != 0)
                 goto out;

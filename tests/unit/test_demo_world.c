@@ -349,6 +349,16 @@ static void test_auth(void **state)
     assert_int_equal(ldns_pkt_ancount(r), 24);
     ldns_pkt_free(r);
 
+    /* the resolver list the integrator hands to --resolvers */
+    char *csv = NULL;
+    assert_int_equal(demo_world_resolvers_csv(w, &csv), 0);
+    assert_memory_equal(csv, "name,address,operator,country\r\nplain1,127.0.0.1:", 41);
+    assert_non_null(strstr(csv, "\r\nservfail,127.0.0.1:"));
+    assert_non_null(strstr(csv, ",demo two-mx,\r\n"));
+    const struct demo_resolver_info *v;
+    assert_true(demo_world_resolvers(w, &v) >= 8);
+    free(csv);
+
     finish(&loop, w);
 }
 

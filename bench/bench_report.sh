@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Reports benchmark: a 2,000,000-row observations.csv, `dnsprop report` on it
+# beside mlr doing a comparable group-by on the same file, peak memory, and
+# the cost of a cron-style append + refresh on that log versus an empty one.
+# Usage: bench/bench_report.sh BUILD_DIR   (needs awk, mlr, /usr/bin/time)
+set -eu
+build=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+dnsprop=$build/dnsprop
+append=$build/bench/bench_append
+rows=${BENCH_ROWS:-2000000}
+for x in "$dnsprop" "$append"; do
+  [ -x "$x" ] || { echo "bench_report: $x not built" >&2; exit 1; }
+done
+command -v mlr >/dev/null || { echo "bench_report: mlr missing (Debian: miller)" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "bench_report: /usr/bin/time missing (Debian: time)" >&2; exit 1; }
+W=$(mktemp -d "${TMPDIR:-/tmp}/dnsprop-bench.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+
+now() { date +%s.%N; }
+# timed CMD...: runs CMD under /usr/bin/time -v; sets secs and kib
+timed() {
+  /usr/bin/time -v -o "$W/time.txt" "$@" >/dev/null
+  secs=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$W/time.txt")
+  kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/time.txt")
+}
+median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+mkdir -p "$W/big"
+echo "generating $rows rows..."
+awk -v rows="$rows" -f "$here/genlog.awk" > "$W/big/observations.csv"
+size=$(stat -c %s "$W/big/observations.csv")
+echo "log: $rows rows, $((size / 1048576)) MiB"
+
+timed "$dnsprop" report --dir "$W/big"
+r_secs=$secs; r_kib=$kib
+timed mlr --icsv --ocsv stats1 -a count,max,mean -f round,latency_ms -g domain,check,server \
+  "$W/big/observations.csv"
+m_secs=$secs; m_kib=$kib
+awk -v r="$r_secs" -v m="$m_secs" -v n="$rows" -v rk="$r_kib" -v mk="$m_kib" 'BEGIN {
+  printf "dnsprop report: %.2f s, %.0f rows/s, peak %.1f MiB  (target >= 1000000 rows/s, < 64 MiB): %s\n",
+         r, n / r, rk / 1024, (n / r >= 1000000 && rk < 65536) ? "PASS" : "MISS"
+  printf "mlr stats1 group-by: %.2f s, peak %.1f MiB; dnsprop is %.1fx faster\n", m, mk / 1024, m / r
+}'
+
+# cron: one round (3360 rows) appended and refreshed, 2M rows already there
+# versus an empty log; the median of 7 runs each
+for i in 1 2 3 4 5 6 7; do
+  t0=$(now); "$append" "$W/big"; t1=$(now)
+  awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}'
+done | median > "$W/big.t"
+timed "$append" "$W/big"; big_kib=$kib
+for i in 1 2 3 4 5 6 7; do
+  rm -rf "$W/empty"
+  t0=$(now); "$append" "$W/empty"; t1=$(now)
+  awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}'
+done | median > "$W/empty.t"
+awk -v b="$(cat "$W/big.t")" -v e="$(cat "$W/empty.t")" -v k="$big_kib" 'BEGIN {
+  printf "cron append+refresh: %.1f ms with %s rows in the log, %.1f ms on an empty log: %.2fx, peak %.1f MiB (target <= 1.2x): %s\n",
+         b * 1000, "2M", e * 1000, b / e, k / 1024, (b / e <= 1.2) ? "PASS" : "MISS"
+}'

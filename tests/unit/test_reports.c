@@ -1,0 +1,573 @@
+/* Unit tests for the reports (reports/agg.c, render.c, state.c): every
+ * column of every report on hand-written logs with known answers, the
+ * status line and exit status, and the rebuild identity (incremental
+ * refreshes == `report` rebuild == rebuild without .state). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "reports/reports.h"
+
+#define T1 1795996800 /* 2026-11-30 00:00:00 */
+#define E  "\"v=spf1 include:spf.protection.outlook.com -all\""
+#define O  "\"v=spf1 mx -all\""
+#define EQ "\"\"\"v=spf1 include:spf.protection.outlook.com -all\"\"\"" /* E, CSV-quoted */
+#define OQ "\"\"\"v=spf1 mx -all\"\"\""
+
+static char dir[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "%s/dnsprop-reports.XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    if (getenv("DNSPROP_KEEP") != NULL) /* to look at the files */
+        return 0;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    return 0;
+}
+
+static char *slurp(const char *name, size_t *len)
+{
+    char p[400];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "rb");
+    if (f == NULL)
+        return NULL;
+    char *buf = malloc(1 << 20);
+    *len = fread(buf, 1, (1 << 20) - 1, f);
+    buf[*len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* Compares DIR/name with `want` written with \n line ends (the file has CRLF). */
+static void expect_file(const char *name, const char *want)
+{
+    size_t len;
+    char *got = slurp(name, &len);
+    assert_non_null(got);
+    char *crlf = malloc(2 * strlen(want) + 1);
+    size_t o = 0;
+    for (const char *p = want; *p; p++) {
+        if (*p == '\n')
+            crlf[o++] = '\r';
+        crlf[o++] = *p;
+    }
+    crlf[o] = '\0';
+    if (strcmp(got, crlf) != 0)
+        fail_msg("%s:\n--- got:\n%s\n--- want:\n%s", name, got, crlf);
+    free(crlf);
+    free(got);
+}
+
+/* ---- building logs ---- */
+
+struct rows {
+    struct obs v[64];
+    size_t n;
+};
+
+static void add(struct rows *r, int64_t t, uint32_t round, const char *domain, const char *check,
+                const char *qname, const char *qtype, const char *server, const char *address,
+                enum obs_status st, int64_t ttl, const char *answer, const char *expected,
+                enum obs_match match)
+{
+    assert_true(r->n < 64);
+    struct obs *o = &r->v[r->n++];
+    memset(o, 0, sizeof *o);
+    o->time = t;
+    o->vantage = "probe";
+    o->round = round;
+    o->domain = domain;
+    o->check = check;
+    o->qname = qname;
+    o->qtype = qtype;
+    o->server = server;
+    o->address = address;
+    o->status = st;
+    o->rcode = st == OBS_TIMEOUT ? -1 : st == OBS_NXDOMAIN ? 3 : 0;
+    o->latency_ms = st == OBS_TIMEOUT ? -1 : 5;
+    o->ttl = ttl;
+    o->answer = answer;
+    o->expected = expected;
+    o->match = match;
+}
+
+/* The SPF story: r1 converges in round 3, r2 flaps, r3 times out in round
+ * 3, r4 stays stale; the authoritative server has the new record. */
+static void spf_round(struct rows *r, unsigned round)
+{
+    int64_t t = T1 + 600 * (int64_t)(round - 1);
+    const char *d = "contoso.com", *q = "contoso.com.";
+    static const char *const r1[] = {O, O, E}, *const r2[] = {E, O, E};
+    static const int64_t r4ttl[] = {3600, 3000, 2400};
+    r->n = 0;
+    add(r, t, round, d, "spf", q, "TXT", "r1", "192.0.2.1", OBS_OK, round == 2 ? 3000 : 3600,
+        r1[round - 1], E, strcmp(r1[round - 1], E) == 0 ? OBS_MATCH_YES : OBS_MATCH_NO);
+    add(r, t, round, d, "spf", q, "TXT", "r2", "192.0.2.2", OBS_OK, 300, r2[round - 1], E,
+        strcmp(r2[round - 1], E) == 0 ? OBS_MATCH_YES : OBS_MATCH_NO);
+    if (round < 3)
+        add(r, t, round, d, "spf", q, "TXT", "r3", "192.0.2.3", OBS_OK, 3600, E, E, OBS_MATCH_YES);
+    else
+        add(r, t, round, d, "spf", q, "TXT", "r3", "192.0.2.3", OBS_TIMEOUT, -1, "", E,
+            OBS_MATCH_NONE);
+    add(r, t, round, d, "spf", q, "TXT", "r4", "[2001:db8::4]:53", OBS_OK, r4ttl[round - 1], O, E,
+        OBS_MATCH_NO);
+    add(r, t, round, d, "spf", q, "TXT", "auth:ns1.contoso.com.", "192.0.2.53", OBS_OK, 3600, E, E,
+        OBS_MATCH_YES);
+}
+
+/* Whether the last append_refresh started from DIR/.state. */
+static bool last_from_state;
+
+static void append_refresh(struct rows *r, const struct report_settings *s, size_t ns,
+                           struct report_outcome *out)
+{
+    struct obslog *l = NULL;
+    char err[512] = "";
+    assert_int_equal(obslog_open(dir, 1000, 0, &l, err, sizeof err), 0);
+    last_from_state = obslog_from_state(l);
+    if (r != NULL && r->n > 0) {
+        assert_int_equal(r->v[0].round >= obslog_next_round(l) - 1, 1);
+        assert_int_equal(obslog_append(l, r->v, r->n, err, sizeof err), 0);
+    }
+    int rc = report_refresh(l, s, ns, NULL, out, err, sizeof err);
+    if (rc != 0)
+        fail_msg("refresh: %s", err);
+    obslog_close(l);
+}
+
+static const char *const SPF_CONVERGENCE =
+    "domain,check,server,address,state,matching_since_utc,first_match_utc,last_mismatch_utc,"
+    "flaps,rounds,errors,current_answer,stale_expires_utc\n"
+    "contoso.com,spf,r1,192.0.2.1,converged,2026-11-30 00:20:00,2026-11-30 00:20:00,"
+    "2026-11-30 00:10:00,0,3,0," EQ ",\n"
+    "contoso.com,spf,r2,192.0.2.2,converged,2026-11-30 00:20:00,2026-11-30 00:00:00,"
+    "2026-11-30 00:10:00,1,3,0," EQ ",\n"
+    "contoso.com,spf,r3,192.0.2.3,error,,2026-11-30 00:00:00,,0,3,1,(timeout),\n"
+    "contoso.com,spf,r4,[2001:db8::4]:53,stale,,,2026-11-30 00:20:00,0,3,0," OQ
+    ",2026-11-30 01:00:00\n"
+    "contoso.com,spf,auth:ns1.contoso.com.,192.0.2.53,converged,2026-11-30 00:00:00,"
+    "2026-11-30 00:00:00,,0,3,0," EQ ",\n";
+
+static const char *const SPF_TIMELINE =
+    "time_utc,round,domain,check,servers,converged,stale,errors,percent_converged\n"
+    "2026-11-30 00:00:00,1,contoso.com,spf,4,2,2,0,50.0\n"
+    "2026-11-30 00:10:00,2,contoso.com,spf,4,1,3,0,25.0\n"
+    "2026-11-30 00:20:00,3,contoso.com,spf,4,2,1,1,50.0\n";
+
+static void test_spf_story(void **state)
+{
+    (void)state;
+    struct rows r;
+    struct report_outcome out;
+    for (unsigned round = 1; round <= 3; round++) {
+        spf_round(&r, round);
+        append_refresh(&r, NULL, 0, &out);
+    }
+    expect_file("convergence.csv", SPF_CONVERGENCE);
+    expect_file("timeline.csv", SPF_TIMELINE);
+    expect_file("summary.csv",
+                "domain,check,servers,converged,stale,errors,percent_converged,eta_utc,"
+                "window_ends_utc,status\n"
+                "contoso.com,spf,4,2,1,1,50.0,2026-11-30 01:00:00,2026-12-03 00:00:00,"
+                "propagating\n");
+    expect_file("mx_compliance.csv",
+                "domain,server,address,time_utc,mx_count,mx_hosts,verdict,reasons\n");
+    assert_int_equal(out.exit_status, DP_EXIT_WARNING);
+    assert_string_equal(out.status_line, "DNSPROP WARNING - contoso.com spf 2/4 converged, ETA "
+                                         "2026-11-30 01:00 UTC | converged=2;;;0;4");
+
+    /* the window ends before the latest round: expired, critical */
+    char err[512];
+    struct report_override ov = {900, -1};
+    assert_int_equal(report_rebuild(dir, 1000, &ov, &out, err, sizeof err), 0);
+    expect_file("summary.csv",
+                "domain,check,servers,converged,stale,errors,percent_converged,eta_utc,"
+                "window_ends_utc,status\n"
+                "contoso.com,spf,4,2,1,1,50.0,2026-11-30 01:00:00,2026-11-30 00:15:00,"
+                "expired\n");
+    assert_int_equal(out.exit_status, DP_EXIT_CRITICAL);
+    assert_string_equal(out.status_line,
+                        "DNSPROP CRITICAL - contoso.com spf 2/4 converged, ETA 2026-11-30 01:00 "
+                        "UTC, window ended | converged=2;;;0;4");
+    /* since moved: the window covers the round again */
+    ov.since = T1 + 600;
+    assert_int_equal(report_rebuild(dir, 1000, &ov, &out, err, sizeof err), 0);
+    assert_int_equal(out.exit_status, DP_EXIT_WARNING);
+    /* saved settings: a window and a since for the domain */
+    struct report_settings s = {"contoso.com", NULL, false, 3600, T1 - 3600};
+    append_refresh(NULL, &s, 1, &out);
+    expect_file("settings.csv", "domain,profile,single_mx,window,since_utc\n"
+                                "contoso.com,,no,3600,2026-11-29 23:00:00\n");
+    assert_int_equal(out.exit_status, DP_EXIT_CRITICAL);
+    assert_int_equal(report_rebuild(dir, 1000, NULL, &out, err, sizeof err), 0);
+    assert_int_equal(out.exit_status, DP_EXIT_CRITICAL); /* settings.csv read back */
+    expect_file("summary.csv",
+                "domain,check,servers,converged,stale,errors,percent_converged,eta_utc,"
+                "window_ends_utc,status\n"
+                "contoso.com,spf,4,2,1,1,50.0,2026-11-30 01:00:00,2026-11-30 00:00:00,"
+                "expired\n");
+    size_t len;
+    char *svg = slurp("convergence.svg", &len);
+    assert_non_null(svg);
+    assert_non_null(strstr(svg, "<polyline"));
+    assert_non_null(strstr(svg, "ETA 11-30 01:00 UTC"));
+    assert_non_null(strstr(svg, "window ends 11-30 00:00 UTC"));
+    assert_non_null(strstr(svg, ">spf</text>"));
+    free(svg);
+}
+
+static void test_all_converged_ok(void **state)
+{
+    (void)state;
+    struct rows r = {.n = 0};
+    struct report_outcome out;
+    add(&r, T1, 1, "contoso.com", "spf", "contoso.com.", "TXT", "r1", "192.0.2.1", OBS_OK, 300, E,
+        E, OBS_MATCH_YES);
+    add(&r, T1, 1, "contoso.com", "spf", "contoso.com.", "TXT", "auth:ns1.contoso.com.",
+        "192.0.2.53", OBS_OK, 300, E, E, OBS_MATCH_YES);
+    append_refresh(&r, NULL, 0, &out);
+    assert_int_equal(out.exit_status, DP_EXIT_OK);
+    assert_string_equal(out.status_line,
+                        "DNSPROP OK - contoso.com spf 1/1 converged | converged=1;;;0;1");
+}
+
+static void test_empty_log(void **state)
+{
+    (void)state;
+    struct report_outcome out;
+    append_refresh(NULL, NULL, 0, &out);
+    assert_int_equal(out.exit_status, DP_EXIT_UNKNOWN);
+    expect_file("timeline.csv",
+                "time_utc,round,domain,check,servers,converged,stale,errors,percent_converged\n");
+}
+
+#define SOA1 "ns1.contoso.com. hostmaster.contoso.com. 2026113001 3600 600 604800 300"
+#define SOA2 "ns1.contoso.com. hostmaster.contoso.com. 2026113002 3600 600 604800 300"
+
+static void test_auth_disagree_and_mismatch(void **state)
+{
+    (void)state;
+    struct rows r = {.n = 0};
+    struct report_outcome out;
+    const char *d = "contoso.com", *q = "contoso.com.";
+    /* soa: the two auth servers serve different serials */
+    add(&r, T1, 1, d, "soa", q, "SOA", "r1", "192.0.2.1", OBS_OK, 300, SOA2, SOA2, OBS_MATCH_YES);
+    add(&r, T1, 1, d, "soa", q, "SOA", "auth:ns1.contoso.com.", "192.0.2.53", OBS_OK, 300, SOA2, "",
+        OBS_MATCH_NONE);
+    add(&r, T1 + 1, 1, d, "soa", q, "SOA", "auth:ns2.contoso.com.", "192.0.2.54", OBS_OK, 300, SOA1,
+        "", OBS_MATCH_NONE);
+    /* spf: the only auth server fails --expect */
+    add(&r, T1, 1, d, "spf", q, "TXT", "r1", "192.0.2.1", OBS_OK, 300, O, E, OBS_MATCH_NO);
+    add(&r, T1, 1, d, "spf", q, "TXT", "auth:ns1.contoso.com.", "192.0.2.53", OBS_OK, 300, O, E,
+        OBS_MATCH_NO);
+    /* ns: the auth servers agree; a timeout is no disagreement */
+    add(&r, T1, 1, d, "ns", q, "NS", "r1", "192.0.2.1", OBS_OK, 300, "ns1.contoso.com.",
+        "ns1.contoso.com.", OBS_MATCH_YES);
+    add(&r, T1, 1, d, "ns", q, "NS", "auth:ns1.contoso.com.", "192.0.2.53", OBS_OK, 300,
+        "ns1.contoso.com.", "", OBS_MATCH_NONE);
+    add(&r, T1, 1, d, "ns", q, "NS", "auth:ns2.contoso.com.", "192.0.2.54", OBS_TIMEOUT, -1, "", "",
+        OBS_MATCH_NONE);
+    append_refresh(&r, NULL, 0, &out);
+    expect_file("summary.csv",
+                "domain,check,servers,converged,stale,errors,percent_converged,eta_utc,"
+                "window_ends_utc,status\n"
+                "contoso.com,soa,1,1,0,0,100.0,,2026-12-03 00:00:00,critical\n"
+                "contoso.com,spf,1,0,1,0,0.0,2026-11-30 00:05:00,2026-12-03 00:00:00,critical\n"
+                "contoso.com,ns,1,1,0,0,100.0,,2026-12-03 00:00:00,converged\n");
+    assert_int_equal(out.exit_status, DP_EXIT_CRITICAL);
+    assert_string_equal(out.status_line,
+                        "DNSPROP CRITICAL - contoso.com spf 0/1 converged, ETA 2026-11-30 00:05 "
+                        "UTC, authoritative answer does not match what is expected; contoso.com "
+                        "soa 1/1; contoso.com ns 1/1 | converged=0;;;0;1 'contoso.com soa'=1;;;0;1 "
+                        "'contoso.com ns'=1;;;0;1");
+    /* auth rows without expectation: pending; the timeout: error */
+    size_t len;
+    char *conv = slurp("convergence.csv", &len);
+    assert_non_null(strstr(conv, "contoso.com,soa,auth:ns2.contoso.com.,192.0.2.54,pending,,,,0,1,"
+                                 "0," SOA1 ",\r\n"));
+    assert_non_null(strstr(
+        conv, "contoso.com,ns,auth:ns2.contoso.com.,192.0.2.54,error,,,,0,1,1,(timeout),\r\n"));
+    free(conv);
+}
+
+static void mx_rows(struct rows *r)
+{
+    const char *d = "fabrikam.com", *q = "fabrikam.com.";
+    const char *good = "0 fabrikam-com.mail.protection.outlook.com.";
+    const char *tgt = "fabrikam-com.mail.protection.outlook.com.";
+    r->n = 0;
+    add(r, T1, 1, d, "mx", q, "MX", "m1", "192.0.2.1", OBS_OK, 3600, good, good, OBS_MATCH_YES);
+    add(r, T1, 1, d, "mx", tgt, "A", "m1", "192.0.2.1", OBS_OK, 10, "192.0.2.25", "",
+        OBS_MATCH_NONE);
+    add(r, T1, 1, d, "mx", q, "MX", "m2", "192.0.2.2", OBS_OK, 300,
+        "10 a.fabrikam.com. | 20 b.fabrikam.com.", good, OBS_MATCH_NO);
+    add(r, T1, 1, d, "mx", q, "MX", "m3", "192.0.2.3", OBS_NODATA, 60, "", "", OBS_MATCH_NONE);
+    add(r, T1, 1, d, "mx", q, "MX", "m4", "192.0.2.4", OBS_OK, 60, "0 .", "", OBS_MATCH_NONE);
+    add(r, T1, 1, d, "mx", q, "MX", "m5", "192.0.2.5", OBS_OK, 60, "10 Mail.Fabrikam.COM.", "",
+        OBS_MATCH_NONE);
+    add(r, T1, 1, d, "mx", "mail.fabrikam.com.", "CNAME", "m5", "192.0.2.5", OBS_OK, 60,
+        "x.fabrikam.net.", "", OBS_MATCH_NONE);
+    add(r, T1, 1, d, "mx", "mail.fabrikam.com.", "A", "m5", "192.0.2.5", OBS_OK, 60, "192.0.2.9",
+        "", OBS_MATCH_NONE);
+    add(r, T1, 1, d, "mx", q, "MX", "m6", "192.0.2.6", OBS_OK, 60, "10 192.0.2.1.", "",
+        OBS_MATCH_NONE);
+    add(r, T1, 1, d, "mx", q, "MX", "m7", "192.0.2.7", OBS_OK, 60, "10 gone.fabrikam.com.", "",
+        OBS_MATCH_NONE);
+    add(r, T1, 1, d, "mx", "gone.fabrikam.com.", "A", "m7", "192.0.2.7", OBS_NXDOMAIN, 60, "", "",
+        OBS_MATCH_NONE);
+    add(r, T1, 1, d, "mx", "gone.fabrikam.com.", "AAAA", "m7", "192.0.2.7", OBS_NXDOMAIN, 60, "",
+        "", OBS_MATCH_NONE);
+    add(r, T1, 1, d, "mx", q, "MX", "m8", "192.0.2.8", OBS_OK, 60,
+        "0 fabrikam-com.mail.protection.outlook.com. | 0 fabrikam-com.b-v1.mx.microsoft.", "",
+        OBS_MATCH_NONE);
+    add(r, T1, 1, d, "mx", q, "MX", "m9", "192.0.2.9", OBS_TIMEOUT, -1, "", good, OBS_MATCH_NONE);
+    add(r, T1, 1, d, "mx", q, "MX", "auth:ns1.fabrikam.com.", "192.0.2.53", OBS_OK, 3600, good,
+        good, OBS_MATCH_YES);
+    add(r, T1, 1, d, "mx", tgt, "A", "auth:ns1.fabrikam.com.", "192.0.2.53", OBS_OK, 10,
+        "192.0.2.25", "", OBS_MATCH_NONE);
+    /* a second domain whose authoritative MX is an IP literal */
+    add(r, T1, 1, "northwind.com", "mx", "northwind.com.", "MX", "m1", "192.0.2.1", OBS_OK, 60,
+        "10 192.0.2.7.", "", OBS_MATCH_NONE);
+    add(r, T1, 1, "northwind.com", "mx", "northwind.com.", "MX", "auth:ns1.northwind.com.",
+        "192.0.2.63", OBS_OK, 60, "10 192.0.2.7.", "", OBS_MATCH_NONE);
+}
+
+static void test_mx_verdicts(void **state)
+{
+    (void)state;
+    struct rows r;
+    struct report_outcome out;
+    struct report_settings s = {"fabrikam.com", "m365", false, 0, -1};
+    mx_rows(&r);
+    append_refresh(&r, &s, 1, &out);
+    expect_file(
+        "mx_compliance.csv",
+        "domain,server,address,time_utc,mx_count,mx_hosts,verdict,reasons\n"
+        "fabrikam.com,m1,192.0.2.1,2026-11-30 00:00:00,1,fabrikam-com.mail.protection.outlook.com.,"
+        "compliant,\n"
+        "fabrikam.com,m2,192.0.2.2,2026-11-30 00:00:00,2,a.fabrikam.com. | b.fabrikam.com.,"
+        "noncompliant,multiple-mx;target-mismatch\n"
+        "fabrikam.com,m3,192.0.2.3,2026-11-30 00:00:00,0,,noncompliant,no-mx\n"
+        "fabrikam.com,m4,192.0.2.4,2026-11-30 00:00:00,1,.,noncompliant,null-mx\n"
+        "fabrikam.com,m5,192.0.2.5,2026-11-30 00:00:00,1,mail.fabrikam.com.,noncompliant,"
+        "target-is-cname\n"
+        "fabrikam.com,m6,192.0.2.6,2026-11-30 00:00:00,1,192.0.2.1.,noncompliant,target-is-ip\n"
+        "fabrikam.com,m7,192.0.2.7,2026-11-30 00:00:00,1,gone.fabrikam.com.,noncompliant,"
+        "target-unresolvable\n"
+        "fabrikam.com,m8,192.0.2.8,2026-11-30 00:00:00,2,fabrikam-com.b-v1.mx.microsoft. | "
+        "fabrikam-com.mail.protection.outlook.com.,transition,multiple-mx;legacy-plus-mx-"
+        "microsoft\n"
+        "fabrikam.com,m9,192.0.2.9,2026-11-30 00:00:00,,,error,\n"
+        "fabrikam.com,auth:ns1.fabrikam.com.,192.0.2.53,2026-11-30 00:00:00,1,"
+        "fabrikam-com.mail.protection.outlook.com.,compliant,\n"
+        "northwind.com,m1,192.0.2.1,2026-11-30 00:00:00,1,192.0.2.7.,noncompliant,target-is-ip\n"
+        "northwind.com,auth:ns1.northwind.com.,192.0.2.63,2026-11-30 00:00:00,1,192.0.2.7.,"
+        "noncompliant,target-is-ip\n");
+    expect_file("summary.csv",
+                "domain,check,servers,converged,stale,errors,percent_converged,eta_utc,"
+                "window_ends_utc,status\n"
+                "fabrikam.com,mx,9,1,1,1,11.1,2026-11-30 00:05:00,2026-12-03 00:00:00,"
+                "propagating\n"
+                "northwind.com,mx,1,0,0,0,0.0,,2026-12-03 00:00:00,critical\n");
+    assert_int_equal(out.exit_status, DP_EXIT_CRITICAL);
+    assert_string_equal(out.status_line,
+                        "DNSPROP CRITICAL - northwind.com mx 0/1 converged, authoritative MX "
+                        "noncompliant; fabrikam.com mx 1/9 | converged=0;;;0;1 'fabrikam.com "
+                        "mx'=1;;;0;9");
+    size_t len;
+    char *conv = slurp("convergence.csv", &len);
+    /* the MX row's answer only: the target rows are details */
+    assert_non_null(strstr(conv, "fabrikam.com,mx,m5,192.0.2.5,pending,,,,0,1,0,10 "
+                                 "Mail.Fabrikam.COM.,\r\n"));
+    assert_non_null(strstr(conv, "fabrikam.com,mx,m3,192.0.2.3,pending,,,,0,1,0,(nodata),\r\n"));
+    free(conv);
+
+    /* without a single MX required: two MX are fine */
+    s.profile = NULL;
+    append_refresh(NULL, &s, 1, &out);
+    conv = slurp("mx_compliance.csv", &len);
+    assert_non_null(
+        strstr(conv, "a.fabrikam.com. | b.fabrikam.com.,noncompliant,target-mismatch\r\n"));
+    assert_non_null(strstr(conv, "fabrikam-com.mail.protection.outlook.com.,compliant,\r\n"
+                                 "fabrikam.com,m9"));
+    free(conv);
+}
+
+/* ---- rebuild identity ---- */
+
+static const char *const REPORTS[] = {"convergence.csv", "timeline.csv", "mx_compliance.csv",
+                                      "summary.csv", "convergence.svg"};
+
+struct snap {
+    char *f[5];
+    size_t len[5];
+    struct report_outcome out;
+};
+
+static void take(struct snap *s, const struct report_outcome *out)
+{
+    for (int i = 0; i < 5; i++) {
+        s->f[i] = slurp(REPORTS[i], &s->len[i]);
+        assert_non_null(s->f[i]);
+    }
+    s->out = *out;
+}
+
+static void same(const struct snap *a, const struct snap *b)
+{
+    for (int i = 0; i < 5; i++) {
+        if (a->len[i] != b->len[i] || memcmp(a->f[i], b->f[i], a->len[i]) != 0)
+            fail_msg("%s differs:\n%s\n---\n%s", REPORTS[i], a->f[i], b->f[i]);
+    }
+    assert_int_equal(a->out.exit_status, b->out.exit_status);
+    assert_string_equal(a->out.status_line, b->out.status_line);
+}
+
+static void drop(struct snap *s)
+{
+    for (int i = 0; i < 5; i++)
+        free(s->f[i]);
+}
+
+static void test_rebuild_identity(void **state)
+{
+    (void)state;
+    struct rows r;
+    struct report_outcome out;
+    struct report_settings s = {"fabrikam.com", "m365", false, 7200, -1};
+    char err[512];
+    /* round 1: MX story (two rounds), then the SPF story in rounds 2..4;
+     * one open/append/refresh/close per round, as cron does */
+    mx_rows(&r);
+    append_refresh(&r, &s, 1, &out);
+    for (unsigned round = 1; round <= 3; round++) {
+        spf_round(&r, round);
+        for (size_t i = 0; i < r.n; i++)
+            r.v[i].round = round + 1;
+        append_refresh(&r, NULL, 0, &out);
+        assert_true(last_from_state); /* incremental: only the new rows were read */
+    }
+    struct snap inc, reb, nostate;
+    take(&inc, &out);
+    assert_int_equal(report_rebuild(dir, 1000, NULL, &out, err, sizeof err), 0);
+    take(&reb, &out);
+    same(&inc, &reb);
+    char p[400];
+    snprintf(p, sizeof p, "%s/.state", dir);
+    assert_int_equal(unlink(p), 0);
+    append_refresh(NULL, NULL, 0, &out);
+    assert_false(last_from_state);
+    take(&nostate, &out);
+    same(&inc, &nostate);
+    drop(&reb);
+    drop(&nostate);
+
+    /* a damaged .state is ignored: same reports */
+    FILE *f = fopen(p, "r+b");
+    assert_non_null(f);
+    fseek(f, 40, SEEK_SET);
+    fputc('#', f);
+    fclose(f);
+    append_refresh(NULL, NULL, 0, &out);
+    assert_false(last_from_state);
+    take(&nostate, &out);
+    same(&inc, &nostate);
+    drop(&nostate);
+
+    /* timeline.csv touched by someone: rebuilt from the log */
+    snprintf(p, sizeof p, "%s/timeline.csv", dir);
+    f = fopen(p, "ab");
+    fputs("junk\r\n", f);
+    fclose(f);
+    append_refresh(NULL, NULL, 0, &out);
+    take(&nostate, &out);
+    same(&inc, &nostate);
+    drop(&nostate);
+    drop(&inc);
+}
+
+/* Rows appended to a round after it was refreshed: the whole log is read
+ * again, and the result is what a rebuild gives. */
+static void test_round_split_over_refreshes(void **state)
+{
+    (void)state;
+    struct rows r, half;
+    struct report_outcome out;
+    char err[512];
+    spf_round(&r, 1);
+    half = r;
+    half.n = 2;
+    append_refresh(&half, NULL, 0, &out);
+    memmove(half.v, r.v + 2, (r.n - 2) * sizeof r.v[0]);
+    half.n = r.n - 2;
+    append_refresh(&half, NULL, 0, &out);
+    spf_round(&r, 2);
+    append_refresh(&r, NULL, 0, &out);
+    struct snap inc, reb;
+    take(&inc, &out);
+    assert_int_equal(report_rebuild(dir, 1000, NULL, &out, err, sizeof err), 0);
+    take(&reb, &out);
+    same(&inc, &reb);
+    drop(&inc);
+    drop(&reb);
+    expect_file("timeline.csv",
+                "time_utc,round,domain,check,servers,converged,stale,errors,percent_converged\n"
+                "2026-11-30 00:00:00,1,contoso.com,spf,4,2,2,0,50.0\n"
+                "2026-11-30 00:10:00,2,contoso.com,spf,4,1,3,0,25.0\n");
+}
+
+/* Hostile text reaches the reports as text, never as a formula. */
+static void test_formula_in_reports(void **state)
+{
+    (void)state;
+    struct rows r = {.n = 0};
+    struct report_outcome out;
+    add(&r, T1, 1, "contoso.com", "autodiscover", "autodiscover.contoso.com.", "CNAME", "r1",
+        "192.0.2.1", OBS_OK, 300, "=2+5.attacker.example.", "autodiscover.outlook.com.",
+        OBS_MATCH_NO);
+    add(&r, T1, 1, "contoso.com", "autodiscover", "autodiscover.contoso.com.", "CNAME", "-x",
+        "192.0.2.2", OBS_OK, 300, "@sum(1)", "autodiscover.outlook.com.", OBS_MATCH_NO);
+    append_refresh(&r, NULL, 0, &out);
+    size_t len;
+    char *conv = slurp("convergence.csv", &len);
+    assert_non_null(strstr(conv, ",'=2+5.attacker.example.,"));
+    assert_non_null(strstr(conv, "contoso.com,autodiscover,'-x,192.0.2.2,stale"));
+    assert_non_null(strstr(conv, ",'@sum(1),"));
+    for (size_t i = 0; i < len; i++)
+        assert_true((conv[i] >= 0x20 && conv[i] < 0x7f) || conv[i] == '\r' || conv[i] == '\n');
+    free(conv);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_spf_story, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_all_converged_ok, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auth_disagree_and_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mx_verdicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rebuild_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_split_over_refreshes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_formula_in_reports, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
