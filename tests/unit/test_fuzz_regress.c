@@ -70,11 +70,24 @@ static void reply_txt_tab_is_escaped(void **state)
     ldns_pkt_free(pkt);
 }
 
+/* fuzz_time: the exact time parser of the log took 19 bytes with NULs after
+ * "YYYY-MM-DD HH:MM" as that minute. */
+static void exact_time_refuses_embedded_nul(void **state)
+{
+    (void)state;
+    int64_t t = 0;
+    assert_int_equal(dp_parse_time_exact("2026-11-29 00:00\0\0\0", 19, &t), DP_EINPUT);
+    assert_int_equal(dp_parse_time_exact("2026-11-29 00:00+01", 19, &t), DP_EINPUT);
+    assert_int_equal(dp_parse_time_exact("2026-11-29 00:00:07", 19, &t), 0);
+    assert_int_equal(t, 1795910407);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(txt_tab_is_escaped),
         cmocka_unit_test(reply_txt_tab_is_escaped),
+        cmocka_unit_test(exact_time_refuses_embedded_nul),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
