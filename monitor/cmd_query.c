@@ -104,9 +104,20 @@ int cmd_query(int argc, char **argv)
     if (server != NULL) {
         if (rlist_load_spec(&servers, server, false, stderr, err, sizeof err) != 0 ||
             servers.n != 1) {
+            struct sockaddr_storage sa;
+            socklen_t salen;
+            const char *awhy = NULL;
+            char esc[300];
+            /* name @SERVER and say what is wrong with it as an address; the
+             * list loader's message would speak of --resolvers */
             if (servers.n > 1)
-                snprintf(err, sizeof err, "give one server, not a list");
-            fprintf(stderr, "dnsprop query: @%s\n", err);
+                fprintf(stderr, "dnsprop query: '@%s': give one server, not a list\n",
+                        dp_escape(server, strlen(server), esc, sizeof esc));
+            else if (rlist_parse_address(server, 53, &sa, &salen, &awhy) != 0)
+                fprintf(stderr, "dnsprop query: bad server '@%s': %s\n",
+                        dp_escape(server, strlen(server), esc, sizeof esc), awhy);
+            else
+                fprintf(stderr, "dnsprop query: %s\n", err);
             rlist_deinit(&servers);
             return DP_EXIT_UNKNOWN;
         }
