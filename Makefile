@@ -4,18 +4,23 @@
 
 BUILD_PACKAGES := gcc libc6-dev make cmake pkg-config libldns-dev libuv1-dev libcsv-dev libcmocka-dev libidn2-dev
 TEST_PACKAGES  := $(BUILD_PACKAGES) knot unbound ldnsutils bind9-dnsutils dnsperf faketime \
-                  miller sqlite3 iproute2 util-linux procps valgrind
+                  miller sqlite3 iproute2 util-linux procps valgrind \
+                  clang libclang-rt-14-dev
 BENCH_PACKAGES := $(TEST_PACKAGES) time
 
 BUILD    ?= build
 SANBUILD ?= build-asan
+FUZZBUILD ?= build-fuzz
+# seconds each fuzz target runs in `make fuzz` (and so in `make test`)
+FUZZ_SECONDS ?= 60
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 ifeq ($(CI),true)
 CMAKE_FLAGS += -DDNSPROP_WERROR=ON
 endif
 
-.PHONY: all demo test bench build build-asan deps-build deps-test deps-bench clean format
+.PHONY: all demo test bench build build-asan build-fuzz fuzz valgrind deps-build deps-test deps-bench \
+        clean format
 
 all: build
 
@@ -34,6 +39,21 @@ build-asan: deps-build
 	cmake -S . -B $(SANBUILD) -DCMAKE_BUILD_TYPE=Debug -DDNSPROP_SANITIZE=ON $(CMAKE_FLAGS)
 	cmake --build $(SANBUILD) -j $(JOBS)
 
+# libFuzzer targets (fuzz/): clang, the core built with
+# -fsanitize=fuzzer-no-link,address,undefined.
+build-fuzz: deps-test
+	CC=clang cmake -S . -B $(FUZZBUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDNSPROP_FUZZ=ON \
+	  -DDNSPROP_TESTS=OFF $(CMAKE_FLAGS)
+	cmake --build $(FUZZBUILD) -j $(JOBS)
+
+# Every fuzz target for FUZZ_SECONDS, JOBS at a time; fails on any crash.
+fuzz: build-fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(JOBS) sh fuzz/run.sh $(FUZZBUILD)
+
+# The unit tests and a quick CLI session of the normal build under valgrind.
+valgrind: deps-test build
+	sh tools/valgrind.sh $(BUILD)
+
 demo: build
 	./$(BUILD)/dnsprop demo
 
@@ -42,6 +62,8 @@ test: deps-test
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	cd $(SANBUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+	$(MAKE) valgrind
+	$(MAKE) fuzz
 
 bench: deps-bench build
 	@sh bench/run.sh $(BUILD)
@@ -50,4 +72,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(SANBUILD)
+	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD)

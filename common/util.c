@@ -236,7 +236,9 @@ int dp_parse_time_exact(const char *s, size_t len, int64_t *t)
     char buf[20];
     memcpy(buf, s, 19);
     buf[19] = '\0';
-    if (buf[10] != ' ')
+    /* exactly: seconds present, and no NUL that would end the text early
+     * ("2026-11-29 00:00\0\0\0" must not read as "2026-11-29 00:00") */
+    if (buf[10] != ' ' || buf[16] != ':' || strlen(buf) != 19)
         return DP_EINPUT;
     return dp_parse_time(buf, 0, t) == 0 && strcmp(buf, "now") != 0 ? 0 : DP_EINPUT;
 }

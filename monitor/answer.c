@@ -22,6 +22,42 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* ldns writes a TAB inside a character-string as it is (only other control
+ * bytes become \DDD). The CSV writer turns it into \009, so a text read back
+ * from observations.csv would differ from the one judged in memory (and TAB
+ * is no printable ASCII). Escape every byte outside 0x20..0x7e the same way
+ * here, so the normalized text is printable and equal on both sides. Takes
+ * ownership of s (frees it when it returns a new string); NULL in, NULL out. */
+static char *escape_controls(char *s)
+{
+    size_t extra = 0, len;
+    if (s == NULL)
+        return NULL;
+    for (len = 0; s[len] != '\0'; len++)
+        if ((unsigned char)s[len] < 0x20 || (unsigned char)s[len] > 0x7e)
+            extra += 3;
+    if (extra == 0)
+        return s;
+    char *e = malloc(len + extra + 1);
+    if (e != NULL) {
+        size_t o = 0;
+        for (size_t i = 0; i < len; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (c < 0x20 || c > 0x7e) {
+                e[o++] = '\\';
+                e[o++] = (char)('0' + c / 100);
+                e[o++] = (char)('0' + c / 10 % 10);
+                e[o++] = (char)('0' + c % 10);
+            } else {
+                e[o++] = (char)c;
+            }
+        }
+        e[o] = '\0';
+    }
+    free(s);
+    return e;
+}
+
 /* The RDATA of one record in presentation form, names lower-cased; malloc'd. */
 static char *rdata_text(const ldns_rr *rr)
 {
@@ -48,7 +84,7 @@ static char *rdata_text(const ldns_rr *rr)
         }
     }
     if (ldns_buffer_status(buf) == LDNS_STATUS_OK)
-        out = ldns_buffer_export2str(buf);
+        out = escape_controls(ldns_buffer_export2str(buf));
 out:
     ldns_buffer_free(buf);
     return out;

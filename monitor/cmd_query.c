@@ -113,9 +113,10 @@ int cmd_query(int argc, char **argv)
         socklen_t salen;
         char text[RLIST_ADDRSTRLEN];
         if (rlist_parse_address(server, 53, &sa, &salen, &why) != 0) {
-            char what[160];
-            snprintf(what, sizeof what, "bad server (%s):", why);
-            return usage_error(what, server);
+            char esc[300];
+            fprintf(stderr, "dnsprop query: bad server '@%s': %s\n",
+                    dp_escape(server, strlen(server), esc, sizeof esc), why);
+            return DP_EXIT_UNKNOWN;
         }
         rlist_format_address((struct sockaddr *)&sa, text, sizeof text);
         if (rlist_add(&servers, text, text, "", "", false, err, sizeof err) != 0) {

@@ -196,10 +196,18 @@ int run_opts_parse(struct run_opts *o, const char *cmd, int argc, char **argv, b
             fprintf(stderr, "dnsprop %s: option '%s' needs a value\n", cmd,
                     dp_escape(argv[optind - 1], strlen(argv[optind - 1]), esc, sizeof esc));
             return DP_EINPUT;
-        default:
+        default: {
+            /* getopt leaves optind on a cluster of short options ("-bad.example")
+             * until its last letter is read: then the culprit is argv[optind],
+             * not the element before it (which may be the command name). */
+            const char *arg = argv[optind - 1];
+            if (optopt != 0 && optind < argc && argv[optind][0] == '-' && argv[optind][1] != '-' &&
+                strchr(argv[optind] + 1, optopt) != NULL)
+                arg = argv[optind];
             fprintf(stderr, "dnsprop %s: unknown option '%s' (try 'dnsprop %s --help')\n", cmd,
-                    dp_escape(argv[optind - 1], strlen(argv[optind - 1]), esc, sizeof esc), cmd);
+                    dp_escape(arg, strlen(arg), esc, sizeof esc), cmd);
             return DP_EINPUT;
+        }
         }
         continue;
     not_here:

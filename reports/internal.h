@@ -15,11 +15,12 @@
 #define REP__RESTART 1
 
 struct obslog {
-    char *dir;  /* owned */
-    char *path; /* owned: DIR/observations.csv */
-    int lockfd; /* DIR/.lock, flocked */
-    int fd;     /* the log, O_RDWR|O_APPEND */
-    dev_t dev;  /* of the log: part of the state's fingerprint */
+    char *dir;         /* owned */
+    char *path;        /* owned: DIR/observations.csv */
+    int lockfd;        /* DIR/.lock, flocked */
+    bool lock_created; /* this run created DIR/.lock (O_EXCL) */
+    int fd;            /* the log, O_RDWR|O_APPEND */
+    dev_t dev;         /* of the log: part of the state's fingerprint */
     ino_t ino;
     uint64_t size;       /* bytes of the log, all read into agg */
     uint64_t header_len; /* bytes of the header line, CRLF included */

@@ -466,7 +466,13 @@ static int take_lock(struct obslog *l, unsigned wait_ms, char *err, size_t errle
     int rc = 0;
     if (lp == NULL)
         return DP_ENOMEM;
-    l->lockfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    /* O_EXCL first, to learn whether this run made the lock file (see
+     * obslog_open's refusal path) */
+    l->lockfd = open(lp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (l->lockfd >= 0)
+        l->lock_created = true;
+    else if (errno == EEXIST)
+        l->lockfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (l->lockfd < 0) {
         rc = -errno;
         dp_errf(err, errlen, "%s: %s", lp, strerror(errno));
@@ -622,6 +628,17 @@ int obslog_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog
     *out = l;
     return 0;
 fail:
+    /* A damaged log or one of another version is refused with nothing
+     * created or changed (PRODUCT.md section 9): drop the lock file if this
+     * run made it, while still holding the lock. A run that opened it in the
+     * meantime locks the unlinked file, reads the same unchanged log and
+     * refuses it too, so no two writers can follow. */
+    if (l->lock_created && (rc == DP_EDAMAGED || rc == DP_EFORMAT)) {
+        char *lp = path_join(l->dir, ".lock");
+        if (lp != NULL)
+            unlink(lp);
+        free(lp);
+    }
     obslog_close(l);
     return rc;
 }

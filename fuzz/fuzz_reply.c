@@ -1,0 +1,72 @@
+/*
+ * Fuzz target: a DNS reply as it comes off the wire (ldns_wire2pkt), judged
+ * by engine_judge_reply() as the answer to the reply's own question (the
+ * usual case: the engine only judges replies whose question matched) and to
+ * a few fixed questions (answers that do not belong to the question). The
+ * answer text it returns is then read back the way the rest of the program
+ * reads it: check_view_answer() for every check, check_mx_targets() and the
+ * MX verdict for MX answers.
+ */
+#include "fuzz.h"
+#include "monitor/monitor.h"
+
+#include <ldns/ldns.h>
+
+static void judge(const ldns_pkt *pkt, const char *qname, uint16_t qtype)
+{
+    struct engine_result r;
+    char *answer = NULL, *cname = NULL;
+    memset(&r, 0, sizeof r);
+    int rc = engine_judge_reply(pkt, qname, qtype, &r, &answer, &cname);
+    if (rc != 0) {
+        FUZZ_ASSERT(answer == NULL && cname == NULL);
+        return;
+    }
+    FUZZ_ASSERT(answer != NULL);
+    FUZZ_ASSERT((int)r.status >= 0 && r.status < OBS_STATUS_COUNT);
+    /* the answer column must be ASCII: it goes into CSV files as it is */
+    for (const char *p = answer; *p; p++)
+        FUZZ_ASSERT(*p >= 0x20 && *p <= 0x7e);
+    for (int c = 0; c < CHECK_COUNT; c++) {
+        if (check_qtype((enum check_id)c) != qtype)
+            continue;
+        char *view = NULL;
+        if (check_view_answer((enum check_id)c, answer, &view) == 0) {
+            FUZZ_ASSERT(check_answers_equal((enum check_id)c, view, view) != 0);
+            free(view);
+        }
+    }
+    if (qtype == LDNS_RR_TYPE_MX) {
+        struct check_mx_target *t = NULL;
+        size_t n = 0;
+        bool null_mx = false;
+        if (check_mx_targets(answer, &t, &n, &null_mx) == 0)
+            free(t);
+        uint32_t reasons = 0;
+        (void)check_mx_verdict("contoso.com", r.status, answer, true, PROFILE_M365, &reasons);
+    }
+    free(answer);
+    free(cname);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    ldns_pkt *pkt = NULL;
+    if (ldns_wire2pkt(&pkt, data, size) != LDNS_STATUS_OK)
+        return 0;
+    const ldns_rr_list *q = ldns_pkt_question(pkt);
+    if (q != NULL && ldns_rr_list_rr_count(q) > 0) {
+        const ldns_rr *rr = ldns_rr_list_rr(q, 0);
+        char *qname = ldns_rdf2str(ldns_rr_owner(rr));
+        if (qname != NULL) {
+            judge(pkt, qname, (uint16_t)ldns_rr_get_type(rr));
+            judge(pkt, qname, LDNS_RR_TYPE_MX);
+            free(qname);
+        }
+    }
+    judge(pkt, "contoso.com.", LDNS_RR_TYPE_MX);
+    judge(pkt, "contoso.com", LDNS_RR_TYPE_TXT);
+    judge(pkt, "selector1._domainkey.contoso.com.", LDNS_RR_TYPE_CNAME);
+    ldns_pkt_free(pkt);
+    return 0;
+}
