@@ -217,7 +217,7 @@ int cmd_demo(int argc, char **argv)
     o.ndomains = 1;
     o.profile = "m365";
     o.interval_ms = DEMO_INTERVAL_MS;
-    o.window_ms = 120 * 1000; /* the chart spans the window: keep it near the demo's length */
+    o.window_ms = 60 * 1000; /* the chart spans the window: keep it near the demo's length */
     o.since = dp_now();
     o.vantage = "demo";
     o.quiet = quiet;

@@ -640,9 +640,9 @@ static int write_svg(struct obslog *l, const struct eff *effs, const struct dcvi
         if (a->dcs[i].stale > 0 && a->dcs[i].eta > eta)
             eta = a->dcs[i].eta;
     (void)views;
+    /* the window is what the chart spans; an ETA beyond it is marked at
+     * the right edge rather than squeezing the window into a corner */
     t1 = wend > last ? wend : last;
-    if (eta > t1)
-        t1 = eta;
     if (t0 < 0 || t1 <= t0) {
         t0 = t0 < 0 ? 0 : t0;
         t1 = t0 + 3600;
@@ -674,10 +674,13 @@ static int write_svg(struct obslog *l, const struct eff *effs, const struct dcvi
     }
     for (int i = 0; i <= 6; i++) {
         int64_t t = t0 + (t1 - t0) * i / 6;
+        char full[DP_TIME_BUFLEN];
+        /* under an hour the ticks are minutes apart or less: show HH:MM:SS */
+        const char *label = t1 - t0 < 3600 ? dp_format_time(t, full) + 11 : short_time(t, b2);
         svgf(&w,
              "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n"
              "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
-             X(t), mt, X(t), mt + ph, X(t), mt + ph + 18, short_time(t, b2));
+             X(t), mt, X(t), mt + ph, X(t), mt + ph + 18, label);
     }
     svgf(&w,
          "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
@@ -693,11 +696,17 @@ static int write_svg(struct obslog *l, const struct eff *effs, const struct dcvi
         svgf(&w,
              "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d62728\" "
              "stroke-width=\"2\" stroke-dasharray=\"6 4\"/>\n"
-             "<text x=\"%.1f\" y=\"%.1f\" fill=\"#d62728\" text-anchor=\"end\">window ends "
+             "<text x=\"%.1f\" y=\"%.1f\" fill=\"#d62728\" text-anchor=\"%s\">window ends "
              "%s UTC</text>\n",
-             X(wend), mt, X(wend), mt + ph, X(wend) - 4, mt + 14, short_time(wend, b2));
+             X(wend), mt, X(wend), mt + ph, X(wend) + (X(wend) > ml + pw / 2 ? -4 : 4), mt + 14,
+             X(wend) > ml + pw / 2 ? "end" : "start", short_time(wend, b2));
     }
-    if (eta >= 0) {
+    if (eta > t1) {
+        svgf(&w,
+             "<text x=\"%.1f\" y=\"%.1f\" fill=\"#ff7f0e\" text-anchor=\"end\">ETA %s UTC, "
+             "after the window &#8594;</text>\n",
+             ml + pw - 4, mt + 30, short_time(eta, b2));
+    } else if (eta >= 0) {
         svgf(&w,
              "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ff7f0e\" "
              "stroke-width=\"2\" stroke-dasharray=\"2 3\"/>\n"
