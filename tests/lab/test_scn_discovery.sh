@@ -29,6 +29,10 @@ Z=contoso.test
 if [ "$LAB_MODE" = netns ]; then net=127.53.0; else net=127.53.$((RANDOM % 256)); fi
 NS1=$net.1
 NS2=$net.2
+# on the host's loopback a resolver on *:53 (dnsmasq, ...) would take the queries
+for a in $NS1 $NS2; do
+  lab__addr_busy "$a" 53 && skip "something already listens on $a:53 (or *:53)"
+done
 
 # zone FILE SERIAL MX: the zone with NS ns1 and ns2 at NS1 and NS2.
 zone() {
