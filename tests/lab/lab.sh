@@ -102,6 +102,25 @@ lab__free_port() {
   return 1
 }
 
+# lab__addr_busy IP PORT: true when a UDP or TCP socket listens on PORT at IP or
+# at a wildcard address (which would take IP's queries too).
+lab__addr_busy() {
+  ss -Hlnut "( sport = :$2 )" 2>/dev/null |
+    awk -v ip="$1" -v p="$2" '{ a = $5 } a == ip ":" p || a == "0.0.0.0:" p || a == "*:" p || a == "[::]:" p { f = 1 } END { exit !f }'
+}
+
+# lab_can_bind PORT: true when this lab may listen on PORT: any port above 1023;
+# below, inside the lab's network namespace (the namespace's root may), as root,
+# or when the kernel lets anyone (net.ipv4.ip_unprivileged_port_start).
+lab_can_bind() {
+  local start
+  [ "$1" -ge 1024 ] && return 0
+  [ "$LAB_MODE" = netns ] && return 0
+  [ "$(id -u)" -eq 0 ] && return 0
+  start=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start 2>/dev/null) || return 1
+  [ "$1" -ge "$start" ]
+}
+
 # lab__check_name NAME: a new server name, usable in paths.
 lab__check_name() {
   case "$1" in
@@ -252,14 +271,33 @@ lab__zone_name() {
 # lab_start_auth NAME ZONEFILE...: starts a Knot instance serving each zone file
 # (zone name from its $ORIGIN line; files are copied into the instance's folder),
 # and waits until it answers every zone's SOA authoritatively.
+# It listens on $LAB_IP and a free port, or on LAB_AUTH_LISTEN=IPV4:PORT when
+# that is set (e.g. `LAB_AUTH_LISTEN=127.53.0.1:53 lab_start_auth ns1 FILE`, for
+# a server found through NS and A records, which carry no port: check
+# lab_can_bind first for ports below 1024).
 lab_start_auth() {
-  local name=$1 dir port f zone conf
+  local name=$1 dir host=$LAB_IP port f zone conf
   shift
   lab__check_name "$name" || return 1
   [ $# -gt 0 ] || { lab__err "lab_start_auth $name: no zone file"; return 1; }
   dir="$LAB_DIR/$name"
+  if [ -n "${LAB_AUTH_LISTEN:-}" ]; then
+    host=${LAB_AUTH_LISTEN%:*}
+    port=${LAB_AUTH_LISTEN##*:}
+    # loopback only: nothing in the lab may listen where others can reach it
+    if ! [[ "$host" =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ && "$port" =~ ^[0-9]{1,5}$ ]] ||
+      [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then
+      lab__err "lab_start_auth $name: LAB_AUTH_LISTEN '$LAB_AUTH_LISTEN' is not 127.X.Y.Z:PORT"
+      return 1
+    fi
+    if lab__addr_busy "$host" "$port"; then
+      lab__err "lab_start_auth $name: something already listens on $host:$port"
+      return 1
+    fi
+  else
+    port=$(lab__free_port) || return 1
+  fi
   mkdir -p "$dir" || return 1
-  port=$(lab__free_port) || return 1
   conf="$dir/knot.conf"
   # One worker of each kind: enough for a lab, and quick to start and stop.
   # journal-content none and zonefile-sync -1: the zone file is the only truth,
@@ -267,7 +305,7 @@ lab_start_auth() {
   cat >"$conf" <<EOF
 server:
     rundir: "$dir"
-    listen: $LAB_IP@$port
+    listen: $host@$port
     udp-workers: 1
     tcp-workers: 1
     background-workers: 1
@@ -297,7 +335,7 @@ EOF
     printf '  - domain: %s\n    file: "%s"\n' "$zone" "$dir/$zone.zone" >>"$conf"
     zones+=("$zone")
   done
-  lab__register "$name" knot "$LAB_IP" "$port" "$conf" "$dir/knotd.log"
+  lab__register "$name" knot "$host" "$port" "$conf" "$dir/knotd.log"
   knotd -c "$conf" >"$dir/knotd.log" 2>&1 </dev/null &
   LAB_PID[$name]=$!
   for zone in "${zones[@]}"; do
