@@ -44,7 +44,9 @@ static void fixture_start(struct fixture *f, const char *const *names, size_t nn
     char err[512];
     memset(f, 0, sizeof *f);
     assert_int_equal(uv_loop_init(&f->loop), 0);
-    assert_int_equal(demo_world_start(&f->loop, NULL, &f->world), 0);
+    /* generous timeouts: the tests also run under valgrind, many times slower */
+    struct demo_world_opts wo = {.upstream_timeout_ms = 5000};
+    assert_int_equal(demo_world_start(&f->loop, &wo, &f->world), 0);
     assert_int_equal(demo_world_prime(f->world, primed, f), 0);
     while (!f->primed)
         uv_run(&f->loop, UV_RUN_ONCE);
@@ -62,7 +64,7 @@ static void fixture_start(struct fixture *f, const char *const *names, size_t nn
                      0);
     struct engine_opts eo;
     engine_opts_default(&eo);
-    eo.timeout_ms = 150;
+    eo.timeout_ms = 5000;
     eo.tries = 2;
     eo.rate = 0;
     assert_int_equal(engine_new(&f->loop, &eo, &f->engine), 0);
