@@ -149,6 +149,20 @@ static void round_done(struct round *r, void *arg)
         goto stop;
     }
     run->last_exit = out.exit_status;
+    if (run->o->verbose) {
+        /* counters since the engine started, so a watch shows its totals */
+        struct engine_stats st;
+        engine_get_stats(run->engine, &st);
+        fprintf(stderr,
+                "dnsprop %s: round %u: %zu rows; engine so far: %llu queries, %llu sent, "
+                "%llu retries, %llu over TCP, %llu timeouts, %llu unreachable, %llu malformed, "
+                "%llu stray replies dropped\n",
+                run->cmd, obslog_next_round(run->log) - 1, n, (unsigned long long)st.completed,
+                (unsigned long long)st.sent, (unsigned long long)st.retries,
+                (unsigned long long)st.tcp_fallbacks, (unsigned long long)st.timeouts,
+                (unsigned long long)st.unreachable, (unsigned long long)st.malformed,
+                (unsigned long long)st.dropped);
+    }
     run->window_end = out.window_end;
     run->rounds_done++;
     run->converged_streak = out.exit_status == DP_EXIT_OK ? run->converged_streak + 1 : 0;
