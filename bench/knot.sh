@@ -2,6 +2,7 @@
 # port for one zone, as the current user, in the folder $1. Source it, then:
 #   bench_knot_start DIR ZONE ZONEFILE PROBE_NAME PROBE_TYPE
 # sets KNOT_PID and KNOT_PORT, and returns once the probe is answered.
+# With KNOT_CPU set (a CPU number), knotd runs pinned to that CPU.
 # bench_knot_stop stops it by PID (call it from an EXIT trap).
 KNOT_PID=
 KNOT_PORT=
@@ -45,7 +46,11 @@ template:
 zone:
   - domain: $zone
 CONF
-  knotd -c "$dir/knot.conf" > "$dir/knot.log" 2>&1 &
+  if [ -n "${KNOT_CPU:-}" ]; then
+    taskset -c "$KNOT_CPU" knotd -c "$dir/knot.conf" > "$dir/knot.log" 2>&1 &
+  else
+    knotd -c "$dir/knot.conf" > "$dir/knot.log" 2>&1 &
+  fi
   KNOT_PID=$!
   for _ in $(seq 100); do
     if dig +short +time=1 +tries=1 -p "$KNOT_PORT" @127.0.0.1 "$probe" "$ptype" 2>/dev/null | grep -q .; then
