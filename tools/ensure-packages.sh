@@ -19,5 +19,5 @@ echo "Installing Debian packages:$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null || { echo "apt-get update failed" >&2; exit 1; }
 # shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $missing >/dev/null ||
+apt-get install -y -q $missing >/dev/null ||
   { echo "apt-get install failed:$missing" >&2; exit 1; }
