@@ -432,16 +432,16 @@ struct run_opts {
     const char *checks;       /* --checks */
     const char **expect;      /* owned array of borrowed --expect values */
     size_t nexpect;
-    const char *profile;      /* --profile */
+    const char *profile; /* --profile */
     bool single_mx;
     uint64_t interval_ms, window_ms;
-    int64_t since;            /* -1: the first round in the log */
+    int64_t since; /* -1: the first round in the log */
     bool until_converged;
     struct engine_opts engine;
-    const char *vantage;      /* NULL: the host name */
+    const char *vantage; /* NULL: the host name */
     bool quiet;
     int verbose;
-    const char **domains;     /* owned array of borrowed positional domains */
+    const char **domains; /* owned array of borrowed positional domains */
     size_t ndomains;
 };
 void run_opts_init(struct run_opts *o);
@@ -452,13 +452,13 @@ int run_opts_parse(struct run_opts *o, const char *cmd, int argc, char **argv, b
 
 /* Everything a run needs, checked before anything is created or changed. */
 struct run_setup {
-    char *dir;                     /* owned */
-    struct check_plan plan;        /* owned */
-    struct round_domain *domains;  /* owned */
+    char *dir;                    /* owned */
+    struct check_plan plan;       /* owned */
+    struct round_domain *domains; /* owned */
     size_t ndomains;
-    struct report_settings *settings; /* owned: one per domain */
+    struct report_settings *settings;  /* owned: one per domain */
     struct rlist resolvers, authority; /* owned */
-    struct round_cfg cfg;          /* points into the above */
+    struct round_cfg cfg;              /* points into the above */
     char vantage[256];
 };
 /* Builds the setup from options; bad input: one line on stderr, DP_EINPUT. */
@@ -468,8 +468,7 @@ void run_setup_deinit(struct run_setup *s);
 /* An observer of a run (the demo). */
 struct run_hooks {
     /* after each round, with its rows and outcome; returns true to stop */
-    bool (*on_round)(void *arg, const struct obs *rows, size_t n,
-                     const struct report_outcome *out);
+    bool (*on_round)(void *arg, const struct obs *rows, size_t n, const struct report_outcome *out);
     /* when the run closes its handles: close yours too, so the loop can end */
     void (*on_close)(void *arg);
     void *arg;
@@ -477,8 +476,8 @@ struct run_hooks {
 /* Runs one round (check) or rounds until the window ends (watch) on `loop`,
  * then closes every handle it opened and runs the loop until they are closed.
  * Returns the exit status of the last round (enum dp_exit). */
-int run_rounds(uv_loop_t *loop, const struct run_opts *o, struct run_setup *setup,
-               const char *cmd, bool watch, const struct run_hooks *hooks);
+int run_rounds(uv_loop_t *loop, const struct run_opts *o, struct run_setup *setup, const char *cmd,
+               bool watch, const struct run_hooks *hooks);
 /* ---- demo world (monitor/demo_*.c) ---- */
 /* A simulated DNS world for `dnsprop demo`, all inside the process on one
  * libuv loop, on 127.0.0.1 only: one authoritative server and several caching

@@ -40,16 +40,16 @@ enum obs_match {
  * owns them and keeps them alive while it is in use. NULL and "" both mean an
  * empty field. */
 struct obs {
-    int64_t time;         /* Unix seconds, UTC (time_utc) */
-    const char *vantage;  /* where the run stood */
-    uint32_t round;       /* round number, from 1, per data folder */
-    const char *domain;   /* the monitored domain, lower case, no final dot */
-    const char *check;    /* mx, spf, autodiscover, dkim, dmarc, ns, soa, a, aaaa, txt */
-    const char *qname;    /* the name asked, lower case, with final dot */
-    const char *qtype;    /* "MX", "TXT", ... */
-    const char *server;   /* resolver name, or "auth:NSNAME" */
-    const char *address;  /* "192.0.2.1", "192.0.2.1:5353", "[2001:db8::1]:53" */
-    bool tcp;             /* transport: tcp (true) or udp */
+    int64_t time;        /* Unix seconds, UTC (time_utc) */
+    const char *vantage; /* where the run stood */
+    uint32_t round;      /* round number, from 1, per data folder */
+    const char *domain;  /* the monitored domain, lower case, no final dot */
+    const char *check;   /* mx, spf, autodiscover, dkim, dmarc, ns, soa, a, aaaa, txt */
+    const char *qname;   /* the name asked, lower case, with final dot */
+    const char *qtype;   /* "MX", "TXT", ... */
+    const char *server;  /* resolver name, or "auth:NSNAME" */
+    const char *address; /* "192.0.2.1", "192.0.2.1:5353", "[2001:db8::1]:53" */
+    bool tcp;            /* transport: tcp (true) or udp */
     enum obs_status status;
     int rcode;            /* DNS rcode of the reply, -1 when none came */
     int64_t latency_ms;   /* -1 when no reply */
@@ -66,9 +66,8 @@ int obs_status_parse(const char *s, size_t len, enum obs_status *out);
 
 /* The observations.csv header, without line end. */
 #define OBS_HEADER                                                                                 \
-    "time_utc,vantage,round,domain,check,qname,qtype,server,address,transport,status,rcode,"      \
+    "time_utc,vantage,round,domain,check,qname,qtype,server,address,transport,status,rcode,"       \
     "latency_ms,ttl,answer,expected,match"
-
 
 /* ---- csv ---- */
 /* The one CSV writer (reports/csv.c) for every file dnsprop writes: RFC 4180

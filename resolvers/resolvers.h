@@ -19,13 +19,13 @@
 
 /* One server to ask. */
 struct rlist_server {
-    char *name;                /* owned: "google-a", or "auth:ns1.example.com." */
-    char *address;             /* owned: as written in reports: "8.8.8.8", "[::1]:5353" */
-    char *operator_;           /* owned: may be "" */
-    char *country;             /* owned: may be "" */
+    char *name;                 /* owned: "google-a", or "auth:ns1.example.com." */
+    char *address;              /* owned: as written in reports: "8.8.8.8", "[::1]:5353" */
+    char *operator_;            /* owned: may be "" */
+    char *country;              /* owned: may be "" */
     struct sockaddr_storage sa; /* parsed address and port (53 when not given) */
     socklen_t salen;
-    bool authoritative;        /* asked with RD clear */
+    bool authoritative; /* asked with RD clear */
 };
 
 /* An ordered set of servers. Owns its servers and their strings. */

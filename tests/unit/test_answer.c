@@ -30,8 +30,7 @@ static void test_normalize(void **state)
     expect_norm(LDNS_RR_TYPE_MX, "0 a.example.com. | 0 A.example.com.", "0 a.example.com.");
     expect_norm(LDNS_RR_TYPE_TXT, "\"v=spf1 Include:X -all\"", "\"v=spf1 Include:X -all\"");
     expect_norm(LDNS_RR_TYPE_TXT, "\"a\\010b\"", "\"a\\010b\"");
-    expect_norm(LDNS_RR_TYPE_CNAME, "autodiscover.outlook.com",
-                "autodiscover.outlook.com.");
+    expect_norm(LDNS_RR_TYPE_CNAME, "autodiscover.outlook.com", "autodiscover.outlook.com.");
     expect_norm(LDNS_RR_TYPE_A, "192.0.2.2 | 192.0.2.1", "192.0.2.1 | 192.0.2.2");
 }
 
@@ -51,6 +50,7 @@ static void test_bad(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_normalize), cmocka_unit_test(test_bad)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_normalize),
+                                       cmocka_unit_test(test_bad)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -568,8 +568,8 @@ static void test_same_name_two_addresses(void **state)
     add(&r, T1, 1, d, "spf", q, "TXT", "r1", "192.0.2.1", OBS_OK, 300, E, E, OBS_MATCH_YES);
     add(&r, T1, 1, d, "spf", q, "TXT", "auth:ns1.contoso.com", "192.0.2.53", OBS_OK, 300, E, E,
         OBS_MATCH_YES);
-    add(&r, T1, 1, d, "spf", q, "TXT", "auth:ns1.contoso.com", "[2001:db8::53]", OBS_OK, 300, O,
-        E, OBS_MATCH_NO);
+    add(&r, T1, 1, d, "spf", q, "TXT", "auth:ns1.contoso.com", "[2001:db8::53]", OBS_OK, 300, O, E,
+        OBS_MATCH_NO);
     append_refresh(&r, NULL, 0, &out);
     expect_file("convergence.csv",
                 "domain,check,server,address,state,matching_since_utc,first_match_utc,"
@@ -583,8 +583,8 @@ static void test_same_name_two_addresses(void **state)
     assert_int_equal(out.exit_status, DP_EXIT_CRITICAL);
     /* the same from the saved state */
     r.n = 0;
-    add(&r, T1 + 600, 2, d, "spf", q, "TXT", "auth:ns1.contoso.com", "[2001:db8::53]", OBS_OK,
-        300, E, E, OBS_MATCH_YES);
+    add(&r, T1 + 600, 2, d, "spf", q, "TXT", "auth:ns1.contoso.com", "[2001:db8::53]", OBS_OK, 300,
+        E, E, OBS_MATCH_YES);
     append_refresh(&r, NULL, 0, &out);
     assert_true(last_from_state);
     size_t len;

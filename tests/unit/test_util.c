@@ -16,10 +16,11 @@ static void test_duration_good(void **state)
         const char *in;
         uint64_t ms;
     } cases[] = {
-        {"500ms", 500},          {"30s", 30000},          {"10m", 600000},
-        {"72h", 259200000ULL},   {"3d", 259200000ULL},    {"1h30m", 5400000ULL},
-        {"1m30s", 90000},        {"2s500ms", 2500},       {"1ms", 1},
-        {"3650d", 315360000000ULL},
+        {"500ms", 500},       {"30s", 30000},
+        {"10m", 600000},      {"72h", 259200000ULL},
+        {"3d", 259200000ULL}, {"1h30m", 5400000ULL},
+        {"1m30s", 90000},     {"2s500ms", 2500},
+        {"1ms", 1},           {"3650d", 315360000000ULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint64_t ms = 0;
@@ -32,8 +33,8 @@ static void test_duration_bad(void **state)
 {
     (void)state;
     static const char *bad[] = {
-        "",   "-5m", "10x", "99999999999d", "10",  "m",     "1.5h",  " 10m", "10m ", "0s",
-        "0ms", "3651d", "18446744073709551616ms", "30s10m", "1h1h", "10M", "+5m", "5 m",
+        "",     "-5m",  "10x",   "99999999999d",           "10",     "m",    "1.5h", " 10m", "10m ",
+        "0s",   "0ms",  "3651d", "18446744073709551616ms", "30s10m", "1h1h", "10M",  "+5m",  "5 m",
         "1msx", "1sms",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -151,8 +152,8 @@ static void test_escape(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_duration_good), cmocka_unit_test(test_duration_bad),
-        cmocka_unit_test(test_time_good),     cmocka_unit_test(test_time_bad),
+        cmocka_unit_test(test_duration_good),  cmocka_unit_test(test_duration_bad),
+        cmocka_unit_test(test_time_good),      cmocka_unit_test(test_time_bad),
         cmocka_unit_test(test_time_roundtrip), cmocka_unit_test(test_uint),
         cmocka_unit_test(test_escape),
     };
