@@ -961,6 +961,38 @@ int engine_new(uv_loop_t *loop, const struct engine_opts *o, struct engine **out
     return 0;
 }
 
+/* The query message, built straight into q->wire (after 2 bytes of room for
+ * the TCP length): the header with RD as asked and the ID filled in per
+ * attempt, the question (q->qname is wire form already; one name, so nothing
+ * to compress), and an OPT record advertising ENGINE_EDNS_BUF. These are the
+ * bytes ldns_pkt2wire() makes of the same query (tests/unit/test_engine.c
+ * compares them), without its 64 KiB buffer and compression tree per query. */
+static int query_wire(struct equery *q, uint16_t qtype, bool rd)
+{
+    static const uint8_t opt[11] = {0, 0, 41, ENGINE_EDNS_BUF >> 8, ENGINE_EDNS_BUF & 0xff, 0, 0, 0,
+                                    0, 0, 0}; /* root, OPT, class = size, TTL 0, RDLENGTH 0 */
+    size_t nlen = ldns_rdf_size(q->qname);
+    size_t len = ENGINE_HDR + nlen + 4 + sizeof opt;
+    uint8_t *w = malloc(2 + len);
+    if (w == NULL)
+        return DP_ENOMEM;
+    uint8_t *m = w + 2;
+    memset(m, 0, ENGINE_HDR);
+    m[2] = rd ? 0x01 : 0x00;
+    m[5] = 1;  /* QDCOUNT */
+    m[11] = 1; /* ARCOUNT: the OPT record */
+    memcpy(m + ENGINE_HDR, ldns_rdf_data(q->qname), nlen);
+    uint8_t *p = m + ENGINE_HDR + nlen;
+    p[0] = (uint8_t)(qtype >> 8);
+    p[1] = (uint8_t)qtype;
+    p[2] = 0;
+    p[3] = LDNS_RR_CLASS_IN;
+    memcpy(p + 4, opt, sizeof opt);
+    q->wire = w;
+    q->wirelen = len;
+    return 0;
+}
+
 int engine_submit(struct engine *e, const struct engine_query *in)
 {
     int rc = DP_EINPUT;
@@ -974,9 +1006,6 @@ int engine_submit(struct engine *e, const struct engine_query *in)
     socklen_t salen =
         in->sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
     struct equery *q = calloc(1, sizeof *q);
-    ldns_pkt *pkt = NULL;
-    uint8_t *wire = NULL;
-    size_t wirelen = 0;
     if (q == NULL)
         return DP_ENOMEM;
     q->e = e;
@@ -985,24 +1014,8 @@ int engine_submit(struct engine *e, const struct engine_query *in)
         goto fail;
     rc = DP_ENOMEM;
     q->qname_str = strdup(in->qname);
-    ldns_rdf *owner = ldns_rdf_clone(q->qname);
-    if (q->qname_str == NULL || owner == NULL) {
-        ldns_rdf_deep_free(owner);
+    if (q->qname_str == NULL || query_wire(q, in->qtype, in->rd) != 0)
         goto fail;
-    }
-    pkt = ldns_pkt_query_new(owner, (ldns_rr_type)in->qtype, LDNS_RR_CLASS_IN, 0);
-    if (pkt == NULL)
-        goto fail;
-    ldns_pkt_set_rd(pkt, in->rd);
-    ldns_pkt_set_edns_udp_size(pkt, ENGINE_EDNS_BUF);
-    if (ldns_pkt2wire(&wire, pkt, &wirelen) != LDNS_STATUS_OK || wirelen < ENGINE_HDR ||
-        wirelen > 65535)
-        goto fail;
-    q->wire = malloc(wirelen + 2);
-    if (q->wire == NULL)
-        goto fail;
-    memcpy(q->wire + 2, wire, wirelen);
-    q->wirelen = wirelen;
     q->srv = server_get(e, in->sa, salen);
     if (q->srv == NULL)
         goto fail;
@@ -1021,12 +1034,8 @@ int engine_submit(struct engine *e, const struct engine_query *in)
     e->st.submitted++;
     e->st.queued++;
     pump_at(e, uv_now(e->loop));
-    ldns_pkt_free(pkt);
-    free(wire);
     return 0;
 fail:
-    ldns_pkt_free(pkt);
-    free(wire);
     ldns_rdf_deep_free(q->qname);
     free(q->qname_str);
     free(q->wire);
