@@ -93,9 +93,13 @@ out:
 int answer_from_rrs(ldns_rr *const *rrs, size_t n, char **out)
 {
     int rc = DP_ENOMEM;
+    *out = NULL;
+    if (n == 1) { /* the usual RRset: nothing to sort or join */
+        *out = rdata_text(rrs[0]);
+        return *out != NULL ? 0 : DP_ENOMEM;
+    }
     char **texts = calloc(n ? n : 1, sizeof *texts);
     size_t total = 1;
-    *out = NULL;
     if (texts == NULL)
         return DP_ENOMEM;
     for (size_t i = 0; i < n; i++) {

@@ -77,8 +77,7 @@ struct equery {
     struct equery *aprev; /* in e->active while in flight */
     struct equery *anext;
 
-    ldns_rdf *qname; /* owned: the asked name, for question matching */
-    char *qname_str; /* owned: the same as text, for engine_judge_reply */
+    ldns_rdf *qname; /* owned: the asked name, for question matching and judging */
     uint16_t qtype;
     bool want_tcp;
     engine_cb cb; /* caller's; called once */
@@ -326,7 +325,6 @@ static void q_free(struct equery *q)
 {
     struct engine *e = q->e;
     ldns_rdf_deep_free(q->qname);
-    free(q->qname_str);
     free(q->wire);
     free(q->body);
     free(q);
@@ -514,7 +512,7 @@ static void q_answer(struct equery *q, ldns_pkt *pkt, uint64_t sent_ns, bool tcp
     char *answer = NULL, *cname = NULL;
     result_none(&r, OBS_MALFORMED, tcp);
     r.latency_ms = (int64_t)((uv_hrtime() - sent_ns) / 1000000u);
-    int rc = engine_judge_reply(pkt, q->qname_str, q->qtype, &r, &answer, &cname);
+    int rc = engine_judge_reply_name(pkt, q->qname, q->qtype, &r, &answer, &cname);
     if (rc != 0) {
         r.status = OBS_MALFORMED;
         r.ttl = -1;
@@ -537,6 +535,30 @@ enum match {
     MATCH_MALFORMED, /* ours (source and ID), question unreadable */
 };
 
+/* Whether the n bytes at a are the uncompressed name at ours (n bytes, a
+ * valid name in wire form), letters compared without case as
+ * ldns_dname_compare does; length bytes must be equal. */
+static bool wire_name_same(const uint8_t *a, const uint8_t *ours, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t l = ours[i];
+        if (a[i] != l)
+            return false;
+        i++;
+        for (size_t end = i + l; i < end; i++) {
+            uint8_t x = a[i], y = ours[i];
+            if (x >= 'A' && x <= 'Z')
+                x = (uint8_t)(x - 'A' + 'a');
+            if (y >= 'A' && y <= 'Z')
+                y = (uint8_t)(y - 'A' + 'a');
+            if (x != y)
+                return false;
+        }
+    }
+    return true;
+}
+
 /* Whether the message's question is ours. The ID was checked by the caller. */
 static enum match question_matches(const struct equery *q, const uint8_t *m, size_t len)
 {
@@ -546,6 +568,17 @@ static enum match question_matches(const struct equery *q, const uint8_t *m, siz
         return MATCH_DROP;
     if (m[4] != 0 || m[5] != 1) /* QDCOUNT must be 1 (no question: FORMERR and the like) */
         return MATCH_DROP;
+    /* the common case without ldns: the name in the reply is our own name's
+     * wire bytes, letters in any case (no compression pointer, the same
+     * labels), so it reads as the same name and ends at the same offset */
+    size_t nlen = ldns_rdf_size(q->qname);
+    if (ENGINE_HDR + nlen + 4 <= len &&
+        wire_name_same(m + ENGINE_HDR, ldns_rdf_data(q->qname), nlen)) {
+        const uint8_t *t = m + ENGINE_HDR + nlen;
+        uint16_t type = (uint16_t)(t[0] << 8 | t[1]);
+        uint16_t cls = (uint16_t)(t[2] << 8 | t[3]);
+        return type == q->qtype && cls == LDNS_RR_CLASS_IN ? MATCH_OK : MATCH_DROP;
+    }
     ldns_rdf *name = NULL;
     size_t pos = ENGINE_HDR;
     if (ldns_wire2dname(&name, m, len, &pos) != LDNS_STATUS_OK || name == NULL)
@@ -1013,8 +1046,7 @@ int engine_submit(struct engine *e, const struct engine_query *in)
     if (q->qname == NULL)
         goto fail;
     rc = DP_ENOMEM;
-    q->qname_str = strdup(in->qname);
-    if (q->qname_str == NULL || query_wire(q, in->qtype, in->rd) != 0)
+    if (query_wire(q, in->qtype, in->rd) != 0)
         goto fail;
     q->srv = server_get(e, in->sa, salen);
     if (q->srv == NULL)
@@ -1037,7 +1069,6 @@ int engine_submit(struct engine *e, const struct engine_query *in)
     return 0;
 fail:
     ldns_rdf_deep_free(q->qname);
-    free(q->qname_str);
     free(q->wire);
     free(q);
     return rc;
