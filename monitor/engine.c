@@ -15,7 +15,7 @@
  * itself, so a socket that finished a query is kept idle and lent to the next
  * query to the same server, up to opts.reuse queries (default 16) before it is
  * closed; with reuse = 1 every query gets a fresh port. bench/bench_engine.sh
- * measured about 46k q/s with 1 and 78k q/s with 16. A late reply landing on
+ * measured about 46k q/s with 1 and 88k q/s with 16. A late reply landing on
  * an idle socket is dropped and counted. Busy plus idle sockets stay under
  * half the RLIMIT_NOFILE soft limit. A socket sees few datagrams from its one
  * server at a time, so the default SO_RCVBUF never overflows.
