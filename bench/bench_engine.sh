@@ -6,12 +6,12 @@
 # answers each lost. Target: engine >= 0.6 x dnsperf, 0 lost.
 # Usage: bench/bench_engine.sh BUILD_DIR      (knotd runs as the current user)
 #
-# Where the engine's time goes (perf, pinned as here): about 63% in the kernel
+# Where the engine's time goes (perf, pinned as here): about 74% in the kernel
 # (sendmsg on loopback delivers the datagram to Knot's socket in the sender's
-# context; a recvmsg for the reply and one more that finds the socket empty),
-# 20% in libc (mostly malloc/free behind ldns), 11% in ldns (parsing every
-# reply and printing its answer), 2% in libuv. dnsperf skips the parsing and
-# splits sending and receiving over two threads.
+# context; a recvmsg for the reply and one more that finds the socket empty:
+# libuv reads until EAGAIN, with UV_UDP_RECVMMSG too), 12% in libc (malloc/free
+# behind ldns, socket setup), 5% in ldns (parsing every reply), 4% in libuv.
+# dnsperf skips the parsing and splits sending and receiving over two threads.
 set -u
 build=${1:-build}
 N=${BENCH_NAMES:-100000}

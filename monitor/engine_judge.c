@@ -58,8 +58,26 @@ static int64_t negative_ttl(const ldns_pkt *reply)
 int engine_judge_reply(const ldns_pkt *reply, const char *qname, uint16_t qtype,
                        struct engine_result *r, char **answer, char **cname_target)
 {
+    *answer = NULL;
+    *cname_target = NULL;
+    if (reply == NULL || qname == NULL)
+        return DP_EINPUT;
+    if (!ldns_pkt_qr(reply) || ldns_pkt_get_opcode(reply) != LDNS_PACKET_QUERY)
+        return DP_EMALFORMED;
+    ldns_rdf *name = ldns_dname_new_frm_str(qname);
+    if (name == NULL)
+        return DP_EINPUT;
+    int rc = engine_judge_reply_name(reply, name, qtype, r, answer, cname_target);
+    ldns_rdf_deep_free(name);
+    return rc;
+}
+
+int engine_judge_reply_name(const ldns_pkt *reply, const ldns_rdf *qname, uint16_t qtype,
+                            struct engine_result *r, char **answer, char **cname_target)
+{
     int rc = DP_ENOMEM;
-    ldns_rdf *cur = NULL;
+    const ldns_rdf *cur = qname; /* not owned until the first CNAME link */
+    ldns_rdf *owned = NULL;
     ldns_rr **found = NULL;
     size_t nfound = 0;
     *answer = NULL;
@@ -69,9 +87,6 @@ int engine_judge_reply(const ldns_pkt *reply, const char *qname, uint16_t qtype,
         return DP_EINPUT;
     if (!ldns_pkt_qr(reply) || ldns_pkt_get_opcode(reply) != LDNS_PACKET_QUERY)
         return DP_EMALFORMED;
-    cur = ldns_dname_new_frm_str(qname);
-    if (cur == NULL)
-        return DP_EINPUT;
 
     /* the full rcode: 4 bits in the header, 8 more in the OPT record */
     r->rcode = (int)ldns_pkt_get_rcode(reply) | ((int)ldns_pkt_edns_extended_rcode(reply) << 4);
@@ -79,7 +94,8 @@ int engine_judge_reply(const ldns_pkt *reply, const char *qname, uint16_t qtype,
 
     const ldns_rr_list *an = ldns_pkt_answer(reply);
     size_t n = an != NULL ? ldns_rr_list_rr_count(an) : 0;
-    found = calloc(n ? n : 1, sizeof *found);
+    ldns_rr *few[8]; /* most answers: no allocation */
+    found = n <= sizeof few / sizeof few[0] ? few : calloc(n, sizeof *found);
     if (found == NULL)
         goto out;
     int64_t chain_ttl = -1;
@@ -119,8 +135,8 @@ int engine_judge_reply(const ldns_pkt *reply, const char *qname, uint16_t qtype,
         ldns_rdf *next = ldns_rdf_clone(target);
         if (next == NULL)
             goto out;
-        ldns_rdf_deep_free(cur);
-        cur = next;
+        ldns_rdf_deep_free(owned);
+        cur = owned = next;
     }
 
     switch (r->rcode) {
@@ -161,7 +177,8 @@ out:
         free(*cname_target);
         *cname_target = NULL;
     }
-    free(found);
-    ldns_rdf_deep_free(cur);
+    if (found != few)
+        free(found);
+    ldns_rdf_deep_free(owned);
     return rc;
 }

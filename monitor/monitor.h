@@ -383,6 +383,11 @@ void engine_get_stats(const struct engine *e, struct engine_stats *s);
  * *cname_target are NULL. Truncation is not judged here. */
 int engine_judge_reply(const struct ldns_struct_pkt *reply, const char *qname, uint16_t qtype,
                        struct engine_result *r, char **answer, char **cname_target);
+/* The same with the name already parsed (the engine keeps it per query). */
+struct ldns_struct_rdf;
+int engine_judge_reply_name(const struct ldns_struct_pkt *reply,
+                            const struct ldns_struct_rdf *qname, uint16_t qtype,
+                            struct engine_result *r, char **answer, char **cname_target);
 
 /* "queued", "sending", ... for -v logs; "?" for an unknown value. */
 const char *engine_state_name(int state);

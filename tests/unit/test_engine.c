@@ -12,6 +12,12 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
 #include "fakedns.h"
 #include "monitor/monitor.h"
 
@@ -543,6 +549,83 @@ static void test_judge(void **state)
     ldns_pkt_free(p);
 }
 
+/* The engine builds its query message by hand: it must be, byte for byte
+ * (ID aside), what ldns_pkt2wire makes of the same query. A plain blocking
+ * socket stands in for the server and reads the datagram. */
+static void on_query_wire_result(const struct engine_result *res, void *arg)
+{
+    (void)res;
+    (*(unsigned *)arg)++;
+}
+
+static void query_wire_case(const char *qname, uint16_t qtype, bool rd)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    socklen_t sl = sizeof sa;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    struct timeval tv = {.tv_sec = 2};
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct engine_opts o;
+    engine_opts_default(&o);
+    o.rate = 0;
+    struct engine *e = NULL;
+    assert_int_equal(engine_new(&loop, &o, &e), 0);
+    unsigned calls = 0;
+    struct engine_query q = {.sa = (const struct sockaddr *)&sa,
+                             .salen = sizeof sa,
+                             .qname = qname,
+                             .qtype = qtype,
+                             .rd = rd,
+                             .cb = on_query_wire_result,
+                             .arg = &calls};
+    assert_int_equal(engine_submit(e, &q), 0);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    uint8_t got[512];
+    ssize_t n = recv(fd, got, sizeof got, 0);
+    assert_true(n >= 12);
+
+    ldns_pkt *p =
+        ldns_pkt_query_new(ldns_dname_new_frm_str(qname), (ldns_rr_type)qtype, LDNS_RR_CLASS_IN, 0);
+    assert_non_null(p);
+    ldns_pkt_set_rd(p, rd);
+    ldns_pkt_set_edns_udp_size(p, 1232);
+    uint8_t *want = NULL;
+    size_t wantlen = 0;
+    assert_int_equal(ldns_pkt2wire(&want, p, &wantlen), LDNS_STATUS_OK);
+    assert_int_equal((size_t)n, wantlen);
+    want[0] = got[0];
+    want[1] = got[1];
+    assert_memory_equal(got, want, wantlen);
+    free(want);
+    ldns_pkt_free(p);
+
+    engine_close(e);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(calls, 1);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    close(fd);
+}
+
+static void test_query_wire(void **state)
+{
+    (void)state;
+    query_wire_case("example.com", LDNS_RR_TYPE_MX, false);
+    query_wire_case("Mixed.Case.Example.", LDNS_RR_TYPE_A, true);
+    query_wire_case(".", LDNS_RR_TYPE_NS, true);
+    query_wire_case("_dmarc.contoso.com.", LDNS_RR_TYPE_TXT, false);
+    query_wire_case("a\\.b\032c.example", LDNS_RR_TYPE_AAAA, true);
+    query_wire_case("x.example", 65280, false);
+}
+
 static void test_bad_submit(void **state)
 {
     (void)state;
@@ -739,6 +822,7 @@ int main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_cname_chain),
         cmocka_unit_test(test_judge),
+        cmocka_unit_test(test_query_wire),
         cmocka_unit_test(test_bad_submit),
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_inflight_cap),
