@@ -16,44 +16,7 @@
 
 #include "reports/reports.h"
 
-static char dir[256];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "%s/dnsprop-obslog.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(dir));
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-    return 0;
-}
-
-static char *path_of(const char *name)
-{
-    static char p[400];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    return p;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    char *buf = malloc(1 << 20);
-    *len = fread(buf, 1, 1 << 20, f);
-    buf[*len] = '\0';
-    fclose(f);
-    return buf;
-}
+#include "scratch.h"
 
 static void spit(const char *path, const char *data, size_t len)
 {
@@ -130,7 +93,7 @@ static void test_create_append_read(void **state)
     assert_string_equal(c.answers[1], "x,\"y\"\\z");
     assert_string_equal(c.answers[2], "=2+5.attacker.example.");
     size_t len;
-    char *text = slurp(p, &len);
+    char *text = slurp_path(p, &len);
     assert_int_equal(strncmp(text, OBS_HEADER "\r\n", strlen(OBS_HEADER) + 2), 0);
     assert_non_null(strstr(text, ",'=2+5.attacker.example.,"));
     free(text);
@@ -175,7 +138,7 @@ static void test_torn_line_repaired(void **state)
     (void)state;
     write_log(2);
     size_t len;
-    char *good = slurp(path_of("observations.csv"), &len);
+    char *good = slurp_path(path_of("observations.csv"), &len);
     /* a crash in the middle of a row */
     FILE *f = fopen(path_of("observations.csv"), "ab");
     fputs("2026-11-30 00:20:00,probe-1,3,contoso.com,mx,contoso.com.,MX,r1,127.0", f);
@@ -196,10 +159,10 @@ static void test_torn_line_repaired(void **state)
     assert_int_equal(obslog_next_round(l), 3);
     obslog_close(l);
     size_t len2, elen;
-    char *now = slurp(path_of("observations.csv"), &len2);
+    char *now = slurp_path(path_of("observations.csv"), &len2);
     assert_int_equal(len2, len);
     assert_memory_equal(now, good, len);
-    char *e = slurp(path_of("stderr.txt"), &elen);
+    char *e = slurp_path(path_of("stderr.txt"), &elen);
     assert_non_null(strstr(e, "observations.csv:4: torn last line"));
     free(e);
     free(now);
@@ -217,7 +180,7 @@ static void check_refused(const char *content, int want, const char *msg)
     if (strstr(err, msg) == NULL)
         fail_msg("error '%s' does not say '%s'", err, msg);
     size_t len;
-    char *now = slurp(path_of("observations.csv"), &len);
+    char *now = slurp_path(path_of("observations.csv"), &len);
     assert_int_equal(len, strlen(content));
     assert_memory_equal(now, content, len);
     free(now);

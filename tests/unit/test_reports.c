@@ -21,40 +21,12 @@
 #define EQ "\"\"\"v=spf1 include:spf.protection.outlook.com -all\"\"\"" /* E, CSV-quoted */
 #define OQ "\"\"\"v=spf1 mx -all\"\"\""
 
-static char dir[256];
+#include "scratch.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "%s/dnsprop-reports.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(dir));
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[300];
-    if (getenv("DNSPROP_KEEP") != NULL) /* to look at the files */
-        return 0;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-    return 0;
-}
-
+/* DIR/name as a string (see scratch.h). */
 static char *slurp(const char *name, size_t *len)
 {
-    char p[400];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "rb");
-    if (f == NULL)
-        return NULL;
-    char *buf = malloc(1 << 20);
-    *len = fread(buf, 1, (1 << 20) - 1, f);
-    buf[*len] = '\0';
-    fclose(f);
-    return buf;
+    return slurp_path(path_of(name), len);
 }
 
 /* Compares DIR/name with `want` written with \n line ends (the file has CRLF). */
