@@ -6,12 +6,22 @@
 # answers each lost. Target: engine >= 0.6 x dnsperf, 0 lost.
 # Usage: bench/bench_engine.sh BUILD_DIR      (knotd runs as the current user)
 #
-# Where the engine's time goes (perf, pinned as here): about 74% in the kernel
+# The engine runs with its defaults (8 queries at once per socket, 64 per
+# socket in all); two more runs show the other socket models for comparison.
+#
+# Knot 3.2 pins one of its UDP workers to CPU 0 by itself whatever taskset
+# gave it; bench/knot.sh moves every thread to KNOT_CPU once it is up. Before
+# that, the worker on CPU 0 took about a third of the clients' CPU: dnsperf
+# (few sockets, so SO_REUSEPORT sent its queries to one worker) flipped
+# between ~114k and ~180k q/s depending on which worker it hit, and the engine
+# (many sockets, every worker) always paid. Pinned right, both are steady.
+#
+# Where the engine's time goes (perf, pinned as here): mostly in the kernel
 # (sendmsg on loopback delivers the datagram to Knot's socket in the sender's
-# context; a recvmsg for the reply and one more that finds the socket empty:
-# libuv reads until EAGAIN, with UV_UDP_RECVMMSG too), 12% in libc (malloc/free
-# behind ldns, socket setup), 5% in ldns (parsing every reply), 4% in libuv.
-# dnsperf skips the parsing and splits sending and receiving over two threads.
+# context; recvmsg for the reply, plus one per socket and wake-up that finds
+# it empty, since libuv reads until EAGAIN), then libc (malloc/free behind
+# ldns), ldns (parsing every reply) and libuv. dnsperf skips the parsing and
+# splits sending and receiving over two threads.
 set -u
 build=${1:-build}
 N=${BENCH_NAMES:-100000}
@@ -67,7 +77,7 @@ for i in $(seq "$RUNS"); do
   echo "$dp_qps" >> "$T/dp.qps"
   # timeout 1000 ms: Knot drops a few datagrams under a burst (dnsperf loses
   # them too); the first retry then goes out after 500 ms
-  out=$($pin "$driver" 127.0.0.1 "$port" "$T/queries" "$INFLIGHT" 1000 "${BENCH_REUSE:-16}")
+  out=$($pin "$driver" 127.0.0.1 "$port" "$T/queries" "$INFLIGHT" 1000 ${BENCH_SOCKETS:-})
   rc=$?
   qps=$(echo "$out" | sed -n 's/.* qps=\([0-9.]*\).*/\1/p')
   lost=$(echo "$out" | sed -n 's/.* lost=\([0-9]*\).*/\1/p')
@@ -76,9 +86,12 @@ for i in $(seq "$RUNS"); do
   en_lost=$((en_lost + lost))
   printf 'run %d: dnsperf %.0f q/s (lost %s), engine %.0f q/s (lost %s)\n' "$i" "$dp_qps" "$dp_lost" "$qps" "$lost"
 done
-# for comparison: a fresh socket (and source port) for every query
-out1=$($pin "$driver" 127.0.0.1 "$port" "$T/queries" "$INFLIGHT" 1000 1)
-echo "engine with reuse=1 (for comparison): $out1"
+# for comparison: a fresh socket (and source port) for every query, and a
+# socket lent to 16 queries one after the other (the model before sharing)
+for m in "1 1" "16 1"; do
+  set -- $m
+  echo "engine with reuse=$1 share=$2 (for comparison): $($pin "$driver" 127.0.0.1 "$port" "$T/queries" "$INFLIGHT" 1000 "$1" "$2")"
+done
 dp_med=$(median < "$T/dp.qps")
 en_med=$(median < "$T/en.qps")
 ratio=$(awk -v a="$en_med" -v b="$dp_med" 'BEGIN { printf "%.2f", a / b }')

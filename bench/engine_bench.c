@@ -2,7 +2,7 @@
  * engine_bench: sends every question of a dnsperf-style query file ("name TYPE"
  * per line) through the engine to one server and prints what came back:
  *
- *   engine_bench ADDRESS PORT FILE [INFLIGHT] [TIMEOUT_MS] [REUSE]
+ *   engine_bench ADDRESS PORT FILE [INFLIGHT] [TIMEOUT_MS] [REUSE] [SHARE]
  *
  * Output (one line, for bench/bench_engine.sh):
  *   queries=N ok=N lost=N seconds=S qps=Q sent=N retries=N dropped=N
@@ -63,14 +63,18 @@ int main(int argc, char **argv)
     struct bench b;
     memset(&b, 0, sizeof b);
     if (argc < 4) {
-        fprintf(stderr, "usage: engine_bench ADDRESS PORT FILE [INFLIGHT] [TIMEOUT_MS] [REUSE]\n");
+        fprintf(stderr, "usage: engine_bench ADDRESS PORT FILE [INFLIGHT] [TIMEOUT_MS] [REUSE] "
+                        "[SHARE]\n");
         return 3;
     }
-    uint64_t port, inflight = 256, timeout = 2000, reuse = 1;
+    struct engine_opts o;
+    engine_opts_default(&o);
+    uint64_t port, inflight = 256, timeout = 2000, reuse = o.reuse, share = o.share;
     if (dp_parse_uint(argv[2], 1, 65535, &port) != 0 ||
         (argc > 4 && dp_parse_uint(argv[4], 1, 100000, &inflight) != 0) ||
         (argc > 5 && dp_parse_uint(argv[5], 1, 60000, &timeout) != 0) ||
-        (argc > 6 && dp_parse_uint(argv[6], 1, 1000000, &reuse) != 0)) {
+        (argc > 6 && dp_parse_uint(argv[6], 1, 1000000, &reuse) != 0) ||
+        (argc > 7 && dp_parse_uint(argv[7], 1, 64, &share) != 0)) {
         fprintf(stderr, "engine_bench: bad number\n");
         return 3;
     }
@@ -118,12 +122,11 @@ int main(int argc, char **argv)
 
     uv_loop_t loop;
     uv_loop_init(&loop);
-    struct engine_opts o;
-    engine_opts_default(&o);
     o.rate = 0;
     o.inflight = (unsigned)inflight;
     o.timeout_ms = timeout;
     o.reuse = (unsigned)reuse;
+    o.share = (unsigned)share;
     if (engine_new(&loop, &o, &b.e) != 0)
         return 3;
     b.window = 4 * inflight;

@@ -54,6 +54,11 @@ CONF
   KNOT_PID=$!
   for _ in $(seq 100); do
     if dig +short +time=1 +tries=1 -p "$KNOT_PORT" @127.0.0.1 "$probe" "$ptype" 2>/dev/null | grep -q .; then
+      # Knot 3.2 pins one of its UDP workers to CPU 0 by itself, whatever
+      # taskset gave it (seen here: one thread's Cpus_allowed_list was 0),
+      # where it competed with the clients; now that every thread is up,
+      # all of them move to KNOT_CPU
+      [ -z "${KNOT_CPU:-}" ] || taskset -a -c -p "$KNOT_CPU" "$KNOT_PID" > /dev/null || return 1
       return 0
     fi
     kill -0 "$KNOT_PID" 2>/dev/null || break

@@ -3,22 +3,28 @@
  * in (PRODUCT.md section 8). The scheduler decides when; this file decides how.
  *
  * Each query is one struct equery, a state machine (queued, sending, waiting,
- * retrying, tcp, done) owning its libuv handles: a timer, and a UDP socket or a
- * TCP connection. The struct is freed only in the last close callback.
+ * retrying, tcp, done) owning its libuv handles, a timer and a TCP connection
+ * when it needs one, and holding a place on a UDP socket that the engine owns.
+ * The struct is freed only in the last close callback.
  *
- * Why a socket per query (at a time) rather than one shared pool: the kernel
- * picks a random source port for each socket, a reply can only belong to the
- * one query that holds the socket, and with IP_RECVERR an ICMP unreachable for
- * that server reaches exactly that query, so "nothing listening" ends at once
- * instead of after timeout x tries. Opening a socket costs five syscalls
- * (socket, setsockopt, bind, epoll add, close) against two for the query
- * itself, so a socket that finished a query is kept idle and lent to the next
- * query to the same server, up to opts.reuse queries (default 16) before it is
- * closed; with reuse = 1 every query gets a fresh port. bench/bench_engine.sh
- * measured about 46k q/s with 1 and 88k q/s with 16. A late reply landing on
- * an idle socket is dropped and counted. Busy plus idle sockets stay under
- * half the RLIMIT_NOFILE soft limit. A socket sees few datagrams from its one
- * server at a time, so the default SO_RCVBUF never overflows.
+ * Sockets: each UDP socket is bound to port 0, so the kernel picks a random
+ * source port, and talks to one server only, so with IP_RECVERR an ICMP
+ * unreachable on it is that server's and "nothing listening" ends at once
+ * instead of after timeout x tries. A socket carries up to opts.share queries
+ * to its server at once (a reply is matched to one of them by its ID, which
+ * is unique on the socket) and up to opts.reuse queries in all; then it is
+ * closed when its last query ends and a fresh one (a fresh port) takes over.
+ * Opening a socket costs five syscalls (socket, setsockopt, bind, epoll add,
+ * close) against two for a query, and a socket that holds several replies
+ * when the loop reads it pays the read that finds it empty (libuv reads until
+ * EAGAIN) once for all of them; bench/bench_engine.sh measured the figures
+ * quoted in monitor.h. With share = reuse = 1 every query gets a socket and
+ * port of its own. A late reply that matches no query on its socket is
+ * dropped and counted. Sockets stay under half the RLIMIT_NOFILE soft limit:
+ * busy ones at most the in-flight cap, idle ones (no query, kept for the next)
+ * at most as many again. A socket has at most share replies due at a time:
+ * 8 replies of up to 1232 bytes (the EDNS size asked for) fill a small part
+ * of the default SO_RCVBUF (212992 bytes on Linux).
  *
  * Queries wait in a FIFO per server address:port (a token bucket each) and
  * servers with waiting queries sit in a ring served round-robin, so one busy
@@ -44,7 +50,9 @@
 #define ENGINE_RAND_POOL     256
 #define ENGINE_HDR           12 /* DNS header length */
 #define ENGINE_MIN_NOFILE    64 /* descriptors left for everything else */
-#define ENGINE_DEFAULT_REUSE 16
+#define ENGINE_DEFAULT_REUSE 64
+#define ENGINE_DEFAULT_SHARE 8
+#define ENGINE_MAX_SHARE     64
 
 enum equery_state {
     EQ_QUEUED = 0, /* in its server's FIFO, nothing open yet */
@@ -107,17 +115,19 @@ struct equery {
     size_t bodylen;
 };
 
-/* One UDP socket, bound to a random port and talking to one server. It serves
- * one query at a time; with opts.reuse > 1 it is kept idle after a query and
- * lent to the next query to the same server, up to reuse queries in all. */
+/* One UDP socket, bound to a random port and talking to one server: up to
+ * opts.share queries at once, opts.reuse in all. */
 struct esock {
-    uv_udp_t h;           /* data -> this socket */
-    struct engine *e;     /* not owned */
-    struct eserver *srv;  /* not owned */
-    struct equery *owner; /* the query using it; NULL when idle */
-    unsigned uses;        /* queries it has served */
-    bool broken;          /* saw an error: never lent again */
-    struct esock *inext;  /* in srv's idle list */
+    uv_udp_t h;                              /* data -> this socket */
+    struct engine *e;                        /* not owned */
+    struct eserver *srv;                     /* not owned */
+    struct equery *owners[ENGINE_MAX_SHARE]; /* the queries using it, not owned */
+    unsigned nowners;
+    unsigned uses;       /* queries it has taken */
+    bool broken;         /* saw an error: takes no more queries */
+    bool listed;         /* in srv's list of sockets that can take a query */
+    struct esock *lprev; /* that list */
+    struct esock *lnext;
 };
 
 /* One server address:port: its rate bucket and its FIFO of waiting queries. */
@@ -131,8 +141,9 @@ struct eserver {
     struct equery *qhead; /* FIFO; the queries are owned by the engine */
     struct equery *qtail;
     double tokens;
-    uint64_t refill_at; /* loop time of the last refill */
-    struct esock *idle; /* sockets waiting for the next query; the engine owns them */
+    uint64_t refill_at;  /* loop time of the last refill */
+    struct esock *avail; /* sockets that can take another query, most recently freed first;
+                            the engine owns them */
 };
 
 struct engine {
@@ -150,7 +161,7 @@ struct engine {
     bool pump_closed;
     uint64_t live;  /* queries allocated and not yet freed */
     uint64_t socks; /* UDP sockets open or closing */
-    uint64_t idle;  /* of which idle */
+    uint64_t idle;  /* of which idle: open, no query */
     uint8_t rand[ENGINE_RAND_POOL];
     size_t rand_left;
     uint8_t recvbuf[ENGINE_RECV_BUF]; /* shared: a datagram is handled before the next read */
@@ -167,6 +178,7 @@ void engine_opts_default(struct engine_opts *o)
     o->rate = 20;
     o->inflight = 256;
     o->reuse = ENGINE_DEFAULT_REUSE;
+    o->share = ENGINE_DEFAULT_SHARE;
 }
 
 /* ---- small helpers ---- */
@@ -350,27 +362,50 @@ static void on_sock_close(uv_handle_t *h)
     engine_maybe_free(e);
 }
 
+static void sock_list(struct esock *k)
+{
+    struct eserver *s = k->srv;
+    if (k->listed)
+        return;
+    k->listed = true;
+    k->lprev = NULL;
+    k->lnext = s->avail;
+    if (s->avail != NULL)
+        s->avail->lprev = k;
+    s->avail = k;
+}
+
+static void sock_unlist(struct esock *k)
+{
+    if (!k->listed)
+        return;
+    k->listed = false;
+    if (k->lprev != NULL)
+        k->lprev->lnext = k->lnext;
+    else
+        k->srv->avail = k->lnext;
+    if (k->lnext != NULL)
+        k->lnext->lprev = k->lprev;
+    k->lprev = k->lnext = NULL;
+}
+
+/* Closes a socket that has no query left. */
 static void sock_close(struct esock *k)
 {
-    k->owner = NULL;
-    uv_close((uv_handle_t *)&k->h, on_sock_close);
+    sock_unlist(k);
+    if (!uv_is_closing((uv_handle_t *)&k->h))
+        uv_close((uv_handle_t *)&k->h, on_sock_close);
 }
 
-/* Takes an idle socket out of its server's list and closes it. */
-static void sock_drop_idle(struct esock *k)
+/* Whether the socket can take another query once it has room. */
+static bool sock_usable(const struct esock *k)
 {
-    struct esock **p = &k->srv->idle;
-    while (*p != NULL && *p != k)
-        p = &(*p)->inext;
-    if (*p == k) {
-        *p = k->inext;
-        k->e->idle--;
-    }
-    sock_close(k);
+    return !k->broken && !k->e->closing && k->uses < k->e->o.reuse;
 }
 
-/* Gives the query's socket back: idle for the next query to the same server
- * when it may serve more, closed otherwise. */
+/* Takes the query off its socket. A socket left without queries is kept idle
+ * for the next query to its server while it may serve more, closed otherwise;
+ * one with room goes (back) on its server's list. */
 static void sock_release(struct equery *q)
 {
     struct esock *k = q->sock;
@@ -378,35 +413,67 @@ static void sock_release(struct equery *q)
     if (k == NULL)
         return;
     q->sock = NULL;
-    k->owner = NULL;
-    if (k->broken || e->closing || k->uses >= e->o.reuse || e->idle >= e->cap) {
-        sock_close(k);
+    for (unsigned i = 0; i < k->nowners; i++)
+        if (k->owners[i] == q) {
+            k->owners[i] = k->owners[--k->nowners];
+            break;
+        }
+    if (k->nowners == 0) {
+        if (!sock_usable(k) || e->idle >= e->cap) {
+            sock_close(k);
+            return;
+        }
+        e->idle++;
+        /* an idle socket must not keep the caller's loop running */
+        uv_unref((uv_handle_t *)&k->h);
+    }
+    if (sock_usable(k))
+        sock_list(k);
+    else
+        sock_unlist(k);
+}
+
+/* The socket is of no more use (an ICMP error, a failed send): every query on
+ * it ends as unreachable (they all ask its one server), and it closes. */
+static void q_fail(struct equery *q, enum obs_status status);
+static void sock_fail(struct esock *k)
+{
+    k->broken = true;
+    sock_unlist(k);
+    if (k->nowners == 0) {
+        if (!uv_is_closing((uv_handle_t *)&k->h)) {
+            k->e->idle--;
+            sock_close(k);
+        }
         return;
     }
-    k->inext = k->srv->idle;
-    k->srv->idle = k;
-    e->idle++;
-    /* an idle socket must not keep the caller's loop running */
-    uv_unref((uv_handle_t *)&k->h);
+    /* each q_fail takes its query off the socket; the last one closes it */
+    while (k->nowners > 0) {
+        struct equery *q = k->owners[k->nowners - 1];
+        if (q->state == EQ_DONE) /* cannot happen: q_finish releases first */
+            sock_release(q);
+        else
+            q_fail(q, OBS_UNREACHABLE);
+    }
 }
 
 static void on_udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
                         const struct sockaddr *addr, unsigned flags);
 
-/* Lends q a socket for its server: an idle one, or a new one bound to port 0
- * so the kernel picks a random source port. Returns 0 or a libuv error
+/* Puts q on a socket for its server: one with room, or a new one bound to
+ * port 0 so the kernel picks a random source port. Returns 0 or a libuv error
  * (EAFNOSUPPORT on a host without IPv6, EMFILE, ...). */
 static int sock_get(struct equery *q)
 {
     struct engine *e = q->e;
     struct eserver *srv = q->srv;
-    struct esock *k = srv->idle;
+    struct esock *k = srv->avail;
     if (k != NULL) {
-        srv->idle = k->inext;
-        k->inext = NULL;
-        e->idle--;
-        uv_ref((uv_handle_t *)&k->h);
+        if (k->nowners == 0) {
+            e->idle--;
+            uv_ref((uv_handle_t *)&k->h);
+        }
     } else {
         int family = srv->sa.ss_family;
         k = calloc(1, sizeof *k);
@@ -441,9 +508,12 @@ static int sock_get(struct equery *q)
             sock_close(k);
             return rc;
         }
+        sock_list(k);
     }
-    k->owner = q;
+    k->owners[k->nowners++] = q;
     k->uses++;
+    if (k->nowners >= e->o.share || !sock_usable(k))
+        sock_unlist(k);
     q->sock = k;
     return 0;
 }
@@ -492,6 +562,8 @@ static void q_finish(struct equery *q, struct engine_result *r)
         e->st.unreachable++;
     else if (r->status == OBS_MALFORMED)
         e->st.malformed++;
+    /* off its socket before the callback, which may close the engine */
+    sock_release(q);
     q->cb(r, q->arg);
     q_close_all(q);
     if (!e->closing)
@@ -618,12 +690,28 @@ static uint64_t udp_wait(const struct equery *q, uint64_t now)
 
 static void on_timer(uv_timer_t *t);
 
-/* Sends the next UDP attempt with a fresh ID. Returns 0 or a libuv error
- * that means the server cannot be reached. */
-static int udp_send_attempt(struct equery *q)
+/* Whether a query on socket k has sent an attempt with this ID. */
+static bool sock_id_taken(const struct esock *k, uint16_t id)
+{
+    for (unsigned i = 0; i < k->nowners; i++) {
+        const struct equery *o = k->owners[i];
+        for (unsigned a = 0; a < o->attempts; a++)
+            if (o->ids[a] == id)
+                return true;
+    }
+    return false;
+}
+
+/* Sends the next UDP attempt with a fresh ID, one no other attempt on the
+ * socket has. A send that fails for a reason other than a full buffer means
+ * the server cannot be reached: every query on the socket ends (q too). */
+static void udp_send_attempt(struct equery *q)
 {
     struct engine *e = q->e;
-    uint16_t id = engine_random_id(e);
+    uint16_t id;
+    do
+        id = engine_random_id(e);
+    while (sock_id_taken(q->sock, id));
     q->ids[q->attempts] = id;
     q->wire[2] = (uint8_t)(id >> 8);
     q->wire[3] = (uint8_t)id;
@@ -637,47 +725,46 @@ static int udp_send_attempt(struct equery *q)
         e->st.sent++;
         rc = 0;
     }
-    if (rc == 0) {
-        q->state = EQ_WAITING;
-        uint64_t now = uv_now(e->loop);
-        uv_timer_start(&q->timer, on_timer, udp_wait(q, now), 0);
+    if (rc != 0) {
+        sock_fail(q->sock);
+        return;
     }
-    return rc;
+    q->state = EQ_WAITING;
+    uv_timer_start(&q->timer, on_timer, udp_wait(q, uv_now(e->loop)), 0);
 }
 
 static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
                         const struct sockaddr *addr, unsigned flags)
 {
     struct esock *k = h->data;
-    struct equery *q = k->owner;
     struct engine *e = k->e;
     if (nread < 0) { /* with IP_RECVERR: ICMP unreachable and friends */
-        k->broken = true;
-        if (q != NULL)
-            q_fail(q, OBS_UNREACHABLE);
-        else if (!uv_is_closing((uv_handle_t *)h)) /* idle: of no more use */
-            sock_drop_idle(k);
+        if (!uv_is_closing((uv_handle_t *)h))
+            sock_fail(k);
         return;
     }
     if (addr == NULL) /* nothing more to read */
         return;
-    if (q == NULL) { /* idle socket: a late reply to a query already done */
-        e->st.dropped++;
-        return;
-    }
     const uint8_t *m = (const uint8_t *)buf->base;
     size_t len = (size_t)nread;
     if ((flags & UV_UDP_PARTIAL) || len < ENGINE_HDR ||
-        !dp_sockaddr_equal(addr, (const struct sockaddr *)&q->srv->sa)) {
+        !dp_sockaddr_equal(addr, (const struct sockaddr *)&k->srv->sa)) {
         e->st.dropped++;
         return;
     }
+    /* the query on this socket that sent an attempt with this ID; none for a
+     * late reply to a query already done */
     uint16_t id = (uint16_t)(m[0] << 8 | m[1]);
-    unsigned which = q->attempts;
-    for (unsigned i = 0; i < q->attempts; i++)
-        if (q->ids[i] == id)
-            which = i;
-    if (which == q->attempts) {
+    struct equery *q = NULL;
+    unsigned which = 0;
+    for (unsigned i = 0; i < k->nowners && q == NULL; i++)
+        for (unsigned a = 0; a < k->owners[i]->attempts; a++)
+            if (k->owners[i]->ids[a] == id) {
+                q = k->owners[i];
+                which = a;
+                break;
+            }
+    if (q == NULL) {
         e->st.dropped++;
         return;
     }
@@ -714,16 +801,12 @@ static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 static void q_start_udp(struct equery *q)
 {
     struct engine *e = q->e;
-    if (sock_get(q) != 0)
-        goto fail;
+    if (sock_get(q) != 0) {
+        q_fail(q, OBS_UNREACHABLE);
+        return;
+    }
     q->deadline = uv_now(e->loop) + e->o.timeout_ms * e->o.tries;
-    if (udp_send_attempt(q) != 0)
-        goto fail;
-    return;
-fail:
-    if (q->sock != NULL)
-        q->sock->broken = true;
-    q_fail(q, OBS_UNREACHABLE);
+    udp_send_attempt(q);
 }
 
 /* ---- TCP ---- */
@@ -861,8 +944,7 @@ static void on_timer(uv_timer_t *t)
         q->state = EQ_RETRYING;
         e->st.retries++;
         server_spend(e, q->srv);
-        if (udp_send_attempt(q) != 0)
-            q_fail(q, OBS_UNREACHABLE);
+        udp_send_attempt(q);
         return;
     }
     case EQ_TCP:
@@ -968,7 +1050,8 @@ int engine_new(uv_loop_t *loop, const struct engine_opts *o, struct engine **out
         o = &def;
     }
     if (o->timeout_ms == 0 || o->timeout_ms > 3600000 || o->tries == 0 ||
-        o->tries > ENGINE_MAX_TRIES || o->inflight == 0 || o->reuse == 0)
+        o->tries > ENGINE_MAX_TRIES || o->inflight == 0 || o->reuse == 0 || o->share == 0 ||
+        o->share > ENGINE_MAX_SHARE)
         return DP_EINPUT;
     struct engine *e = calloc(1, sizeof *e);
     if (e == NULL)
@@ -1109,8 +1192,8 @@ void engine_close(struct engine *e)
         q_fail(e->active, OBS_TIMEOUT);
     for (size_t i = 0; i < ENGINE_HASH_SIZE; i++)
         for (struct eserver *s = e->servers[i]; s != NULL; s = s->hnext)
-            while (s->idle != NULL)
-                sock_drop_idle(s->idle);
+            while (s->avail != NULL) /* idle ones: the rest closed with their queries */
+                sock_fail(s->avail);
     uv_close((uv_handle_t *)&e->pump, on_pump_close);
 }
 

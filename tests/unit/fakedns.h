@@ -38,8 +38,11 @@ enum fake_mode {
     FAKE_CNAME,     /* www -> a.example.net. -> b.example.org. MX 10 mx.example.org. */
     FAKE_MIXCASE,   /* MX2, with the question echoed in mixed case */
     FAKE_HUGE_TCP,  /* TCP: length 65535, then nothing */
-    FAKE_HOLD,      /* MX1, but held back and sent every 20 ms in one batch */
+    FAKE_HOLD,      /* MX1, but held back and sent every 20 ms in one batch, last first */
+    FAKE_TWICE,     /* MX1, each reply sent twice */
 };
+
+#define FAKE_MAX_PORTS 64
 
 struct fake_held {
     struct sockaddr_storage to;
@@ -67,9 +70,11 @@ struct fake {
     int port;
     struct sockaddr_in addr; /* 127.0.0.1:port, for engine_query.sa */
     unsigned udp_queries, tcp_queries;
-    unsigned edns_1232;          /* queries that carried EDNS with buffer 1232 */
-    unsigned rd_set;             /* queries with RD */
-    unsigned held_now, held_max; /* FAKE_HOLD: replies waiting / most waiting at once */
+    unsigned edns_1232;             /* queries that carried EDNS with buffer 1232 */
+    unsigned rd_set;                /* queries with RD */
+    unsigned held_now, held_max;    /* FAKE_HOLD: replies waiting / most waiting at once */
+    uint16_t ports[FAKE_MAX_PORTS]; /* distinct UDP source ports queries came from */
+    unsigned nports;                /* how many (FAKE_MAX_PORTS + 1: more than that) */
     struct fake_held *held;
     struct fake_conn *conns;
     uint8_t rbuf[65536];
@@ -150,7 +155,8 @@ static ldns_pkt *fake_reply(const struct fake *f, const ldns_pkt *query, bool tc
         ldns_pkt_push_rr(r, LDNS_SECTION_ANSWER, fake_rr(qname, "120 IN MX 20 mx2.example.com."));
         break;
     case FAKE_MX1:
-    case FAKE_HOLD: { /* the target names the query, so a mix-up would show */
+    case FAKE_HOLD:
+    case FAKE_TWICE: { /* the target names the query, so a mix-up would show */
         char rest[600];
         snprintf(rest, sizeof rest, "300 IN MX 10 mx.%s", qname);
         ldns_pkt_push_rr(r, LDNS_SECTION_ANSWER, fake_rr(qname, rest));
@@ -200,6 +206,19 @@ static void fake_udp_alloc(uv_handle_t *h, size_t s, uv_buf_t *buf)
     *buf = uv_buf_init((char *)f->rbuf, sizeof f->rbuf);
 }
 
+/* Notes the source port of a UDP query among the distinct ones seen. */
+static void fake_note_port(struct fake *f, const struct sockaddr *from)
+{
+    uint16_t port = ntohs(((const struct sockaddr_in *)from)->sin_port);
+    for (unsigned i = 0; i < f->nports && i < FAKE_MAX_PORTS; i++)
+        if (f->ports[i] == port)
+            return;
+    if (f->nports < FAKE_MAX_PORTS)
+        f->ports[f->nports] = port;
+    if (f->nports <= FAKE_MAX_PORTS)
+        f->nports++;
+}
+
 static void fake_note_query(struct fake *f, const ldns_pkt *q)
 {
     if (ldns_pkt_edns(q) && ldns_pkt_edns_udp_size(q) == 1232)
@@ -220,6 +239,7 @@ static void fake_udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const str
         return;
     f->udp_queries++;
     fake_note_query(f, q);
+    fake_note_port(f, from);
     size_t len = 0;
     uint8_t *w = NULL;
     switch (f->mode) {
@@ -280,6 +300,10 @@ static void fake_udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const str
         len = 14; /* a 63-byte label that stops after one byte */
         break;
     }
+    case FAKE_TWICE:
+        w = fake_wire(fake_reply(f, q, false), &len);
+        fake_send(&f->udp, from, w, len);
+        break;
     case FAKE_HOLD: {
         struct fake_held *hd = calloc(1, sizeof *hd);
         memcpy(&hd->to, from, sizeof(struct sockaddr_in));

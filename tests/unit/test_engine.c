@@ -430,6 +430,45 @@ static void test_unreachable(void **state)
     slot_free(s, 2);
 }
 
+/* Several queries in flight on one socket to a port nobody listens on: the
+ * first ICMP error (or the failed send after it) ends all of them at once. */
+static void test_unreachable_shared(void **state)
+{
+    (void)state;
+    enum { N = 5 };
+    struct slot s[N] = {0};
+    struct run r;
+    struct engine_opts o = opts(2000, 3);
+    o.share = 8;
+    run_init(&r, FAKE_MX2, &o);
+    uv_udp_t probe;
+    struct sockaddr_in a;
+    int len = sizeof a;
+    uv_ip4_addr("127.0.0.1", 0, &a);
+    uv_udp_init(&r.loop, &probe);
+    assert_int_equal(uv_udp_bind(&probe, (const struct sockaddr *)&a, 0), 0);
+    uv_udp_getsockname(&probe, (struct sockaddr *)&a, &len);
+    uv_close((uv_handle_t *)&probe, NULL);
+    uv_run(&r.loop, UV_RUN_NOWAIT);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(submit_to(&r, &s[i], (const struct sockaddr *)&a, sizeof a, "example.com",
+                                   LDNS_RR_TYPE_MX, true, false),
+                         0);
+    run_wait(&r);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(s[i].calls, 1);
+        assert_int_equal(s[i].status, OBS_UNREACHABLE);
+        if (s[i].at_ms - r.t0_ms > 500)
+            fail_msg("unreachable took %llu ms", (unsigned long long)(s[i].at_ms - r.t0_ms));
+    }
+    struct engine_stats st;
+    engine_get_stats(r.e, &st);
+    assert_int_equal(st.retries, 0);
+    assert_int_equal(st.unreachable, N);
+    run_end(&r);
+    slot_free(s, N);
+}
+
 static void test_tcp_huge_length(void **state)
 {
     (void)state;
@@ -643,6 +682,20 @@ static void test_bad_submit(void **state)
                      DP_EINPUT);
     uv_run(&r.loop, UV_RUN_NOWAIT);
     assert_int_equal(s.calls, 0);
+    /* options out of range: no engine */
+    struct engine *e = NULL;
+    struct engine_opts o = opts(2000, 3);
+    o.share = 0;
+    assert_int_equal(engine_new(&r.loop, &o, &e), DP_EINPUT);
+    o.share = 65;
+    assert_int_equal(engine_new(&r.loop, &o, &e), DP_EINPUT);
+    o.share = 64;
+    o.reuse = 0;
+    assert_int_equal(engine_new(&r.loop, &o, &e), DP_EINPUT);
+    o.reuse = 1;
+    o.tries = 17;
+    assert_int_equal(engine_new(&r.loop, &o, &e), DP_EINPUT);
+    assert_null(e);
     run_end(&r);
 }
 
@@ -705,13 +758,14 @@ static void test_inflight_cap(void **state)
     slot_free(s, N);
 }
 
-static void many(unsigned reuse)
+static void many(unsigned share, unsigned reuse)
 {
     enum { N = 2000 };
     struct slot *s = calloc(N, sizeof *s);
     struct run r;
     struct engine_opts o = opts(2000, 3);
     o.inflight = 512;
+    o.share = share;
     o.reuse = reuse;
     run_init(&r, FAKE_MX1, &o);
     for (int i = 0; i < N; i++) {
@@ -741,8 +795,97 @@ static void many(unsigned reuse)
 static void test_many(void **state)
 {
     (void)state;
-    many(1);  /* a fresh socket per query */
-    many(16); /* sockets lent again to the next query */
+    many(1, 1);   /* a fresh socket per query */
+    many(1, 16);  /* sockets lent again to the next query */
+    many(8, 64);  /* the default: eight at once per socket (their IDs must differ) */
+    many(64, 64); /* the most at once */
+}
+
+/* ---- sockets shared and reused ---- */
+
+/* n queries to a server that holds its replies back and sends them last
+ * first: each must get its own answer, over as many source ports as the
+ * socket model gives. */
+static void shared(unsigned share, unsigned reuse, unsigned inflight, unsigned n,
+                   unsigned want_ports)
+{
+    struct slot *s = calloc(n, sizeof *s);
+    struct run r;
+    struct engine_opts o = opts(2000, 3);
+    o.share = share;
+    o.reuse = reuse;
+    o.inflight = inflight;
+    run_init(&r, FAKE_HOLD, &o);
+    for (unsigned i = 0; i < n; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "h%u.example.com", i);
+        submit(&r, &s[i], name, LDNS_RR_TYPE_MX, false, false);
+    }
+    run_wait(&r);
+    for (unsigned i = 0; i < n; i++) {
+        char want[80];
+        snprintf(want, sizeof want, "10 mx.h%u.example.com.", i);
+        assert_int_equal(s[i].calls, 1);
+        assert_int_equal(s[i].status, OBS_OK);
+        assert_string_equal(s[i].answer, want);
+    }
+    struct engine_stats st;
+    engine_get_stats(r.e, &st);
+    assert_int_equal(st.dropped, 0);
+    assert_int_equal(st.retries, 0);
+    assert_int_equal(r.f.udp_queries, n);
+    if (r.f.nports != want_ports)
+        fail_msg("share %u reuse %u inflight %u: %u queries came from %u ports, want %u", share,
+                 reuse, inflight, n, r.f.nports, want_ports);
+    run_end(&r);
+    slot_free(s, n);
+    free(s);
+}
+
+static void test_shared_sockets(void **state)
+{
+    (void)state;
+    shared(8, 64, 64, 8, 1); /* all eight at once on one socket, answered last first */
+    shared(4, 64, 64, 8, 2); /* four at a time per socket */
+    shared(4, 4, 1, 8, 2);   /* one after the other, a socket retired after four */
+    shared(1, 1, 64, 8, 8);  /* a socket and port per query */
+}
+
+/* Every reply comes twice: the copy matches no query on the socket any more
+ * (its query is done) and is dropped and counted, while the other queries on
+ * the same socket still get their own answers. */
+static void test_late_copy_dropped(void **state)
+{
+    (void)state;
+    enum { N = 4 };
+    struct slot s[N] = {0};
+    struct run r;
+    struct engine_opts o = opts(2000, 3);
+    o.share = N;
+    run_init(&r, FAKE_TWICE, &o);
+    for (int i = 0; i < N; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "d%d.example.com", i);
+        submit(&r, &s[i], name, LDNS_RR_TYPE_MX, false, false);
+    }
+    run_wait(&r);
+    /* the last copy may still be unread when the last callback stops the loop */
+    for (int i = 0; i < 5; i++)
+        uv_run(&r.loop, UV_RUN_NOWAIT);
+    for (int i = 0; i < N; i++) {
+        char want[80];
+        snprintf(want, sizeof want, "10 mx.d%d.example.com.", i);
+        assert_int_equal(s[i].calls, 1);
+        assert_int_equal(s[i].status, OBS_OK);
+        assert_string_equal(s[i].answer, want);
+    }
+    struct engine_stats st;
+    engine_get_stats(r.e, &st);
+    assert_int_equal(r.f.nports, 1);
+    assert_int_equal(st.received, N);
+    assert_int_equal(st.dropped, N);
+    run_end(&r);
+    slot_free(s, N);
 }
 
 /* ---- shutdown ---- */
@@ -767,6 +910,58 @@ static void on_close_timer(uv_timer_t *t)
     r->closed = true;
     engine_close(r->e);
     uv_close((uv_handle_t *)t, NULL);
+}
+
+static void on_result_close(const struct engine_result *res, void *arg)
+{
+    struct slot *s = arg;
+    on_result(res, arg);
+    if (!s->run->closed) {
+        s->run->closed = true;
+        engine_close(s->run->e);
+    }
+}
+
+/* The first answer's callback closes the engine while its socket (which could
+ * take more queries) is still open, alone or shared with other queries: they
+ * end at once, nothing hangs or leaks. */
+static void close_in_callback(unsigned n)
+{
+    struct slot s[4] = {0};
+    struct run r;
+    struct engine_opts o = opts(2000, 3);
+    o.share = 4;
+    run_init(&r, FAKE_MX1, &o);
+    for (unsigned i = 0; i < n; i++) {
+        struct engine_query q = {.sa = (const struct sockaddr *)&r.f.addr,
+                                 .salen = sizeof r.f.addr,
+                                 .qname = "example.com",
+                                 .qtype = LDNS_RR_TYPE_MX,
+                                 .cb = on_result_close,
+                                 .arg = &s[i]};
+        s[i].run = &r;
+        assert_int_equal(engine_submit(r.e, &q), 0);
+        r.expect++;
+    }
+    run_wait(&r);
+    unsigned ok = 0, cut = 0;
+    for (unsigned i = 0; i < n; i++) {
+        assert_int_equal(s[i].calls, 1);
+        ok += s[i].status == OBS_OK;
+        cut += s[i].status == OBS_TIMEOUT;
+    }
+    assert_int_equal(ok, 1);
+    assert_int_equal(cut, n - 1);
+    assert_int_equal(r.f.nports, 1);
+    run_end(&r);
+    slot_free(s, n);
+}
+
+static void test_close_in_callback(void **state)
+{
+    (void)state;
+    close_in_callback(1);
+    close_in_callback(3);
 }
 
 static void test_close_outstanding(void **state)
@@ -818,6 +1013,7 @@ int main(void)
         cmocka_unit_test(test_retry_answered),
         cmocka_unit_test(test_swallowed),
         cmocka_unit_test(test_unreachable),
+        cmocka_unit_test(test_unreachable_shared),
         cmocka_unit_test(test_tcp_huge_length),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_cname_chain),
@@ -827,7 +1023,10 @@ int main(void)
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_inflight_cap),
         cmocka_unit_test(test_many),
+        cmocka_unit_test(test_shared_sockets),
+        cmocka_unit_test(test_late_copy_dropped),
         cmocka_unit_test(test_close_outstanding),
+        cmocka_unit_test(test_close_in_callback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
