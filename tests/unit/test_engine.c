@@ -701,6 +701,29 @@ static void test_bad_submit(void **state)
 
 /* ---- queueing ---- */
 
+/* Submits n MX questions PREFIX0.example.com .. PREFIX<n-1>.example.com. */
+static void submit_numbered(struct run *r, struct slot *s, unsigned n, const char *prefix)
+{
+    for (unsigned i = 0; i < n; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s%u.example.com", prefix, i);
+        s[i].index = i;
+        submit(r, &s[i], name, LDNS_RR_TYPE_MX, false, false);
+    }
+}
+
+/* Each of those got one callback with its own answer from FAKE_MX1/HOLD/TWICE. */
+static void assert_numbered(const struct slot *s, unsigned n, const char *prefix)
+{
+    for (unsigned i = 0; i < n; i++) {
+        char want[80];
+        snprintf(want, sizeof want, "10 mx.%s%u.example.com.", prefix, i);
+        assert_int_equal(s[i].calls, 1);
+        assert_int_equal(s[i].status, OBS_OK);
+        assert_string_equal(s[i].answer, want);
+    }
+}
+
 static void test_rate_limit(void **state)
 {
     (void)state;
@@ -710,11 +733,7 @@ static void test_rate_limit(void **state)
     struct engine_opts o = opts(2000, 2);
     o.rate = RATE;
     run_init(&r, FAKE_MX1, &o);
-    for (int i = 0; i < N; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "n%d.example.com", i);
-        submit(&r, &s[i], name, LDNS_RR_TYPE_MX, false, false);
-    }
+    submit_numbered(&r, s, N, "n");
     run_wait(&r);
     uint64_t last = 0;
     for (int i = 0; i < N; i++) {
@@ -739,11 +758,7 @@ static void test_inflight_cap(void **state)
     struct engine_opts o = opts(2000, 2);
     o.inflight = CAP;
     run_init(&r, FAKE_HOLD, &o);
-    for (int i = 0; i < N; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "n%d.example.com", i);
-        submit(&r, &s[i], name, LDNS_RR_TYPE_MX, false, false);
-    }
+    submit_numbered(&r, s, N, "n");
     struct engine_stats st;
     engine_get_stats(r.e, &st);
     assert_int_equal(st.queued, N);
@@ -768,20 +783,9 @@ static void many(unsigned share, unsigned reuse)
     o.share = share;
     o.reuse = reuse;
     run_init(&r, FAKE_MX1, &o);
-    for (int i = 0; i < N; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "host%d.example.com", i);
-        s[i].index = (unsigned)i;
-        submit(&r, &s[i], name, LDNS_RR_TYPE_MX, false, false);
-    }
+    submit_numbered(&r, s, N, "host");
     run_wait(&r);
-    for (int i = 0; i < N; i++) {
-        char want[80];
-        snprintf(want, sizeof want, "10 mx.host%d.example.com.", i);
-        assert_int_equal(s[i].calls, 1);
-        assert_int_equal(s[i].status, OBS_OK);
-        assert_string_equal(s[i].answer, want);
-    }
+    assert_numbered(s, N, "host");
     struct engine_stats st;
     engine_get_stats(r.e, &st);
     assert_int_equal(st.completed, N);
@@ -816,19 +820,9 @@ static void shared(unsigned share, unsigned reuse, unsigned inflight, unsigned n
     o.reuse = reuse;
     o.inflight = inflight;
     run_init(&r, FAKE_HOLD, &o);
-    for (unsigned i = 0; i < n; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "h%u.example.com", i);
-        submit(&r, &s[i], name, LDNS_RR_TYPE_MX, false, false);
-    }
+    submit_numbered(&r, s, n, "h");
     run_wait(&r);
-    for (unsigned i = 0; i < n; i++) {
-        char want[80];
-        snprintf(want, sizeof want, "10 mx.h%u.example.com.", i);
-        assert_int_equal(s[i].calls, 1);
-        assert_int_equal(s[i].status, OBS_OK);
-        assert_string_equal(s[i].answer, want);
-    }
+    assert_numbered(s, n, "h");
     struct engine_stats st;
     engine_get_stats(r.e, &st);
     assert_int_equal(st.dropped, 0);
@@ -863,22 +857,12 @@ static void test_late_copy_dropped(void **state)
     struct engine_opts o = opts(2000, 3);
     o.share = N;
     run_init(&r, FAKE_TWICE, &o);
-    for (int i = 0; i < N; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "d%d.example.com", i);
-        submit(&r, &s[i], name, LDNS_RR_TYPE_MX, false, false);
-    }
+    submit_numbered(&r, s, N, "d");
     run_wait(&r);
     /* the last copy may still be unread when the last callback stops the loop */
     for (int i = 0; i < 5; i++)
         uv_run(&r.loop, UV_RUN_NOWAIT);
-    for (int i = 0; i < N; i++) {
-        char want[80];
-        snprintf(want, sizeof want, "10 mx.d%d.example.com.", i);
-        assert_int_equal(s[i].calls, 1);
-        assert_int_equal(s[i].status, OBS_OK);
-        assert_string_equal(s[i].answer, want);
-    }
+    assert_numbered(s, N, "d");
     struct engine_stats st;
     engine_get_stats(r.e, &st);
     assert_int_equal(r.f.nports, 1);
