@@ -73,14 +73,8 @@ uint32_t rep__str(struct rep_strtab *t, const char *s, size_t len)
             return t->slots[j] - 1;
         j = (j + 1) & (t->nslots - 1);
     }
-    if (t->n == t->cap) {
-        uint32_t cap = t->cap ? t->cap * 2 : 64;
-        char **b = realloc(t->s, cap * sizeof *b);
-        if (b == NULL)
-            return UINT32_MAX;
-        t->s = b;
-        t->cap = cap;
-    }
+    if (rep__grow((void **)&t->s, &t->cap, t->n, sizeof *t->s) != 0)
+        return UINT32_MAX;
     char *c = malloc(len + 1);
     if (c == NULL)
         return UINT32_MAX;
@@ -162,11 +156,12 @@ static void map_free(struct rep_map *m)
     free(m->vals);
 }
 
-/* Grows an array of elements of size sz to hold n + 1. */
-static int grow(void **arr, uint32_t *cap, uint32_t n, size_t sz)
+int rep__grow(void **arr, uint32_t *cap, uint32_t n, size_t sz)
 {
     if (n < *cap)
         return 0;
+    if (*cap > UINT32_MAX / 2)
+        return DP_ENOMEM;
     uint32_t c = *cap ? *cap * 2 : 16;
     void *b = realloc(*arr, (size_t)c * sz);
     if (b == NULL)
@@ -175,8 +170,6 @@ static int grow(void **arr, uint32_t *cap, uint32_t n, size_t sz)
     *cap = c;
     return 0;
 }
-#define GROW(a, field)                                                                             \
-    grow((void **)&(a)->field, &(a)->cap##field, (a)->n##field, sizeof *(a)->field)
 
 /* ---- the open round ---- */
 
@@ -365,7 +358,7 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
     uint32_t i = rep__map_get(&a->mxmap, key);
     int rc = 0;
     if (i == UINT32_MAX) {
-        if (GROW(a, mxs) != 0 || rep__map_put(&a->mxmap, key, a->nmxs) != 0)
+        if (REP_GROW(a, mxs) != 0 || rep__map_put(&a->mxmap, key, a->nmxs) != 0)
             return DP_ENOMEM;
         i = a->nmxs++;
         memset(&a->mxs[i], 0, sizeof a->mxs[i]);
@@ -516,7 +509,7 @@ static int add_point(struct rep_agg *a, uint32_t check, int64_t t, uint32_t roun
         if (a->ser[i].check == check)
             s = &a->ser[i];
     if (s == NULL) {
-        if (GROW(a, ser) != 0)
+        if (REP_GROW(a, ser) != 0)
             return DP_ENOMEM;
         s = &a->ser[a->nser++];
         memset(s, 0, sizeof *s);
@@ -764,7 +757,7 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
 
     uint32_t di = rep__map_get(&a->dommap, dname);
     if (di == UINT32_MAX) {
-        if (GROW(a, doms) != 0 || rep__map_put(&a->dommap, dname, a->ndoms) != 0)
+        if (REP_GROW(a, doms) != 0 || rep__map_put(&a->dommap, dname, a->ndoms) != 0)
             return DP_ENOMEM;
         di = a->ndoms++;
         a->doms[di] = (struct rep_dom){dname, o->time, o->time};
@@ -777,7 +770,7 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
     uint64_t key = ((uint64_t)di << 32) | check;
     uint32_t ci = rep__map_get(&a->dcmap, key);
     if (ci == UINT32_MAX) {
-        if (GROW(a, dcs) != 0 || rep__map_put(&a->dcmap, key, a->ndcs) != 0)
+        if (REP_GROW(a, dcs) != 0 || rep__map_put(&a->dcmap, key, a->ndcs) != 0)
             return DP_ENOMEM;
         ci = a->ndcs++;
         memset(&a->dcs[ci], 0, sizeof a->dcs[ci]);
@@ -791,7 +784,7 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
     key = ((uint64_t)ci << 32) | skey;
     uint32_t si = rep__map_get(&a->dcsmap, key);
     if (si == UINT32_MAX) {
-        if (GROW(a, dcss) != 0 || rep__map_put(&a->dcsmap, key, a->ndcss) != 0)
+        if (REP_GROW(a, dcss) != 0 || rep__map_put(&a->dcsmap, key, a->ndcss) != 0)
             return DP_ENOMEM;
         si = a->ndcss++;
         struct rep_dcs *d = &a->dcss[si];
@@ -806,8 +799,7 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
 
     uint32_t gi = rep__map_get(&op->grpmap, si);
     if (gi == UINT32_MAX) {
-        if (grow((void **)&op->grps, &op->capgrps, op->ngrps, sizeof *op->grps) != 0 ||
-            rep__map_put(&op->grpmap, si, op->ngrps) != 0)
+        if (REP_GROW(op, grps) != 0 || rep__map_put(&op->grpmap, si, op->ngrps) != 0)
             return DP_ENOMEM;
         gi = op->ngrps++;
         struct grp *g = &op->grps[gi];
@@ -817,8 +809,7 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
         /* chain the dc's groups, in order */
         struct rep_dc *c = &a->dcs[ci];
         if (c->grp_head == 0) {
-            if (grow((void **)&op->touched, &op->captouched, op->ntouched, sizeof *op->touched) !=
-                0)
+            if (REP_GROW(op, touched) != 0)
                 return DP_ENOMEM;
             op->touched[op->ntouched++] = ci;
             c->grp_head = gi + 1;
@@ -832,7 +823,7 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
     struct grp *g = &op->grps[gi];
     if (o->time < g->min_time)
         g->min_time = o->time;
-    if (grow((void **)&op->rows, &op->caprows, op->nrows, sizeof *op->rows) != 0)
+    if (REP_GROW(op, rows) != 0)
         return DP_ENOMEM;
     struct row *x = &op->rows[op->nrows];
     x->time = o->time;

@@ -146,6 +146,11 @@ struct rep_agg {
 };
 
 uint32_t rep__str(struct rep_strtab *t, const char *s, size_t len); /* UINT32_MAX: no memory */
+/* Makes room in *arr (elements of size sz, *cap of them) for element n: doubles
+ * the capacity (16 at first) when n has reached it. 0 or DP_ENOMEM. */
+int rep__grow(void **arr, uint32_t *cap, uint32_t n, size_t sz);
+/* rep__grow for the array a->F counted by a->nF, with room a->capF */
+#define REP_GROW(a, f) rep__grow((void **)&(a)->f, &(a)->cap##f, (a)->n##f, sizeof *(a)->f)
 /* The index stored for key, or UINT32_MAX when absent. */
 uint32_t rep__map_get(const struct rep_map *m, uint64_t key);
 /* Stores val for key (replacing an old one). 0 or DP_ENOMEM. */

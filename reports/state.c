@@ -232,20 +232,6 @@ static char *get_s(struct cur *c)
     return s;
 }
 
-static int grow_to(void **arr, uint32_t *cap, uint32_t n, size_t sz)
-{
-    if (n < *cap)
-        return 0;
-    uint32_t nc = *cap ? *cap * 2 : 16;
-    void *b = realloc(*arr, (size_t)nc * sz);
-    if (b == NULL)
-        return DP_ENOMEM;
-    *arr = b;
-    *cap = nc;
-    return 0;
-}
-#define GROW_(a, f) grow_to((void **)&(a)->f, &(a)->cap##f, (a)->n##f, sizeof *(a)->f)
-
 /* Adds key to a map being rebuilt from the state; a key seen twice means a
  * damaged state (DP_EFORMAT). */
 static int mput(struct rep_map *m, uint64_t key, uint32_t val)
@@ -353,7 +339,7 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
                 goto out; /* a duplicate string, or no memory */
             c.i = 2;
         } else if (strcmp(t, "d") == 0) {
-            if (GROW_(a, doms) != 0)
+            if (REP_GROW(a, doms) != 0)
                 goto out;
             struct rep_dom *d = &a->doms[a->ndoms];
             d->name = (uint32_t)get_u(&c, a->str.n ? a->str.n - 1 : 0);
@@ -363,7 +349,7 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
                 goto out;
             a->ndoms++;
         } else if (strcmp(t, "c") == 0) {
-            if (GROW_(a, dcs) != 0 || a->ndoms == 0 || a->str.n == 0)
+            if (REP_GROW(a, dcs) != 0 || a->ndoms == 0 || a->str.n == 0)
                 goto out;
             struct rep_dc *d = &a->dcs[a->ndcs];
             memset(d, 0, sizeof *d);
@@ -383,7 +369,7 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
                 goto out;
             a->ndcs++;
         } else if (strcmp(t, "v") == 0) {
-            if (GROW_(a, dcss) != 0 || a->ndcs == 0)
+            if (REP_GROW(a, dcss) != 0 || a->ndcs == 0)
                 goto out;
             struct rep_dcs *d = &a->dcss[a->ndcss];
             memset(d, 0, sizeof *d);
@@ -409,7 +395,7 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
                 mput(&a->dcsmap, ((uint64_t)d->dc << 32) | skey, a->ndcss - 1) != 0)
                 goto out;
         } else if (strcmp(t, "m") == 0) {
-            if (GROW_(a, mxs) != 0 || a->ndoms == 0)
+            if (REP_GROW(a, mxs) != 0 || a->ndoms == 0)
                 goto out;
             struct rep_mx *m = &a->mxs[a->nmxs];
             memset(m, 0, sizeof *m);
@@ -429,7 +415,7 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
                 mput(&a->mxmap, ((uint64_t)m->dom << 32) | skey, a->nmxs - 1) != 0)
                 goto out;
         } else if (strcmp(t, "p") == 0) {
-            if (GROW_(a, ser) != 0 || a->str.n == 0)
+            if (REP_GROW(a, ser) != 0 || a->str.n == 0)
                 goto out;
             ser = &a->ser[a->nser++];
             memset(ser, 0, sizeof *ser);
