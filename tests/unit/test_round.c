@@ -27,6 +27,7 @@ struct fixture {
     struct check_plan plan;
     bool primed;
     bool round_done;
+    struct round_cfg cfg; /* the round borrows it: it lives as long as the round */
     struct round *round;
 };
 
@@ -97,6 +98,21 @@ static void run_round(struct fixture *f, const struct round_cfg *cfg)
         uv_run(&f->loop, UV_RUN_ONCE);
 }
 
+/* Runs one round over the domains (which must outlive the fixture's round)
+ * against the fixture's resolvers and authority, and gives its rows (owned by
+ * the round). */
+static void run_domains(struct fixture *f, struct round_domain *doms, size_t ndoms,
+                        const struct obs **rows, size_t *n)
+{
+    f->cfg = (struct round_cfg){.domains = doms,
+                                .ndomains = ndoms,
+                                .resolvers = &f->resolvers,
+                                .authority = &f->authority,
+                                .vantage = "test"};
+    run_round(f, &f->cfg);
+    assert_int_equal(round_rows(f->round, rows, n), 0);
+}
+
 static size_t count_rows(const struct obs *rows, size_t n, const char *server, const char *qtype)
 {
     size_t c = 0;
@@ -118,15 +134,9 @@ static void test_one_domain(void **state)
     char err[256];
     assert_int_equal(check_plan_parse_checks(&f.plan, "mx,soa", err, sizeof err), 0);
     struct round_domain dom = {.name = "contoso.test", .profile = PROFILE_NONE, .plan = &f.plan};
-    struct round_cfg cfg = {.domains = &dom,
-                            .ndomains = 1,
-                            .resolvers = &f.resolvers,
-                            .authority = &f.authority,
-                            .vantage = "test"};
-    run_round(&f, &cfg);
     const struct obs *rows;
     size_t n;
-    assert_int_equal(round_rows(f.round, &rows, &n), 0);
+    run_domains(&f, &dom, 1, &rows, &n);
     /* mx: 3 MX rows + plain1's A and AAAA of mail.contoso.test; soa: 3 rows */
     assert_int_equal(n, 3 + 2 + 3);
     /* ordered: check, question, server (resolvers first, then auth), targets after their MX */
@@ -176,15 +186,9 @@ static void test_expect_and_stale(void **state)
                                            err, sizeof err),
                      0);
     struct round_domain dom = {.name = "contoso.test", .profile = PROFILE_NONE, .plan = &f.plan};
-    struct round_cfg cfg = {.domains = &dom,
-                            .ndomains = 1,
-                            .resolvers = &f.resolvers,
-                            .authority = &f.authority,
-                            .vantage = "test"};
-    run_round(&f, &cfg);
     const struct obs *rows;
     size_t n;
-    assert_int_equal(round_rows(f.round, &rows, &n), 0);
+    run_domains(&f, &dom, 1, &rows, &n);
     assert_int_equal(count_rows(rows, n, "plain1", "MX"), 1);
     assert_string_equal(rows[0].answer, "10 mail.contoso.test.");
     assert_string_equal(rows[0].expected, "0 contoso-test.mail.protection.outlook.com.");
@@ -213,15 +217,9 @@ static void test_many_domains(void **state)
         snprintf(doms[i].name, sizeof doms[i].name, "d%03d.contoso.test", i);
         doms[i].plan = &f.plan;
     }
-    struct round_cfg cfg = {.domains = doms,
-                            .ndomains = NDOM,
-                            .resolvers = &f.resolvers,
-                            .authority = &f.authority,
-                            .vantage = "test"};
-    run_round(&f, &cfg);
     const struct obs *rows;
     size_t n;
-    assert_int_equal(round_rows(f.round, &rows, &n), 0);
+    run_domains(&f, doms, NDOM, &rows, &n);
     /* 4 checks x 4 servers per domain; nothing resolves, so no target rows */
     assert_int_equal(n, (size_t)NDOM * 4 * 4);
     for (size_t i = 0; i < n; i++) {
