@@ -28,6 +28,7 @@ static const char check_options[] =
     "  --rate N              queries per second to any one server, 0 = no limit (default 20)\n"
     "  --inflight N          queries in flight at once (default 256)\n"
     "  --vantage NAME        where this run stands (default: the host name)\n"
+    "  --prometheus FILE     also write the summary as Prometheus text (node_exporter)\n"
     "  -q, -v                quieter; more detail on stderr\n";
 
 struct command {
@@ -51,7 +52,8 @@ static const struct command commands[] = {
      "Rebuild every report in DIR from observations.csv alone.\n"},
     {"query", cmd_query, "dnsprop query [@SERVER] NAME [TYPE] [+tcp] [+norec]",
      "One validated query, printed as the observations header and one row.\n"
-     "SERVER is ADDR, ADDR:PORT or [V6]:PORT (default: the first built-in resolver);\n"
+     "SERVER is ADDR, ADDR:PORT or [V6]:PORT (default: the first nameserver of\n"
+     "/etc/resolv.conf, as dig asks; none there is an error, exit 3);\n"
      "TYPE defaults to A. Exit 0 when the server answered (ok, nxdomain, nodata),\n"
      "2 when it did not, 3 for bad usage.\n"},
     {"resolvers", cmd_resolvers, "dnsprop resolvers [--resolvers SPEC]",

@@ -445,7 +445,8 @@ struct run_opts {
     int64_t since; /* -1: the first round in the log */
     bool until_converged;
     struct engine_opts engine;
-    const char *vantage; /* NULL: the host name */
+    const char *vantage;    /* NULL: the host name */
+    const char *prometheus; /* --prometheus FILE, NULL: none */
     bool quiet;
     int verbose;
     const char **domains; /* owned array of borrowed positional domains */

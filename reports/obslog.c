@@ -719,6 +719,7 @@ void obslog_close(struct obslog *l)
         close(l->lockfd); /* releases the flock */
     rep__agg_free(l->agg);
     csvr_deinit(&l->rd);
+    rep__summary_free(l->summary, l->nsummary);
     free(l->dir);
     free(l->path);
     free(l);
