@@ -58,7 +58,7 @@ static const struct command commands[] = {
      "2 when it did not, 3 for bad usage.\n"},
     {"resolvers", cmd_resolvers, "dnsprop resolvers [--resolvers SPEC]",
      "Print the resolver set as CSV: name,address,operator,country.\n"},
-    {"demo", cmd_demo, "dnsprop demo [--dir DIR]",
+    {"demo", cmd_demo, "dnsprop demo [--dir DIR] [-q]",
      "A complete offline run on a simulated DNS world on loopback: an authoritative\n"
      "server and caching resolvers, an MX move to Microsoft 365, and a watch until\n"
      "everything that can converge has. Writes ./dnsprop-demo/ by default.\n"},
