@@ -106,4 +106,10 @@ expect_exit 3 "$DNSPROP" check $Z --resolvers "$T/res.csv" --dir "$T/data2" --pr
 [ -e "$T/data2" ] && fail "bad --prometheus created the data folder"
 expect_exit 3 "$DNSPROP" check $Z --resolvers "$T/res.csv" --dir "$T/data2" --prometheus "$P"
 [ -e "$T/data2" ] && fail "--prometheus FOLDER created the data folder"
+
+# the README's alerting rules are valid rules
+awk '/^```yaml$/ { on = 1; next } /^```$/ { on = 0 } on' "$DNSPROP_SRC/README.md" >"$T/rules.yml"
+grep -q dnsprop_status "$T/rules.yml" || fail "no alerting rule example in the README"
+out=$(promtool check rules "$T/rules.yml" 2>&1) && ok "README alerting rules: promtool check rules" ||
+  fail "README alerting rules: $out"
 finish
