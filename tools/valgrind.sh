@@ -46,10 +46,15 @@ res="127.0.0.1:$1,127.0.0.1:$2"
 run "check" "$build/dnsprop" check contoso.test --resolvers "$res" --authority "127.0.0.1:$3" \
   --dir "$scratch/d" --checks m365
 run "check again" "$build/dnsprop" check contoso.test --resolvers "$res" --authority "127.0.0.1:$3" \
-  --dir "$scratch/d" --checks m365
+  --dir "$scratch/d" --checks m365 --prometheus "$scratch/dnsprop.prom"
 run "report" "$build/dnsprop" report --dir "$scratch/d"
 run "query" "$build/dnsprop" query "@127.0.0.1:$1" contoso.test MX
 run "query +tcp" "$build/dnsprop" query "@127.0.0.1:$1" contoso.test TXT +tcp
+# the resolv.conf reader up to its error (a usable line would send a query to port 53)
+printf '# none\nnameserver not-an-address\n' >"$scratch/resolv.conf"
+export DNSPROP_RESOLV_CONF="$scratch/resolv.conf"
+run "query, no usable resolv.conf" "$build/dnsprop" query contoso.test MX
+unset DNSPROP_RESOLV_CONF
 run "resolvers" "$build/dnsprop" resolvers
 run "bad input" "$build/dnsprop" check contoso.test --resolvers "$res" --expect 'mx=99999 x.'
 run "watch" "$build/dnsprop" watch contoso.test --resolvers "$res" --authority none \
