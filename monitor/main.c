@@ -47,8 +47,11 @@ static const struct command commands[] = {
      "after 3 converged rounds in a row).\n\nOptions (also those of check):\n"
      "  --interval DUR        time between rounds (default 10m)\n"
      "  --until-converged     stop after 3 rounds in a row with everything converged\n"},
-    {"report", cmd_report, "dnsprop report [--dir DIR] [--window DUR] [--since TIME]",
-     "Rebuild every report in DIR from observations.csv alone.\n"},
+    {"report", cmd_report, "dnsprop report [--dir DIR] [--window DUR] [--since TIME] [--upgrade]",
+     "Rebuild every report in DIR from observations.csv alone.\n\n"
+     "  --upgrade             first rewrite a log of an older dnsprop (17 columns) once,\n"
+     "                        atomically, with the site and ede columns (empty for the\n"
+     "                        old rows); every old value is kept as it was\n"},
     {"query", cmd_query, "dnsprop query [@SERVER] NAME [TYPE] [+tcp] [+norec]",
      "One validated query, printed as the observations header and one row.\n"
      "SERVER is ADDR, ADDR:PORT or [V6]:PORT (default: the first built-in resolver);\n"

@@ -57,6 +57,8 @@ struct obs {
     const char *answer;   /* normalized RRset (see engine), "" when none */
     const char *expected; /* normalized expected value, "" when nothing expected */
     enum obs_match match;
+    const char *site; /* NSID of the answering server/site (RFC 5001), "" none */
+    const char *ede;  /* Extended DNS Error codes (RFC 8914), ';'-joined, "" none */
 };
 
 /* "ok", "nxdomain", ... ; NULL for an out-of-range value. */
@@ -64,10 +66,18 @@ const char *obs_status_name(enum obs_status s);
 /* Parses a status name; returns 0 or DP_EINPUT. */
 int obs_status_parse(const char *s, size_t len, enum obs_status *out);
 
-/* The observations.csv header, without line end. */
+/* The observations.csv header, without line end, and its number of columns. */
 #define OBS_HEADER                                                                                 \
     "time_utc,vantage,round,domain,check,qname,qtype,server,address,transport,status,rcode,"       \
+    "latency_ms,ttl,answer,expected,match,site,ede"
+#define OBS_NCOLUMNS 19
+/* The header of logs written before site,ede existed: such a log is read as
+ * before (site and ede empty) and appended to in its own 17 columns until
+ * `dnsprop report --upgrade` rewrites it (obslog_upgrade). */
+#define OBS_HEADER_V1                                                                              \
+    "time_utc,vantage,round,domain,check,qname,qtype,server,address,transport,status,rcode,"       \
     "latency_ms,ttl,answer,expected,match"
+#define OBS_NCOLUMNS_V1 17
 
 /* ---- csv ---- */
 /* The one CSV writer (reports/csv.c) for every file dnsprop writes: RFC 4180
@@ -124,8 +134,11 @@ int csvr_split(struct csvr *r, const char *line, size_t len, const char **why);
  * FORMERR, NOTIMPL, ...; a number for rcodes without one), empty when -1;
  * latency_ms and ttl empty when -1; transport udp/tcp; match yes/no/empty. */
 
-/* Appends one row (with CRLF) to w. */
+/* Appends one row (with CRLF) to w: OBS_NCOLUMNS fields. */
 void obs_write_row(struct csvw *w, const struct obs *o);
+/* The same in the form of a log with ncolumns columns: OBS_NCOLUMNS, or
+ * OBS_NCOLUMNS_V1 (site and ede are then not written). */
+void obs_write_row_cols(struct csvw *w, const struct obs *o, unsigned ncolumns);
 /* Prints OBS_HEADER and one row to f (for `dnsprop query`). Returns 0 or DP_EIO. */
 int obs_print(FILE *f, const struct obs *o, bool header);
 /* Parses one line of observations.csv. On success fills *o with strings
@@ -133,6 +146,15 @@ int obs_print(FILE *f, const struct obs *o, bool header);
  * otherwise DP_EINPUT with a message (no file or line prefix) in why. */
 int obs_parse_line(struct csvr *r, const char *line, size_t len, struct obs *o, char *why,
                    size_t whylen);
+/* The same for a line of a log with ncolumns columns (OBS_NCOLUMNS, or
+ * OBS_NCOLUMNS_V1: site and ede are then ""). `ede` must be empty or
+ * decimal codes 0..65535 joined by ';'. */
+int obs_parse_line_cols(struct csvr *r, const char *line, size_t len, unsigned ncolumns,
+                        struct obs *o, char *why, size_t whylen);
+/* Which header a line is (without its line end; a final CR is ignored):
+ * OBS_NCOLUMNS for OBS_HEADER, OBS_NCOLUMNS_V1 for OBS_HEADER_V1, else 0 with
+ * what differs from OBS_HEADER in why. */
+unsigned obs_header_columns(struct csvr *r, const char *line, size_t len, char *why, size_t whylen);
 
 struct obslog;
 
@@ -140,6 +162,7 @@ struct obslog;
 enum {
     OBSLOG_NOCREATE = 1, /* the folder and the log must exist (the report command) */
     OBSLOG_REBUILD = 2,  /* ignore DIR/.state: read the whole log */
+    OBSLOG_QUIET = 4,    /* no notice on stderr about a log of the older form (-q) */
 };
 
 /* Opens the data folder `dir`: creates it and observations.csv (with its
@@ -163,6 +186,23 @@ int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err,
 /* Whether the open read only the rows after DIR/.state (true) or the whole
  * log (false: no state, a state that does not match, or OBSLOG_REBUILD). */
 bool obslog_from_state(const struct obslog *l);
+/* The log's columns: OBS_NCOLUMNS, or OBS_NCOLUMNS_V1 for a log written
+ * before site,ede existed. obslog_append writes rows in that form (site and
+ * ede dropped) and, the first time, unless OBSLOG_QUIET, says so once on
+ * stderr and names `dnsprop report --upgrade`. */
+unsigned obslog_columns(const struct obslog *l);
+
+/* Rewrites a 17-column log of folder `dir` in the current form, once: under
+ * the lock (waiting up to lock_wait_ms), after reading the whole log back
+ * (damage refuses it with nothing changed), into a temporary file in the
+ * folder with every old line's bytes kept and ",," (empty site,ede) added,
+ * fsync, then rename over observations.csv and fsync of the folder. A crash
+ * at any point leaves either the old log or the new one, whole. *rows gets
+ * the rows rewritten; *upgraded is false when the log already had the
+ * current columns (nothing is changed then). Returns 0, or a negative code
+ * with a message in err. */
+int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint64_t *rows,
+                   char *err, size_t errlen);
 /* Releases the lock and everything; NULL is fine. */
 void obslog_close(struct obslog *l);
 /* The data folder and log path (owned by l). */
