@@ -1,5 +1,6 @@
 /* Unit tests for the CSV writer and reader (reports/csv.c) and the
  * observation row format (reports/obslog.c). */
+#define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -303,7 +304,7 @@ static void test_obs_bad_values(void **state)
     obs_write_row_cols(&w, &s, OBS_NCOLUMNS_V1);
     assert_int_equal(
         obs_parse_line_cols(&r, w.buf, w.len - 2, OBS_NCOLUMNS_V1, &o, why, sizeof why), 0);
-    assert_null(strstr(w.buf, "fra1"));
+    assert_null(memmem(w.buf, w.len, "fra1", 4));
     csvw_deinit(&w);
     csvr_deinit(&r);
 }
