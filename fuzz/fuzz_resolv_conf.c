@@ -4,7 +4,7 @@
  * IPv6 on port 53, and its text form must read back as the same address.
  */
 #include "fuzz.h"
-#include "resolvers/resolvers.h"
+#include "resolvers.h"
 
 #include <arpa/inet.h>
 

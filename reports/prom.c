@@ -11,7 +11,7 @@
  * that nobody can guess, created with O_EXCL|O_NOFOLLOW so nothing planted
  * there is followed), is fsynced, and is renamed over the target.
  */
-#include "reports/internal.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

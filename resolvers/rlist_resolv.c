@@ -3,7 +3,7 @@
  * @SERVER (PRODUCT.md section 2): the first usable nameserver line, as dig,
  * kdig and drill take it.
  */
-#include "resolvers/resolvers.h"
+#include "resolvers.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

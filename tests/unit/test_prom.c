@@ -13,8 +13,8 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "reports/reports.h"
-#include "resolvers/resolvers.h"
+#include "reports.h"
+#include "resolvers.h"
 
 static struct report_summary row(char *domain, char *check)
 {

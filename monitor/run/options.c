@@ -3,7 +3,7 @@
  * checked before anything is created or changed: a bad value gets one line
  * on stderr naming the option and the text, and the command exits 3.
  */
-#include "monitor/monitor.h"
+#include "run.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -30,6 +30,7 @@ enum {
     OPT_INFLIGHT,
     OPT_VANTAGE,
     OPT_PROMETHEUS,
+    OPT_INSECURE_DIR,
 };
 
 static const struct option long_options[] = {
@@ -51,6 +52,7 @@ static const struct option long_options[] = {
     {"inflight", required_argument, NULL, OPT_INFLIGHT},
     {"vantage", required_argument, NULL, OPT_VANTAGE},
     {"prometheus", required_argument, NULL, OPT_PROMETHEUS},
+    {"insecure-dir", no_argument, NULL, OPT_INSECURE_DIR},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {NULL, 0, NULL, 0},
@@ -197,6 +199,9 @@ int run_opts_parse(struct run_opts *o, const char *cmd, int argc, char **argv, b
             o->prometheus = optarg;
             break;
         }
+        case OPT_INSECURE_DIR:
+            o->insecure_dir = true;
+            break;
         case 'q':
             o->quiet = true;
             break;
