@@ -97,8 +97,9 @@ static const struct family {
     [F_WINDOW] = {"dnsprop_window_end_timestamp_seconds",
                   "End of the propagation window (Unix time)."},
     [F_STATUS] = {"dnsprop_status",
-                  "Status of the check: 0 OK (converged), 1 WARNING (propagating), 2 CRITICAL "
-                  "(critical or expired), 3 UNKNOWN."},
+                  "Status of the check as an exit status: 0 OK (converged), 1 WARNING "
+                  "(propagating), 2 CRITICAL (critical or expired); a run that ends UNKNOWN (3) "
+                  "leaves the file as it was."},
     [F_LAST] = {"dnsprop_last_round_timestamp_seconds",
                 "Start of the latest round that asked this check (Unix time)."},
 };
