@@ -192,6 +192,10 @@ int report_prometheus_check_path(const char *path, char *err, size_t errlen)
     const char *base;
     char esc[300];
     struct stat st;
+    if (path[0] == '\0') {
+        dp_errf(err, errlen, "--prometheus: empty file name");
+        return DP_EINPUT;
+    }
     int rc = split_path(path, &dir, &base);
     if (rc != 0)
         return rc;
