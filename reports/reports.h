@@ -57,6 +57,8 @@ struct obs {
     const char *answer;   /* normalized RRset (see engine), "" when none */
     const char *expected; /* normalized expected value, "" when nothing expected */
     enum obs_match match;
+    const char *site; /* NSID of the answering server/site (RFC 5001), "" none */
+    const char *ede;  /* Extended DNS Error codes (RFC 8914), ';'-joined, "" none */
 };
 
 /* "ok", "nxdomain", ... ; NULL for an out-of-range value. */
@@ -183,6 +185,7 @@ struct report_settings {
     bool single_mx;      /* single MX required (m365 implies it) */
     uint64_t window_s;   /* propagation window, seconds (0: the default 72h) */
     int64_t since;       /* Unix seconds; -1: the domain's first round */
+    uint64_t old_ttl_s;  /* --old-ttl, seconds; 0: not given (a saved value is kept) */
 };
 
 /* Overrides for one rendering (dnsprop report --window/--since): applied to
