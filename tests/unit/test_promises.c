@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "reports/internal.h"
+#include "internal.h"
 
 #define T1  1795996800 /* 2026-11-30 00:00:00 */
 #define OLD "10 mail.contoso.com."
