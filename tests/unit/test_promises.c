@@ -704,6 +704,128 @@ static void test_sites_in_state(void **state)
     free(row1);
 }
 
+/* Writes the rows as a log of the first version would hold them: the old
+ * header and 17 columns (site and ede must be empty). */
+static void write_rows_v1(const struct rows *r)
+{
+    FILE *f = fopen(path_of("observations.csv"), "ab");
+    assert_non_null(f);
+    struct csvw w;
+    csvw_init(&w);
+    if (ftell(f) == 0)
+        csvw_raw(&w, OBS_HEADER_V1 "\r\n", strlen(OBS_HEADER_V1) + 2);
+    for (size_t i = 0; i < r->n; i++) {
+        size_t before = w.len;
+        obs_write_row(&w, &r->v[i]);
+        /* the row ends ",SITE,EDE\r\n" with both empty: ",,\r\n" */
+        assert_true(w.len - before > 4 && memcmp(w.buf + w.len - 4, ",,\r\n", 4) == 0);
+        w.len -= 4;
+        csvw_raw(&w, "\r\n", 2);
+    }
+    assert_int_equal(csvw_error(&w), 0);
+    assert_int_equal(fwrite(w.buf, 1, w.len, f), w.len);
+    csvw_deinit(&w);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* The pool and serve-stale stories through the log itself (site and ede
+ * columns), round by round as cron runs them: incremental == rebuild ==
+ * without .state, byte for byte. */
+static void test_sites_rebuild_identity(void **state)
+{
+    (void)state;
+    struct rows r;
+    struct report_outcome out;
+    static const struct {
+        int64_t t;
+        const char *site;
+        int64_t ttl;
+        bool old;
+    } steps[] = {
+        {0, "s2", 13, true}, {2, "s1", 5, true},    {4, "s3", 15, true},   {8, "s1", 20, false},
+        {10, "s2", 3, true}, {14, "s2", 20, false}, {20, "s1", 20, false}, {22, "s3", 20, false},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        pool_round(&r, steps[i].t, (uint32_t)i + 1, steps[i].site, steps[i].ttl,
+                   steps[i].old ? OLD : NEW);
+        /* and bind, serving stale with EDE 3 from +21 on */
+        struct obs *o = add(&r, "v", T1 + steps[i].t, (uint32_t)i + 1, "mx", "bind", OBS_OK,
+                            steps[i].t < 20 ? 20 - steps[i].t : 30, OLD, NEW, "b1");
+        o->ede = steps[i].t > 20 ? "3" : "";
+        write_rows(&r);
+        refresh(NULL, 0, &out);
+        assert_true(i == 0 || last_from_state);
+    }
+    char *row = line_of("convergence.csv", "contoso.com,mx,pool,");
+    assert_non_null(strstr(row, ",0,8,0," NEW ",,v,3,no"));
+    free(row);
+    row = line_of("convergence.csv", "contoso.com,mx,bind,");
+    assert_non_null(strstr(row, ",stale,"));
+    assert_non_null(strstr(row, ",v,1,yes"));
+    free(row);
+    assert_string_equal(out.status_line, "DNSPROP WARNING - contoso.com mx 1/2 converged, overdue: "
+                                         "bind | converged=1;;;0;2 overdue=1");
+    struct snap inc, reb;
+    take(&inc, &out);
+    rebuild(&out);
+    take(&reb, &out);
+    same(&inc, &reb);
+    drop(&reb);
+    assert_int_equal(unlink(path_of(".state")), 0);
+    refresh(NULL, 0, &out);
+    assert_false(last_from_state);
+    take(&reb, &out);
+    same(&inc, &reb);
+    drop(&reb);
+    drop(&inc);
+}
+
+/* A log of the first version (17 columns) gives the reports a log of today
+ * gives with the same rows and empty site and ede, and appending to it
+ * keeps the reports in step with a rebuild. */
+static void test_old_17_column_log(void **state)
+{
+    (void)state;
+    struct rows r;
+    struct report_outcome out;
+    deadline_log(&r);
+    struct rows part = r;
+    part.n = 6;
+    write_rows_v1(&part);
+    refresh(NULL, 0, &out);
+    memmove(part.v, r.v + 6, (r.n - 6) * sizeof r.v[0]);
+    part.n = r.n - 6;
+    write_rows_v1(&part);
+    refresh(NULL, 0, &out);
+    assert_true(last_from_state);
+    size_t len;
+    char *log = slurp("observations.csv", &len);
+    assert_int_equal(strncmp(log, OBS_HEADER_V1 "\r\n", strlen(OBS_HEADER_V1) + 2), 0);
+    free(log);
+    struct snap old, reb;
+    take(&old, &out);
+    rebuild(&out);
+    take(&reb, &out);
+    same(&old, &reb);
+    drop(&reb);
+    /* the same rows in a log of today, in another folder */
+    char keep[sizeof dir];
+    memcpy(keep, dir, sizeof dir);
+    assert_true(strlen(dir) + 5 < sizeof dir);
+    memcpy(dir + strlen(dir), "/new", 5);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    write_rows(&r);
+    refresh(NULL, 0, &out);
+    take(&reb, &out);
+    same(&old, &reb);
+    drop(&reb);
+    drop(&old);
+    expect_line("summary.csv", "contoso.com,mx",
+                "contoso.com,mx,2,1,1,0,50.0,,2026-12-03 00:00:00,propagating,"
+                "2026-11-30 01:20:00,1");
+    memcpy(dir, keep, sizeof dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -719,6 +841,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_old_settings_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_state_rebuilt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sites_in_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sites_rebuild_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_old_17_column_log, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
