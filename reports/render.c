@@ -362,8 +362,10 @@ static void draw_views(const struct rep_agg *a, const struct eff *effs, struct d
         const struct rep_dcs *d = &a->dcss[i];
         struct dcview *v = &views[d->dc];
         /* a resolver still stale after the deadline is overdue, as is one
-         * that broke the promise one of its sites gave (1 s grace) */
-        overdue[i] = d->state != REP_CONVERGED &&
+         * that broke the promise one of its sites gave (1 s grace); an
+         * authoritative server promises nothing of the kind (a lagging
+         * one is a disagreement, reported as such) */
+        overdue[i] = !d->auth && d->state != REP_CONVERGED &&
                      (d->overdue || (d->state == REP_STALE && v->deadline >= 0 &&
                                      d->last_time > v->deadline + 1));
         if (d->auth || d->last_round != a->dcvs[d->dcv].round)

@@ -490,6 +490,31 @@ static void test_ede_stale_first_answer(void **state)
     free(row);
 }
 
+/* An authoritative server that lags behind is a disagreement, never
+ * "overdue": it promised no TTL to anyone. */
+static void test_auth_never_overdue(void **state)
+{
+    (void)state;
+    struct rows r = {.n = 0};
+    struct report_outcome out;
+    for (uint32_t i = 0; i < 3; i++) {
+        r.n = 0;
+        add(&r, "v", T1 + 100 * i, i + 1, "mx", "r1", OBS_OK, 300, NEW, NEW, "");
+        add(&r, "v", T1 + 100 * i, i + 1, "mx", "auth:ns1.contoso.com.", OBS_OK, 20, NEW, NEW, "");
+        struct obs *o = add(&r, "v", T1 + 100 * i, i + 1, "mx", "auth:ns2.contoso.com.", OBS_OK, 20,
+                            OLD, NEW, "");
+        o->address = "192.0.2.54";
+        write_rows(&r);
+        refresh(NULL, 0, &out);
+    }
+    char *row = line_of("convergence.csv", "contoso.com,mx,auth:ns2.contoso.com.,");
+    assert_non_null(strstr(row, ",stale,"));
+    assert_non_null(strstr(row, ",v,1,no"));
+    free(row);
+    assert_non_null(strstr(out.status_line, "authoritative servers disagree"));
+    assert_non_null(strstr(out.status_line, "overdue=0"));
+}
+
 /* ---- the deadline ---- */
 
 /* The log began before the change: auth serves the old MX (TTL 3600) in
@@ -835,6 +860,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pool_without_nsid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serve_stale_overdue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ede_stale_first_answer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auth_never_overdue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_from_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_negative_ttl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_old_ttl_setting, setup, teardown),
