@@ -28,6 +28,23 @@
  * - Authoritative disagreement: two auth: servers that answered (ok,
  *   nxdomain, nodata) the same qname and qtype in one round with different
  *   statuses or answers (an SOA with another serial is a different answer).
+ * - Vantages: rounds are numbered per vantage (a merged log holds several
+ *   vantages' rounds 1, 2, ...); a round is the rows of one (vantage,
+ *   round) in a row of the log, finished by a row of any other, so a
+ *   rebuild finishes rounds in the order incremental refreshes did. A server
+ *   is known per (vantage, name, address); the timeline and the chart's
+ *   series are per (check, vantage).
+ * - Sites (PRODUCT.md section 6): each row's site (NSID, "" none) keeps its
+ *   own stale expiry and promise (judge_sites); a server converged in a
+ *   round stays stale while another of its sites holds the old records by
+ *   its latest answer and its expiry is ahead; its stale_expires is the
+ *   latest over its sites'. It is overdue while not converged and a site
+ *   has broken its promise. Overdue past the deadline is decided at render
+ *   time (the deadline needs the settings).
+ * - The change, per (domain, check, vantage) (track_change): the round in
+ *   which the auth: servers first served, as expected, an answer other
+ *   than before (or after answers that were not expected), and the largest
+ *   TTL they gave the answers before it: the deadline's inputs.
  */
 #include "internal.h"
 

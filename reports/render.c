@@ -18,6 +18,14 @@
  * Exit status: the worst over all: converged 0, propagating 1, critical and
  * expired 2; no observations at all: 3.
  *
+ * Over vantages: the counts of a (domain, check) are over the (vantage,
+ * server) pairs of each vantage's latest round; the authoritative flags are
+ * those of any vantage's latest round. The deadline is the earliest change
+ * time any vantage saw (else since) plus the largest old TTL any saw (else
+ * the saved --old-ttl); a resolver stale after it (1 s grace) is overdue,
+ * as is one whose site broke its promise (agg.c). The ETA is over the stale
+ * resolvers that are not overdue.
+ *
  * MX verdicts (mx_compliance.csv): error when the MX query itself failed;
  * noncompliant for no-mx, null-mx, target-mismatch, target-is-cname,
  * target-is-ip, target-unresolvable, or multiple-mx (only when a single MX
