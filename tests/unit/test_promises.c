@@ -515,6 +515,30 @@ static void test_auth_never_overdue(void **state)
     assert_non_null(strstr(out.status_line, "overdue=0"));
 }
 
+/* The status line names at most three overdue resolvers, NAME@VANTAGE when
+ * the log has several vantages, then how many more. */
+static void test_overdue_names(void **state)
+{
+    (void)state;
+    struct rows r = {.n = 0};
+    struct report_outcome out;
+    static const char *const names[] = {"r1", "r2", "r3"};
+    for (uint32_t i = 0; i < 2; i++) {
+        r.n = 0;
+        for (int v = 0; v < 2; v++)
+            for (int k = 0; k < 3 - v; k++) {
+                struct obs *o = add(&r, v ? "y" : "x", T1 + 30 * i + v, i + 1, "mx", names[k],
+                                    OBS_OK, 10, OLD, NEW, "");
+                o->address = names[k];
+            }
+        write_rows(&r);
+    }
+    refresh(NULL, 0, &out);
+    assert_string_equal(out.status_line,
+                        "DNSPROP WARNING - contoso.com mx 0/5 converged, overdue: r1@x, r2@x, "
+                        "r3@x, +2 more | converged=0;;;0;5 overdue=5");
+}
+
 /* ---- the deadline ---- */
 
 /* The log began before the change: auth serves the old MX (TTL 3600) in
@@ -861,6 +885,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_serve_stale_overdue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ede_stale_first_answer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_never_overdue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_overdue_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_from_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_negative_ttl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_old_ttl_setting, setup, teardown),
