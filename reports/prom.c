@@ -79,7 +79,18 @@ static void pb_label(struct pbuf *b, const char *v)
     }
 }
 
-enum fig { F_RESOLVERS, F_CONVERGED, F_STALE, F_ERRORS, F_ETA, F_WINDOW, F_STATUS, F_LAST };
+enum fig {
+    F_RESOLVERS,
+    F_CONVERGED,
+    F_STALE,
+    F_ERRORS,
+    F_OVERDUE,
+    F_ETA,
+    F_WINDOW,
+    F_DEADLINE,
+    F_STATUS,
+    F_LAST
+};
 
 static const struct family {
     const char *name;
@@ -91,11 +102,17 @@ static const struct family {
                      "Resolvers whose latest answer matches the expected records."},
     [F_STALE] = {"dnsprop_stale", "Resolvers that still answer something else (old records)."},
     [F_ERRORS] = {"dnsprop_errors", "Resolvers whose latest query failed."},
+    [F_OVERDUE] = {"dnsprop_overdue",
+                   "Resolvers not converged that still answer the old records after the time "
+                   "their own TTL promised (serve-stale, TTL stretching)."},
     [F_ETA] = {"dnsprop_eta_timestamp_seconds",
                "When the stale resolvers must have the new records by their TTLs (Unix time); "
                "absent when none is stale."},
     [F_WINDOW] = {"dnsprop_window_end_timestamp_seconds",
                   "End of the propagation window (Unix time)."},
+    [F_DEADLINE] = {"dnsprop_deadline_timestamp_seconds",
+                    "The change time plus the old TTL (Unix time): by then every cache that keeps "
+                    "TTLs has the new records; absent when unknown."},
     [F_STATUS] = {"dnsprop_status",
                   "Status of the check as an exit status: 0 OK (converged), 1 WARNING "
                   "(propagating), 2 CRITICAL (critical or expired); a run that ends UNKNOWN (3) "
@@ -120,6 +137,12 @@ static bool value_of(const struct report_summary *r, enum fig f, int64_t *v)
     case F_ERRORS:
         *v = r->errors;
         return true;
+    case F_OVERDUE:
+        *v = r->overdue;
+        return true;
+    case F_DEADLINE:
+        *v = r->deadline;
+        return r->deadline >= 0;
     case F_ETA:
         *v = r->eta;
         return r->eta >= 0;

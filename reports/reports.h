@@ -180,6 +180,7 @@ struct report_settings {
     bool single_mx;      /* single MX required (m365 implies it) */
     uint64_t window_s;   /* propagation window, seconds (0: the default 72h) */
     int64_t since;       /* Unix seconds; -1: the domain's first round */
+    uint64_t old_ttl_s;  /* --old-ttl, seconds; 0: not given (a saved value is kept) */
 };
 
 /* Overrides for one rendering (dnsprop report --window/--since): applied to
@@ -223,11 +224,13 @@ int report_rebuild_flags(const char *dir, int obslog_flags, unsigned lock_wait_m
 struct report_summary {
     char *domain;     /* owned by the array's owner: lower case, no final dot */
     char *check;      /* owned likewise: mx, spf, ... */
-    uint32_t servers; /* resolvers in the latest round */
+    uint32_t servers; /* resolvers ((vantage, server) pairs) in the latest rounds */
     uint32_t converged, stale, errors;
+    uint32_t overdue;   /* resolvers not converged that broke their TTL promise */
     int64_t eta;        /* Unix seconds; -1 when none is stale (eta_utc empty) */
     int64_t window_end; /* Unix seconds (window_ends_utc) */
-    int64_t last_round; /* Unix seconds: the start of the latest round */
+    int64_t deadline;   /* Unix seconds (deadline_utc: change + old TTL); -1 unknown */
+    int64_t last_round; /* Unix seconds: the start of the latest round (over vantages) */
     const char *status; /* "converged", "propagating", "expired", "critical" (static) */
     int exit_status;    /* the status as enum dp_exit: 0, 1 or 2 */
 };

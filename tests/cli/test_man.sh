@@ -90,10 +90,22 @@ out=$(MANWIDTH=80 man -l "$MAN" 2>"$T/man_err")
 for s in SYNOPSIS COMMANDS OPTIONS "EXIT STATUS" FILES "REPORT COLUMNS" PROMETHEUS; do
   grep -q "^$s" <<<"$out" || fail "man -l: no section $s"
 done
-# the columns of every header the program writes are documented
-hdr=$("$DNSPROP" query @127.0.0.1:9 contoso.com MX 2>/dev/null | head -1 | tr -d '\r')
-[ -n "$hdr" ] || fail "no observations header from dnsprop query"
-for col in ${hdr//,/ }; do
-  grep -q "$col" <<<"$out" || fail "man page: observations column $col is not documented"
+# The columns of every CSV the program writes are documented in that file's
+# subsection of REPORT COLUMNS: one round against a closed loopback port
+# (nothing answers, nothing leaves the host) writes every report.
+"$DNSPROP" check contoso.com --resolvers 127.0.0.1:9 --authority none --timeout 100ms --tries 1 \
+  --vantage test --dir "$T/d" >/dev/null 2>&1
+files=0
+for csv in observations convergence timeline mx_compliance summary; do
+  [ -s "$T/d/$csv.csv" ] || { fail "the check wrote no $csv.csv"; continue; }
+  files=$((files + 1))
+  # the subsection's text, from ".SS NAME.csv" to the next .SS or .SH
+  section=$(awk -v h=".SS $csv.csv" '$0 == h { on = 1; next } /^\.S[SH]/ { on = 0 } on' "$MAN" | sed 's/\\-/-/g')
+  [ -n "$section" ] || { fail "man/dnsprop.1 has no '.SS $csv.csv' under REPORT COLUMNS"; continue; }
+  for col in $(head -1 "$T/d/$csv.csv" | tr -d '\r' | tr ',' ' '); do
+    grep -qE "^\.(B|BR) ([^ ]+ \"[, ]+\" )*$col( |$)" <<<"$section" ||
+      fail "man/dnsprop.1: column '$col' of $csv.csv is not documented under '.SS $csv.csv'"
+  done
 done
+[ $files -eq 5 ] && ok "every column of the 5 reports is documented" || fail "only $files reports checked"
 finish

@@ -30,20 +30,24 @@ prom() { awk -v k="$1{domain=\"$Z\",check=\"$2\"}" '$1 == k { print $2 }' "$F"; 
 
 # validate: promtool accepts the file; every figure equals summary.csv's
 validate() {
-  local what=$1 out c servers conv stale errors eta wend status want
+  local what=$1 out c servers conv stale errors eta wend status deadline overdue want
   out=$(promtool check metrics <"$F" 2>&1) && [ -z "$out" ] ||
     fail "$what: promtool check metrics: $out"
-  for fam in resolvers converged stale errors eta_timestamp_seconds window_end_timestamp_seconds \
-    status last_round_timestamp_seconds; do
+  for fam in resolvers converged stale errors overdue eta_timestamp_seconds \
+    window_end_timestamp_seconds deadline_timestamp_seconds status last_round_timestamp_seconds; do
     grep -qx "# TYPE dnsprop_$fam gauge" "$F" || fail "$what: no TYPE line for dnsprop_$fam"
     grep -q "^# HELP dnsprop_$fam " "$F" || fail "$what: no HELP line for dnsprop_$fam"
   done
   # ';'-separated: a tab is white space to read, and empty fields would merge
-  while IFS=';' read -r c servers conv stale errors eta wend status; do
+  while IFS=';' read -r c servers conv stale errors eta wend status deadline overdue; do
     [ "$(prom dnsprop_resolvers "$c")" = "$servers" ] || fail "$what $c: resolvers $(prom dnsprop_resolvers "$c"), csv $servers"
     [ "$(prom dnsprop_converged "$c")" = "$conv" ] || fail "$what $c: converged $(prom dnsprop_converged "$c"), csv $conv"
     [ "$(prom dnsprop_stale "$c")" = "$stale" ] || fail "$what $c: stale $(prom dnsprop_stale "$c"), csv $stale"
     [ "$(prom dnsprop_errors "$c")" = "$errors" ] || fail "$what $c: errors $(prom dnsprop_errors "$c"), csv $errors"
+    [ "$(prom dnsprop_overdue "$c")" = "$overdue" ] || fail "$what $c: overdue $(prom dnsprop_overdue "$c"), csv $overdue"
+    want=; [ -n "$deadline" ] && want=$(scn_secs "$deadline")
+    [ "$(prom dnsprop_deadline_timestamp_seconds "$c")" = "$want" ] ||
+      fail "$what $c: deadline '$(prom dnsprop_deadline_timestamp_seconds "$c")', csv '$deadline' ($want)"
     want=; [ -n "$eta" ] && want=$(scn_secs "$eta")
     [ "$(prom dnsprop_eta_timestamp_seconds "$c")" = "$want" ] ||
       fail "$what $c: eta '$(prom dnsprop_eta_timestamp_seconds "$c")', csv '$eta' ($want)"
@@ -55,7 +59,8 @@ validate() {
     [ -n "$last" ] && [ "$last" -le "$(date +%s)" ] && [ "$last" -gt $(($(date +%s) - 600)) ] ||
       fail "$what $c: last round '$last'"
   done < <(mlr --icsv --ocsv --headerless-csv-output --ofs ';' \
-    cut -o -f check,servers,converged,stale,errors,eta_utc,window_ends_utc,status "$T/data/summary.csv")
+    cut -o -f check,servers,converged,stale,errors,eta_utc,window_ends_utc,status,deadline_utc,overdue \
+    "$T/data/summary.csv")
   [ "$(scn_csv "$T/data/summary.csv" | grep -c .)" -eq "$(grep -c '^dnsprop_resolvers{' "$F")" ] ||
     fail "$what: $(grep -c '^dnsprop_resolvers{' "$F") resolvers samples for $(scn_csv "$T/data/summary.csv" | grep -c .) summary rows"
   left=$(ls -A "$P")
@@ -80,6 +85,10 @@ validate "stale"
 [ "$(prom dnsprop_stale mx)" = 2 ] && [ "$(prom dnsprop_status mx)" = 1 ] || fail "stale: $(grep 'check="mx"' "$F")"
 eta=$(prom dnsprop_eta_timestamp_seconds mx)
 [ -n "$eta" ] && [ "$eta" -gt "$(date +%s)" ] && ok "stale: ETA $eta, in the future" || fail "stale ETA '$eta'"
+# the log saw the old MX served with TTL 300, then the change: deadline = change + 300
+dl=$(prom dnsprop_deadline_timestamp_seconds mx)
+[ -n "$dl" ] && [ "$dl" -ge "$eta" ] && ok "stale: deadline $dl (change + old TTL)" ||
+  fail "stale: deadline '$dl' (ETA $eta)"
 
 # critical: the authority fails --expect
 expect_exit 2 check --expect "mx=10 wrong.example."

@@ -25,7 +25,9 @@ static struct report_summary row(char *domain, char *check)
         .converged = 17,
         .stale = 2,
         .errors = 1,
+        .overdue = 1,
         .eta = 1796000000,
+        .deadline = 1795900000,
         .window_end = 1796200000,
         .last_round = 1795990000,
         .status = "propagating",
@@ -40,6 +42,7 @@ static void test_text(void **state)
     struct report_summary rows[2] = {row("contoso.com", "mx"), row("contoso.com", "spf")};
     rows[1].stale = 0;
     rows[1].eta = -1;
+    rows[1].deadline = -1;
     char *text = NULL;
     size_t len = 0;
     assert_int_equal(report_prometheus_text(rows, 2, &text, &len), 0);
@@ -53,6 +56,12 @@ static void test_text(void **state)
     assert_null(
         strstr(text, "dnsprop_eta_timestamp_seconds{domain=\"contoso.com\",check=\"spf\"}"));
     assert_non_null(strstr(text, "dnsprop_status{domain=\"contoso.com\",check=\"spf\"} 1\n"));
+    assert_non_null(strstr(text, "dnsprop_overdue{domain=\"contoso.com\",check=\"mx\"} 1\n"));
+    assert_non_null(strstr(
+        text,
+        "dnsprop_deadline_timestamp_seconds{domain=\"contoso.com\",check=\"mx\"} 1795900000\n"));
+    assert_null(
+        strstr(text, "dnsprop_deadline_timestamp_seconds{domain=\"contoso.com\",check=\"spf\"}"));
     free(text);
 }
 
