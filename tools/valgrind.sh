@@ -23,7 +23,10 @@ run() { # run NAME CMD...: valgrind CMD; any valgrind error fails
   # shellcheck disable=SC2086
   $VG "$@" >"$scratch/out" 2>"$scratch/err"
   rc=$?
-  if [ "$rc" -eq 99 ] || grep -q '^==[0-9]*== ' "$scratch/err"; then
+  if [ "$rc" -eq 126 ] || [ "$rc" -eq 127 ]; then
+    echo "valgrind: $name: FAILED: cannot run $1 (exit $rc)" >&2
+    failed=$((failed + 1))
+  elif [ "$rc" -eq 99 ] || grep -q '^==[0-9]*== ' "$scratch/err"; then
     echo "valgrind: $name: FAILED" >&2
     grep '^==[0-9]*==' "$scratch/err" | head -60 >&2
     failed=$((failed + 1))
