@@ -559,9 +559,6 @@ out:
     return rc;
 }
 
-/* The summary rows, one per (domain, check) in views' order: the one place
- * their figures are drawn, for summary.csv and for the Prometheus text. The
- * array replaces l's previous one. */
 void rep__summary_free(struct report_summary *rows, size_t n)
 {
     for (size_t i = 0; rows != NULL && i < n; i++) {
@@ -571,6 +568,9 @@ void rep__summary_free(struct report_summary *rows, size_t n)
     free(rows);
 }
 
+/* The summary rows, one per (domain, check) in views' order: the one place
+ * their figures are drawn, for summary.csv and for the Prometheus text. The
+ * array replaces l's previous one. */
 static int fill_summary(struct obslog *l, const struct dcview *views)
 {
     const struct rep_agg *a = l->agg;
