@@ -34,6 +34,9 @@ struct obslog {
 /* Reads rows from l->size to the end of the file into l->agg (restarting
  * from scratch when asked to). Used by obslog_open and the refresh. */
 int rep__read_tail(struct obslog *l, char *err, size_t errlen);
+/* Whether a header line (without its LF) is the header of a log this version
+ * reads; else false with what differs in why. */
+bool rep__header_line_ok(struct csvr *r, const char *line, size_t len, char *why, size_t whylen);
 /* Reads the whole log again into a fresh agg. */
 int rep__read_all(struct obslog *l, char *err, size_t errlen);
 

@@ -270,6 +270,11 @@ static bool header_ok(struct csvr *r, const char *line, size_t len, char *why, s
     return false;
 }
 
+bool rep__header_line_ok(struct csvr *r, const char *line, size_t len, char *why, size_t whylen)
+{
+    return header_ok(r, line, len, why, whylen);
+}
+
 /* ---- scanning ---- */
 
 typedef int (*line_fn)(void *arg, const char *line, size_t len, unsigned lineno, char *why,

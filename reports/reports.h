@@ -175,6 +175,31 @@ const char *obslog_dir(const struct obslog *l);
 int obslog_read(const char *path, int (*cb)(const struct obs *o, unsigned line, void *arg),
                 void *arg, char *err, size_t errlen);
 
+/* ---- merge (reports/merge.c) ---- */
+struct merge_stats {
+    size_t sources;           /* source folders read */
+    uint64_t rows_new;        /* rows this log did not hold */
+    uint64_t rows_held;       /* rows it held already (full comparison only) */
+    uint64_t rows_appended;   /* = rows_new after a merge that succeeded */
+    uint64_t rounds_appended; /* new rounds: one per (vantage, round) group of a source */
+    bool incremental;         /* DIR/.merge matched: only rows after the last merge were read */
+};
+
+/* `dnsprop merge`: appends to l (opened and locked by obslog_open) every row
+ * of the logs DIRS[i]/observations.csv that l does not hold yet; rows keep
+ * their vantage and time, each (vantage, round) group of a source becomes one
+ * new round of l, in the order of the groups' first times (reports/merge.c
+ * says why). Sources are only read; a symlink is followed to a regular file
+ * only. A damaged source (DP_EDAMAGED, "PATH:LINE: ..."), a source of
+ * another version (DP_EFORMAT), or two places that hold different rows for
+ * one vantage (DP_EINPUT, both named) are refused before anything is
+ * appended; a write error cuts l's log back to where it was. Remembers how
+ * far each source was merged in DIR/.merge, so that the next merge reads only
+ * what was added since. The caller refreshes the reports. Returns 0 or a
+ * negative code with a one-line message in err. */
+int obslog_merge(struct obslog *l, const char *const *dirs, size_t ndirs, struct merge_stats *st,
+                 char *err, size_t errlen);
+
 /* ---- reports ---- */
 /* Per-domain settings the log cannot carry (saved in DIR/settings.csv). */
 struct report_settings {
