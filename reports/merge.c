@@ -50,8 +50,6 @@
 #define TAIL_BYTES     4096
 #define READ_CHUNK     (1u << 20)
 #define MAX_LINE       (16u << 20)
-#define BATCH_ROWS     32768
-#define BATCH_TEXT     (8u << 20)
 #define NO_OWNER       UINT32_MAX
 
 /* ---- one source log, read row by row ---- */
@@ -847,71 +845,6 @@ static int plan(struct merge *m, char *err, size_t errlen)
 
 /* ---- pass 2 ---- */
 
-/* Rows waiting to be appended, their strings in one arena. */
-struct batch {
-    struct obs *rows;
-    size_t n, cap;
-    char *text;
-    size_t ntext, captext;
-};
-
-/* The string fields of a row, copied into the arena. */
-#define OBS_STR_FIELDS(o)                                                                          \
-    {                                                                                              \
-        &(o)->vantage, &(o)->domain, &(o)->check, &(o)->qname, &(o)->qtype, &(o)->server,          \
-            &(o)->address, &(o)->answer, &(o)->expected                                            \
-    }
-
-static int batch_add(struct batch *b, const struct obs *o, uint32_t round)
-{
-    if (b->n == b->cap) {
-        size_t c = b->cap ? b->cap * 2 : 1024;
-        struct obs *r = realloc(b->rows, c * sizeof *r);
-        if (r == NULL)
-            return DP_ENOMEM;
-        b->rows = r;
-        b->cap = c;
-    }
-    struct obs *w = &b->rows[b->n];
-    *w = *o;
-    w->round = round;
-    const char **f[] = OBS_STR_FIELDS(w);
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-        const char *s = *f[i] ? *f[i] : "";
-        size_t len = strlen(s) + 1;
-        if (b->ntext + len > b->captext) {
-            size_t c = b->captext ? b->captext : 1u << 16;
-            while (c < b->ntext + len)
-                c *= 2;
-            char *t = realloc(b->text, c);
-            if (t == NULL)
-                return DP_ENOMEM;
-            b->text = t;
-            b->captext = c;
-        }
-        memcpy(b->text + b->ntext, s, len);
-        *f[i] = (const char *)(uintptr_t)b->ntext; /* an offset until the flush */
-        b->ntext += len;
-    }
-    b->n++;
-    return 0;
-}
-
-static int batch_flush(struct merge *m, struct batch *b, char *err, size_t errlen)
-{
-    if (b->n == 0)
-        return 0;
-    for (size_t r = 0; r < b->n; r++) {
-        const char **f[] = OBS_STR_FIELDS(&b->rows[r]);
-        for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
-            *f[i] = b->text + (uintptr_t)*f[i];
-    }
-    int rc = obslog_append(m->l, b->rows, b->n, err, errlen);
-    b->n = 0;
-    b->ntext = 0;
-    return rc;
-}
-
 /* Advances source s to its next row to take; false at its end. */
 static int next_taken(struct merge *m, struct src *s, char *err, size_t errlen)
 {
@@ -934,7 +867,7 @@ static int next_taken(struct merge *m, struct src *s, char *err, size_t errlen)
 
 static int append_all(struct merge *m, char *err, size_t errlen)
 {
-    struct batch b = {0};
+    struct obs_batch b = {0};
     int rc = 0;
     uint32_t round = obslog_next_round(m->l);
     char *gv = NULL; /* the vantage of the group being copied */
@@ -976,7 +909,7 @@ static int append_all(struct merge *m, char *err, size_t errlen)
             goto out;
         }
         do {
-            if ((rc = batch_add(&b, &best->row, round)) != 0)
+            if ((rc = obs_batch_add(&b, &best->row, round)) != 0)
                 goto out;
             m->st->rows_appended++;
             if ((rc = next_taken(m, best, err, errlen)) < 0)
@@ -984,15 +917,13 @@ static int append_all(struct merge *m, char *err, size_t errlen)
         } while (best->have_row && best->row.round == sr && strcmp(best->row.vantage, gv) == 0);
         round++;
         m->st->rounds_appended++;
-        if ((b.n >= BATCH_ROWS || b.ntext >= BATCH_TEXT) &&
-            (rc = batch_flush(m, &b, err, errlen)) != 0)
+        if (obs_batch_full(&b) && (rc = obs_batch_append(&b, m->l, err, errlen)) != 0)
             goto out;
     }
-    rc = batch_flush(m, &b, err, errlen);
+    rc = obs_batch_append(&b, m->l, err, errlen);
 out:
     free(gv);
-    free(b.rows);
-    free(b.text);
+    obs_batch_deinit(&b);
     return rc;
 }
 
@@ -1016,12 +947,9 @@ int obslog_merge(struct obslog *l, const char *const *dirs, size_t ndirs, struct
     if ((rc = plan(&m, err, errlen)) != 0)
         goto out;
     st->incremental = m.incremental;
-    uint64_t mark = l->size;
+    uint64_t mark = obslog_mark(l);
     if (st->rows_new > 0 && (rc = append_all(&m, err, errlen)) != 0) {
-        /* all or nothing: cut the log back to where the merge began */
-        if (ftruncate(l->fd, (off_t)mark) != 0 || fsync(l->fd) != 0)
-            fprintf(stderr, "dnsprop: %s: cannot cut back a failed merge: %s\n", l->path,
-                    strerror(errno));
+        obslog_rollback(l, mark); /* all or nothing */
         goto out;
     }
     if (st->rows_new != st->rows_appended) {

@@ -797,3 +797,88 @@ int obslog_read(const char *path, int (*cb)(const struct obs *o, unsigned line, 
     close(fd);
     return rc;
 }
+
+/* ---- appending many rows ---- */
+
+#define BATCH_ROWS 32768
+#define BATCH_TEXT (8u << 20)
+
+/* The string fields of a row: copied into the batch's arena. */
+#define OBS_STR_FIELDS(o)                                                                          \
+    {                                                                                              \
+        &(o)->vantage, &(o)->domain, &(o)->check, &(o)->qname, &(o)->qtype, &(o)->server,          \
+            &(o)->address, &(o)->answer, &(o)->expected                                            \
+    }
+
+int obs_batch_add(struct obs_batch *b, const struct obs *o, uint32_t round)
+{
+    if (b->n == b->cap) {
+        size_t c = b->cap ? b->cap * 2 : 1024;
+        struct obs *r = realloc(b->rows, c * sizeof *r);
+        if (r == NULL)
+            return DP_ENOMEM;
+        b->rows = r;
+        b->cap = c;
+    }
+    struct obs *w = &b->rows[b->n];
+    *w = *o;
+    w->round = round;
+    const char **f[] = OBS_STR_FIELDS(w);
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        const char *s = *f[i] ? *f[i] : "";
+        size_t len = strlen(s) + 1;
+        if (b->ntext + len > b->captext) {
+            size_t c = b->captext ? b->captext : 1u << 16;
+            while (c < b->ntext + len)
+                c *= 2;
+            char *t = realloc(b->text, c);
+            if (t == NULL)
+                return DP_ENOMEM;
+            b->text = t;
+            b->captext = c;
+        }
+        memcpy(b->text + b->ntext, s, len);
+        *f[i] = (const char *)(uintptr_t)b->ntext; /* an offset until the append */
+        b->ntext += len;
+    }
+    b->n++;
+    return 0;
+}
+
+bool obs_batch_full(const struct obs_batch *b)
+{
+    return b->n >= BATCH_ROWS || b->ntext >= BATCH_TEXT;
+}
+
+int obs_batch_append(struct obs_batch *b, struct obslog *l, char *err, size_t errlen)
+{
+    if (b->n == 0)
+        return 0;
+    for (size_t r = 0; r < b->n; r++) {
+        const char **f[] = OBS_STR_FIELDS(&b->rows[r]);
+        for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+            *f[i] = b->text + (uintptr_t)*f[i];
+    }
+    int rc = obslog_append(l, b->rows, b->n, err, errlen);
+    b->n = 0;
+    b->ntext = 0;
+    return rc;
+}
+
+void obs_batch_deinit(struct obs_batch *b)
+{
+    free(b->rows);
+    free(b->text);
+    memset(b, 0, sizeof *b);
+}
+
+uint64_t obslog_mark(const struct obslog *l)
+{
+    return l->size;
+}
+
+void obslog_rollback(struct obslog *l, uint64_t mark)
+{
+    if (ftruncate(l->fd, (off_t)mark) != 0 || fsync(l->fd) != 0)
+        fprintf(stderr, "dnsprop: %s: cannot cut the log back: %s\n", l->path, strerror(errno));
+}

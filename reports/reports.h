@@ -160,6 +160,27 @@ uint32_t obslog_next_round(const struct obslog *l);
  * (round >= the last round in the log), else DP_EINPUT. On a write error the
  * log is cut back to where it was. */
 int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err, size_t errlen);
+/* Many rows for one obslog_append: the rows and their strings are copied
+ * into the batch (owned by it). Zero-initialize; obs_batch_deinit frees. */
+struct obs_batch {
+    struct obs *rows; /* owned; their strings are offsets into text until appended */
+    size_t n, cap;
+    char *text; /* owned */
+    size_t ntext, captext;
+};
+/* Copies o (with its round replaced by `round`). 0 or DP_ENOMEM. */
+int obs_batch_add(struct obs_batch *b, const struct obs *o, uint32_t round);
+/* Whether the batch is big enough to append now (32768 rows or 8 MiB). */
+bool obs_batch_full(const struct obs_batch *b);
+/* obslog_append of every row in the batch, which is then empty. */
+int obs_batch_append(struct obs_batch *b, struct obslog *l, char *err, size_t errlen);
+void obs_batch_deinit(struct obs_batch *b);
+/* Where the log ends now, and cutting it back there (after rows appended
+ * by a run that then fails: all or nothing; the caller then closes the log
+ * without a refresh). */
+uint64_t obslog_mark(const struct obslog *l);
+void obslog_rollback(struct obslog *l, uint64_t mark);
+
 /* Whether the open read only the rows after DIR/.state (true) or the whole
  * log (false: no state, a state that does not match, or OBSLOG_REBUILD). */
 bool obslog_from_state(const struct obslog *l);
