@@ -33,7 +33,7 @@
  * read. Anything else, and the merge compares everything (the same result,
  * only slower). The file is a cache, never the truth.
  */
-#include "reports/internal.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -72,6 +72,7 @@ struct src {
     unsigned line;  /* line number of the row last returned */
     uint32_t rnd;   /* its round: rounds never go back in a log */
     struct csvr rd;
+    unsigned ncols; /* the log's form: OBS_NCOLUMNS or OBS_NCOLUMNS_V1 */
     struct obs row; /* the row last returned (borrowed from rd) */
     bool have_row;
     uint32_t *cnt;     /* owned: rows seen per vantage id (pass 1 and 2) */
@@ -106,7 +107,6 @@ static char *join(const char *dir, const char *name)
  * file (O_NONBLOCK: a FIFO planted there cannot hang the merge). */
 static int src_open(struct src *s, const char *dir, char *err, size_t errlen)
 {
-    struct stat st;
     char why[1200];
     memset(s, 0, sizeof *s);
     s->fd = -1;
@@ -121,14 +121,11 @@ static int src_open(struct src *s, const char *dir, char *err, size_t errlen)
         dp_errf(err, errlen, "%s: %s", dir, strerror(errno));
         return DP_EINPUT;
     }
-    s->fd = open(s->path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (s->fd < 0 || fstat(s->fd, &st) != 0) {
-        dp_errf(err, errlen, "%s: %s", s->path, strerror(errno));
-        return DP_EINPUT;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        dp_errf(err, errlen, "%s: not a regular file", s->path);
-        return DP_EINPUT;
+    s->fd = datadir_open_read(s->path, err, errlen);
+    if (s->fd < 0) {
+        int rc = s->fd;
+        s->fd = -1;
+        return rc == DP_ENOMEM ? rc : rc == DP_EUNSAFE ? rc : DP_EINPUT;
     }
     char h[4096];
     ssize_t got = pread(s->fd, h, sizeof h, 0);
@@ -141,7 +138,8 @@ static int src_open(struct src *s, const char *dir, char *err, size_t errlen)
         dp_errf(err, errlen, "%s:1: no complete header line", s->path);
         return DP_EFORMAT;
     }
-    if (!rep__header_line_ok(&s->rd, h, (size_t)(nl - h), why, sizeof why)) {
+    s->ncols = obs_header_columns(&s->rd, h, (size_t)(nl - h), why, sizeof why);
+    if (s->ncols == 0) {
         dp_errf(err, errlen, "%s:1: %s", s->path, why);
         return DP_EFORMAT;
     }
@@ -174,7 +172,7 @@ static int src_next(struct src *s, bool *torn, char *why, size_t whylen)
             const char *line = s->buf + s->start;
             s->line++;
             s->start += len + 1;
-            int rc = obs_parse_line(&s->rd, line, len, &s->row, why, whylen);
+            int rc = obs_parse_line_cols(&s->rd, line, len, s->ncols, &s->row, why, whylen);
             if (rc != 0)
                 return rc;
             if (s->row.round < s->rnd) {
@@ -450,8 +448,9 @@ static void ledger_free(struct merge *m)
  * now; merge_plan maps them to this run's sources. */
 static void ledger_load(struct merge *m)
 {
-    char *p = join(m->l->dir, LEDGER_NAME);
-    FILE *f = p ? fopen(p, "rb") : NULL;
+    char derr[256];
+    int lfd = datadir_openat_file(&m->l->dd, LEDGER_NAME, O_RDONLY, derr, sizeof derr);
+    FILE *f = lfd >= 0 ? fdopen(lfd, "rb") : NULL;
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -460,9 +459,11 @@ static void ledger_load(struct merge *m)
     uint64_t h = REP__HASH_INIT;
     struct csvr r;
     csvr_init(&r);
-    free(p);
-    if (f == NULL)
+    if (f == NULL) {
+        if (lfd >= 0)
+            close(lfd);
         goto out;
+    }
     while ((len = getline(&line, &cap, f)) > 0) {
         if (line[len - 1] != '\n' || ended)
             goto out;
@@ -594,7 +595,7 @@ static int ledger_save(struct merge *m, char *err, size_t errlen)
     csvw_uint(&w, h);
     csvw_end(&w);
     if ((rc = csvw_error(&w)) == 0)
-        rc = rep__replace(l->dir, LEDGER_NAME, -1, 0, w.buf, w.len, err, errlen);
+        rc = datadir_replace(&l->dd, LEDGER_NAME, -1, 0, w.buf, w.len, err, errlen);
 out:
     csvw_deinit(&w);
     return rc;

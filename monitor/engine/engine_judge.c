@@ -1,0 +1,257 @@
+/*
+ * Judging a DNS reply: from a parsed message to the status, rcode, TTL and
+ * normalized answer of one observation. Pure and reentrant (no engine, no
+ * loop), so a fuzzer can drive it with any parsed packet.
+ *
+ * The CNAME chain is followed inside the answer section only, starting at the
+ * asked name, at most ENGINE_JUDGE_MAX_CHAIN links (a loop just ends the walk):
+ * records of the asked type at the end of the chain make the answer. Records
+ * elsewhere in the section (other owners, other classes) are ignored, since a
+ * resolver may add glue we did not ask for.
+ */
+#include "engine.h"
+#include "rules.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#define ENGINE_JUDGE_MAX_CHAIN 16
+
+static void min_ttl(int64_t *ttl, uint32_t v)
+{
+    if (*ttl < 0 || (int64_t)v < *ttl)
+        *ttl = v;
+}
+
+/* Presentation form of a name, lower-cased; malloc'd or NULL. */
+static char *dname_lower(const ldns_rdf *d)
+{
+    char *s = ldns_rdf2str(d);
+    if (s == NULL)
+        return NULL;
+    for (char *p = s; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    return s;
+}
+
+/* Negative-caching TTL (RFC 2308 section 5): min(SOA TTL, SOA MINIMUM) of the
+ * first SOA in the authority section; -1 when there is none. */
+static int64_t negative_ttl(const ldns_pkt *reply)
+{
+    const ldns_rr_list *auth = ldns_pkt_authority(reply);
+    for (size_t i = 0; auth != NULL && i < ldns_rr_list_rr_count(auth); i++) {
+        const ldns_rr *rr = ldns_rr_list_rr(auth, i);
+        if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA || ldns_rr_rd_count(rr) < 7)
+            continue;
+        const ldns_rdf *min = ldns_rr_rdf(rr, 6);
+        if (min == NULL || ldns_rdf_size(min) != 4)
+            continue;
+        int64_t ttl = ldns_rr_ttl(rr);
+        uint32_t m = ldns_rdf2native_int32(min);
+        return (int64_t)m < ttl ? (int64_t)m : ttl;
+    }
+    return -1;
+}
+
+int engine_judge_reply(const ldns_pkt *reply, const char *qname, uint16_t qtype,
+                       struct engine_result *r, char **answer, char **cname_target)
+{
+    *answer = NULL;
+    *cname_target = NULL;
+    if (reply == NULL || qname == NULL)
+        return DP_EINPUT;
+    if (!ldns_pkt_qr(reply) || ldns_pkt_get_opcode(reply) != LDNS_PACKET_QUERY)
+        return DP_EMALFORMED;
+    ldns_rdf *name = ldns_dname_new_frm_str(qname);
+    if (name == NULL)
+        return DP_EINPUT;
+    int rc = engine_judge_reply_name(reply, name, qtype, r, answer, cname_target);
+    ldns_rdf_deep_free(name);
+    return rc;
+}
+
+int engine_judge_reply_name(const ldns_pkt *reply, const ldns_rdf *qname, uint16_t qtype,
+                            struct engine_result *r, char **answer, char **cname_target)
+{
+    int rc = DP_ENOMEM;
+    const ldns_rdf *cur = qname; /* not owned until the first CNAME link */
+    ldns_rdf *owned = NULL;
+    ldns_rr **found = NULL;
+    size_t nfound = 0;
+    *answer = NULL;
+    *cname_target = NULL;
+
+    if (reply == NULL || qname == NULL)
+        return DP_EINPUT;
+    if (!ldns_pkt_qr(reply) || ldns_pkt_get_opcode(reply) != LDNS_PACKET_QUERY)
+        return DP_EMALFORMED;
+
+    /* the full rcode: 4 bits in the header, 8 more in the OPT record */
+    r->rcode = (int)ldns_pkt_get_rcode(reply) | ((int)ldns_pkt_edns_extended_rcode(reply) << 4);
+    r->ttl = -1;
+
+    const ldns_rr_list *an = ldns_pkt_answer(reply);
+    size_t n = an != NULL ? ldns_rr_list_rr_count(an) : 0;
+    ldns_rr *few[8]; /* most answers: no allocation */
+    found = n <= sizeof few / sizeof few[0] ? few : calloc(n, sizeof *found);
+    if (found == NULL)
+        goto out;
+    int64_t chain_ttl = -1;
+    for (int hop = 0; hop <= ENGINE_JUDGE_MAX_CHAIN; hop++) {
+        const ldns_rr *cname = NULL;
+        int64_t ttl = chain_ttl;
+        for (size_t i = 0; i < n; i++) {
+            ldns_rr *rr = ldns_rr_list_rr(an, i);
+            if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN ||
+                ldns_dname_compare(ldns_rr_owner(rr), cur) != 0)
+                continue;
+            if (ldns_rr_get_type(rr) == qtype) {
+                found[nfound++] = rr;
+                min_ttl(&ttl, ldns_rr_ttl(rr));
+            } else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME && cname == NULL &&
+                       ldns_rr_rd_count(rr) == 1) {
+                cname = rr;
+            }
+        }
+        if (nfound > 0) {
+            r->ttl = ttl;
+            break;
+        }
+        if (cname == NULL)
+            break;
+        const ldns_rdf *target = ldns_rr_rdf(cname, 0);
+        if (target == NULL || ldns_rdf_get_type(target) != LDNS_RDF_TYPE_DNAME) {
+            rc = DP_EMALFORMED;
+            goto out;
+        }
+        if (hop == 0) {
+            *cname_target = dname_lower(target);
+            if (*cname_target == NULL)
+                goto out;
+        }
+        min_ttl(&chain_ttl, ldns_rr_ttl(cname));
+        ldns_rdf *next = ldns_rdf_clone(target);
+        if (next == NULL)
+            goto out;
+        ldns_rdf_deep_free(owned);
+        cur = owned = next;
+    }
+
+    switch (r->rcode) {
+    case LDNS_RCODE_NOERROR:
+        if (nfound > 0) {
+            r->status = OBS_OK;
+        } else {
+            r->status = OBS_NODATA;
+            r->ttl = negative_ttl(reply);
+        }
+        break;
+    case LDNS_RCODE_NXDOMAIN:
+        r->status = OBS_NXDOMAIN;
+        r->ttl = negative_ttl(reply);
+        nfound = 0; /* the name does not exist: whatever came with it is no answer */
+        break;
+    case LDNS_RCODE_REFUSED:
+        r->status = OBS_REFUSED;
+        r->ttl = -1;
+        nfound = 0;
+        break;
+    default: /* SERVFAIL, and every other rcode with the real value kept in rcode */
+        r->status = OBS_SERVFAIL;
+        r->ttl = -1;
+        nfound = 0;
+        break;
+    }
+    rc = nfound > 0 ? answer_from_rrs(found, nfound, answer) : 0;
+    if (rc == 0 && *answer == NULL) {
+        *answer = strdup("");
+        if (*answer == NULL)
+            rc = DP_ENOMEM;
+    }
+out:
+    if (rc != 0) {
+        free(*answer);
+        *answer = NULL;
+        free(*cname_target);
+        *cname_target = NULL;
+    }
+    if (found != few)
+        free(found);
+    ldns_rdf_deep_free(owned);
+    return rc;
+}
+
+/* ---- the reply's EDNS options: NSID (RFC 5001) and Extended DNS Errors (RFC 8914) ---- */
+
+/* NSID bytes as the `site` column shows them: printable ASCII as is, anything
+ * else as lower-case hex of every byte (so two binary NSIDs never collide
+ * after a lossy conversion). malloc'd, or NULL. */
+static char *nsid_text(const uint8_t *d, size_t n)
+{
+    bool printable = true;
+    for (size_t i = 0; i < n && printable; i++)
+        printable = d[i] >= 0x20 && d[i] <= 0x7e;
+    size_t len = printable ? n : 2 * n;
+    char *s = malloc(len + 1);
+    if (s == NULL)
+        return NULL;
+    if (printable) {
+        memcpy(s, d, n);
+    } else {
+        static const char hex[] = "0123456789abcdef";
+        for (size_t i = 0; i < n; i++) {
+            s[2 * i] = hex[d[i] >> 4];
+            s[2 * i + 1] = hex[d[i] & 0x0f];
+        }
+    }
+    s[len] = '\0';
+    return s;
+}
+
+int engine_reply_site_ede(struct ldns_struct_pkt *reply, char **site, char **ede)
+{
+    char codes[ENGINE_EDE_MAX * 6 + 1]; /* "65535;" each */
+    size_t clen = 0;
+    unsigned ncodes = 0;
+    *site = NULL;
+    *ede = NULL;
+    /* ldns reads the OPT record's RDATA into a list of options (and keeps the
+     * list in the packet); option data that runs past the RDATA gives no
+     * list at all, and then the reply simply carries no site and no codes */
+    const ldns_edns_option_list *opts = reply != NULL ? ldns_pkt_edns_get_option_list(reply) : NULL;
+    size_t n = opts != NULL ? ldns_edns_option_list_get_count(opts) : 0;
+    codes[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        const ldns_edns_option *o = ldns_edns_option_list_get_option(opts, i);
+        if (o == NULL)
+            continue;
+        size_t sz = ldns_edns_get_size(o);
+        const uint8_t *d = ldns_edns_get_data(o);
+        if (ldns_edns_get_code(o) == LDNS_EDNS_NSID && *site == NULL && sz > 0 && d != NULL) {
+            if ((*site = nsid_text(d, sz)) == NULL)
+                goto nomem;
+        } else if (ldns_edns_get_code(o) == LDNS_EDNS_EDE && sz >= 2 && d != NULL &&
+                   ncodes < ENGINE_EDE_MAX) {
+            /* INFO-CODE, then EXTRA-TEXT that the column does not keep */
+            unsigned code = (unsigned)d[0] << 8 | d[1];
+            int k = snprintf(codes + clen, sizeof codes - clen, "%s%u", ncodes ? ";" : "", code);
+            if (k > 0 && (size_t)k < sizeof codes - clen) {
+                clen += (size_t)k;
+                ncodes++;
+            }
+        }
+    }
+    if (*site == NULL && (*site = strdup("")) == NULL)
+        goto nomem;
+    if ((*ede = strdup(codes)) == NULL)
+        goto nomem;
+    return 0;
+nomem:
+    free(*site);
+    *site = NULL;
+    return DP_ENOMEM;
+}

@@ -1,0 +1,261 @@
+/*
+ * Normalized answers: the text of the `answer` and `expected` columns.
+ *
+ * An RRset is written as the presentation form of each record's RDATA (owner,
+ * TTL, class and type left out: they are in other columns), domain names in
+ * the RDATA lower-cased, the records sorted bytewise with duplicates removed,
+ * joined by " | ". Two RRsets are equal as sets exactly when their normalized
+ * texts are equal, which is what convergence compares. ldns prints bytes that
+ * are not printable ASCII as \DDD, so the text is always ASCII.
+ */
+#include "rules.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#define ANSWER_SEP " | "
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ldns writes a TAB inside a character-string as it is (only other control
+ * bytes become \DDD). The CSV writer turns it into \009, so a text read back
+ * from observations.csv would differ from the one judged in memory (and TAB
+ * is no printable ASCII). Escape every byte outside 0x20..0x7e the same way
+ * here, so the normalized text is printable and equal on both sides. Takes
+ * ownership of s (frees it when it returns a new string); NULL in, NULL out. */
+static char *escape_controls(char *s)
+{
+    size_t extra = 0, len;
+    if (s == NULL)
+        return NULL;
+    for (len = 0; s[len] != '\0'; len++)
+        if ((unsigned char)s[len] < 0x20 || (unsigned char)s[len] > 0x7e)
+            extra += 3;
+    if (extra == 0)
+        return s;
+    char *e = malloc(len + extra + 1);
+    if (e != NULL) {
+        size_t o = 0;
+        for (size_t i = 0; i < len; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (c < 0x20 || c > 0x7e) {
+                e[o++] = '\\';
+                e[o++] = (char)('0' + c / 100);
+                e[o++] = (char)('0' + c / 10 % 10);
+                e[o++] = (char)('0' + c % 10);
+            } else {
+                e[o++] = (char)c;
+            }
+        }
+        e[o] = '\0';
+    }
+    free(s);
+    return e;
+}
+
+/* A domain name in presentation form, appended to buf: the text
+ * ldns_rdf2buffer_str() writes for it (tests/unit/test_answer.c compares
+ * the two over every byte value), without its printf per character, which
+ * was most of the time spent judging a reply. Returns the buffer's status. */
+static ldns_status dname_text(ldns_buffer *buf, const ldns_rdf *d)
+{
+    const uint8_t *w = ldns_rdf_data(d);
+    size_t n = ldns_rdf_size(d);
+    char text[4 * LDNS_MAX_DOMAINLEN + 2]; /* \DDD per byte at most */
+    size_t o = 0;
+    if (n > LDNS_MAX_DOMAINLEN)
+        return LDNS_STATUS_DOMAINNAME_OVERFLOW;
+    if (n == 1) {
+        text[o++] = '.';
+    } else {
+        size_t i = 0;
+        while (i < n && w[i] > 0) {
+            size_t end = i + 1 + w[i];
+            for (i++; i < end; i++) {
+                uint8_t c = i < n ? w[i] : 0;
+                if (c == '.' || c == ';' || c == '(' || c == ')' || c == '\\') {
+                    text[o++] = '\\';
+                    text[o++] = (char)c;
+                } else if (c <= 0x20 || c >= 0x7f) {
+                    text[o++] = '\\';
+                    text[o++] = (char)('0' + c / 100);
+                    text[o++] = (char)('0' + c / 10 % 10);
+                    text[o++] = (char)('0' + c % 10);
+                } else {
+                    text[o++] = (char)c;
+                }
+                if (o > sizeof text - 5)
+                    return LDNS_STATUS_DOMAINNAME_OVERFLOW; /* labels past the end */
+            }
+            if (i < n)
+                text[o++] = '.';
+        }
+    }
+    if (!ldns_buffer_reserve(buf, o))
+        return LDNS_STATUS_MEM_ERR;
+    ldns_buffer_write(buf, text, o);
+    return ldns_buffer_status(buf);
+}
+
+/* The RDATA of one record in presentation form, names lower-cased; malloc'd. */
+static char *rdata_text(const ldns_rr *rr)
+{
+    ldns_buffer *buf = ldns_buffer_new(256);
+    char *out = NULL;
+    if (buf == NULL)
+        return NULL;
+    for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+        const ldns_rdf *rdf = ldns_rr_rdf(rr, i);
+        size_t start = ldns_buffer_position(buf);
+        if (i > 0)
+            ldns_buffer_printf(buf, " ");
+        start = ldns_buffer_position(buf);
+        if (rdf == NULL)
+            goto out;
+        if (ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_DNAME
+                ? dname_text(buf, rdf) != LDNS_STATUS_OK
+                : ldns_rdf2buffer_str(buf, rdf) != LDNS_STATUS_OK)
+            goto out;
+        if (ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_DNAME) {
+            /* letters are never escaped in names, so lower-casing the text
+             * is lower-casing the name */
+            char *p = (char *)ldns_buffer_at(buf, start);
+            char *end = (char *)ldns_buffer_current(buf);
+            for (; p < end; p++)
+                if (*p >= 'A' && *p <= 'Z')
+                    *p = (char)(*p - 'A' + 'a');
+        }
+    }
+    if (ldns_buffer_status(buf) == LDNS_STATUS_OK)
+        out = escape_controls(ldns_buffer_export2str(buf));
+out:
+    ldns_buffer_free(buf);
+    return out;
+}
+
+int answer_from_rrs(ldns_rr *const *rrs, size_t n, char **out)
+{
+    int rc = DP_ENOMEM;
+    *out = NULL;
+    if (n == 1) { /* the usual RRset: nothing to sort or join */
+        *out = rdata_text(rrs[0]);
+        return *out != NULL ? 0 : DP_ENOMEM;
+    }
+    char **texts = calloc(n ? n : 1, sizeof *texts);
+    size_t total = 1;
+    if (texts == NULL)
+        return DP_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        texts[i] = rdata_text(rrs[i]);
+        if (texts[i] == NULL)
+            goto out;
+        total += strlen(texts[i]) + strlen(ANSWER_SEP);
+    }
+    qsort(texts, n, sizeof *texts, cmp_str);
+    char *s = malloc(total);
+    if (s == NULL)
+        goto out;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && strcmp(texts[i], texts[i - 1]) == 0)
+            continue; /* a set: duplicates count once */
+        if (o > 0) {
+            memcpy(s + o, ANSWER_SEP, strlen(ANSWER_SEP));
+            o += strlen(ANSWER_SEP);
+        }
+        size_t len = strlen(texts[i]);
+        memcpy(s + o, texts[i], len);
+        o += len;
+    }
+    s[o] = '\0';
+    *out = s;
+    rc = 0;
+out:
+    for (size_t i = 0; i < n; i++)
+        free(texts[i]);
+    free(texts);
+    return rc;
+}
+
+int answer_from_text(uint16_t qtype, const char *text, char **out, const char **why)
+{
+    int rc = DP_EINPUT;
+    size_t cap = 8, n = 0;
+    ldns_rr **rrs = calloc(cap, sizeof *rrs);
+    char *copy = strdup(text ? text : "");
+    char *typestr = ldns_rr_type2str((ldns_rr_type)qtype);
+    ldns_rdf *root = ldns_dname_new_frm_str(".");
+    *out = NULL;
+    *why = "out of memory";
+    if (rrs == NULL || copy == NULL || typestr == NULL || root == NULL) {
+        rc = DP_ENOMEM;
+        goto out;
+    }
+    char *p = copy;
+    for (;;) {
+        char *sep = strstr(p, " | ");
+        if (sep != NULL)
+            *sep = '\0';
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t len = strlen(p);
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            p[--len] = '\0';
+        if (len == 0) {
+            *why = "empty record";
+            goto out;
+        }
+        if (len > 65535) {
+            *why = "record too long";
+            goto out;
+        }
+        size_t linelen = len + strlen(typestr) + 32;
+        char *line = malloc(linelen);
+        if (line == NULL) {
+            rc = DP_ENOMEM;
+            goto out;
+        }
+        /* a fixed owner and TTL: only the RDATA matters */
+        snprintf(line, linelen, "x. 0 IN %s %s", typestr, p);
+        ldns_rr *rr = NULL;
+        /* origin "." makes "mail.example.com" and "mail.example.com." the same */
+        ldns_status st = ldns_rr_new_frm_str(&rr, line, 0, root, NULL);
+        free(line);
+        if (st != LDNS_STATUS_OK || rr == NULL) {
+            *why = ldns_get_errorstr_by_id(st);
+            if (*why == NULL)
+                *why = "does not parse";
+            goto out;
+        }
+        if (n == cap) {
+            ldns_rr **bigger = realloc(rrs, 2 * cap * sizeof *rrs);
+            if (bigger == NULL) {
+                ldns_rr_free(rr);
+                rc = DP_ENOMEM;
+                goto out;
+            }
+            rrs = bigger;
+            cap *= 2;
+        }
+        rrs[n++] = rr;
+        if (sep == NULL)
+            break;
+        p = sep + 3;
+    }
+    rc = answer_from_rrs(rrs, n, out);
+    if (rc != 0)
+        *why = "out of memory";
+out:
+    for (size_t i = 0; i < n; i++)
+        ldns_rr_free(rrs[i]);
+    free(rrs);
+    free(copy);
+    LDNS_FREE(typestr);
+    ldns_rdf_deep_free(root);
+    return rc;
+}
