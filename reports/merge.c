@@ -2,8 +2,9 @@
  * dnsprop merge: appends the rows of other data folders' logs (other
  * vantages) that this folder's log does not hold yet (PRODUCT.md section 11).
  *
- * What "holds" means. A row is known by every column but `round`: round
- * numbers belong to a data folder (each host counts its own from 1), so a
+ * What "holds" means. A row is known by every column but `round` (and the
+ * site and ede a log of the older form cannot hold): round numbers belong to
+ * a data folder (each host counts its own from 1), so a
  * merged folder numbers what it appends itself. Each run of a source's rows
  * with one vantage and one round (a "group": one round of one host) becomes
  * one new round here, in the order of the groups' first times across the
@@ -348,12 +349,16 @@ static int van_id(struct merge *m, const char *name, uint32_t *out)
     return 0;
 }
 
-/* What identifies a row: every column but the round, as the one writer
- * writes it (so an old 17-column row and its copy in a newer log agree). */
+/* What identifies a row: every column but round, site and ede, as the one
+ * writer writes them. site and ede are left out because a log of the older
+ * form (17 columns) cannot hold them: a row copied into such a log and the
+ * same row in a current one are one observation. */
 static uint64_t row_hash(struct merge *m, const struct obs *o)
 {
     struct obs c = *o;
     c.round = 1;
+    c.site = "";
+    c.ede = "";
     csvw_clear(&m->scratch);
     obs_write_row(&m->scratch, &c);
     return rep__hash(REP__HASH_INIT, m->scratch.buf, m->scratch.len);

@@ -55,8 +55,10 @@ tr -d '\r' < "$T/got" > "$T/got2"
 cmp -s "$T/want" "$T/got2" || fail "round order: $(cat "$T/got2" | tr '\n' ' ')"
 # every source row is in c, with its own vantage and time
 for s in a b; do
-  tail -n +2 "$T/$s/observations.csv" | cut -d, -f1,2,4- | sort > "$T/s"
-  tail -n +2 "$T/c/observations.csv" | cut -d, -f1,2,4- | sort > "$T/m"
+  # the sources are 17-column logs; c has the current 19 columns (site, ede empty)
+  tail -n +2 "$T/$s/observations.csv" | tr -d '\r' | cut -d, -f1,2,4-17 | sort > "$T/s"
+  tail -n +2 "$T/c/observations.csv" | tr -d '\r' | cut -d, -f1,2,4-17 | sort > "$T/m"
+  tail -n +2 "$T/c/observations.csv" | tr -d '\r' | grep -qv ',,$' && fail "c rows with site or ede"
   [ -z "$(comm -23 "$T/s" "$T/m")" ] || fail "rows of $s missing in c"
 done
 
@@ -128,6 +130,27 @@ printf '2026-11-30 00:09:00,oslo,2,contoso.com,mx' >> "$T/f/observations.csv"
 expect_exit 0 "$DNSPROP" merge --dir "$T/c" "$T/f"
 grep -q 'torn last line' "$T/err" || fail "torn source line: no warning"
 grep -q ',oslo,' "$T/c/observations.csv" || fail "torn source: its whole rows not merged"
+
+# a folder with the old 17-column log: it stays 17 columns (a notice says so), and a
+# source of the current form with site,ede merges into it (site,ede dropped, as check
+# does) and into a current log (kept)
+mkhost "$T/old" central 1 1 0
+H19="$H,site,ede"
+mkdir "$T/new19"
+{
+  printf '%s\r\n' "$H19"
+  printf '2026-11-30 00:05:00,lyon,1,contoso.com,mx,contoso.com.,MX,r1,192.0.2.1,udp,ok,NOERROR,5,300,0 new.example.,0 new.example.,yes,fra1,3\r\n'
+} > "$T/new19/observations.csv"
+expect_exit 0 "$DNSPROP" merge --dir "$T/old" "$T/b" "$T/new19"
+grep -q 'report --upgrade' "$T/err" || fail "old log: no notice"
+[ "$(head -1 "$T/old/observations.csv" | tr -d '\r')" = "$H" ] || fail "old log: header changed"
+[ "$(rows "$T/old")" -eq 7 ] || fail "old log: $(rows "$T/old") rows, want 7"
+awk -F, 'NR > 1 && NF != 17 { bad = 1 } END { exit bad }' "$T/old/observations.csv" || fail "old log: a row not of 17 columns"
+expect_exit 0 "$DNSPROP" merge --dir "$T/old" "$T/b" "$T/new19"
+[ "$(rows "$T/old")" -eq 7 ] || fail "old log, again: $(rows "$T/old") rows"
+expect_exit 0 "$DNSPROP" merge --dir "$T/cur" "$T/new19" "$T/old"
+grep -q ',lyon,[0-9]*,.*,fra1,3'$'\r''$' "$T/cur/observations.csv" || fail "current log: site,ede lost"
+[ "$(rows "$T/cur")" -eq 7 ] || fail "current log: $(rows "$T/cur") rows, want 7 (lyon once)"
 
 # a source of another version is refused naming its header
 mkdir "$T/g"; printf 'time_utc,vantage,round,frob\r\n' > "$T/g/observations.csv"
