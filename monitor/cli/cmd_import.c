@@ -561,7 +561,8 @@ int cmd_import(int argc, char **argv)
         fprintf(stderr, "dnsprop import: %s\n", err[0] ? err : dp_strerror(rc));
         goto fail;
     }
-    qsort(im.known.tr, im.known.ntr, sizeof *im.known.tr, by_key_time);
+    if (im.known.ntr > 0)
+        qsort(im.known.tr, im.known.ntr, sizeof *im.known.tr, by_key_time);
     im.round = obslog_next_round(im.l);
     ctx.truth = truth_at;
     ctx.row = take_row;
