@@ -37,9 +37,10 @@
 #include <json-c/json.h>
 #include <ldns/ldns.h>
 
-#define CHUNK       (64u * 1024)
-#define MAX_RESULT  (16u << 20) /* bytes of one result */
-#define MAX_ENTRIES 256         /* resolvers in one resultset */
+#define CHUNK          (64u * 1024)
+#define MAX_RESULT     (16u << 20)    /* bytes of one result */
+#define MAX_ENTRIES    256            /* resolvers in one resultset */
+#define ATLAS_TIME_MAX 253402300799LL /* 9999-12-31 23:59:59: the last time time_utc can hold */
 
 /* ---- the reader ---- */
 
@@ -447,7 +448,7 @@ static int entry(struct atlas_ctx *c, json_object *top, json_object *e, const ch
     char addr[RLIST_ADDRSTRLEN];
     char ab[RLIST_ADDRSTRLEN + 8];
     int rc = 0;
-    if (!get_int(e, "time", t_top, &t) || t < 0) {
+    if (!get_int(e, "time", t_top, &t) || t < 0 || t > ATLAS_TIME_MAX) {
         *why = "bad time";
         return DP_EINPUT;
     }
@@ -591,7 +592,7 @@ int atlas_result(struct atlas_ctx *c, struct json_object *res, char *err, size_t
         dp_errf(err, errlen, "no prb_id");
         return DP_EINPUT;
     }
-    if (!get_int(res, "timestamp", -1, &ts) || ts < 0) {
+    if (!get_int(res, "timestamp", -1, &ts) || ts < 0 || ts > ATLAS_TIME_MAX) {
         dp_errf(err, errlen, "no timestamp");
         return DP_EINPUT;
     }
