@@ -75,6 +75,12 @@ struct src {
     struct csvr rd;
     unsigned ncols; /* the log's form: OBS_NCOLUMNS or OBS_NCOLUMNS_V1 */
     struct obs row; /* the row last returned (borrowed from rd) */
+    const char *raw; /* its line, without the LF (in buf) */
+    size_t rawlen;
+    bool light;     /* pass 2: light_fields when the line allows */
+    bool lite;      /* the last row was read so (row holds time, vantage, round only) */
+    char vbuf[256]; /* its vantage */
+    size_t f2, f2end; /* where its round is in raw */
     bool have_row;
     uint32_t *cnt;     /* owned: rows seen per vantage id (pass 1 and 2) */
     uint32_t *lo, *hi; /* owned: per vantage, the indexes of the rows to take */
@@ -162,8 +168,44 @@ static void src_seek(struct src *s, uint64_t off, unsigned line, uint64_t limit)
     s->have_row = false;
 }
 
-/* The next row: 1 (s->row, s->line), 0 at the end (a torn last line is
- * left out: *torn), or an error with why. */
+/* Pass 2 reads rows it has read and checked before: only time, vantage and
+ * round are needed, and for a plain line (no quotes in them) they are taken
+ * from its first three fields without splitting the rest. Fills s->row's
+ * time, vantage (into s->vbuf), round, and s->f2/s->f2end (where the round
+ * is in the line). false: the line needs the full parse. */
+static bool light_fields(struct src *s, const char *line, size_t len)
+{
+    const char *e = line + len;
+    const char *c1 = memchr(line, ',', len);
+    if (c1 == NULL || c1 + 1 >= e || c1[1] == '"' || c1[1] == '\'')
+        return false;
+    const char *c2 = memchr(c1 + 1, ',', (size_t)(e - c1 - 1));
+    if (c2 == NULL)
+        return false;
+    const char *c3 = memchr(c2 + 1, ',', (size_t)(e - c2 - 1));
+    size_t vl = (size_t)(c2 - c1 - 1);
+    if (c3 == NULL || vl == 0 || vl >= sizeof s->vbuf)
+        return false;
+    uint64_t r = 0;
+    for (const char *p = c2 + 1; p < c3; p++) {
+        if (*p < '0' || *p > '9' || r > UINT32_MAX / 10)
+            return false;
+        r = r * 10 + (uint64_t)(*p - '0');
+    }
+    if (r == 0 || r > UINT32_MAX || dp_parse_time_exact(line, (size_t)(c1 - line), &s->row.time))
+        return false;
+    memcpy(s->vbuf, c1 + 1, vl);
+    s->vbuf[vl] = '\0';
+    s->row.vantage = s->vbuf;
+    s->row.round = (uint32_t)r;
+    s->f2 = (size_t)(c2 + 1 - line);
+    s->f2end = (size_t)(c3 - line);
+    return true;
+}
+
+/* The next row: 1 (s->row, s->line, s->raw), 0 at the end (a torn last
+ * line is left out: *torn), or an error with why. With s->light, s->lite
+ * says whether only light_fields were read. */
 static int src_next(struct src *s, bool *torn, char *why, size_t whylen)
 {
     for (;;) {
@@ -173,7 +215,12 @@ static int src_next(struct src *s, bool *torn, char *why, size_t whylen)
             const char *line = s->buf + s->start;
             s->line++;
             s->start += len + 1;
-            int rc = obs_parse_line_cols(&s->rd, line, len, s->ncols, &s->row, why, whylen);
+            s->raw = line;
+            s->rawlen = len;
+            s->lite = s->light && light_fields(s, line, len);
+            int rc = s->lite ? 0
+                             : obs_parse_line_cols(&s->rd, line, len, s->ncols, &s->row, why,
+                                                   whylen);
             if (rc != 0)
                 return rc;
             if (s->row.round < s->rnd) {
@@ -262,7 +309,6 @@ struct merge {
     struct rep_strtab vt; /* vantage names -> ids */
     struct van *vans;
     uint32_t nvans, capvans;
-    struct csvw scratch;
     bool incremental;
     /* the old ledger */
     bool ledger_ok;
@@ -349,19 +395,21 @@ static int van_id(struct merge *m, const char *name, uint32_t *out)
     return 0;
 }
 
-/* What identifies a row: every column but round, site and ede, as the one
- * writer writes them. site and ede are left out because a log of the older
- * form (17 columns) cannot hold them: a row copied into such a log and the
- * same row in a current one are one observation. */
-static uint64_t row_hash(struct merge *m, const struct obs *o)
+/* What identifies a row: every column but round, site and ede, as read
+ * (unquoted) from its line. site and ede are left out because a log of the
+ * older form (17 columns) cannot hold them: a row copied into such a log and
+ * the same row in a current one are one observation. s->rd holds the fields
+ * of the row s->row was parsed from. */
+static uint64_t row_hash(const struct src *s)
 {
-    struct obs c = *o;
-    c.round = 1;
-    c.site = "";
-    c.ede = "";
-    csvw_clear(&m->scratch);
-    obs_write_row(&m->scratch, &c);
-    return rep__hash(REP__HASH_INIT, m->scratch.buf, m->scratch.len);
+    uint64_t h = REP__HASH_INIT;
+    for (size_t i = 0; i < s->rd.n && i < OBS_NCOLUMNS_V1; i++) {
+        if (i == 2)
+            continue;
+        h = rep__hash(h, s->rd.f[i], s->rd.len[i]);
+        h = (h ^ s->rd.len[i]) * 0x100000001b3ULL; /* field boundaries count */
+    }
+    return h;
 }
 
 /* Hash of the header and of the TAIL_BYTES before `covered` of fd. */
@@ -640,7 +688,7 @@ static int read_dir_full(struct merge *m, char *err, size_t errlen)
         uint32_t v;
         if ((rc = van_id(m, d.row.vantage, &v)) != 0)
             goto out;
-        if ((rc = seq_push(&m->vans[v].dir, row_hash(m, &d.row), d.line, 0, false)) != 0)
+        if ((rc = seq_push(&m->vans[v].dir, row_hash(&d), d.line, 0, false)) != 0)
             goto out;
     }
     if (rc < 0)
@@ -716,7 +764,7 @@ static int plan_source(struct merge *m, size_t i, char *err, size_t errlen)
             s->hi[v] = k + 1;
             m->st->rows_new++;
         } else {
-            uint64_t h = row_hash(m, o);
+            uint64_t h = row_hash(s);
             if (k < vn->dir.n) {
                 if (vn->dir.h[k] != h) {
                     dp_errf(err, errlen,
@@ -871,12 +919,45 @@ static int next_taken(struct merge *m, struct src *s, char *err, size_t errlen)
     return 0;
 }
 
+/* Copies the row last read from s into w as a row of round `round` in the
+ * log's form: the line's own bytes with the round replaced when it can
+ * (the same form, or an old 17-column line gaining empty site,ede), else
+ * parsed and written again. */
+static int copy_row(struct merge *m, struct src *s, struct csvw *w, uint32_t round, char *why,
+                    size_t whylen)
+{
+    unsigned dcols = obslog_columns(m->l);
+    if (s->lite && (s->ncols == dcols || (s->ncols == OBS_NCOLUMNS_V1 && dcols == OBS_NCOLUMNS))) {
+        size_t len = s->rawlen;
+        bool cr = len > 0 && s->raw[len - 1] == '\r';
+        if (cr)
+            len--;
+        char num[16];
+        int nl = snprintf(num, sizeof num, "%u", (unsigned)round);
+        csvw_raw(w, s->raw, s->f2);
+        csvw_raw(w, num, (size_t)nl);
+        csvw_raw(w, s->raw + s->f2end, len - s->f2end);
+        if (s->ncols != dcols)
+            csvw_raw(w, ",,", 2);
+        csvw_raw(w, "\r\n", 2);
+        return csvw_error(w);
+    }
+    /* the full parse was made by src_next: s->row is the row */
+    (void)why;
+    (void)whylen;
+    struct obs o = s->row;
+    o.round = round;
+    obs_write_row_cols(w, &o, dcols);
+    return csvw_error(w);
+}
+
 static int append_all(struct merge *m, char *err, size_t errlen)
 {
-    struct obs_batch b = {0};
+    struct csvw w;
     int rc = 0;
-    uint32_t round = obslog_next_round(m->l);
-    char *gv = NULL; /* the vantage of the group being copied */
+    uint32_t round = obslog_next_round(m->l), first = round;
+    char why[600] = "";
+    csvw_init(&w);
     for (size_t i = 0; i < m->nsrc; i++) {
         struct src *s = &m->srcs[i];
         for (uint32_t k = 0; k < s->ncnt; k++)
@@ -889,6 +970,7 @@ static int append_all(struct merge *m, char *err, size_t errlen)
             }
         }
         src_seek(s, s->from, s->from_line, s->end);
+        s->light = true;
         if ((rc = next_taken(m, s, err, errlen)) < 0)
             goto out;
     }
@@ -902,34 +984,44 @@ static int append_all(struct merge *m, char *err, size_t errlen)
         }
         if (best == NULL)
             break;
-        uint32_t sr = best->row.round;
-        free(gv);
-        gv = strdup(best->row.vantage);
-        if (gv == NULL) {
-            rc = DP_ENOMEM;
+        uint32_t sr = best->row.round, gv;
+        if ((rc = van_id(m, best->row.vantage, &gv)) != 0)
             goto out;
-        }
         if (round == UINT32_MAX) {
             dp_errf(err, errlen, "%s: no round numbers left", m->l->path);
             rc = DP_EINPUT;
             goto out;
         }
-        do {
-            if ((rc = obs_batch_add(&b, &best->row, round)) != 0)
+        for (;;) {
+            if ((rc = copy_row(m, best, &w, round, why, sizeof why)) != 0) {
+                dp_errf(err, errlen, "%s:%u: changed while merging: %s", best->path, best->line,
+                        why);
+                rc = rc == DP_ENOMEM ? rc : DP_EIO;
                 goto out;
+            }
             m->st->rows_appended++;
             if ((rc = next_taken(m, best, err, errlen)) < 0)
                 goto out;
-        } while (best->have_row && best->row.round == sr && strcmp(best->row.vantage, gv) == 0);
+            uint32_t v;
+            if (!best->have_row || best->row.round != sr)
+                break;
+            if ((rc = van_id(m, best->row.vantage, &v)) != 0)
+                goto out;
+            if (v != gv)
+                break;
+        }
         round++;
         m->st->rounds_appended++;
-        if (obs_batch_full(&b) && (rc = obs_batch_append(&b, m->l, err, errlen)) != 0)
-            goto out;
+        if (w.len >= (8u << 20)) {
+            if ((rc = obslog_append_lines(m->l, w.buf, w.len, first, err, errlen)) != 0)
+                goto out;
+            csvw_clear(&w);
+            first = round;
+        }
     }
-    rc = obs_batch_append(&b, m->l, err, errlen);
+    rc = obslog_append_lines(m->l, w.buf, w.len, first, err, errlen);
 out:
-    free(gv);
-    obs_batch_deinit(&b);
+    csvw_deinit(&w);
     return rc;
 }
 
@@ -939,7 +1031,6 @@ int obslog_merge(struct obslog *l, const char *const *dirs, size_t ndirs, struct
     struct merge m = {.l = l, .st = st};
     int rc = 0;
     memset(st, 0, sizeof *st);
-    csvw_init(&m.scratch);
     m.srcs = calloc(ndirs ? ndirs : 1, sizeof *m.srcs);
     if (m.srcs == NULL)
         return DP_ENOMEM;
@@ -982,6 +1073,5 @@ out:
     free(m.vt.s);
     free(m.vt.slots);
     ledger_free(&m);
-    csvw_deinit(&m.scratch);
     return rc;
 }

@@ -729,6 +729,56 @@ unsigned obslog_columns(const struct obslog *l)
     return l->ncols;
 }
 
+/* Writes whole lines (CRLF-ended, in the log's form) at the end of the log,
+ * fsyncs, and feeds them as they read back to the aggregates; on a write
+ * error the log is cut back to where it was. */
+static int append_bytes(struct obslog *l, const char *buf, size_t len, char *err, size_t errlen)
+{
+    int rc = 0;
+    if (l->ncols == OBS_NCOLUMNS_V1 && !l->notified && len > 0) {
+        /* the log is kept in the form its readers know; say once what is left out */
+        l->notified = true;
+        if (!l->quiet)
+            fprintf(stderr,
+                    "dnsprop: notice: %s has the %u columns of an older dnsprop: new rows keep "
+                    "that form, without site and ede; 'dnsprop report --upgrade --dir %s' "
+                    "rewrites it once with them\n",
+                    l->path, OBS_NCOLUMNS_V1, l->dir);
+    }
+    size_t done = 0;
+    while (done < len) {
+        ssize_t k = write(l->fd, buf + done, len - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
+            rc = DP_EIO;
+            break;
+        }
+        done += (size_t)k;
+    }
+    if (rc == 0 && fsync(l->fd) != 0) {
+        dp_errf(err, errlen, "%s: fsync: %s", l->path, strerror(errno));
+        rc = DP_EIO;
+    }
+    if (rc != 0) {
+        /* leave no half row behind */
+        if (ftruncate(l->fd, (off_t)l->size) != 0)
+            fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
+        return rc;
+    }
+    /* Feed the aggregates with the rows as they read back from the file,
+     * so that a later rebuild from the log sees exactly the same values. */
+    uint64_t before = l->size;
+    rc = rep__read_tail(l, err, errlen);
+    if (rc != 0 && l->size == before) {
+        /* what was written does not read back as rows: take it out again */
+        if (ftruncate(l->fd, (off_t)before) != 0 || fsync(l->fd) != 0)
+            fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
+    }
+    return rc;
+}
+
 int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err, size_t errlen)
 {
     struct csvw w;
@@ -750,44 +800,25 @@ int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err,
     }
     if ((rc = csvw_error(&w)) != 0)
         goto out;
-    if (l->ncols == OBS_NCOLUMNS_V1 && !l->notified && n > 0) {
-        /* the log is kept in the form its readers know; say once what is left out */
-        l->notified = true;
-        if (!l->quiet)
-            fprintf(stderr,
-                    "dnsprop: notice: %s has the %u columns of an older dnsprop: new rows keep "
-                    "that form, without site and ede; 'dnsprop report --upgrade --dir %s' "
-                    "rewrites it once with them\n",
-                    l->path, OBS_NCOLUMNS_V1, l->dir);
-    }
-    size_t done = 0;
-    while (done < w.len) {
-        ssize_t k = write(l->fd, w.buf + done, w.len - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
-            rc = DP_EIO;
-            break;
-        }
-        done += (size_t)k;
-    }
-    if (rc == 0 && fsync(l->fd) != 0) {
-        dp_errf(err, errlen, "%s: fsync: %s", l->path, strerror(errno));
-        rc = DP_EIO;
-    }
-    if (rc != 0) {
-        /* leave no half row behind */
-        if (ftruncate(l->fd, (off_t)l->size) != 0)
-            fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
-        goto out;
-    }
-    /* Feed the aggregates with the rows as they read back from the file,
-     * so that a later rebuild from the log sees exactly the same values. */
-    rc = rep__read_tail(l, err, errlen);
+    rc = append_bytes(l, w.buf, w.len, err, errlen);
 out:
     csvw_deinit(&w);
     return rc;
+}
+
+int obslog_append_lines(struct obslog *l, const char *buf, size_t len, uint32_t first_round,
+                        char *err, size_t errlen)
+{
+    if (first_round < l->last_round || first_round == 0) {
+        dp_errf(err, errlen, "round %u, but the log is at round %u", (unsigned)first_round,
+                (unsigned)l->last_round);
+        return DP_EINPUT;
+    }
+    if (len > 0 && (len < 2 || buf[len - 1] != '\n' || buf[len - 2] != '\r')) {
+        dp_errf(err, errlen, "internal error: lines without CRLF");
+        return DP_EINTERNAL;
+    }
+    return append_bytes(l, buf, len, err, errlen);
 }
 
 void obslog_close(struct obslog *l)

@@ -127,6 +127,14 @@ uint32_t obslog_next_round(const struct obslog *l);
  * (round >= the last round in the log), else DP_EINPUT. On a write error the
  * log is cut back to where it was. */
 int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err, size_t errlen);
+/* Appends rows already written in the log's form (obslog_columns; each
+ * line CRLF-ended, as obs_write_row_cols writes them), the first of round
+ * first_round and none going back in rounds, then fsyncs and reads them back
+ * into the aggregates: lines that do not read back as rows are taken out
+ * again and refused (DP_EDAMAGED). For merge, which copies rows it has
+ * already read and checked. */
+int obslog_append_lines(struct obslog *l, const char *buf, size_t len, uint32_t first_round,
+                        char *err, size_t errlen);
 /* Many rows for one obslog_append: the rows and their strings are copied
  * into the batch (owned by it). Zero-initialize; obs_batch_deinit frees. */
 struct obs_batch {
