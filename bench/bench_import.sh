@@ -22,6 +22,7 @@ timed() {
   /usr/bin/time -v -o "$W/time.txt" "$@" >/dev/null 2>"$W/stderr" || { cat "$W/stderr" >&2; exit 1; }
   secs=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$W/time.txt")
   kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/time.txt")
+  cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$W/time.txt")
 }
 
 old=$("$gen" contoso.test MX NOERROR 'contoso.test. 3600 IN MX 10 mail.contoso.test.')
@@ -44,21 +45,22 @@ size=$(stat -c %s "$W/results.jsonl")
 echo "results: $n, $((size / 1048576)) MiB of JSON lines"
 
 timed jq -c . "$W/results.jsonl"
-j_secs=$secs; j_kib=$kib
+j_secs=$secs; j_kib=$kib; j_cpu=$cpu
 timed "$dnsprop" import atlas "$W/results.jsonl" contoso.test --checks mx --profile m365 --dir "$W/d" -q
-i_secs=$secs; i_kib=$kib
+i_secs=$secs; i_kib=$kib; i_cpu=$cpu
 rows=$(($(wc -l < "$W/d/observations.csv") - 1))
 [ "$rows" -eq "$n" ] || { echo "bench_import: $rows rows imported, want $n" >&2; exit 1; }
 timed "$dnsprop" import atlas "$W/results.json" contoso.test --checks mx --profile m365 --dir "$W/a" -q
 a_secs=$secs; a_kib=$kib
 timed "$dnsprop" import atlas "$W/results.jsonl" contoso.test --checks mx --profile m365 --dir "$W/d" -q
 r_secs=$secs; r_kib=$kib
-awk -v j="$j_secs" -v jk="$j_kib" -v i="$i_secs" -v ik="$i_kib" -v a="$a_secs" -v ak="$a_kib" \
+awk -v jc="$j_cpu" -v ic="$i_cpu" -v j="$j_secs" -v jk="$j_kib" -v i="$i_secs" -v ik="$i_kib" -v a="$a_secs" -v ak="$a_kib" \
     -v r="$r_secs" -v rk="$r_kib" -v n="$n" 'BEGIN {
   ok = (j / i >= 0.5 && ik < 65536 && ak < 65536)
   printf "jq -c . on %d results: %.2f s, peak %.1f MiB\n", n, j, jk / 1024
   printf "dnsprop import atlas (JSON lines): %.2f s, %.0f results/s, %.2fx jq'"'"'s speed, peak %.1f MiB (target >= 0.5x, < 64 MiB): %s\n",
          i, n / i, j / i, ik / 1024, ok ? "PASS" : "MISS"
+  printf "  (CPU time: jq %.2f s, dnsprop %.2f s: %.2fx)\n", jc, ic, jc / ic
   printf "dnsprop import atlas (one JSON array): %.2f s, %.2fx jq'"'"'s speed, peak %.1f MiB\n", a, j / a, ak / 1024
   printf "the same file again (every result already in the log): %.2f s, peak %.1f MiB\n", r, rk / 1024
   exit ok ? 0 : 1

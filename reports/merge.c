@@ -73,13 +73,13 @@ struct src {
     unsigned line;  /* line number of the row last returned */
     uint32_t rnd;   /* its round: rounds never go back in a log */
     struct csvr rd;
-    unsigned ncols; /* the log's form: OBS_NCOLUMNS or OBS_NCOLUMNS_V1 */
-    struct obs row; /* the row last returned (borrowed from rd) */
+    unsigned ncols;  /* the log's form: OBS_NCOLUMNS or OBS_NCOLUMNS_V1 */
+    struct obs row;  /* the row last returned (borrowed from rd) */
     const char *raw; /* its line, without the LF (in buf) */
     size_t rawlen;
-    bool light;     /* pass 2: light_fields when the line allows */
-    bool lite;      /* the last row was read so (row holds time, vantage, round only) */
-    char vbuf[256]; /* its vantage */
+    bool light;       /* pass 2: light_fields when the line allows */
+    bool lite;        /* the last row was read so (row holds time, vantage, round only) */
+    char vbuf[256];   /* its vantage */
     size_t f2, f2end; /* where its round is in raw */
     bool have_row;
     uint32_t *cnt;     /* owned: rows seen per vantage id (pass 1 and 2) */
@@ -218,9 +218,9 @@ static int src_next(struct src *s, bool *torn, char *why, size_t whylen)
             s->raw = line;
             s->rawlen = len;
             s->lite = s->light && light_fields(s, line, len);
-            int rc = s->lite ? 0
-                             : obs_parse_line_cols(&s->rd, line, len, s->ncols, &s->row, why,
-                                                   whylen);
+            int rc = s->lite
+                         ? 0
+                         : obs_parse_line_cols(&s->rd, line, len, s->ncols, &s->row, why, whylen);
             if (rc != 0)
                 return rc;
             if (s->row.round < s->rnd) {
@@ -284,8 +284,8 @@ static uint64_t src_offset(const struct src *s)
 /* A sequence of row fingerprints, with where each row is. */
 struct seq {
     uint64_t *h;
-    uint32_t *line;
-    uint32_t *src; /* ext only: the source index */
+    uint32_t *line; /* dir only: the line of each row in this log */
+    uint32_t *src;  /* ext only: the source index of each row */
     uint32_t n, cap;
 };
 
@@ -318,6 +318,9 @@ struct merge {
     struct merge_stats *st;
 };
 
+/* Appends a fingerprint: with its line (this log's rows, for messages) or
+ * with its source index (rows new to this log: the message names the
+ * source, and memory stays at 12 bytes a row). */
 static int seq_push(struct seq *q, uint64_t h, uint32_t line, uint32_t src, bool with_src)
 {
     if (q->n == q->cap) {
@@ -326,22 +329,18 @@ static int seq_push(struct seq *q, uint64_t h, uint32_t line, uint32_t src, bool
         if (hh == NULL)
             return DP_ENOMEM;
         q->h = hh;
-        uint32_t *ll = realloc(q->line, c * sizeof *ll);
-        if (ll == NULL)
+        uint32_t **extra = with_src ? &q->src : &q->line;
+        uint32_t *ee = realloc(*extra, c * sizeof *ee);
+        if (ee == NULL)
             return DP_ENOMEM;
-        q->line = ll;
-        if (with_src) {
-            uint32_t *ss = realloc(q->src, c * sizeof *ss);
-            if (ss == NULL)
-                return DP_ENOMEM;
-            q->src = ss;
-        }
+        *extra = ee;
         q->cap = c;
     }
     q->h[q->n] = h;
-    q->line[q->n] = line;
     if (with_src)
         q->src[q->n] = src;
+    else
+        q->line[q->n] = line;
     q->n++;
     return 0;
 }
@@ -780,16 +779,16 @@ static int plan_source(struct merge *m, size_t i, char *err, size_t errlen)
                 uint32_t j = k - vn->dir.n;
                 if (vn->ext.h[j] != h) {
                     dp_errf(err, errlen,
-                            "%s:%u and %s:%u: vantage '%s' round %u differs (two hosts with the "
+                            "%s:%u and %s: vantage '%s' round %u differs (two hosts with the "
                             "same --vantage?)",
-                            s->path, s->line, m->srcs[vn->ext.src[j]].path, vn->ext.line[j],
+                            s->path, s->line, m->srcs[vn->ext.src[j]].path,
                             dp_escape(o->vantage, strlen(o->vantage), esc, sizeof esc),
                             (unsigned)o->round);
                     return DP_EINPUT;
                 }
                 m->st->rows_held++;
             } else {
-                if ((rc = seq_push(&vn->ext, h, s->line, (uint32_t)i, true)) != 0)
+                if ((rc = seq_push(&vn->ext, h, 0, (uint32_t)i, true)) != 0)
                     return rc;
                 if (s->lo[v] == UINT32_MAX)
                     s->lo[v] = k;

@@ -107,7 +107,7 @@ cmp -s "$T/c2" "$T/c/observations.csv" || fail "collision changed the log"
 mkhost "$T/y" berlin 1 1 0
 mkhost "$T/z" berlin 1 1 9
 expect_exit 3 "$DNSPROP" merge --dir "$T/d" "$T/y" "$T/z"
-grep -q "$T/z/observations.csv:2 and $T/y/observations.csv:2: vantage 'berlin' round 1 differs" "$T/err" \
+grep -q "$T/z/observations.csv:2 and $T/y/observations.csv: vantage 'berlin' round 1 differs" "$T/err" \
   || fail "two-source collision: $(cat "$T/err")"
 [ ! -e "$T/d" ] || fail "refused merge left its new folder"
 # a copy of the same host's folder is no collision: nothing twice
