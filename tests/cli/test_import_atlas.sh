@@ -163,4 +163,10 @@ grep -q "warning: 1 bad result(s) skipped, the first: $T/skip.jsonl: result 1 (l
 expect_exit 3 "$DNSPROP" import atlas "$T/notjson.json" as250.net --dir "$T/fresh"
 [ ! -e "$T/fresh" ] || fail "refused import left its new folder"
 
+# the target folder is held to check's rules: a folder others can write is refused
+mkdir "$T/ww"; chmod 0777 "$T/ww"
+expect_exit 3 "$DNSPROP" import atlas "$A/sagan_dns_4460.json" as250.net --checks a --dir "$T/ww"
+[ ! -e "$T/ww/observations.csv" ] || fail "insecure folder: log created"
+expect_exit 0 "$DNSPROP" import atlas "$A/sagan_dns_4460.json" as250.net --checks a --dir "$T/ww" --insecure-dir
+
 finish

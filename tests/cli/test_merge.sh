@@ -161,4 +161,17 @@ mkdir "$T/h"; mkfifo "$T/h/observations.csv"
 expect_exit 3 timeout 20 "$DNSPROP" merge --dir "$T/c" "$T/h"
 grep -q 'not a regular file' "$T/err" || fail "fifo source: $(cat "$T/err")"
 
+# the target folder is held to check's rules (datadir): a folder others can write is
+# refused unless --insecure-dir; a symlink planted as .merge is refused, its target untouched
+mkdir "$T/ww"; chmod 0777 "$T/ww"
+expect_exit 3 "$DNSPROP" merge --dir "$T/ww" "$T/b"
+[ ! -e "$T/ww/observations.csv" ] || fail "insecure folder: log created"
+expect_exit 0 "$DNSPROP" merge --dir "$T/ww" "$T/b" --insecure-dir
+grep -q 'warning' "$T/err" || fail "--insecure-dir: no warning"
+echo precious > "$T/victim"
+rm -f "$T/c/.merge"; ln -s "$T/victim" "$T/c/.merge"
+expect_exit 3 "$DNSPROP" merge --dir "$T/c" "$T/b"
+grep -q '.merge' "$T/err" || fail "symlinked .merge not named: $(cat "$T/err")"
+[ "$(cat "$T/victim")" = precious ] || fail "symlinked .merge: victim changed"
+
 finish
