@@ -12,6 +12,7 @@
 #include "fuzz.h"
 #include "reports.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,11 +29,19 @@ static int count_row(const struct obs *o, unsigned line, void *arg)
     return 0;
 }
 
+/* Empties and removes a scratch folder of plain files (faster than rm -rf). */
 static void rm_rf(const char *d)
 {
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
-    if (system(cmd) != 0)
+    DIR *dir = opendir(d);
+    if (dir == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+            unlinkat(dirfd(dir), e->d_name, 0) != 0)
+            abort();
+    closedir(dir);
+    if (rmdir(d) != 0)
         abort();
 }
 
