@@ -116,6 +116,19 @@ mkhost "$T/b2" tokyo 3 3 1
 expect_exit 0 "$DNSPROP" merge --dir "$T/c" "$T/a" "$T/b" "$T/b2"
 [ "$(rows "$T/c")" -eq 16 ] || fail "copy + one more round: $(rows "$T/c") rows, want 16"
 
+# rows DIR gains by itself between merges (here an Atlas import) are DIR's own: the next
+# merge stays incremental, and a source that claims their vantage is refused
+expect_exit 0 "$DNSPROP" import atlas "$DNSPROP_SRC/tests/data/atlas/sagan_dns_4460.json" as250.net --checks a --dir "$T/c"
+expect_exit 0 "$DNSPROP" merge --dir "$T/c" "$T/a" "$T/b" "$T/b2"
+grep -q ' 0 new row.*read only what was added' "$T/err" || fail "after DIR's own rows: $(cat "$T/err")"
+mkdir "$T/p184"
+{ printf '%s\r\n' "$H"; row '2026-11-30 00:00:01' atlas:184 1 r1 '0 new.example.'; } > "$T/p184/observations.csv"
+cp "$T/c/observations.csv" "$T/c4"
+expect_exit 3 "$DNSPROP" merge --dir "$T/c" "$T/p184"
+grep -q "p184/observations.csv:2: vantage 'atlas:184' round 1 differs from $T/c/observations.csv:" "$T/err" \
+  || fail "a source claiming DIR's own vantage: $(cat "$T/err")"
+cmp -s "$T/c4" "$T/c/observations.csv" || fail "claimed own vantage: the log changed"
+
 # damage: refused with path:line, nothing appended from any source
 mkhost "$T/a" paris 6 6 0
 cp "$T/c/observations.csv" "$T/c3"
