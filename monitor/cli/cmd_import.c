@@ -128,8 +128,10 @@ static uint64_t row_key(const struct obs *o)
 
 /* One authoritative answer as the log recorded it. */
 struct auth_row {
-    char *key;    /* "domain check qname qtype" */
-    char *server; /* server and address */
+    char *key;   /* owned: "domain check qname qtype", to group the rows of one question */
+    uint64_t qk; /* qkey() of the same */
+    enum check_id check;
+    char *server; /* owned: server and address */
     char *answer;
     int64_t serial; /* filled when the round ends */
     bool soa;       /* a SOA row (qtype SOA, ok) */
@@ -179,18 +181,20 @@ static int finish_round(struct known *k)
                 k->rows[i].serial = check_soa_serial(k->rows[j].answer);
     }
     struct check_auth_answer *v = calloc(k->nrows ? k->nrows : 1, sizeof *v);
+    size_t *idx = calloc(k->nrows ? k->nrows : 1, sizeof *idx);
     bool *done = calloc(k->nrows ? k->nrows : 1, sizeof *done);
-    if (v == NULL || done == NULL) {
+    if (v == NULL || idx == NULL || done == NULL) {
         rc = DP_ENOMEM;
         goto out;
     }
+    /* each question of the round: its answers, then the truth among them */
     for (size_t i = 0; i < k->nrows; i++) {
         if (done[i])
             continue;
         size_t n = 0;
-        size_t idx[256];
-        for (size_t j = i; j < k->nrows && n < 256; j++) {
-            if (!done[j] && strcmp(k->rows[j].key, k->rows[i].key) == 0) {
+        for (size_t j = i; j < k->nrows; j++) {
+            if (!done[j] && k->rows[j].qk == k->rows[i].qk &&
+                strcmp(k->rows[j].key, k->rows[i].key) == 0) {
                 done[j] = true;
                 idx[n] = j;
                 v[n].answer = k->rows[j].answer;
@@ -198,17 +202,7 @@ static int finish_round(struct known *k)
                 n++;
             }
         }
-        /* the key is "domain check qname qtype" */
-        char *sp = strchr(k->rows[i].key, ' ');
-        char *cs = sp ? sp + 1 : k->rows[i].key;
-        char cname[16] = "";
-        size_t cl = strcspn(cs, " ");
-        if (cl < sizeof cname)
-            memcpy(cname, cs, cl);
-        enum check_id c;
-        if (check_parse(cname, strlen(cname), &c) != 0)
-            continue;
-        long t = check_auth_truth(c, v, n);
+        long t = check_auth_truth(k->rows[i].check, v, n);
         if (t < 0)
             continue;
         if (k->ntr == k->captr) {
@@ -226,30 +220,11 @@ static int finish_round(struct known *k)
             rc = DP_ENOMEM;
             goto out;
         }
-        /* the key's parts are space-separated; hash them as qkey does */
-        char *parts[4] = {NULL};
-        char *copy = strdup(k->rows[i].key);
-        if (copy == NULL) {
-            free(ans);
-            rc = DP_ENOMEM;
-            goto out;
-        }
-        char *p = copy;
-        for (int f = 0; f < 4 && p != NULL; f++) {
-            parts[f] = p;
-            p = strchr(p, ' ');
-            if (p != NULL)
-                *p++ = '\0';
-        }
-        if (parts[3] != NULL)
-            k->tr[k->ntr++] =
-                (struct truth){qkey(parts[0], parts[1], parts[2], parts[3]), k->round_time, ans};
-        else
-            free(ans);
-        free(copy);
+        k->tr[k->ntr++] = (struct truth){k->rows[i].qk, k->round_time, ans};
     }
 out:
     free(v);
+    free(idx);
     free(done);
     for (size_t i = 0; i < k->nrows; i++) {
         free(k->rows[i].key);
@@ -272,7 +247,9 @@ static int known_row(const struct obs *o, unsigned line, void *arg)
         k->round = o->round;
         k->round_time = o->time;
     }
-    if (strncmp(o->server, "auth:", 5) != 0 || !answered(o->status))
+    enum check_id c;
+    if (strncmp(o->server, "auth:", 5) != 0 || !answered(o->status) ||
+        check_parse(o->check, strlen(o->check), &c) != 0)
         return 0;
     if (k->nrows == k->caprows) {
         size_t nc = k->caprows ? 2 * k->caprows : 64;
@@ -295,6 +272,8 @@ static int known_row(const struct obs *o, unsigned line, void *arg)
         return k->err = DP_ENOMEM;
     }
     snprintf(r->key, kl, "%s %s %s %s", o->domain, o->check, o->qname, o->qtype);
+    r->qk = qkey(o->domain, o->check, o->qname, o->qtype);
+    r->check = c;
     snprintf(r->server, sl, "%s %s", o->server, o->address);
     r->soa = o->status == OBS_OK && strcmp(o->qtype, "SOA") == 0;
     k->nrows++;

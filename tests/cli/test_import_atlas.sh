@@ -122,6 +122,21 @@ grep -q '^contoso.test,mx,10.0.0.1,10.0.0.1,stale,' "$D/convergence.csv" || fail
 if grep -q 'target-unresolvable\|target-is-cname' "$D/mx_compliance.csv"; then
   fail "a target rule claimed without target lookups: $(cat "$D/mx_compliance.csv")"
 fi
+# two authoritative servers that disagree: the one with the higher SOA serial is the truth,
+# as in a live round
+D="$T/own2"
+mkdir -p "$D"
+{
+  printf '%s\r\n' "$H"
+  printf '2026-11-30 01:00:00,central,1,contoso.test,mx,contoso.test.,MX,auth:ns1.contoso.test.,192.0.2.53,udp,ok,NOERROR,1,300,10 old.example.,,,,\r\n'
+  printf '2026-11-30 01:00:00,central,1,contoso.test,mx,contoso.test.,MX,auth:ns2.contoso.test.,192.0.2.54,udp,ok,NOERROR,1,300,0 new.example.,,,,\r\n'
+  printf '2026-11-30 01:00:00,central,1,contoso.test,soa,contoso.test.,SOA,auth:ns1.contoso.test.,192.0.2.53,udp,ok,NOERROR,1,300,ns1.contoso.test. h.contoso.test. 7 60 60 60 30,,,,\r\n'
+  printf '2026-11-30 01:00:00,central,1,contoso.test,soa,contoso.test.,SOA,auth:ns2.contoso.test.,192.0.2.54,udp,ok,NOERROR,1,300,ns1.contoso.test. h.contoso.test. 8 60 60 60 30,,,,\r\n'
+} > "$D/observations.csv"
+expect_exit 0 "$DNSPROP" import atlas "$T/own.jsonl" contoso.test --checks mx --dir "$D"
+grep -q ',atlas:3,2,contoso.test,mx,contoso.test.,MX,8.8.8.8,8.8.8.8,udp,ok,NOERROR,13,300,0 new.example.,0 new.example.,yes,' "$D/observations.csv" \
+  || fail "auth disagreement: $(grep atlas:3 "$D/observations.csv")"
+
 # the m365 profile decides instead of the log
 expect_exit 0 "$DNSPROP" import atlas "$T/own.jsonl" contoso.test --profile m365 --checks mx --dir "$T/m365"
 grep -q ',atlas:3,1,.*,0 new.example.,1 MX: contoso-test.mail.protection.outlook.com. or contoso-test.\*-v1.mx.microsoft.,no,' "$T/m365/observations.csv" \
