@@ -77,10 +77,12 @@ struct src {
     struct obs row;  /* the row last returned (borrowed from rd) */
     const char *raw; /* its line, without the LF (in buf) */
     size_t rawlen;
-    bool light;       /* pass 2: light_fields when the line allows */
-    bool lite;        /* the last row was read so (row holds time, vantage, round only) */
-    char vbuf[256];   /* its vantage */
-    size_t f2, f2end; /* where its round is in raw */
+    bool light;        /* pass 2: light_fields when the line allows */
+    bool lite;         /* the last row was read so (row holds time, vantage, round only) */
+    char vbuf[256];    /* its vantage */
+    char vlast[256];   /* the vantage of the row before, and its id: rows of one */
+    uint32_t vlast_id; /* vantage come in runs, so most rows need no lookup */
+    size_t f2, f2end;  /* where its round is in raw */
     bool have_row;
     uint32_t *cnt;     /* owned: rows seen per vantage id (pass 1 and 2) */
     uint32_t *lo, *hi; /* owned: per vantage, the indexes of the rows to take */
@@ -394,6 +396,22 @@ static int van_id(struct merge *m, const char *name, uint32_t *out)
     return 0;
 }
 
+/* van_id for the row last read from s, remembering the last one. */
+static int src_van(struct merge *m, struct src *s, uint32_t *out)
+{
+    const char *v = s->row.vantage;
+    if (s->vlast[0] != '\0' && strcmp(s->vlast, v) == 0) {
+        *out = s->vlast_id;
+        return 0;
+    }
+    int rc = van_id(m, v, out);
+    if (rc == 0 && strlen(v) < sizeof s->vlast) {
+        memcpy(s->vlast, v, strlen(v) + 1);
+        s->vlast_id = *out;
+    }
+    return rc;
+}
+
 /* What identifies a row: every column but round, site and ede, as read
  * (unquoted) from its line. site and ede are left out because a log of the
  * older form (17 columns) cannot hold them: a row copied into such a log and
@@ -685,7 +703,7 @@ static int read_dir_full(struct merge *m, char *err, size_t errlen)
     src_seek(&d, d.header_len, 2, m->l->size);
     while ((rc = src_next(&d, &torn, why, sizeof why)) == 1) {
         uint32_t v;
-        if ((rc = van_id(m, d.row.vantage, &v)) != 0)
+        if ((rc = src_van(m, &d, &v)) != 0)
             goto out;
         if ((rc = seq_push(&m->vans[v].dir, row_hash(&d), d.line, 0, false)) != 0)
             goto out;
@@ -711,7 +729,7 @@ static int read_dir_tail(struct merge *m, char *err, size_t errlen)
     src_seek(&d, m->l_size, 0, m->l->size);
     while ((rc = src_next(&d, &torn, why, sizeof why)) == 1) {
         uint32_t v;
-        if ((rc = van_id(m, d.row.vantage, &v)) != 0)
+        if ((rc = src_van(m, &d, &v)) != 0)
             goto out;
         if (m->vans[v].known && m->vans[v].owner != NO_OWNER) {
             rc = 1;
@@ -746,7 +764,7 @@ static int plan_source(struct merge *m, size_t i, char *err, size_t errlen)
     while ((rc = src_next(s, &torn, why, sizeof why)) == 1) {
         const struct obs *o = &s->row;
         uint32_t v;
-        if ((rc = van_id(m, o->vantage, &v)) != 0)
+        if ((rc = src_van(m, s, &v)) != 0)
             return rc;
         struct van *vn = &m->vans[v];
         uint32_t k = s->cnt[v]++;
@@ -905,7 +923,7 @@ static int next_taken(struct merge *m, struct src *s, char *err, size_t errlen)
     int rc;
     while ((rc = src_next(s, NULL, why, sizeof why)) == 1) {
         uint32_t v;
-        if ((rc = van_id(m, s->row.vantage, &v)) != 0)
+        if ((rc = src_van(m, s, &v)) != 0)
             return rc;
         uint32_t k = s->cnt[v]++;
         if (k >= s->lo[v] && k < s->hi[v])
@@ -984,7 +1002,7 @@ static int append_all(struct merge *m, char *err, size_t errlen)
         if (best == NULL)
             break;
         uint32_t sr = best->row.round, gv;
-        if ((rc = van_id(m, best->row.vantage, &gv)) != 0)
+        if ((rc = src_van(m, best, &gv)) != 0)
             goto out;
         if (round == UINT32_MAX) {
             dp_errf(err, errlen, "%s: no round numbers left", m->l->path);
@@ -1004,7 +1022,7 @@ static int append_all(struct merge *m, char *err, size_t errlen)
             uint32_t v;
             if (!best->have_row || best->row.round != sr)
                 break;
-            if ((rc = van_id(m, best->row.vantage, &v)) != 0)
+            if ((rc = src_van(m, best, &v)) != 0)
                 goto out;
             if (v != gv)
                 break;
