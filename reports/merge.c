@@ -49,7 +49,7 @@
 #define LEDGER_NAME    ".merge"
 #define LEDGER_VERSION "1"
 #define TAIL_BYTES     4096
-#define READ_CHUNK     (1u << 20)
+#define READ_CHUNK     (64u << 10) /* per source, grown for longer lines: many sources stay cheap */
 #define MAX_LINE       (16u << 20)
 #define NO_OWNER       UINT32_MAX
 
