@@ -1,12 +1,12 @@
 /*
  * Fuzz target: merge's reading of a source log (reports/merge.c): its own
- * line reader, the plain-line shortcut that takes time, vantage and round
- * from the first three fields, and the copying of lines with their round
- * replaced. The input is written as a source's observations.csv (as it is:
- * any header, any bytes) in a scratch folder and merged into an empty one.
- * A refused source must leave the target's log empty; an accepted one must
- * have every row appended once (a second merge appends nothing, incremental
- * or not), and the target must read back as a clean log.
+ * line reader, the plain-line shortcut of the incremental prescan (time,
+ * vantage and round from the first three fields), the copying of lines with
+ * their round replaced and the rows fed to the aggregates as they read back. The input is written
+ * as a source's observations.csv (as it is: any header, any bytes) in a scratch folder and merged
+ * into an empty one. A refused source must leave the target's log empty; an accepted one must have
+ * every row appended once (a second merge appends nothing, incremental or not), and the target must
+ * read back as a clean log.
  */
 #define _GNU_SOURCE
 #include "fuzz.h"

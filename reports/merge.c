@@ -21,10 +21,14 @@
  * refused naming both places. Two sources that extend V in this run must
  * agree in the same way.
  *
- * Two passes, so that nothing is appended unless every source reads back
- * clean: the first reads and checks the sources (a damaged one is refused
- * with its path:line), the second reads the new rows again and appends them
- * in batches; a write error cuts the log back to where the merge began.
+ * One pass over the sources: each row is read and checked once, written in
+ * batches with its round replaced, and fed to the log's aggregates as it
+ * will read back (rep__append_fed). All or nothing: when a source turns out
+ * damaged (refused with its path:line) or conflicting, or a write fails,
+ * the log is cut back to where the merge began, so nothing is appended from
+ * any source; the aggregates are then thrown away with the open log (no
+ * refresh, .state untouched). A crash in between leaves a part of the new
+ * rows, which the next merge recognises as held and completes.
  *
  * DIR/.merge remembers per source how far it was merged (the byte offset,
  * with the hash of its header and of the 4 KiB before the offset, as .state
@@ -84,8 +88,7 @@ struct src {
     uint32_t vlast_id; /* vantage come in runs, so most rows need no lookup */
     size_t f2, f2end;  /* where its round is in raw */
     bool have_row;
-    uint32_t *cnt;     /* owned: rows seen per vantage id (pass 1 and 2) */
-    uint32_t *lo, *hi; /* owned: per vantage, the indexes of the rows to take */
+    uint32_t *cnt; /* owned: rows seen per vantage id */
     uint32_t ncnt;
 };
 
@@ -99,8 +102,6 @@ static void src_free(struct src *s)
     free(s->id);
     free(s->path);
     free(s->cnt);
-    free(s->lo);
-    free(s->hi);
 }
 
 static char *join(const char *dir, const char *name)
@@ -376,20 +377,11 @@ static int van_id(struct merge *m, const char *name, uint32_t *out)
         while (n <= id)
             n *= 2;
         uint32_t *c = realloc(s->cnt, n * sizeof *c);
-        uint32_t *lo = c ? realloc(s->lo, n * sizeof *lo) : NULL;
-        if (c != NULL)
-            s->cnt = c;
-        if (lo != NULL)
-            s->lo = lo;
-        uint32_t *hi = lo ? realloc(s->hi, n * sizeof *hi) : NULL;
-        if (hi == NULL)
+        if (c == NULL)
             return DP_ENOMEM;
-        s->hi = hi;
-        for (uint32_t k = s->ncnt; k < n; k++) {
+        s->cnt = c;
+        for (uint32_t k = s->ncnt; k < n; k++)
             s->cnt[k] = 0;
-            s->lo[k] = UINT32_MAX;
-            s->hi[k] = 0;
-        }
         s->ncnt = n;
     }
     *out = id;
@@ -681,11 +673,8 @@ static void reset_plan(struct merge *m)
     }
     for (size_t i = 0; i < m->nsrc; i++) {
         struct src *s = &m->srcs[i];
-        for (uint32_t k = 0; k < s->ncnt; k++) {
+        for (uint32_t k = 0; k < s->ncnt; k++)
             s->cnt[k] = 0;
-            s->lo[k] = UINT32_MAX;
-            s->hi[k] = 0;
-        }
         s->from = s->header_len;
         s->from_line = 2;
     }
@@ -745,88 +734,6 @@ out:
     return rc;
 }
 
-/* Reads source i from s->from to its end, deciding which rows are new.
- * Returns 0, 1 (incremental mode found something only a full merge can
- * judge), or an error with err set. */
-static int plan_source(struct merge *m, size_t i, char *err, size_t errlen)
-{
-    struct src *s = &m->srcs[i];
-    char why[600] = "";
-    char esc[128];
-    bool torn = false;
-    struct stat st;
-    int rc;
-    if (fstat(s->fd, &st) != 0)
-        return DP_EIO;
-    src_seek(s, s->from, s->from_line, (uint64_t)st.st_size);
-    s->end = s->from;
-    s->end_line = s->from_line - 1;
-    while ((rc = src_next(s, &torn, why, sizeof why)) == 1) {
-        const struct obs *o = &s->row;
-        uint32_t v;
-        if ((rc = src_van(m, s, &v)) != 0)
-            return rc;
-        struct van *vn = &m->vans[v];
-        uint32_t k = s->cnt[v]++;
-        if (m->incremental) {
-            /* only vantages this source alone brings */
-            if (vn->known && vn->owner != i)
-                return 1;
-            if (!vn->known) {
-                vn->known = true;
-                vn->owner = (uint32_t)i;
-            }
-            if (s->lo[v] == UINT32_MAX)
-                s->lo[v] = k;
-            s->hi[v] = k + 1;
-            m->st->rows_new++;
-        } else {
-            uint64_t h = row_hash(s);
-            if (k < vn->dir.n) {
-                if (vn->dir.h[k] != h) {
-                    dp_errf(err, errlen,
-                            "%s:%u: vantage '%s' round %u differs from %s:%u, which this folder "
-                            "holds for it (two hosts with the same --vantage?)",
-                            s->path, s->line,
-                            dp_escape(o->vantage, strlen(o->vantage), esc, sizeof esc),
-                            (unsigned)o->round, m->l->path, vn->dir.line[k]);
-                    return DP_EINPUT;
-                }
-                m->st->rows_held++;
-            } else if (k - vn->dir.n < vn->ext.n) {
-                uint32_t j = k - vn->dir.n;
-                if (vn->ext.h[j] != h) {
-                    dp_errf(err, errlen,
-                            "%s:%u and %s: vantage '%s' round %u differs (two hosts with the "
-                            "same --vantage?)",
-                            s->path, s->line, m->srcs[vn->ext.src[j]].path,
-                            dp_escape(o->vantage, strlen(o->vantage), esc, sizeof esc),
-                            (unsigned)o->round);
-                    return DP_EINPUT;
-                }
-                m->st->rows_held++;
-            } else {
-                if ((rc = seq_push(&vn->ext, h, 0, (uint32_t)i, true)) != 0)
-                    return rc;
-                if (s->lo[v] == UINT32_MAX)
-                    s->lo[v] = k;
-                s->hi[v] = k + 1;
-                m->st->rows_new++;
-            }
-        }
-        s->end = src_offset(s);
-        s->end_line = s->line;
-    }
-    if (rc < 0) {
-        dp_errf(err, errlen, "%s:%u: %s", s->path, s->line, why);
-        return rc == DP_ENOMEM ? rc : rc == DP_EIO ? rc : DP_EDAMAGED;
-    }
-    if (torn)
-        fprintf(stderr, "dnsprop: warning: %s:%u: torn last line (no line end) left for later\n",
-                s->path, s->end_line + 1);
-    return 0;
-}
-
 /* Whether the ledger still describes this log and every known source. */
 static bool ledger_matches(struct merge *m)
 {
@@ -876,78 +783,112 @@ static bool ledger_matches(struct merge *m)
     return ok;
 }
 
-static int plan(struct merge *m, char *err, size_t errlen)
+/* Whether row k of vantage v (its k-th row of that vantage) read from source
+ * i is new to this log: 1 new, 0 held, or DP_EINPUT with err naming both
+ * places when it differs from what is held for it. */
+static int decide(struct merge *m, size_t i, uint32_t v, uint32_t k, char *err, size_t errlen)
 {
-    int rc;
-    m->incremental = ledger_matches(m);
-    if (m->incremental) {
-        rc = read_dir_tail(m, err, errlen);
-        for (size_t i = 0; rc == 0 && i < m->nsrc; i++)
-            rc = plan_source(m, i, err, errlen);
-        if (rc <= 0)
-            return rc;
-        /* something only a full comparison can judge */
-        m->incremental = false;
-        m->st->rows_new = m->st->rows_held = 0;
-        for (uint32_t v = 0; v < m->nvans; v++) {
-            m->vans[v].known = false;
-            m->vans[v].owner = NO_OWNER;
-        }
+    struct src *s = &m->srcs[i];
+    struct van *vn = &m->vans[v];
+    const struct obs *o = &s->row;
+    char esc[128];
+    if (m->incremental)
+        return 1; /* the prescan made sure this source alone brings v */
+    uint64_t h = row_hash(s);
+    if (k < vn->dir.n) {
+        if (vn->dir.h[k] == h)
+            return 0;
+        dp_errf(err, errlen,
+                "%s:%u: vantage '%s' round %u differs from %s:%u, which this folder holds for it "
+                "(two hosts with the same --vantage?)",
+                s->path, s->line, dp_escape(o->vantage, strlen(o->vantage), esc, sizeof esc),
+                (unsigned)o->round, m->l->path, vn->dir.line[k]);
+        return DP_EINPUT;
     }
-    reset_plan(m);
-    if ((rc = read_dir_full(m, err, errlen)) != 0)
-        return rc;
-    for (size_t i = 0; i < m->nsrc; i++)
-        if ((rc = plan_source(m, i, err, errlen)) != 0)
-            return rc;
-    /* owners for the next run: the source that holds every row of the
-     * vantage (the last that extended it); none when no source does */
-    for (uint32_t v = 0; v < m->nvans; v++) {
-        struct van *vn = &m->vans[v];
-        uint32_t total = vn->dir.n + vn->ext.n;
-        vn->known = total > 0;
-        vn->owner = NO_OWNER;
-        for (size_t i = 0; i < m->nsrc; i++)
-            if (v < m->srcs[i].ncnt && m->srcs[i].cnt[v] == total && total > 0)
-                vn->owner = (uint32_t)i;
+    if (k - vn->dir.n < vn->ext.n) {
+        uint32_t j = k - vn->dir.n;
+        if (vn->ext.h[j] == h)
+            return 0;
+        dp_errf(err, errlen,
+                "%s:%u and %s: vantage '%s' round %u differs (two hosts with the same "
+                "--vantage?)",
+                s->path, s->line, m->srcs[vn->ext.src[j]].path,
+                dp_escape(o->vantage, strlen(o->vantage), esc, sizeof esc), (unsigned)o->round);
+        return DP_EINPUT;
     }
-    return 0;
+    int rc = seq_push(&vn->ext, h, 0, (uint32_t)i, true);
+    return rc != 0 ? rc : 1;
 }
 
-/* ---- pass 2 ---- */
-
-/* Advances source s to its next row to take; false at its end. */
-static int next_taken(struct merge *m, struct src *s, char *err, size_t errlen)
+/* Incremental mode: the sources' rows after their offsets must only be of
+ * vantages each source alone brings (only the first fields are looked at:
+ * the merge itself checks every row). Returns 0, 1 (a full merge is
+ * needed), or an error. */
+static int prescan(struct merge *m)
 {
     char why[600] = "";
-    int rc;
-    while ((rc = src_next(s, NULL, why, sizeof why)) == 1) {
-        uint32_t v;
-        if ((rc = src_van(m, s, &v)) != 0)
-            return rc;
-        uint32_t k = s->cnt[v]++;
-        if (k >= s->lo[v] && k < s->hi[v])
-            return 1;
+    int rc = 0;
+    for (size_t i = 0; i < m->nsrc && rc == 0; i++) {
+        struct src *s = &m->srcs[i];
+        struct stat st;
+        if (fstat(s->fd, &st) != 0)
+            return DP_EIO;
+        src_seek(s, s->from, s->from_line, (uint64_t)st.st_size);
+        s->light = true;
+        while ((rc = src_next(s, NULL, why, sizeof why)) == 1) {
+            uint32_t v;
+            if ((rc = src_van(m, s, &v)) != 0)
+                return rc;
+            struct van *vn = &m->vans[v];
+            if (vn->known && vn->owner != i)
+                return 1;
+            vn->known = true;
+            vn->owner = (uint32_t)i;
+        }
+        s->light = false;
+        if (rc < 0)
+            return 1; /* let the full merge find and name the damage */
     }
-    if (rc < 0) {
-        dp_errf(err, errlen, "%s:%u: changed while merging: %s", s->path, s->line, why);
-        return DP_EIO;
-    }
-    return 0;
+    return rc;
 }
 
-/* Copies the row last read from s into w as a row of round `round` in the
- * log's form: the line's own bytes with the round replaced when it can
- * (the same form, or an old 17-column line gaining empty site,ede), else
- * parsed and written again. */
+/* Where the round is in the line last read from s (s->f2, s->f2end), when
+ * the first two fields hold no quote: then the line is copied as it is
+ * with only its round replaced. */
+static bool locate_round(struct src *s)
+{
+    const char *line = s->raw, *e = s->raw + s->rawlen;
+    const char *c1 = memchr(line, ',', s->rawlen);
+    if (c1 == NULL || c1 + 1 >= e || c1[1] == '"' || c1[1] == '\'' || line[0] == '"')
+        return false;
+    const char *c2 = memchr(c1 + 1, ',', (size_t)(e - c1 - 1));
+    const char *c3 = c2 ? memchr(c2 + 1, ',', (size_t)(e - c2 - 1)) : NULL;
+    if (c3 == NULL)
+        return false;
+    s->f2 = (size_t)(c2 + 1 - line);
+    s->f2end = (size_t)(c3 - line);
+    return true;
+}
+
+/* Writes the row last read from s into w as a row of round `round` in the
+ * log's form, and feeds it to the log's aggregates as it will read back:
+ * the line's own bytes with the round replaced when it can (the same form,
+ * or an old 17-column line gaining empty site,ede), else written again
+ * from its fields. */
 static int copy_row(struct merge *m, struct src *s, struct csvw *w, uint32_t round, char *why,
                     size_t whylen)
 {
     unsigned dcols = obslog_columns(m->l);
-    if (s->lite && (s->ncols == dcols || (s->ncols == OBS_NCOLUMNS_V1 && dcols == OBS_NCOLUMNS))) {
+    struct obs o = s->row;
+    o.round = round;
+    if (dcols == OBS_NCOLUMNS_V1) {
+        o.site = "";
+        o.ede = "";
+    }
+    if ((s->ncols == dcols || (s->ncols == OBS_NCOLUMNS_V1 && dcols == OBS_NCOLUMNS)) &&
+        locate_round(s)) {
         size_t len = s->rawlen;
-        bool cr = len > 0 && s->raw[len - 1] == '\r';
-        if (cr)
+        if (len > 0 && s->raw[len - 1] == '\r')
             len--;
         char num[16];
         int nl = snprintf(num, sizeof num, "%u", (unsigned)round);
@@ -957,69 +898,105 @@ static int copy_row(struct merge *m, struct src *s, struct csvw *w, uint32_t rou
         if (s->ncols != dcols)
             csvw_raw(w, ",,", 2);
         csvw_raw(w, "\r\n", 2);
-        return csvw_error(w);
+    } else {
+        obs_write_row_cols(w, &o, dcols);
     }
-    /* the full parse was made by src_next: s->row is the row */
-    (void)why;
-    (void)whylen;
-    struct obs o = s->row;
-    o.round = round;
-    obs_write_row_cols(w, &o, dcols);
-    return csvw_error(w);
+    int rc = csvw_error(w);
+    if (rc == 0)
+        rc = rep__agg_add(m->l->agg, &o, why, whylen);
+    return rc == REP__RESTART ? DP_EINTERNAL : rc;
 }
 
-static int append_all(struct merge *m, char *err, size_t errlen)
+/* The next row of source i (s->row), its end remembered; damage is named
+ * with path:line. */
+static int next_row(struct merge *m, struct src *s, bool *torn, char *err, size_t errlen)
+{
+    char why[600] = "";
+    int rc = src_next(s, torn, why, sizeof why);
+    (void)m;
+    if (rc == 1) {
+        s->end = src_offset(s);
+        s->end_line = s->line;
+    } else if (rc < 0) {
+        dp_errf(err, errlen, "%s:%u: %s", s->path, s->line, why);
+        rc = rc == DP_ENOMEM ? rc : rc == DP_EIO ? rc : DP_EDAMAGED;
+    }
+    return rc;
+}
+
+/* The merge itself, in one pass over the sources: the groups (a source's
+ * rows of one vantage and one round) in the order of their first times,
+ * each row judged new or held (decide), the new rows of a group written as
+ * one new round. Rows go out in batches; the caller cuts the log back when
+ * this fails. */
+static int stream(struct merge *m, char *err, size_t errlen)
 {
     struct csvw w;
+    struct obslog *l = m->l;
     int rc = 0;
-    uint32_t round = obslog_next_round(m->l), first = round;
+    uint32_t round = obslog_next_round(l), last = 0;
+    unsigned lines = 0;
+    bool *torn = calloc(m->nsrc ? m->nsrc : 1, sizeof *torn);
     char why[600] = "";
     csvw_init(&w);
+    if (torn == NULL) {
+        rc = DP_ENOMEM;
+        goto out;
+    }
     for (size_t i = 0; i < m->nsrc; i++) {
         struct src *s = &m->srcs[i];
-        for (uint32_t k = 0; k < s->ncnt; k++)
-            s->cnt[k] = 0;
-        if (m->incremental) {
-            /* counts restart at the offset: take every row from there */
-            for (uint32_t k = 0; k < s->ncnt; k++) {
-                s->lo[k] = 0;
-                s->hi[k] = UINT32_MAX;
-            }
+        struct stat st;
+        if (fstat(s->fd, &st) != 0) {
+            rc = DP_EIO;
+            goto out;
         }
-        src_seek(s, s->from, s->from_line, s->end);
-        s->light = true;
-        if ((rc = next_taken(m, s, err, errlen)) < 0)
+        src_seek(s, s->from, s->from_line, (uint64_t)st.st_size);
+        s->light = false;
+        s->end = s->from;
+        s->end_line = s->from_line - 1;
+        if ((rc = next_row(m, s, &torn[i], err, errlen)) < 0)
             goto out;
     }
     for (;;) {
-        /* the source whose next group begins first */
-        struct src *best = NULL;
-        for (size_t i = 0; i < m->nsrc; i++) {
-            struct src *s = &m->srcs[i];
-            if (s->have_row && (best == NULL || s->row.time < best->row.time))
-                best = s;
-        }
-        if (best == NULL)
+        /* the source whose next group begins first (ties: the first given) */
+        size_t bi = m->nsrc;
+        for (size_t i = 0; i < m->nsrc; i++)
+            if (m->srcs[i].have_row &&
+                (bi == m->nsrc || m->srcs[i].row.time < m->srcs[bi].row.time))
+                bi = i;
+        if (bi == m->nsrc)
             break;
-        uint32_t sr = best->row.round, gv;
+        struct src *best = &m->srcs[bi];
+        uint32_t sr = best->row.round, gv, v, gr = 0;
         if ((rc = src_van(m, best, &gv)) != 0)
             goto out;
-        if (round == UINT32_MAX) {
-            dp_errf(err, errlen, "%s: no round numbers left", m->l->path);
-            rc = DP_EINPUT;
-            goto out;
-        }
+        v = gv;
         for (;;) {
-            if ((rc = copy_row(m, best, &w, round, why, sizeof why)) != 0) {
-                dp_errf(err, errlen, "%s:%u: changed while merging: %s", best->path, best->line,
-                        why);
-                rc = rc == DP_ENOMEM ? rc : DP_EIO;
+            rc = decide(m, bi, v, best->cnt[v]++, err, errlen);
+            if (rc < 0)
                 goto out;
+            if (rc == 1) {
+                if (gr == 0) {
+                    if (round == UINT32_MAX) {
+                        dp_errf(err, errlen, "%s: no round numbers left", l->path);
+                        rc = DP_EINPUT;
+                        goto out;
+                    }
+                    gr = last = round++;
+                    m->st->rounds_appended++;
+                }
+                if ((rc = copy_row(m, best, &w, gr, why, sizeof why)) != 0) {
+                    dp_errf(err, errlen, "%s:%u: %s", best->path, best->line, why);
+                    goto out;
+                }
+                m->st->rows_new++;
+                m->st->rows_appended++;
+                lines++;
+            } else {
+                m->st->rows_held++;
             }
-            m->st->rows_appended++;
-            if ((rc = next_taken(m, best, err, errlen)) < 0)
+            if ((rc = next_row(m, best, &torn[bi], err, errlen)) < 0)
                 goto out;
-            uint32_t v;
             if (!best->have_row || best->row.round != sr)
                 break;
             if ((rc = src_van(m, best, &v)) != 0)
@@ -1027,17 +1004,22 @@ static int append_all(struct merge *m, char *err, size_t errlen)
             if (v != gv)
                 break;
         }
-        round++;
-        m->st->rounds_appended++;
         if (w.len >= (8u << 20)) {
-            if ((rc = obslog_append_lines(m->l, w.buf, w.len, first, err, errlen)) != 0)
+            if ((rc = rep__append_fed(l, w.buf, w.len, lines, last, err, errlen)) != 0)
                 goto out;
             csvw_clear(&w);
-            first = round;
+            lines = 0;
         }
     }
-    rc = obslog_append_lines(m->l, w.buf, w.len, first, err, errlen);
+    if (w.len > 0)
+        rc = rep__append_fed(l, w.buf, w.len, lines, last, err, errlen);
+    for (size_t i = 0; rc == 0 && i < m->nsrc; i++)
+        if (torn[i])
+            fprintf(stderr,
+                    "dnsprop: warning: %s:%u: torn last line (no line end) left for later\n",
+                    m->srcs[i].path, m->srcs[i].end_line + 1);
 out:
+    free(torn);
     csvw_deinit(&w);
     return rc;
 }
@@ -1058,19 +1040,46 @@ int obslog_merge(struct obslog *l, const char *const *dirs, size_t ndirs, struct
     }
     st->sources = ndirs;
     ledger_load(&m);
-    if ((rc = plan(&m, err, errlen)) != 0)
-        goto out;
+    m.incremental = ledger_matches(&m);
+    if (m.incremental) {
+        rc = read_dir_tail(&m, err, errlen);
+        if (rc == 0)
+            rc = prescan(&m);
+        if (rc < 0)
+            goto out;
+        if (rc == 1) {
+            /* something only a full comparison can judge */
+            m.incremental = false;
+            for (uint32_t v = 0; v < m.nvans; v++) {
+                m.vans[v].known = false;
+                m.vans[v].owner = NO_OWNER;
+            }
+        }
+        rc = 0;
+    }
+    if (!m.incremental) {
+        reset_plan(&m);
+        if ((rc = read_dir_full(&m, err, errlen)) != 0)
+            goto out;
+    }
     st->incremental = m.incremental;
     uint64_t mark = obslog_mark(l);
-    if (st->rows_new > 0 && (rc = append_all(&m, err, errlen)) != 0) {
+    if ((rc = stream(&m, err, errlen)) != 0) {
         obslog_rollback(l, mark); /* all or nothing */
         goto out;
     }
-    if (st->rows_new != st->rows_appended) {
-        dp_errf(err, errlen, "%s: internal error: %llu rows planned, %llu appended", l->path,
-                (unsigned long long)st->rows_new, (unsigned long long)st->rows_appended);
-        rc = DP_EINTERNAL;
-        goto out;
+    if (!m.incremental) {
+        /* owners for the next run: the source that holds every row of the
+         * vantage (the last that extended it); none when no source does */
+        for (uint32_t v = 0; v < m.nvans; v++) {
+            struct van *vn = &m.vans[v];
+            uint32_t total = vn->dir.n + vn->ext.n;
+            vn->known = total > 0;
+            vn->owner = NO_OWNER;
+            for (size_t i = 0; i < m.nsrc; i++)
+                if (v < m.srcs[i].ncnt && m.srcs[i].cnt[v] == total && total > 0)
+                    vn->owner = (uint32_t)i;
+        }
     }
     /* the ledger is a cache: failing to save it costs the next run time only */
     char lerr[256];

@@ -806,6 +806,44 @@ out:
     return rc;
 }
 
+int rep__append_fed(struct obslog *l, const char *buf, size_t len, unsigned nlines,
+                    uint32_t last_round, char *err, size_t errlen)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t k = write(l->fd, buf + done, len - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
+            if (ftruncate(l->fd, (off_t)l->size) != 0)
+                fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
+            return DP_EIO;
+        }
+        done += (size_t)k;
+    }
+    if (fsync(l->fd) != 0) {
+        dp_errf(err, errlen, "%s: fsync: %s", l->path, strerror(errno));
+        if (ftruncate(l->fd, (off_t)l->size) != 0)
+            fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
+        return DP_EIO;
+    }
+    if (l->ncols == OBS_NCOLUMNS_V1 && !l->notified && len > 0) {
+        l->notified = true;
+        if (!l->quiet)
+            fprintf(stderr,
+                    "dnsprop: notice: %s has the %u columns of an older dnsprop: new rows keep "
+                    "that form, without site and ede; 'dnsprop report --upgrade --dir %s' "
+                    "rewrites it once with them\n",
+                    l->path, OBS_NCOLUMNS_V1, l->dir);
+    }
+    l->size += len;
+    l->lines += nlines;
+    if (last_round > l->last_round)
+        l->last_round = last_round;
+    return 0;
+}
+
 int obslog_append_lines(struct obslog *l, const char *buf, size_t len, uint32_t first_round,
                         char *err, size_t errlen)
 {
