@@ -4,8 +4,8 @@
  * for the rules and why).
  */
 #define _GNU_SOURCE /* O_PATH, copy_file_range */
-#include "common/datadir.h"
-#include "common/dnsprop.h"
+#include "datadir.h"
+#include "dnsprop.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -26,7 +26,7 @@
  * MX is required (reasons then say multiple-mx;legacy-plus-mx-microsoft);
  * compliant otherwise.
  */
-#include "reports/internal.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -11,7 +11,7 @@
  * file (another version, a bad number, a bad hash) makes the caller read the
  * whole log: the state is a cache, never the truth.
  */
-#include "reports/internal.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * arguments. Every command's help text lives here, so `dnsprop --help` and
  * `dnsprop COMMAND --help` read the same whatever the command does.
  */
-#include "monitor/monitor.h"
+#include "cli.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -50,8 +50,11 @@ static const struct command commands[] = {
      "  --interval DUR        time between rounds (default 10m)\n"
      "  --until-converged     stop after 3 rounds in a row with everything converged\n"},
     {"report", cmd_report,
-     "dnsprop report [--dir DIR] [--window DUR] [--since TIME] [--insecure-dir]",
+     "dnsprop report [--dir DIR] [--window DUR] [--since TIME] [--upgrade] [--insecure-dir]",
      "Rebuild every report in DIR from observations.csv alone.\n\n"
+     "  --upgrade             first rewrite a log of an older dnsprop (17 columns) once,\n"
+     "                        atomically, with the site and ede columns (empty for the\n"
+     "                        old rows); every old value is kept as it was\n"
      "  --insecure-dir        accept a data folder writable by group or others, or owned by\n"
      "                        another user (refused otherwise; a warning every run)\n"},
     {"query", cmd_query, "dnsprop query [@SERVER] NAME [TYPE] [+tcp] [+norec]",
