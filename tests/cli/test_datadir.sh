@@ -43,6 +43,10 @@ for f in observations.csv convergence.csv timeline.csv mx_compliance.csv summary
   [ -f "$T/tpl/$f" ] || fail "template run: $f missing"
 done
 
+# a folder with a log of the older form (17 columns), for report --upgrade
+mkdir -m 0755 "$T/tpl_old"
+cp "$DNSPROP_SRC/fuzz/corpus/fuzz_obslog/demo_head.csv" "$T/tpl_old/observations.csv"
+
 # plant KIND PATH: puts the attacker's object at PATH
 plant() {
   case $1 in
@@ -75,18 +79,24 @@ cmdline() {
   check) echo check sym.test "${SAFE[*]}" --dir "$2" ;;
   watch) echo watch sym.test "${SAFE[*]}" --interval 1s --dir "$2" ;;
   report) echo report --dir "$2" ;;
+  upgrade) echo report --upgrade --dir "$2" ;;
   demo) echo demo --dir "$2" ;;
   esac
 }
 
 rows=0
-# row KIND NAME BASE CMD: BASE is lived (a copy of the template) or fresh (an
-# empty folder 0755); KIND is planted under NAME, then CMD runs on it.
+# row KIND NAME BASE CMD: BASE is lived (a copy of the template), old (a log
+# of the older form only) or fresh (an empty folder 0755); KIND is planted
+# under NAME, then CMD runs on it.
 row() {
   local kind=$1 name=$2 base=$3 cmd=$4
   rows=$((rows + 1))
   local D="$T/rows/$rows"
-  if [ "$base" = lived ]; then cp -a "$T/tpl" "$D"; else mkdir -m 0755 "$D"; fi
+  case $base in
+  lived) cp -a "$T/tpl" "$D" ;;
+  old) cp -a "$T/tpl_old" "$D" ;;
+  *) mkdir -m 0755 "$D" ;;
+  esac
   rm -rf "${D:?}/$name"
   if ! plant "$kind" "$D/$name" 2>"$O/plant"; then
     fail "row $rows: cannot plant $kind at $name: $(cat "$O/plant")"
@@ -132,6 +142,13 @@ row symlink summary.csv lived watch
 row dangling observations.csv fresh watch
 row symlink convergence.csv lived demo
 row dangling .summary.csv.tmp fresh demo
+# report --upgrade rewrites the log: the same rules
+row symlink observations.csv old upgrade
+row dangling summary.csv old upgrade
+row symlink .observations.csv.tmp old upgrade
+row fifo .state old upgrade
+row dir .lock old upgrade
+row hardlink observations.csv old upgrade
 # ---- a FIFO (the run must not hang), a folder, a device ----------------------
 for n in "${NAMES[@]}"; do
   row fifo "$n" lived check
@@ -162,7 +179,7 @@ row hardlink summary.csv lived report
 row hardlink .state lived check
 row foreign settings.csv lived check
 row foreign observations.csv lived report
-[ "$rows" -ge 89 ] || fail "only $rows rows"
+[ "$rows" -ge 95 ] || fail "only $rows rows"
 echo "$rows rows"
 
 # ---- the folder itself ----------------------------------------------------------
@@ -193,6 +210,8 @@ for c in check watch report demo; do
   folder_row "$T/nobody: owned by uid 65534 (nobody), not by uid 0 (root)" "$c" "$T/nobody"
   folder_row "$T/link: is a symbolic link" "$c" "$T/link"
 done
+cp -a "$T/tpl_old" "$T/w777old" && chmod 0777 "$T/w777old"
+folder_row "$T/w777old: writable by group and others (mode 0777)" upgrade "$T/w777old"
 folder_row "$T/w775: writable by group (mode 0775)" check "$T/w775"
 folder_row "$T/w1777: writable by group and others (mode 1777)" check "$T/w1777"
 folder_row "$T/new777: writable by group and others" check "$T/new777"
@@ -228,6 +247,8 @@ accepted() {
 accepted check "$T/w777" 1
 accepted report "$T/w777" 0
 accepted watch "$T/w777" '1 2'
+accepted upgrade "$T/w777old" 0
+head -1 "$T/w777old/observations.csv" | grep -q ',site,ede' || fail "--insecure-dir: the upgrade did not happen"
 accepted check "$T/nobody" 1
 accepted report "$T/nobody" 0
 accepted watch "$T/nobody" '1 2'

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,9 +24,9 @@
 
 #include <cmocka.h>
 
-#include "common/datadir.h"
-#include "common/dnsprop.h"
-#include "reports/reports.h"
+#include "datadir.h"
+#include "dnsprop.h"
+#include "reports.h"
 
 #include "scratch.h"
 
@@ -384,6 +385,49 @@ static void test_replace(void **state)
     datadir_close(&dd);
 }
 
+/* For callers that write a replacement themselves: datadir_tmpfile and
+ * datadir_rename. */
+static void test_tmpfile_rename(void **state)
+{
+    (void)state;
+    struct datadir dd;
+    char err[1024] = "", a[NAME_MAX + 1], b[NAME_MAX + 1], p[450], victim[400];
+    const char *d = open_sub("t", 0755, &dd, 0, 0);
+    int fa = datadir_tmpfile(&dd, "observations.csv.upgrade", a, sizeof a, err, sizeof err);
+    int fb = datadir_tmpfile(&dd, "observations.csv.upgrade", b, sizeof b, err, sizeof err);
+    assert_true(fa >= 0 && fb >= 0);
+    assert_int_equal(strncmp(a, ".observations.csv.upgrade.", 26), 0);
+    assert_int_equal(strlen(a), 26 + 16 + 4);
+    assert_string_not_equal(a, b); /* unpredictable: not the same name twice */
+    assert_int_equal(write(fa, "new\r\n", 5), 5);
+    close(fa);
+    close(fb);
+    snprintf(p, sizeof p, "%s/%s", d, a);
+    assert_int_equal(mode_of(p), 0644);
+    /* over a symlink: refused, both left as they are */
+    snprintf(victim, sizeof victim, "%s", path_of("victim"));
+    spit(victim, "precious data\n");
+    snprintf(p, sizeof p, "%s/observations.csv", d);
+    assert_int_equal(symlink(victim, p), 0);
+    assert_int_equal(datadir_rename(&dd, a, "observations.csv", err, sizeof err), DP_EUNSAFE);
+    assert_non_null(strstr(err, "t/observations.csv: is a symbolic link"));
+    assert_string_equal(text_of(victim), "precious data\n");
+    assert_int_equal(unlink(p), 0);
+    /* over nothing, then over a regular file */
+    assert_int_equal(datadir_rename(&dd, a, "observations.csv", err, sizeof err), 0);
+    assert_string_equal(text_of(p), "new\r\n");
+    assert_int_equal(datadir_rename(&dd, b, "observations.csv", err, sizeof err), 0);
+    assert_string_equal(text_of(p), "");
+    assert_int_equal(count_names(d, ".observations.csv.upgrade."), 0);
+    /* a name too long for the folder */
+    char longname[300];
+    memset(longname, 'x', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    assert_true(datadir_tmpfile(&dd, longname, a, sizeof a, err, sizeof err) < 0);
+    assert_non_null(strstr(err, "cannot create a temporary file"));
+    datadir_close(&dd);
+}
+
 /* The folder is held by its descriptor: swapping the path for another
  * folder mid-run changes nothing. */
 static void test_pinned(void **state)
@@ -523,6 +567,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_insecure_warning, setup, teardown),
         cmocka_unit_test_setup_teardown(test_files_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tmpfile_rename, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pinned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_obslog_refuses, setup, teardown),
