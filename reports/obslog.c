@@ -9,7 +9,6 @@
  * Anything else that does not read back as a row is damage: refused with its
  * line number, and nothing is changed.
  */
-#define _GNU_SOURCE /* mkostemp */
 #include "internal.h"
 
 #include <dirent.h>
