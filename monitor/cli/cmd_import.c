@@ -29,6 +29,7 @@
  * one warning.
  */
 #include "atlas.h"
+#include "datadir.h"
 #include "cli.h"
 #include "reports.h"
 
@@ -508,11 +509,23 @@ int cmd_import(int argc, char **argv)
         usage("more than 64 questions: fewer domains or checks, please", NULL);
         goto out;
     }
-    /* every file can be opened before anything is created */
+    /* every file can be opened before anything is created: a regular file
+     * (a symlink only to one: a FIFO planted there cannot hang a cron run),
+     * or "-" for stdin, which may be a pipe (curl ... | dnsprop import) */
     for (size_t f = 0; f < nfiles; f++) {
-        files[f] = strcmp(fnames[f], "-") == 0 ? stdin : fopen(fnames[f], "rb");
+        if (strcmp(fnames[f], "-") == 0) {
+            files[f] = stdin;
+            continue;
+        }
+        int fd = datadir_open_read(fnames[f], err, sizeof err);
+        if (fd < 0) {
+            fprintf(stderr, "dnsprop import: %s\n", err);
+            goto out;
+        }
+        files[f] = fdopen(fd, "rb");
         if (files[f] == NULL) {
             fprintf(stderr, "dnsprop import: %s: %s\n", fnames[f], strerror(errno));
+            close(fd);
             goto out;
         }
     }

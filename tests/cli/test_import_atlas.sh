@@ -174,6 +174,13 @@ expect_exit 0 "$DNSPROP" import atlas "$T/skip.jsonl" as250.net --checks a --dir
 grep -q "warning: 1 bad result(s) skipped, the first: $T/skip.jsonl: result 1 (line 1): abuf: not base64" "$T/err" \
   || fail "--skip-bad: $(cat "$T/err")"
 [ "$(rows "$D")" -eq 5 ] || fail "--skip-bad: $(rows "$D") rows, want 5"
+# a FIFO given as a results file is refused, not waited on; stdin ("-") may be a pipe
+mkfifo "$T/fifo.json"
+expect_exit 3 timeout 20 "$DNSPROP" import atlas "$T/fifo.json" as250.net --checks a --dir "$D"
+grep -q 'fifo.json' "$T/err" || fail "fifo: $(cat "$T/err")"
+cat "$A/sagan_dns_lines.jsonl" | sed 's/1352273196/1352273199/' | "$DNSPROP" import atlas - as250.net --checks a --dir "$D" >"$T/out" 2>"$T/err" \
+  || fail "stdin pipe: $(cat "$T/err")"
+grep -q '1 row(s) imported' "$T/err" || fail "stdin pipe: $(cat "$T/err")"
 # a refused import into a new folder leaves no folder
 expect_exit 3 "$DNSPROP" import atlas "$T/notjson.json" as250.net --dir "$T/fresh"
 [ ! -e "$T/fresh" ] || fail "refused import left its new folder"
