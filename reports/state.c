@@ -11,7 +11,6 @@
  * file (another version, a bad number, a bad hash) makes the caller read the
  * whole log: the state is a cache, never the truth.
  */
-#define _GNU_SOURCE /* copy_file_range */
 #include "internal.h"
 
 #include <errno.h>
@@ -22,8 +21,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STATE_NAME    ".state"
-#define STATE_VERSION "1"
+#define STATE_NAME ".state"
+/* 2: vantages, sites and the change (a state of version 1 is read as not
+ * matching: the whole log is read again) */
+#define STATE_VERSION "2"
 #define TAIL_BYTES    4096
 
 static void put_i(struct csvw *w, int64_t v)
@@ -76,7 +77,6 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
     csvw_uint(&w, th);
     csvw_end(&w);
     csvw_str(&w, "agg");
-    csvw_uint(&w, a->finalized_round);
     csvw_uint(&w, a->last_round);
     csvw_bool(&w, a->tl_valid);
     csvw_uint(&w, a->tl_dev);
@@ -97,11 +97,23 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
         put_i(&w, d->last_time);
         csvw_end(&w);
     }
+    for (uint32_t i = 0; i < a->nvans; i++) {
+        csvw_str(&w, "u");
+        csvw_uint(&w, a->vans[i].name);
+        csvw_uint(&w, a->vans[i].finalized_round);
+        csvw_end(&w);
+    }
     for (uint32_t i = 0; i < a->ndcs; i++) {
-        const struct rep_dc *c = &a->dcs[i];
         csvw_str(&w, "c");
-        csvw_uint(&w, c->dom);
-        csvw_uint(&w, c->check);
+        csvw_uint(&w, a->dcs[i].dom);
+        csvw_uint(&w, a->dcs[i].check);
+        csvw_end(&w);
+    }
+    for (uint32_t i = 0; i < a->ndcvs; i++) {
+        const struct rep_dcv *c = &a->dcvs[i];
+        csvw_str(&w, "w");
+        csvw_uint(&w, c->dc);
+        csvw_uint(&w, c->van);
         csvw_uint(&w, c->round);
         put_i(&w, c->time);
         csvw_uint(&w, c->servers);
@@ -111,18 +123,24 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
         csvw_uint(&w, c->pending);
         csvw_bool(&w, c->auth_mismatch);
         csvw_bool(&w, c->auth_disagree);
-        put_i(&w, c->eta);
+        csvw_uint(&w, c->cur);
+        put_i(&w, c->cur_ttl);
+        put_i(&w, c->pre_ttl);
+        put_i(&w, c->change_time);
+        put_i(&w, c->old_ttl);
         csvw_end(&w);
     }
     for (uint32_t i = 0; i < a->ndcss; i++) {
         const struct rep_dcs *d = &a->dcss[i];
         csvw_str(&w, "v");
         csvw_uint(&w, d->dc);
+        csvw_uint(&w, d->dcv);
         csvw_uint(&w, d->server);
         csvw_uint(&w, d->address);
         csvw_bool(&w, d->auth);
         csvw_uint(&w, d->state);
         csvw_bool(&w, d->streak);
+        csvw_bool(&w, d->overdue);
         put_i(&w, d->matching_since);
         put_i(&w, d->first_match);
         put_i(&w, d->last_mismatch);
@@ -132,13 +150,27 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
         csvw_uint(&w, d->rounds);
         csvw_uint(&w, d->errors);
         csvw_uint(&w, d->last_round);
+        csvw_uint(&w, d->nsites);
         csvw_str(&w, d->answer);
+        csvw_end(&w);
+    }
+    for (uint32_t i = 0; i < a->nsites; i++) {
+        const struct rep_site *x = &a->sites[i];
+        csvw_str(&w, "x");
+        csvw_uint(&w, x->dcs);
+        csvw_uint(&w, x->site);
+        csvw_bool(&w, x->answered);
+        csvw_bool(&w, x->overdue);
+        put_i(&w, x->exp);
+        put_i(&w, x->promise);
         csvw_end(&w);
     }
     for (uint32_t i = 0; i < a->nmxs; i++) {
         const struct rep_mx *m = &a->mxs[i];
         csvw_str(&w, "m");
         csvw_uint(&w, m->dom);
+        csvw_uint(&w, m->dc);
+        csvw_uint(&w, m->van);
         csvw_uint(&w, m->server);
         csvw_uint(&w, m->address);
         csvw_bool(&w, m->auth);
@@ -154,6 +186,7 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
         const struct rep_series *s = &a->ser[i];
         csvw_str(&w, "p");
         csvw_uint(&w, s->check);
+        csvw_uint(&w, s->van);
         csvw_uint(&w, s->k);
         csvw_end(&w);
         for (uint32_t j = 0; j < s->n; j++) {
@@ -173,7 +206,7 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
     csvw_end(&w);
     rc = csvw_error(&w);
     if (rc == 0)
-        rc = rep__replace(l->dir, STATE_NAME, -1, 0, w.buf, w.len, err, errlen);
+        rc = datadir_replace(&l->dd, STATE_NAME, -1, 0, w.buf, w.len, err, errlen);
     csvw_deinit(&w);
     return rc;
 }
@@ -241,9 +274,10 @@ static int mput(struct rep_map *m, uint64_t key, uint32_t val)
     return rep__map_put(m, key, val);
 }
 
-static char *slurp(const char *path, size_t *len)
+static char *slurp(const struct datadir *dd, const char *name, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char err[8]; /* a state that cannot be read is only a cache miss */
+    int fd = datadir_openat_file(dd, name, O_RDONLY, err, sizeof err);
     struct stat st;
     char *buf = NULL;
     if (fd < 0)
@@ -264,8 +298,6 @@ static char *slurp(const char *path, size_t *len)
 
 int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, unsigned *lines)
 {
-    size_t plen = strlen(l->dir) + sizeof "/" STATE_NAME;
-    char *path = malloc(plen);
     size_t len = 0;
     char *buf = NULL;
     struct rep_agg *a = rep__agg_new();
@@ -274,10 +306,9 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
     struct rep_series *ser = NULL;
     csvr_init(&c.r);
     *out = NULL;
-    if (path == NULL || a == NULL)
+    if (a == NULL)
         goto out;
-    snprintf(path, plen, "%s/" STATE_NAME, l->dir);
-    buf = slurp(path, &len);
+    buf = slurp(&l->dd, STATE_NAME, &len);
     if (buf == NULL)
         goto out;
     /* the hash line: "end,N\r\n" at the very end */
@@ -327,7 +358,6 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             *lines = (unsigned)nl_;
             seen_log = true;
         } else if (strcmp(t, "agg") == 0) {
-            a->finalized_round = (uint32_t)get_u(&c, UINT32_MAX);
             a->last_round = (uint32_t)get_u(&c, UINT32_MAX);
             a->tl_valid = get_b(&c);
             a->tl_dev = get_u(&c, UINT64_MAX);
@@ -348,13 +378,31 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             if (c.bad || a->str.n == 0 || mput(&a->dommap, d->name, a->ndoms) != 0)
                 goto out;
             a->ndoms++;
+        } else if (strcmp(t, "u") == 0) {
+            if (REP_GROW(a, vans) != 0 || a->str.n == 0)
+                goto out;
+            struct rep_van *v = &a->vans[a->nvans];
+            v->name = (uint32_t)get_u(&c, a->str.n - 1);
+            v->finalized_round = (uint32_t)get_u(&c, UINT32_MAX);
+            if (c.bad || mput(&a->vanmap, v->name, a->nvans) != 0)
+                goto out;
+            a->nvans++;
         } else if (strcmp(t, "c") == 0) {
             if (REP_GROW(a, dcs) != 0 || a->ndoms == 0 || a->str.n == 0)
                 goto out;
             struct rep_dc *d = &a->dcs[a->ndcs];
-            memset(d, 0, sizeof *d);
             d->dom = (uint32_t)get_u(&c, a->ndoms - 1);
             d->check = (uint32_t)get_u(&c, a->str.n - 1);
+            if (c.bad || mput(&a->dcmap, ((uint64_t)d->dom << 32) | d->check, a->ndcs) != 0)
+                goto out;
+            a->ndcs++;
+        } else if (strcmp(t, "w") == 0) {
+            if (REP_GROW(a, dcvs) != 0 || a->ndcs == 0 || a->nvans == 0)
+                goto out;
+            struct rep_dcv *d = &a->dcvs[a->ndcvs];
+            memset(d, 0, sizeof *d);
+            d->dc = (uint32_t)get_u(&c, a->ndcs - 1);
+            d->van = (uint32_t)get_u(&c, a->nvans - 1);
             d->round = (uint32_t)get_u(&c, UINT32_MAX);
             d->time = get_i(&c);
             d->servers = (uint32_t)get_u(&c, UINT32_MAX);
@@ -364,21 +412,28 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             d->pending = (uint32_t)get_u(&c, UINT32_MAX);
             d->auth_mismatch = get_b(&c);
             d->auth_disagree = get_b(&c);
-            d->eta = get_i(&c);
-            if (c.bad || mput(&a->dcmap, ((uint64_t)d->dom << 32) | d->check, a->ndcs) != 0)
+            d->cur = get_u(&c, UINT64_MAX);
+            d->cur_ttl = get_i(&c);
+            d->pre_ttl = get_i(&c);
+            d->change_time = get_i(&c);
+            d->old_ttl = get_i(&c);
+            d->t_yes_ttl = d->t_other_ttl = -1;
+            if (c.bad || mput(&a->dcvmap, ((uint64_t)d->dc << 32) | d->van, a->ndcvs) != 0)
                 goto out;
-            a->ndcs++;
+            a->ndcvs++;
         } else if (strcmp(t, "v") == 0) {
-            if (REP_GROW(a, dcss) != 0 || a->ndcs == 0)
+            if (REP_GROW(a, dcss) != 0 || a->ndcvs == 0)
                 goto out;
             struct rep_dcs *d = &a->dcss[a->ndcss];
             memset(d, 0, sizeof *d);
             d->dc = (uint32_t)get_u(&c, a->ndcs - 1);
+            d->dcv = (uint32_t)get_u(&c, a->ndcvs - 1);
             d->server = (uint32_t)get_u(&c, a->str.n - 1);
             d->address = (uint32_t)get_u(&c, a->str.n - 1);
             d->auth = get_b(&c);
             d->state = (uint8_t)get_u(&c, REP_ERROR);
             d->streak = get_b(&c);
+            d->overdue = get_b(&c);
             d->matching_since = get_i(&c);
             d->first_match = get_i(&c);
             d->last_mismatch = get_i(&c);
@@ -388,18 +443,39 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             d->rounds = (uint32_t)get_u(&c, UINT32_MAX);
             d->errors = (uint32_t)get_u(&c, UINT32_MAX);
             d->last_round = (uint32_t)get_u(&c, UINT32_MAX);
+            d->nsites = (uint32_t)get_u(&c, UINT32_MAX);
             d->answer = get_s(&c);
             a->ndcss++; /* counted now so that the answer is freed on failure */
-            uint32_t skey = c.bad ? UINT32_MAX : rep__server_key(&a->str, d->server, d->address);
-            if (c.bad || skey == UINT32_MAX ||
+            if (c.bad || a->dcvs[d->dcv].dc != d->dc)
+                goto out;
+            uint32_t skey =
+                rep__server_key(&a->str, a->vans[a->dcvs[d->dcv].van].name, d->server, d->address);
+            if (skey == UINT32_MAX ||
                 mput(&a->dcsmap, ((uint64_t)d->dc << 32) | skey, a->ndcss - 1) != 0)
                 goto out;
+        } else if (strcmp(t, "x") == 0) {
+            if (REP_GROW(a, sites) != 0 || a->ndcss == 0)
+                goto out;
+            struct rep_site *x = &a->sites[a->nsites];
+            memset(x, 0, sizeof *x);
+            x->dcs = (uint32_t)get_u(&c, a->ndcss - 1);
+            x->site = (uint32_t)get_u(&c, a->str.n - 1);
+            x->answered = get_b(&c);
+            x->overdue = get_b(&c);
+            x->exp = get_i(&c);
+            x->promise = get_i(&c);
+            if (c.bad || mput(&a->sitemap, ((uint64_t)x->dcs << 32) | x->site, a->nsites) != 0)
+                goto out;
+            x->next = a->dcss[x->dcs].site_head;
+            a->dcss[x->dcs].site_head = ++a->nsites;
         } else if (strcmp(t, "m") == 0) {
-            if (REP_GROW(a, mxs) != 0 || a->ndoms == 0)
+            if (REP_GROW(a, mxs) != 0 || a->ndoms == 0 || a->ndcs == 0 || a->nvans == 0)
                 goto out;
             struct rep_mx *m = &a->mxs[a->nmxs];
             memset(m, 0, sizeof *m);
             m->dom = (uint32_t)get_u(&c, a->ndoms - 1);
+            m->dc = (uint32_t)get_u(&c, a->ndcs - 1);
+            m->van = (uint32_t)get_u(&c, a->nvans - 1);
             m->server = (uint32_t)get_u(&c, a->str.n - 1);
             m->address = (uint32_t)get_u(&c, a->str.n - 1);
             m->auth = get_b(&c);
@@ -410,8 +486,10 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             m->time = get_i(&c);
             m->hosts = get_s(&c);
             a->nmxs++;
-            uint32_t skey = c.bad ? UINT32_MAX : rep__server_key(&a->str, m->server, m->address);
-            if (c.bad || skey == UINT32_MAX ||
+            if (c.bad || a->dcs[m->dc].dom != m->dom)
+                goto out;
+            uint32_t skey = rep__server_key(&a->str, a->vans[m->van].name, m->server, m->address);
+            if (skey == UINT32_MAX ||
                 mput(&a->mxmap, ((uint64_t)m->dom << 32) | skey, a->nmxs - 1) != 0)
                 goto out;
         } else if (strcmp(t, "p") == 0) {
@@ -420,8 +498,10 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             ser = &a->ser[a->nser++];
             memset(ser, 0, sizeof *ser);
             ser->check = (uint32_t)get_u(&c, a->str.n - 1);
+            ser->van = (uint32_t)get_u(&c, a->nvans ? a->nvans - 1 : 0);
             ser->k = (uint32_t)get_u(&c, UINT32_MAX);
-            if (c.bad || ser->k == 0)
+            if (c.bad || ser->k == 0 || a->nvans == 0 ||
+                mput(&a->sermap, ((uint64_t)ser->van << 32) | ser->check, a->nser - 1) != 0)
                 goto out;
         } else if (strcmp(t, "q") == 0) {
             if (ser == NULL || ser->n == REP_SERIES_MAX)
@@ -447,64 +527,5 @@ out:
     rep__agg_free(a);
     csvr_deinit(&c.r);
     free(buf);
-    free(path);
-    return rc;
-}
-
-/* ---- atomic replacement ---- */
-
-int rep__replace(const char *dir, const char *name, int prefix_fd, uint64_t prefix_len,
-                 const char *data, size_t len, char *err, size_t errlen)
-{
-    size_t n = strlen(dir) + strlen(name) + 16;
-    char *tmp = malloc(n), *dst = malloc(n);
-    int fd = -1, rc = DP_EIO;
-    if (tmp == NULL || dst == NULL) {
-        rc = DP_ENOMEM;
-        goto out;
-    }
-    snprintf(dst, n, "%s/%s", dir, name);
-    snprintf(tmp, n, "%s/.%s.tmp", dir, name);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        goto fail;
-    if (prefix_fd >= 0) {
-        off_t in = 0;
-        uint64_t left = prefix_len;
-        while (left > 0) {
-            ssize_t k = copy_file_range(prefix_fd, &in, fd, NULL, (size_t)left, 0);
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k <= 0)
-                goto fail;
-            left -= (uint64_t)k;
-        }
-    }
-    for (size_t done = 0; done < len;) {
-        ssize_t k = write(fd, data + done, len - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            goto fail;
-        done += (size_t)k;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        fd = -1;
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, dst) != 0)
-        goto fail;
-    rc = 0;
-    goto out;
-fail:
-    snprintf(err, errlen, "%s: cannot write: %s", dst ? dst : name, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    if (tmp != NULL)
-        unlink(tmp);
-out:
-    free(tmp);
-    free(dst);
     return rc;
 }

@@ -9,14 +9,15 @@
  * row. What the reports show is what the resolvers did.
  */
 #include "cli.h"
+#include "datadir.h"
 #include "demo.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define DEMO_MOVE_AFTER_MS 3000
@@ -61,7 +62,24 @@ static void move_now(uv_timer_t *t)
 /* A resolver that can converge: not one that is broken on purpose. */
 static bool healthy(enum demo_resolver_kind k)
 {
-    return k == DEMO_PLAIN || k == DEMO_COLD || k == DEMO_STRETCH;
+    return k == DEMO_PLAIN || k == DEMO_COLD || k == DEMO_STRETCH || k == DEMO_POOL;
+}
+
+/* Why a resolver of this kind will never converge; NULL for one that will. */
+static const char *never_why(enum demo_resolver_kind k)
+{
+    switch (k) {
+    case DEMO_TWO_MX:
+        return "it keeps the old MX beside the new one and refreshes both with the new "
+               "records' TTL (3600 s), so mail may still go to the old server: only flushing "
+               "that cache fixes it";
+    case DEMO_SILENT:
+        return "it never answers";
+    case DEMO_SERVFAIL:
+        return "it answers every query with SERVFAIL";
+    default:
+        return NULL;
+    }
 }
 
 static bool demo_round(void *arg, const struct obs *rows, size_t n,
@@ -110,36 +128,55 @@ static void demo_close(void *arg)
 }
 
 /* Removes what an earlier demo left in dir (only dnsprop's own files), so
- * that each demo tells its story from the start. */
-static int clear_dir(const char *dir)
+ * that each demo tells its story from the start. The folder is held to the
+ * rules of every data folder (common/datadir.h) before anything goes:
+ * refused, nothing is removed. A missing folder is fine (the run makes it). */
+static int clear_dir(const char *dir, int ddflags)
 {
     static const char *const files[] = {
         "observations.csv", "convergence.csv", "timeline.csv", "mx_compliance.csv",
         "summary.csv",      "convergence.svg", "settings.csv", ".state",
     };
-    char path[4096];
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        if (unlink(path) != 0 && errno != ENOENT) {
-            fprintf(stderr, "dnsprop demo: cannot remove %s: %s\n", path, strerror(errno));
-            return DP_EIO;
+    struct datadir dd;
+    char err[1024];
+    int rc = datadir_open(dir, ddflags, &dd, err, sizeof err);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc == 0)
+        rc = obslog_check_folder(&dd, err, sizeof err);
+    for (size_t i = 0; rc == 0 && i < sizeof files / sizeof files[0]; i++) {
+        int k = datadir_unlink(&dd, files[i]);
+        if (k != 0 && k != -ENOENT) {
+            snprintf(err, sizeof err, "cannot remove %s/%s: %s", dd.path, files[i], strerror(-k));
+            rc = k;
         }
     }
-    return 0;
+    if (rc != 0)
+        fprintf(stderr, "dnsprop demo: %s\n", err);
+    datadir_close(&dd);
+    return rc;
 }
 
-static void print_summary(const char *dir)
+/* The MX rows of convergence.csv: every resolver's state, sites and
+ * whether it is overdue, as the reports have them. */
+static void print_resolvers(const char *dir, int ddflags, const struct demo *d)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/summary.csv", dir);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
+    struct datadir dd;
+    char err[1024];
+    if (datadir_open(dir, ddflags, &dd, err, sizeof err) != 0)
         return;
+    int fd = datadir_openat_file(&dd, "convergence.csv", O_RDONLY, err, sizeof err);
+    datadir_close(&dd);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (f == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
     char line[4096];
     struct csvr r;
     csvr_init(&r);
-    printf("\n%-14s %-13s %8s %10s %6s %7s %9s  %s\n", "domain", "check", "servers", "converged",
-           "stale", "errors", "percent", "status");
+    printf("\ndemo: where each resolver stands on the MX (convergence.csv):\n");
     bool header = true;
     while (fgets(line, sizeof line, f) != NULL) {
         const char *why;
@@ -148,10 +185,52 @@ static void print_summary(const char *dir)
             header = false;
             continue;
         }
-        if (csvr_split(&r, line, len, &why) < 10)
+        if (csvr_split(&r, line, len, &why) < 16 || strcmp(r.f[1], "mx") != 0 ||
+            strncmp(r.f[2], "auth:", 5) == 0)
             continue;
-        printf("%-14s %-13s %8s %10s %6s %7s %8s%%  %s\n", r.f[0], r.f[1], r.f[2], r.f[3], r.f[4],
-               r.f[5], r.f[6], r.f[9]);
+        const char *kind = "";
+        for (size_t i = 0; i < d->nresolvers; i++)
+            if (strcmp(d->states[i][0], r.f[2]) == 0)
+                kind = d->states[i][2];
+        printf("  %-10s %-9s %-10s sites %-3s%s\n", r.f[2], kind, r.f[4], r.f[14],
+               strcmp(r.f[15], "yes") == 0 ? "  overdue: stale past its promise or the deadline"
+                                           : "");
+    }
+    csvr_deinit(&r);
+    fclose(f);
+}
+
+static void print_summary(const char *dir, int ddflags)
+{
+    struct datadir dd;
+    char err[1024];
+    if (datadir_open(dir, ddflags, &dd, err, sizeof err) != 0)
+        return;
+    int fd = datadir_openat_file(&dd, "summary.csv", O_RDONLY, err, sizeof err);
+    datadir_close(&dd);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (f == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    char line[4096];
+    struct csvr r;
+    csvr_init(&r);
+    printf("\n%-14s %-13s %8s %10s %6s %7s %9s %8s  %-12s %s\n", "domain", "check", "servers",
+           "converged", "stale", "errors", "percent", "overdue", "status", "deadline (UTC)");
+    bool header = true;
+    while (fgets(line, sizeof line, f) != NULL) {
+        const char *why;
+        size_t len = strcspn(line, "\r\n");
+        if (header) {
+            header = false;
+            continue;
+        }
+        if (csvr_split(&r, line, len, &why) < 12)
+            continue;
+        printf("%-14s %-13s %8s %10s %6s %7s %8s%% %8s  %-12s %s\n", r.f[0], r.f[1], r.f[2], r.f[3],
+               r.f[4], r.f[5], r.f[6], r.f[11], r.f[9], r.f[10]);
     }
     csvr_deinit(&r);
     fclose(f);
@@ -162,10 +241,11 @@ int cmd_demo(int argc, char **argv)
     static const struct option longopts[] = {
         {"dir", required_argument, NULL, 'd'},
         {"quiet", no_argument, NULL, 'q'},
+        {"insecure-dir", no_argument, NULL, 'I'},
         {NULL, 0, NULL, 0},
     };
     const char *dir = "./dnsprop-demo";
-    bool quiet = false;
+    bool quiet = false, insecure = false;
     char esc[256];
     optind = 1;
     opterr = 0;
@@ -178,6 +258,8 @@ int cmd_demo(int argc, char **argv)
             dir = optarg;
         } else if (c == 'q') {
             quiet = true;
+        } else if (c == 'I') {
+            insecure = true;
         } else {
             const char *a = argv[optind - 1];
             fprintf(stderr, "dnsprop demo: %s '%s'\n",
@@ -198,6 +280,7 @@ int cmd_demo(int argc, char **argv)
     struct run_opts o;
     struct run_setup setup;
     bool setup_done = false;
+    enum demo_resolver_kind *kinds = NULL; /* per resolver, copied like d.states */
     run_opts_init(&o);
     if (uv_loop_init(&loop) != 0) {
         fprintf(stderr, "dnsprop demo: cannot make an event loop\n");
@@ -222,6 +305,7 @@ int cmd_demo(int argc, char **argv)
     o.since = dp_now();
     o.vantage = "demo";
     o.quiet = quiet;
+    o.insecure_dir = insecure;
     o.engine.timeout_ms = 400;
     o.engine.tries = 2;
     o.engine.rate = 0;
@@ -253,17 +337,20 @@ int cmd_demo(int argc, char **argv)
     setup.cfg.authority = &setup.authority;
     d.states = calloc(nr, sizeof *d.states);
     d.nresolvers = nr;
-    if (d.states == NULL)
+    kinds = calloc(nr, sizeof *kinds);
+    if (d.states == NULL || kinds == NULL)
         goto out;
     for (size_t i = 0; i < nr; i++) {
         /* copied: the world is gone when the summary is printed */
         snprintf(d.states[i][0], sizeof d.states[i][0], "%s", v[i].name);
         snprintf(d.states[i][1], sizeof d.states[i][1], "pending");
         snprintf(d.states[i][2], sizeof d.states[i][2], "%s", v[i].kind);
+        kinds[i] = v[i].kind_id;
     }
 
-    struct stat st;
-    if (stat(dir, &st) == 0 && clear_dir(dir) != 0)
+    /* the run itself warns about an insecure folder it was told to accept */
+    int ddflags = insecure ? DATADIR_INSECURE_OK | DATADIR_NOWARN : 0;
+    if (clear_dir(dir, ddflags) != 0)
         goto out;
 
     if (!quiet) {
@@ -294,12 +381,16 @@ int cmd_demo(int argc, char **argv)
     if (last == DP_EXIT_UNKNOWN)
         goto out;
 
-    printf("\ndemo: resolver states in the last round:\n");
-    for (size_t i = 0; i < nr; i++)
-        printf("  %-10s %-9s %s\n", d.states[i][0], d.states[i][2], d.states[i][1]);
-    print_summary(dir);
+    print_resolvers(dir, ddflags, &d);
+    print_summary(dir, ddflags);
     printf("\ndemo: %s\n", d.converged ? "every resolver that can converge has converged"
                                        : "stopped at the time budget before all converged");
+    /* no ETA an hour past the window: say which ones never will, and why */
+    for (size_t i = 0; i < nr; i++) {
+        const char *why = never_why(kinds[i]);
+        if (why != NULL && strcmp(d.states[i][1], "converged") != 0)
+            printf("demo: %s will never converge: %s\n", d.states[i][0], why);
+    }
     printf("demo: reports in %s/: observations.csv convergence.csv timeline.csv\n"
            "      mx_compliance.csv summary.csv convergence.svg\n",
            dir);
@@ -313,6 +404,7 @@ out:
         exit_status = DP_EXIT_UNKNOWN;
     }
     free(d.states);
+    free(kinds);
     if (setup_done)
         run_setup_deinit(&setup);
     o.domains = NULL;
