@@ -5,12 +5,12 @@
 # settings dnsprop@.service promises (StateDirectory, SuccessExitStatus=1,
 # the hardening); and its ExecStart script, run by /bin/sh as systemd would,
 # hands DNSPROP_OPTS to dnsprop with shell quoting intact.
-# Exit 77 (reported by CTest as skipped, never as passed) when systemd-analyze
-# is missing.
+# Skipped (exit 77, reported by CTest as skipped, never as passed) when
+# systemd-analyze is missing.
 set -u
 . "$(dirname "$0")/../lib.sh"
 : "${DNSPROP_SRC:?}"
-command -v systemd-analyze >/dev/null || { echo "skipped: no systemd-analyze (Debian package systemd)"; exit 77; }
+command -v systemd-analyze >/dev/null || skip "no systemd-analyze (Debian package systemd)"
 
 R=$T/root
 DESTDIR=$R cmake -DCMAKE_INSTALL_PREFIX=/usr/local -DDNSPROP_SRC="$DNSPROP_SRC" -DDNSPROP_OUT="$T/gen" \

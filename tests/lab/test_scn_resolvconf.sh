@@ -5,13 +5,13 @@
 # address; comments, other keywords and unusable nameserver lines before it
 # are passed over. A missing, empty or nameserver-less file: exit 3, one line
 # naming the file, nothing sent. resolv.conf carries no port, so this needs
-# port 53 on loopback: exit 77 (skipped) when it cannot be bound.
+# port 53 on loopback: skipped (exit 77) when it cannot be bound.
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lab.sh"
-lab_can_bind 53 || { echo "skipped: port 53 cannot be bound here (no network namespace, not root)"; exit 77; }
+lab_can_bind 53 || skip "port 53 cannot be bound here (no network namespace, not root)"
 A=127.53.0.9
-lab__addr_busy $A 53 && { echo "skipped: something already listens on $A:53"; exit 77; }
+lab__addr_busy $A 53 && skip "something already listens on $A:53"
 
 Z=contoso.test
 lab_zone "$T/z.zone" $Z 7 60 "10 mail.$Z."
