@@ -11,8 +11,9 @@
  * row of the log written and read again.
  */
 #include "fuzz.h"
-#include "monitor/monitor.h"
-#include "reports/reports.h"
+#include "engine.h"
+#include "reports.h"
+#include "rules.h"
 
 #include <ldns/ldns.h>
 

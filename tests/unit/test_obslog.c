@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "reports/reports.h"
+#include "reports.h"
 
 #include "scratch.h"
 
