@@ -9,12 +9,12 @@
  * Anything else that does not read back as a row is damage: refused with its
  * line number, and nothing is changed.
  */
-#define _GNU_SOURCE /* mkostemp */
 #include "internal.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -876,7 +876,7 @@ int obslog_read(const char *path, int (*cb)(const struct obs *o, unsigned line, 
 
 /* ---- upgrading a log of the older form ---- */
 
-#define UPGRADE_PREFIX ".observations.csv.upgrade."
+#define UPGRADE_PREFIX "." LOG_NAME "." /* datadir_tmp_create's names: .NAME.RANDOM.tmp */
 #define UPGRADE_FLUSH  (1u << 20)
 
 struct upgrade {
@@ -933,22 +933,30 @@ static int upgrade_line(void *arg, const char *line, size_t len, unsigned lineno
     return 0;
 }
 
-/* Temporary files of an upgrade that a crash left behind. Only called under
- * the lock, when no other upgrade can be running. */
-static void upgrade_sweep(const char *dir)
+/* Temporary files of an upgrade that a crash left behind (only an upgrade
+ * replaces the log, so ".observations.csv.*.tmp" is one of those). Only
+ * called under the lock, when no other upgrade can be running; only regular
+ * files go. */
+static void upgrade_sweep(const struct datadir *dd)
 {
-    DIR *d = opendir(dir);
+    int fd = dup(dd->fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     struct dirent *de;
-    if (d == NULL)
+    if (d == NULL) {
+        if (fd >= 0)
+            close(fd);
         return;
+    }
     while ((de = readdir(d)) != NULL) {
         struct stat st;
-        if (strncmp(de->d_name, UPGRADE_PREFIX, strlen(UPGRADE_PREFIX)) != 0)
+        size_t n = strlen(de->d_name);
+        if (strncmp(de->d_name, UPGRADE_PREFIX, strlen(UPGRADE_PREFIX)) != 0 || n < 4 ||
+            strcmp(de->d_name + n - 4, ".tmp") != 0)
             continue;
-        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-            unlinkat(dirfd(d), de->d_name, 0);
+        if (datadir_stat(dd, de->d_name, &st) == 0 && S_ISREG(st.st_mode))
+            datadir_unlink(dd, de->d_name);
     }
-    closedir(d);
+    closedir(d); /* closes fd */
 }
 
 int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint64_t *rows,
@@ -956,9 +964,8 @@ int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint6
 {
     struct obslog *l = NULL;
     struct upgrade u = {.fd = -1};
-    char *tmp = NULL;
+    char tmp[NAME_MAX + 1] = "";
     char why[300] = "";
-    struct stat st;
     *upgraded = false;
     *rows = 0;
     /* the whole log is read back first: damage refuses the upgrade, nothing changed */
@@ -968,25 +975,12 @@ int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint6
         return rc;
     if (l->ncols == OBS_NCOLUMNS)
         goto out;
-    upgrade_sweep(l->dir);
-    size_t n = strlen(l->dir) + sizeof "/" UPGRADE_PREFIX "XXXXXX";
-    if ((tmp = malloc(n)) == NULL) {
-        rc = DP_ENOMEM;
-        goto out;
-    }
-    snprintf(tmp, n, "%s/" UPGRADE_PREFIX "XXXXXX", l->dir);
-    /* an unpredictable name, created with O_EXCL */
-    u.fd = mkostemp(tmp, O_CLOEXEC);
+    upgrade_sweep(&l->dd);
+    /* an unpredictable name in the folder, created with O_EXCL, 0644 */
+    u.fd = datadir_tmp_create(&l->dd, LOG_NAME, tmp, sizeof tmp, err, errlen);
     if (u.fd < 0) {
-        free(tmp);
-        tmp = NULL;
-        rc = DP_EIO;
-        dp_errf(err, errlen, "%s: cannot create a temporary file: %s", l->dir, strerror(errno));
-        goto out;
-    }
-    if (fstat(l->fd, &st) != 0 || fchmod(u.fd, st.st_mode & 0777) != 0) {
-        rc = DP_EIO;
-        dp_errf(err, errlen, "%s: %s", tmp, strerror(errno));
+        rc = u.fd;
+        tmp[0] = '\0';
         goto out;
     }
     static const char header[] = OBS_HEADER "\r\n";
@@ -1023,13 +1017,10 @@ int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint6
     }
     u.fd = -1;
     /* the switch: before it the old log is whole, after it the new one */
-    if (rename(tmp, l->path) != 0) {
-        rc = DP_EIO;
-        dp_errf(err, errlen, "%s: cannot replace the log: %s", l->path, strerror(errno));
+    rc = datadir_tmp_commit(&l->dd, tmp, LOG_NAME, err, errlen);
+    tmp[0] = '\0'; /* renamed, or removed by the commit */
+    if (rc != 0)
         goto out;
-    }
-    free(tmp);
-    tmp = NULL;
     if (datadir_sync(&l->dd) != 0) {
         rc = DP_EIO;
         dp_errf(err, errlen, "%s: fsync: %s", l->dir, strerror(errno));
@@ -1040,9 +1031,8 @@ int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint6
 out:
     if (u.fd >= 0)
         close(u.fd);
-    if (tmp != NULL)
-        unlink(tmp);
-    free(tmp);
+    if (tmp[0] != '\0')
+        datadir_unlink(&l->dd, tmp);
     free(u.buf);
     obslog_close(l); /* releases the lock last */
     return rc;
