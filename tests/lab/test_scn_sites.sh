@@ -162,6 +162,26 @@ while IFS=$'\t' read -r time site answer; do
       fail "pool row at $time: $site new, but it still served the old MX at $(scn_utc "$sw_old")"
   fi
 done < <(scn_csv "$D/observations.csv" filter '$server == "pool" && $qtype == "MX" && $status == "ok"' then cut -o -f time_utc,site,answer)
+# Every site keeps the promise of its own answers: an old MX from site S at
+# time t with TTL n says S switches by t + n, and the poller saw S switch by
+# then (2 s: time_utc has whole seconds, the poller polls every 0.5 s).
+broken=0 kept=0
+while IFS=$'\t' read -r server time site ttl; do
+  sw_new=$(awk -v r="$site" '$1 == r && $2 == "new" { print $3; exit }' "$T/seen")
+  promise=$(($(scn_secs "$time") + ttl))
+  if [ -z "$sw_new" ]; then
+    fail "$server row at $time: site $site never seen switching"
+    broken=$((broken + 1))
+  elif ! awk -v s="$sw_new" -v p="$promise" 'BEGIN { exit !(s <= p + 2) }'; then
+    fail "$server row at $time (site $site, TTL $ttl): promised by $(scn_utc "$promise"), switched at $(scn_utc "${sw_new%.*}")"
+    broken=$((broken + 1))
+  else
+    kept=$((kept + 1))
+  fi
+done < <(scn_csv "$D/observations.csv" filter '$server != "bind" && $server !=~ "^auth:" && $qtype == "MX" && $answer == "'"$OLD"'"' then cut -o -f server,time_utc,site,ttl)
+[ "$broken" -eq 0 ] && [ "$kept" -ge 5 ] &&
+  ok "all $kept old answers of TTL-keeping sites kept their promise (switched by time + TTL)" ||
+  fail "old answers of TTL-keeping sites: $kept kept, $broken broken"
 for c in "${POOL[@]}"; do
   echo "$c switched at +$(awk -v r="$c" -v m="$moved" '$1 == r && $2 == "new" { printf "%.1f", $3 - m; exit }' "$T/seen") s"
 done
