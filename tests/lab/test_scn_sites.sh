@@ -18,7 +18,13 @@
 #     row says agrees with what the poller saw of that very cache then;
 #   - BIND's stale answers (the old MX after its TTL ran out) carry EDE 3 in
 #     `ede`, every one of them; answers with a fresh TTL carry none;
-#   - every resolver converges at the end (exit 0, all converged).
+#   - every resolver converges at the end (exit 0, all converged);
+#   - promises (convergence.csv and summary.csv after every round): no cache
+#     that keeps TTLs switched after deadline_utc (the change plus the old
+#     TTL); every TTL-keeping site kept the promise of each of its answers;
+#     the pool, each of whose sites kept its own TTL, is never called overdue
+#     and counts 3 sites; BIND is overdue while it serves the old MX past its
+#     promise (before the deadline already), and no longer once converged.
 # Namespace mode only (BIND, PowerDNS Recursor, Knot Resolver and nftables
 # must never see the host's network): skipped on the host's loopback.
 set -u
@@ -97,6 +103,7 @@ lab_set_mx auth $Z "$TTL" "$NEW" || exit 1
 moved=$(scn_now)
 lab_cut bind auth || exit 1
 cut=1
+snap=0
 codes=""
 for i in $(seq 1 40); do
   t0=$(scn_now)
@@ -108,6 +115,10 @@ for i in $(seq 1 40); do
   check "$T/all.csv" >"$T/out" 2>"$T/err"
   rc=$?
   codes="$codes $rc"
+  snap=$((snap + 1))
+  cp "$D/convergence.csv" "$T/conv.$snap"
+  cp "$D/summary.csv" "$T/sum.$snap"
+  scn_now >"$T/at.$snap"
   [ "$rc" -eq 0 ] && [ "$cut" = 0 ] && break
   [ "$rc" -le 1 ] || { fail "check $i: exit $rc: $(cat "$T/out" "$T/err")"; break; }
   sleep "$(awk -v s="$t0" -v e="$(scn_now)" 'BEGIN { d = 2 - (e - s); print (d > 0 ? d : 0) }')"
@@ -163,17 +174,19 @@ while IFS=$'\t' read -r time site answer; do
   fi
 done < <(scn_csv "$D/observations.csv" filter '$server == "pool" && $qtype == "MX" && $status == "ok"' then cut -o -f time_utc,site,answer)
 # Every site keeps the promise of its own answers: an old MX from site S at
-# time t with TTL n says S switches by t + n, and the poller saw S switch by
-# then (2 s: time_utc has whole seconds, the poller polls every 0.5 s).
+# time t with TTL n says S switches by t + n, and the poller never saw S
+# serve the old MX after that (2 s: time_utc has whole seconds, Unbound
+# counts TTLs in whole seconds). The last poll that saw the old MX is a lower
+# bound of the real switch, whatever the poller's pace on a busy machine.
 broken=0 kept=0
 while IFS=$'\t' read -r server time site ttl; do
-  sw_new=$(awk -v r="$site" '$1 == r && $2 == "new" { print $3; exit }' "$T/seen")
+  last_old=$(awk -v r="$site" '$1 == r && $2 == "old" { t = $3 } END { print t }' "$T/seen")
   promise=$(($(scn_secs "$time") + ttl))
-  if [ -z "$sw_new" ]; then
+  if ! grep -q "^$site new " "$T/seen"; then
     fail "$server row at $time: site $site never seen switching"
     broken=$((broken + 1))
-  elif ! awk -v s="$sw_new" -v p="$promise" 'BEGIN { exit !(s <= p + 2) }'; then
-    fail "$server row at $time (site $site, TTL $ttl): promised by $(scn_utc "$promise"), switched at $(scn_utc "${sw_new%.*}")"
+  elif [ -n "$last_old" ] && ! awk -v s="$last_old" -v p="$promise" 'BEGIN { exit !(s <= p + 2) }'; then
+    fail "$server row at $time (site $site, TTL $ttl): promised by $(scn_utc "$promise"), still old at $(scn_utc "${last_old%.*}")"
     broken=$((broken + 1))
   else
     kept=$((kept + 1))
@@ -202,6 +215,57 @@ fresh_ede=$(scn_csv "$D/observations.csv" filter '$server == "bind" && $qtype ==
 [ "${fresh_ede:-0}" -eq 0 ] || fail "$fresh_ede BIND rows with a fresh TTL carry an ede"
 other_ede=$(scn_csv "$D/observations.csv" filter '$server != "bind" && $ede != ""' then count)
 [ "${other_ede:-0}" -eq 0 ] || fail "$other_ede rows of resolvers without serve-stale carry an ede"
+# ---- promises: the deadline, sites, overdue ----
+deadline=$(scn_csv "$D/summary.csv" filter '$check == "mx"' then cut -f deadline_utc)
+if [ -z "$deadline" ]; then
+  fail "summary.csv: no deadline_utc, though the log holds the old TTL"
+else
+  dl=$(scn_secs "$deadline")
+  # the change time is the first round that saw the new MX at the authority
+  awk -v d="$dl" -v t="$TTL" -v m="$moved" 'BEGIN { exit !(d - t >= m - 1 && d - t <= m + 5) }' &&
+    ok "deadline_utc $deadline: the change (+$(awk -v d="$dl" -v t="$TTL" -v m="$moved" 'BEGIN { printf "%.1f", d - t - m }') s) plus the old TTL $TTL s" ||
+    fail "deadline_utc $deadline is not the change time plus $TTL s (change at $(scn_utc "$moved"))"
+  late=""
+  for c in "${POOL[@]}" pdns kres plain; do
+    # seen old after the deadline (the last old poll: a lower bound of the switch)
+    last_old=$(awk -v r="$c" '$1 == r && $2 == "old" { t = $3 } END { print t }' "$T/seen")
+    grep -q "^$c new " "$T/seen" || late="$late $c(never)"
+    if [ -n "$last_old" ] && ! awk -v s="$last_old" -v d="$dl" 'BEGIN { exit !(s <= d + 1.5) }'; then
+      late="$late $c($(scn_utc "${last_old%.*}"))"
+    fi
+  done
+  [ -z "$late" ] && ok "no TTL-keeping cache served the old MX after the deadline" ||
+    fail "TTL-keeping caches still old after the deadline $deadline:$late"
+fi
+pool_overdue=0 bind_overdue_early=0 bind_stale_late_not_overdue=0
+for n in $(seq 1 "$snap"); do
+  at=$(cat "$T/at.$n")
+  while IFS=$'\t' read -r server state answer overdue; do
+    case "$server" in
+      pool) [ "$overdue" = yes ] && pool_overdue=$((pool_overdue + 1)) ;;
+      bind)
+        if [ "$state" = stale ] && [ "$overdue" = yes ] && [ -n "${dl:-}" ] &&
+          awk -v a="$at" -v d="$dl" 'BEGIN { exit !(a < d - 2) }'; then
+          bind_overdue_early=$((bind_overdue_early + 1))
+        fi
+        if [ "$state" = stale ] && [ "$overdue" != yes ] && [ -n "${dl:-}" ] &&
+          awk -v a="$at" -v d="$dl" 'BEGIN { exit !(a > d + 2) }'; then
+          bind_stale_late_not_overdue=$((bind_stale_late_not_overdue + 1))
+        fi ;;
+    esac
+  done < <(scn_csv "$T/conv.$n" filter '$check == "mx"' then cut -o -f server,state,current_answer,overdue)
+done
+[ "$pool_overdue" -eq 0 ] && ok "the pool was never called overdue ($snap rounds)" ||
+  fail "the pool was called overdue in $pool_overdue of $snap rounds, though each site kept its TTL"
+[ "$bind_overdue_early" -ge 1 ] && ok "BIND overdue while serving stale past its promise, before the deadline ($bind_overdue_early rounds)" ||
+  fail "BIND never overdue before the deadline, though it served stale (EDE 3) past its promise"
+[ "$bind_stale_late_not_overdue" -eq 0 ] || fail "BIND stale after the deadline but not overdue in $bind_stale_late_not_overdue rounds"
+st=$(scn_csv "$D/convergence.csv" filter '$check == "mx" && $server !=~ "^auth:"' then sort -f server then cut -o -f server,sites,overdue | tr '\t\n' ': ')
+[ "$st" = "bind:1:no kres:1:no pdns:1:no plain:1:no pool:3:no " ] && ok "at the end (server:sites:overdue): $st" ||
+  fail "at the end (server:sites:overdue): $st"
+sum_end=$(scn_csv "$D/summary.csv" filter '$check == "mx"' then cut -o -f status,overdue | tr '\t' :)
+[ "$sum_end" = "converged:0" ] && ok "summary at the end: $sum_end" || fail "summary at the end: $sum_end"
+
 first_stale=$(scn_csv "$D/observations.csv" filter '$server == "bind" && $ede =~ "(^|;)3(;|$)"' then head -n 1 then cut -f time_utc)
 echo "BIND: cut at +0, first stale row $first_stale, path back at +$(awk -v u="${uncut:-0}" -v m="$moved" 'BEGIN { printf "%.1f", u - m }') s"
 finish
