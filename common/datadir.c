@@ -392,10 +392,79 @@ int datadir_stat(const struct datadir *dd, const char *name, struct stat *st)
     return fstatat(dd->fd, name, st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
 }
 
-int datadir_tmp_create(const struct datadir *dd, const char *name, char *tmp, size_t tmplen,
-                       char *err, size_t errlen)
+int datadir_tmpfile(const struct datadir *dd, const char *name, char *tmpname, size_t tmplen,
+                    char *err, size_t errlen)
 {
     char path[PATH_MAX + 64];
+    shown(dd, name, path, sizeof path);
+    if (dd->fd < 0 || (dd->flags & DATADIR_SOURCE) || tmplen == 0) {
+        dp_errf(err, errlen, "%s: internal error: not a writable data folder", path);
+        return DP_EINTERNAL;
+    }
+    tmpname[0] = '\0';
+    /* an unpredictable name, made with O_EXCL: nothing planted in advance
+     * can be there under it */
+    for (int i = 0; i < TMP_TRIES; i++) {
+        uint64_t r;
+        if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+            break;
+        int k = snprintf(tmpname, tmplen, ".%s.%016llx.tmp", name, (unsigned long long)r);
+        if (k < 0 || (size_t)k >= tmplen || (size_t)k > NAME_MAX) {
+            errno = ENAMETOOLONG;
+            break;
+        }
+        int fd =
+            openat(dd->fd, tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+                   DATADIR_FILE_MODE);
+        if (fd >= 0) {
+            if (fchmod(fd, DATADIR_FILE_MODE) == 0)
+                return fd;
+            int e = errno;
+            close(fd);
+            unlinkat(dd->fd, tmpname, 0);
+            errno = e;
+            break;
+        }
+        if (errno != EEXIST)
+            break;
+    }
+    int e = errno ? errno : EEXIST;
+    tmpname[0] = '\0';
+    dp_errf(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(e));
+    return -e;
+}
+
+int datadir_rename(const struct datadir *dd, const char *from, const char *to, char *err,
+                   size_t errlen)
+{
+    char path[PATH_MAX + 64];
+    struct stat st;
+    int rc;
+    shown(dd, to, path, sizeof path);
+    if (dd->fd < 0 || (dd->flags & DATADIR_SOURCE)) {
+        dp_errf(err, errlen, "%s: internal error: not a writable data folder", path);
+        return DP_EINTERNAL;
+    }
+    if (fstatat(dd->fd, to, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if ((rc = judge(dd, to, &st, err, errlen)) != 0)
+            return rc;
+    } else if (errno != ENOENT) {
+        rc = -errno;
+        dp_errf(err, errlen, "%s: %s", path, strerror(errno));
+        return rc;
+    }
+    if (renameat(dd->fd, from, dd->fd, to) != 0) {
+        rc = -errno;
+        dp_errf(err, errlen, "%s: cannot replace it: %s", path, strerror(errno));
+        return rc;
+    }
+    return 0;
+}
+
+int datadir_replace(const struct datadir *dd, const char *name, int prefix_fd, uint64_t prefix_len,
+                    const char *data, size_t len, char *err, size_t errlen)
+{
+    char path[PATH_MAX + 64], tmp[NAME_MAX + 1];
     struct stat st;
     int fd = -1, rc;
     shown(dd, name, path, sizeof path);
@@ -411,61 +480,9 @@ int datadir_tmp_create(const struct datadir *dd, const char *name, char *tmp, si
         dp_errf(err, errlen, "%s: %s", path, strerror(errno));
         return rc;
     }
-    /* an unpredictable name, made with O_EXCL: nothing planted in advance
-     * can be there under it */
-    for (int i = 0; i < TMP_TRIES && fd < 0; i++) {
-        uint64_t r;
-        if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
-            goto fail;
-        int k = snprintf(tmp, tmplen, ".%s.%016llx.tmp", name, (unsigned long long)r);
-        if (k < 0 || (size_t)k >= tmplen) {
-            errno = ENAMETOOLONG;
-            goto fail;
-        }
-        fd = openat(dd->fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
-                    DATADIR_FILE_MODE);
-        if (fd < 0 && errno != EEXIST)
-            goto fail;
-    }
-    if (fd < 0)
-        goto fail;
-    if (fchmod(fd, DATADIR_FILE_MODE) != 0) {
-        int e = errno;
-        close(fd);
-        unlinkat(dd->fd, tmp, 0);
-        errno = e;
-        goto fail;
-    }
-    return fd;
-fail : {
-    int e = errno ? errno : EIO;
-    dp_errf(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(e));
-    return DP_EIO;
-}
-}
-
-int datadir_tmp_commit(const struct datadir *dd, const char *tmp, const char *name, char *err,
-                       size_t errlen)
-{
-    char path[PATH_MAX + 64];
-    if (renameat(dd->fd, tmp, dd->fd, name) == 0)
-        return 0;
-    int e = errno;
-    unlinkat(dd->fd, tmp, 0);
-    dp_errf(err, errlen, "%s: cannot replace: %s", shown(dd, name, path, sizeof path), strerror(e));
-    return DP_EIO;
-}
-
-int datadir_replace(const struct datadir *dd, const char *name, int prefix_fd, uint64_t prefix_len,
-                    const char *data, size_t len, char *err, size_t errlen)
-{
-    char path[PATH_MAX + 64], tmp[NAME_MAX + 1];
-    int fd, rc;
-    shown(dd, name, path, sizeof path);
-    fd = datadir_tmp_create(dd, name, tmp, sizeof tmp, err, errlen);
+    fd = datadir_tmpfile(dd, name, tmp, sizeof tmp, err, errlen);
     if (fd < 0)
         return fd;
-    bool made = true;
     if (prefix_fd >= 0) {
         off_t in = 0;
         uint64_t left = prefix_len;
@@ -501,8 +518,7 @@ fail : {
     int e = errno ? errno : EIO;
     if (fd >= 0)
         close(fd);
-    if (made)
-        unlinkat(dd->fd, tmp, 0);
+    unlinkat(dd->fd, tmp, 0);
     dp_errf(err, errlen, "%s: cannot write: %s", path, strerror(e));
     return DP_EIO;
 }

@@ -102,19 +102,20 @@ int datadir_stat(const struct datadir *dd, const char *name, struct stat *st);
 int datadir_replace(const struct datadir *dd, const char *name, int prefix_fd, uint64_t prefix_len,
                     const char *data, size_t len, char *err, size_t errlen);
 
-/* The two halves of datadir_replace, for a new file too big to hold in
- * memory: datadir_tmp_create makes an empty file with an unpredictable name
- * (".NAME.RANDOM.tmp", O_CREAT|O_EXCL|O_NOFOLLOW, 0644) in the folder, after
- * the same checks of `name` as datadir_replace; its name goes into tmp
- * (tmplen >= NAME_MAX + 1 is always enough) and the descriptor is returned
- * (write-only; the caller writes, fsyncs and closes it, or unlinks tmp on
- * failure). datadir_tmp_commit renames tmp over name (the temporary file is
- * removed when that fails). Both return a negative code with err set on
- * failure; the folder is not fsynced (datadir_sync). */
-int datadir_tmp_create(const struct datadir *dd, const char *name, char *tmp, size_t tmplen,
-                       char *err, size_t errlen);
-int datadir_tmp_commit(const struct datadir *dd, const char *tmp, const char *name, char *err,
-                       size_t errlen);
+/* For a caller that writes a replacement itself (report --upgrade): makes a
+ * new empty file with an unpredictable name ".NAME.<16 hex digits>.tmp" in
+ * the folder (O_CREAT|O_EXCL|O_NOFOLLOW, 0644), its name in tmpname (tmplen
+ * >= NAME_MAX + 1 is always enough). Returns the write-only descriptor (the
+ * caller closes it, and removes the file with datadir_unlink on failure) or
+ * a negative code with err set. */
+int datadir_tmpfile(const struct datadir *dd, const char *name, char *tmpname, size_t tmplen,
+                    char *err, size_t errlen);
+/* Renames `from` over `to`, both in the folder; an existing `to` that is not
+ * a regular file (or, unless DATADIR_INSECURE_OK, another user's or
+ * hard-linked) is refused with DP_EUNSAFE and left alone. 0 or a negative
+ * code with err set. */
+int datadir_rename(const struct datadir *dd, const char *from, const char *to, char *err,
+                   size_t errlen);
 
 /* Removes `name` from the folder (not a folder): 0, -ENOENT, or -errno. */
 int datadir_unlink(const struct datadir *dd, const char *name);

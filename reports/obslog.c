@@ -12,9 +12,9 @@
 #include "internal.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -609,7 +609,8 @@ int obslog_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog
         goto fail;
     }
     int ddflags = (flags & OBSLOG_NOCREATE ? 0 : DATADIR_CREATE) |
-                  (flags & OBSLOG_INSECURE_DIR ? DATADIR_INSECURE_OK : 0);
+                  (flags & OBSLOG_INSECURE_DIR ? DATADIR_INSECURE_OK : 0) |
+                  (flags & OBSLOG_NOWARN ? DATADIR_NOWARN : 0);
     rc = datadir_open(dir, ddflags, &l->dd, err, errlen);
     if (rc == -ENOENT && (flags & OBSLOG_NOCREATE)) {
         rc = DP_EINPUT;
@@ -876,7 +877,7 @@ int obslog_read(const char *path, int (*cb)(const struct obs *o, unsigned line, 
 
 /* ---- upgrading a log of the older form ---- */
 
-#define UPGRADE_PREFIX "." LOG_NAME "." /* datadir_tmp_create's names: .NAME.RANDOM.tmp */
+#define UPGRADE_PREFIX ".observations.csv.upgrade."
 #define UPGRADE_FLUSH  (1u << 20)
 
 struct upgrade {
@@ -933,13 +934,12 @@ static int upgrade_line(void *arg, const char *line, size_t len, unsigned lineno
     return 0;
 }
 
-/* Temporary files of an upgrade that a crash left behind (only an upgrade
- * replaces the log, so ".observations.csv.*.tmp" is one of those). Only
- * called under the lock, when no other upgrade can be running; only regular
- * files go. */
+/* Temporary files of an upgrade that a crash left behind. Only called under
+ * the lock, when no other upgrade can be running. Read through the folder's
+ * own descriptor (a copy: closedir closes it). */
 static void upgrade_sweep(const struct datadir *dd)
 {
-    int fd = dup(dd->fd);
+    int fd = openat(dd->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     struct dirent *de;
     if (d == NULL) {
@@ -949,38 +949,50 @@ static void upgrade_sweep(const struct datadir *dd)
     }
     while ((de = readdir(d)) != NULL) {
         struct stat st;
-        size_t n = strlen(de->d_name);
-        if (strncmp(de->d_name, UPGRADE_PREFIX, strlen(UPGRADE_PREFIX)) != 0 || n < 4 ||
-            strcmp(de->d_name + n - 4, ".tmp") != 0)
+        if (strncmp(de->d_name, UPGRADE_PREFIX, strlen(UPGRADE_PREFIX)) != 0)
             continue;
-        if (datadir_stat(dd, de->d_name, &st) == 0 && S_ISREG(st.st_mode))
-            datadir_unlink(dd, de->d_name);
+        if (fstatat(dd->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+            unlinkat(dd->fd, de->d_name, 0);
     }
-    closedir(d); /* closes fd */
+    closedir(d);
 }
 
 int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint64_t *rows,
                    char *err, size_t errlen)
 {
+    return obslog_upgrade_flags(dir, 0, lock_wait_ms, upgraded, rows, err, errlen);
+}
+
+int obslog_upgrade_flags(const char *dir, int flags, unsigned lock_wait_ms, bool *upgraded,
+                         uint64_t *rows, char *err, size_t errlen)
+{
     struct obslog *l = NULL;
     struct upgrade u = {.fd = -1};
     char tmp[NAME_MAX + 1] = "";
     char why[300] = "";
+    struct stat st;
     *upgraded = false;
     *rows = 0;
     /* the whole log is read back first: damage refuses the upgrade, nothing changed */
-    int rc = obslog_open(dir, lock_wait_ms, OBSLOG_NOCREATE | OBSLOG_REBUILD | OBSLOG_QUIET, &l,
-                         err, errlen);
+    int rc = obslog_open(dir, lock_wait_ms,
+                         (flags & (OBSLOG_INSECURE_DIR | OBSLOG_NOWARN)) | OBSLOG_NOCREATE |
+                             OBSLOG_REBUILD | OBSLOG_QUIET,
+                         &l, err, errlen);
     if (rc != 0)
         return rc;
     if (l->ncols == OBS_NCOLUMNS)
         goto out;
     upgrade_sweep(&l->dd);
-    /* an unpredictable name in the folder, created with O_EXCL, 0644 */
-    u.fd = datadir_tmp_create(&l->dd, LOG_NAME, tmp, sizeof tmp, err, errlen);
+    /* an unpredictable name, created with O_EXCL, in the folder held open */
+    u.fd = datadir_tmpfile(&l->dd, LOG_NAME ".upgrade", tmp, sizeof tmp, err, errlen);
     if (u.fd < 0) {
-        rc = u.fd;
-        tmp[0] = '\0';
+        u.fd = -1;
+        rc = DP_EIO;
+        goto out;
+    }
+    if (fstat(l->fd, &st) != 0 || fchmod(u.fd, st.st_mode & 0777) != 0) {
+        rc = DP_EIO;
+        dp_errf(err, errlen, "%s/%s: %s", l->dir, tmp, strerror(errno));
         goto out;
     }
     static const char header[] = OBS_HEADER "\r\n";
@@ -996,7 +1008,7 @@ int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint6
     bool torn = false;
     rc = scan_lines(l->fd, l->header_len, 2, upgrade_line, &u, &end, &next, &torn, why, sizeof why);
     if (rc != 0) {
-        dp_errf(err, errlen, "%s: %s", tmp, why);
+        dp_errf(err, errlen, "%s/%s: %s", l->dir, tmp, why);
         goto out;
     }
     if (torn || end != l->size) { /* cannot be: the log is locked and was just read whole */
@@ -1006,21 +1018,22 @@ int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint6
     }
     if (upgrade_flush(&u) != 0 || fsync(u.fd) != 0) {
         rc = DP_EIO;
-        dp_errf(err, errlen, "%s: cannot write the new log: %s", tmp, strerror(errno));
+        dp_errf(err, errlen, "%s/%s: cannot write the new log: %s", l->dir, tmp, strerror(errno));
         goto out;
     }
     if (close(u.fd) != 0) {
         u.fd = -1;
         rc = DP_EIO;
-        dp_errf(err, errlen, "%s: %s", tmp, strerror(errno));
+        dp_errf(err, errlen, "%s/%s: %s", l->dir, tmp, strerror(errno));
         goto out;
     }
     u.fd = -1;
     /* the switch: before it the old log is whole, after it the new one */
-    rc = datadir_tmp_commit(&l->dd, tmp, LOG_NAME, err, errlen);
-    tmp[0] = '\0'; /* renamed, or removed by the commit */
-    if (rc != 0)
+    if ((rc = datadir_rename(&l->dd, tmp, LOG_NAME, err, errlen)) != 0) {
+        rc = rc == DP_EUNSAFE ? DP_EUNSAFE : DP_EIO;
         goto out;
+    }
+    tmp[0] = '\0';
     if (datadir_sync(&l->dd) != 0) {
         rc = DP_EIO;
         dp_errf(err, errlen, "%s: fsync: %s", l->dir, strerror(errno));
