@@ -609,7 +609,8 @@ int obslog_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog
         goto fail;
     }
     int ddflags = (flags & OBSLOG_NOCREATE ? 0 : DATADIR_CREATE) |
-                  (flags & OBSLOG_INSECURE_DIR ? DATADIR_INSECURE_OK : 0);
+                  (flags & OBSLOG_INSECURE_DIR ? DATADIR_INSECURE_OK : 0) |
+                  (flags & OBSLOG_NOWARN ? DATADIR_NOWARN : 0);
     rc = datadir_open(dir, ddflags, &l->dd, err, errlen);
     if (rc == -ENOENT && (flags & OBSLOG_NOCREATE)) {
         rc = DP_EINPUT;
@@ -954,6 +955,12 @@ static void upgrade_sweep(const char *dir)
 int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint64_t *rows,
                    char *err, size_t errlen)
 {
+    return obslog_upgrade_flags(dir, 0, lock_wait_ms, upgraded, rows, err, errlen);
+}
+
+int obslog_upgrade_flags(const char *dir, int flags, unsigned lock_wait_ms, bool *upgraded,
+                         uint64_t *rows, char *err, size_t errlen)
+{
     struct obslog *l = NULL;
     struct upgrade u = {.fd = -1};
     char *tmp = NULL;
@@ -962,8 +969,10 @@ int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint6
     *upgraded = false;
     *rows = 0;
     /* the whole log is read back first: damage refuses the upgrade, nothing changed */
-    int rc = obslog_open(dir, lock_wait_ms, OBSLOG_NOCREATE | OBSLOG_REBUILD | OBSLOG_QUIET, &l,
-                         err, errlen);
+    int rc = obslog_open(dir, lock_wait_ms,
+                         OBSLOG_NOCREATE | OBSLOG_REBUILD | OBSLOG_QUIET |
+                             (flags & (OBSLOG_INSECURE_DIR | OBSLOG_NOWARN)),
+                         &l, err, errlen);
     if (rc != 0)
         return rc;
     if (l->ncols == OBS_NCOLUMNS)

@@ -14,10 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
 #include "reports.h"
+
+#include "scratch.h"
 
 /* the fixture log, whole, and where each of its lines starts */
 struct fixture {
@@ -144,11 +147,51 @@ static void test_watch_folder(void **state)
     free_fixture(&fx);
 }
 
+static void test_upgrade_insecure_dir(void **state)
+{
+    (void)state;
+    struct fixture fx = {0};
+    const char *src = getenv("DNSPROP_SRC");
+    char path[1024], err[512] = "";
+    bool done = true;
+    uint64_t rows = 0;
+    assert_non_null(src);
+    snprintf(path, sizeof path, "%s/tests/data/v0.1-folder-watch/observations.csv", src);
+    load(&fx, path);
+    FILE *f = fopen(path_of("observations.csv"), "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(fx.text, 1, fx.len, f), fx.len);
+    fclose(f);
+    assert_int_equal(chmod(dir, 0777), 0);
+
+    /* refused without the flag, the log as it was */
+    assert_int_equal(obslog_upgrade_flags(dir, 0, 1000, &done, &rows, err, sizeof err), DP_EUNSAFE);
+    assert_false(done);
+    assert_non_null(strstr(err, "--insecure-dir"));
+    size_t len;
+    char *text = slurp_path(path_of("observations.csv"), &len);
+    assert_int_equal(len, fx.len);
+    assert_memory_equal(text, fx.text, len);
+    free(text);
+
+    /* accepted with it (one warning on stderr), every line kept */
+    assert_int_equal(
+        obslog_upgrade_flags(dir, OBSLOG_INSECURE_DIR, 1000, &done, &rows, err, sizeof err), 0);
+    assert_true(done);
+    assert_int_equal(rows, fx.nlines - 1);
+    text = slurp_path(path_of("observations.csv"), &len);
+    assert_int_equal(len, fx.len + strlen(",site,ede") + 2 * (fx.nlines - 1));
+    assert_memory_equal(text, OBS_HEADER "\r\n", strlen(OBS_HEADER) + 2);
+    free(text);
+    free_fixture(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_move_folder),
         cmocka_unit_test(test_watch_folder),
+        cmocka_unit_test_setup_teardown(test_upgrade_insecure_dir, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
