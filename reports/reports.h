@@ -148,9 +148,8 @@ unsigned obslog_columns(const struct obslog *l);
  * with a message in err. */
 int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint64_t *rows,
                    char *err, size_t errlen);
-/* The same, with OBSLOG_INSECURE_DIR / OBSLOG_NOWARN for the open (so that
- * `report --upgrade --insecure-dir` accepts what `report --insecure-dir`
- * does). */
+/* The same with OBSLOG_INSECURE_DIR and OBSLOG_NOWARN (the only flags it
+ * takes from the caller). */
 int obslog_upgrade_flags(const char *dir, int flags, unsigned lock_wait_ms, bool *upgraded,
                          uint64_t *rows, char *err, size_t errlen);
 /* Releases the lock and everything; NULL is fine. */
