@@ -12,7 +12,8 @@
 #   - `check` (the old .state, version 1, is not misread) appends rows of
 #     17 fields, says so in exactly one notice naming --upgrade (none under
 #     -q), and leaves the reports that `report` rebuilds from the same log;
-#     settings.csv takes the new form without losing a value;
+#     settings.csv keeps its old form (the old version still reads the
+#     folder) until --old-ttl must be kept, then the new one, every value kept;
 #   - `report --upgrade` makes the log 19 columns, each old line kept byte
 #     for byte with empty site,ede; a second one says there is nothing to
 #     do and changes nothing; the reports equal a rebuild, and those of the
@@ -168,14 +169,10 @@ for FX in "$DATA"/v0.1-folder-*/; do
   [ "$(head -1 "$D/.state" | tr -d '\r')" = "dnsprop-state,2" ] || fail "$name: .state not rewritten in the current form"
   R=$(rebuilt "$D") && same_reports "$D" "$R" && ok "$name: check: the reports equal a rebuild from the log" ||
     fail "$name: check's reports differ from a rebuild (the old .state misread?)"
-  # settings.csv: the new form, every old value kept
-  [ "$(header "$D/settings.csv")" = "domain,profile,single_mx,window,since_utc,old_ttl" ] ||
-    fail "$name: check: settings.csv header $(header "$D/settings.csv")"
-  diff <(mlr --icsv --ocsv sort -f domain "$FX/settings.csv") \
-    <(mlr --icsv --ocsv cut -x -f old_ttl then sort -f domain "$D/settings.csv") >"$T/d" &&
-    ok "$name: check: settings.csv in the new form, every value kept" ||
-    { fail "$name: check: settings.csv lost a value:"; cat "$T/d" >&2; }
-  [ "$(mlr --icsv --onidx uniq -f old_ttl "$D/settings.csv")" = "" ] || fail "$name: old_ttl not empty"
+  # settings.csv: the same settings again, nothing the old form cannot hold:
+  # kept in the old form (so that the old version still reads the folder)
+  cmp -s "$FX/settings.csv" "$D/settings.csv" && ok "$name: check: settings.csv kept as it was (5 columns)" ||
+    { fail "$name: check rewrote settings.csv though nothing new must be kept:"; diff "$FX/settings.csv" "$D/settings.csv" >&2; }
   # a second run (now from .state version 2): one notice again, 17 fields
   cp "$D/observations.csv" "$T/before"
   "$DNSPROP" check "${ARGS[@]}" --dir "$D" >"$T/out" 2>"$T/err" </dev/null
@@ -187,6 +184,18 @@ for FX in "$DATA"/v0.1-folder-*/; do
   "$DNSPROP" check "${ARGS[@]}" --dir "$D" -q >"$T/out" 2>"$T/err" </dev/null
   [ -s "$T/err" ] && fail "$name: check -q: stderr not empty: $(cat "$T/err")" || ok "$name: check -q: no notice"
   [ "$(header "$D/observations.csv")" = "$HEADER17" ] || fail "$name: check changed the log's header"
+  # --old-ttl must be kept: settings.csv in the new form, every old value kept
+  "$DNSPROP" check "${ARGS[@]}" --old-ttl 10m --dir "$D" -q >"$T/out" 2>"$T/err" </dev/null
+  [ -s "$T/err" ] && fail "$name: check --old-ttl: stderr: $(cat "$T/err")"
+  [ "$(header "$D/settings.csv")" = "domain,profile,single_mx,window,since_utc,old_ttl" ] ||
+    fail "$name: check --old-ttl: settings.csv header $(header "$D/settings.csv")"
+  diff <(mlr --icsv --ocsv sort -f domain "$FX/settings.csv") \
+    <(mlr --icsv --ocsv cut -x -f old_ttl then sort -f domain "$D/settings.csv") >"$T/d" &&
+    ok "$name: check --old-ttl: settings.csv in the new form, every old value kept" ||
+    { fail "$name: check --old-ttl: settings.csv lost a value:"; cat "$T/d" >&2; }
+  [ "$(mlr --icsv --onidx uniq -f old_ttl "$D/settings.csv")" = 600 ] ||
+    fail "$name: check --old-ttl: old_ttl column: $(mlr --icsv --onidx cut -f domain,old_ttl "$D/settings.csv")"
+  R=$(rebuilt "$D") && same_reports "$D" "$R" || fail "$name: check --old-ttl: reports differ from a rebuild"
 
   # ---- report --upgrade -----------------------------------------------------------
   prep "$FX" "$name" || continue

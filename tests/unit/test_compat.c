@@ -186,12 +186,85 @@ static void test_upgrade_insecure_dir(void **state)
     free_fixture(&fx);
 }
 
+static void put_file(const char *name, const char *data, size_t len)
+{
+    FILE *f = fopen(path_of(name), "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static void expect_file(const char *name, const char *want)
+{
+    size_t len;
+    char *text = slurp_path(path_of(name), &len);
+    assert_non_null(text);
+    assert_string_equal(text, want);
+    free(text);
+}
+
+static void refresh_with(const struct report_settings *s, size_t ns)
+{
+    struct obslog *l = NULL;
+    struct report_outcome out;
+    char err[512] = "";
+    if (obslog_open(dir, 1000, OBSLOG_QUIET, &l, err, sizeof err) != 0)
+        fail_msg("obslog_open: %s", err);
+    if (report_refresh(l, s, ns, NULL, &out, err, sizeof err) != 0)
+        fail_msg("report_refresh: %s", err);
+    obslog_close(l);
+}
+
+static void test_old_settings_kept_old(void **state)
+{
+    (void)state;
+    struct fixture fx = {0};
+    const char *src = getenv("DNSPROP_SRC");
+    char path[1024];
+    assert_non_null(src);
+    snprintf(path, sizeof path, "%s/tests/data/v0.1-folder-move/observations.csv", src);
+    load(&fx, path);
+    put_file("observations.csv", fx.text, fx.len);
+    static const char old[] = "domain,profile,single_mx,window,since_utc\r\n"
+                              "contoso.test,,no,259200,\r\n"
+                              "fabrikam.test,m365,yes,259200,\r\n";
+    put_file("settings.csv", old, sizeof old - 1);
+
+    /* a run with the same settings: the file as it was */
+    struct report_settings s[2] = {{"contoso.test", NULL, false, 0, -1, 0},
+                                   {"fabrikam.test", "m365", true, 0, -1, 0}};
+    refresh_with(s, 2);
+    expect_file("settings.csv", old);
+    /* other values, still nothing the old form cannot hold */
+    s[0].window_s = 7200;
+    s[0].since = 1795996800; /* 2026-11-30 00:00:00 */
+    refresh_with(s, 1);
+    expect_file("settings.csv", "domain,profile,single_mx,window,since_utc\r\n"
+                                "contoso.test,,no,7200,2026-11-30 00:00:00\r\n"
+                                "fabrikam.test,m365,yes,259200,\r\n");
+    /* an old TTL to keep: the new form, every value kept */
+    s[1].old_ttl_s = 600;
+    refresh_with(&s[1], 1);
+    static const char now[] = "domain,profile,single_mx,window,since_utc,old_ttl\r\n"
+                              "contoso.test,,no,7200,2026-11-30 00:00:00,\r\n"
+                              "fabrikam.test,m365,yes,259200,,600\r\n";
+    expect_file("settings.csv", now);
+    /* and it stays in that form */
+    s[1].old_ttl_s = 0;
+    refresh_with(s, 2);
+    expect_file("settings.csv", "domain,profile,single_mx,window,since_utc,old_ttl\r\n"
+                                "contoso.test,,no,7200,2026-11-30 00:00:00,\r\n"
+                                "fabrikam.test,m365,yes,259200,,600\r\n");
+    free_fixture(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_move_folder),
         cmocka_unit_test(test_watch_folder),
         cmocka_unit_test_setup_teardown(test_upgrade_insecure_dir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_old_settings_kept_old, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
