@@ -247,14 +247,15 @@ for FX in "$DATA"/v0.1-folder-*/; do
   rc=$?
   [ "$rc" -eq $((128 + 25)) ] || fail "$name: upgrade under SIGXFSZ: exit $rc, want 153 (killed)"
   left=$(ls -A "$D" | grep -c '^\.observations\.csv\.upgrade\.')
-  echo "$name: upgrade killed: $left temporary file(s) left for the next upgrade to remove"
+  echo "$name: upgrade killed: $left temporary file(s) left for the next run to remove"
   cmp -s "$FX/observations.csv" "$D/observations.csv" && ok "$name: upgrade killed: the old log intact" ||
     fail "$name: upgrade killed: the log changed"
   expect_exit 0 "$DNSPROP" report --dir "$D"
   cmp -s "$FX/observations.csv" "$D/observations.csv" || fail "$name: report after a killed upgrade changed the log"
+  ls -A "$D" | grep -q 'upgrade' && fail "$name: after the next run: a temporary file left: $(ls -A "$D")" ||
+    ok "$name: the next run (report) leaves no temporary file"
   expect_exit 0 "$DNSPROP" report --upgrade --dir "$D"
-  ls -A "$D" | grep -q 'upgrade' && fail "$name: after the next upgrade: a temporary file left: $(ls -A "$D")" ||
-    ok "$name: the next upgrade leaves no temporary file"
+  ls -A "$D" | grep -q 'upgrade' && fail "$name: after the next upgrade: a temporary file left: $(ls -A "$D")"
   cmp -s <(tail -n +2 "$FX/observations.csv" | sed 's/\r$/,,\r/') <(tail -n +2 "$D/observations.csv") ||
     fail "$name: the upgrade after a killed one: rows changed"
 

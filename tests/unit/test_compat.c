@@ -258,6 +258,23 @@ static void test_old_settings_kept_old(void **state)
     free_fixture(&fx);
 }
 
+static void test_killed_upgrade_swept(void **state)
+{
+    (void)state;
+    static const char log[] = OBS_HEADER_V1 "\r\n";
+    struct obslog *l = NULL;
+    struct stat st;
+    char err[512] = "";
+    put_file("observations.csv", log, sizeof log - 1);
+    put_file(".observations.csv.upgrade.Ab3xYz", log, 10); /* half a copy */
+    put_file(".observations.csv.upgraded", log, 10);       /* not one of its names */
+    assert_int_equal(obslog_open(dir, 1000, OBSLOG_QUIET, &l, err, sizeof err), 0);
+    obslog_close(l);
+    assert_int_equal(stat(path_of(".observations.csv.upgrade.Ab3xYz"), &st), -1);
+    assert_int_equal(stat(path_of(".observations.csv.upgraded"), &st), 0);
+    expect_file("observations.csv", log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +282,7 @@ int main(void)
         cmocka_unit_test(test_watch_folder),
         cmocka_unit_test_setup_teardown(test_upgrade_insecure_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_settings_kept_old, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_upgrade_swept, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
