@@ -93,6 +93,8 @@ for FX in "$DATA"/v0.1-folder-*/; do
   rows=$(($(wc -l <"$FX/observations.csv") - 1))
   echo "---- $name: $rows rows"
   [ "$(header "$FX/observations.csv")" = "$HEADER17" ] || fail "$name: the fixture's log is not of 17 columns"
+  # the field counter itself, on the fixture's quoted rows: 17 everywhere
+  [ "$(fields "$FX/observations.csv" | sort -u | tr '\n' ' ')" = "17 " ] || fail "$name: the fixture's rows are not all of 17 fields"
   [ "$(head -1 "$FX/.state" | tr -d '\r')" = "dnsprop-state,1" ] || fail "$name: the fixture's .state is not version 1"
   [ "$(header "$FX/settings.csv")" = "domain,profile,single_mx,window,since_utc" ] ||
     fail "$name: the fixture's settings.csv is not the old form"
