@@ -48,6 +48,11 @@ run "check" "$build/dnsprop" check contoso.test --resolvers "$res" --authority "
 run "check again" "$build/dnsprop" check contoso.test --resolvers "$res" --authority "127.0.0.1:$3" \
   --dir "$scratch/d" --checks m365
 run "report" "$build/dnsprop" report --dir "$scratch/d"
+run "merge" "$build/dnsprop" merge --dir "$scratch/m" "$scratch/d"
+run "merge again" "$build/dnsprop" merge --dir "$scratch/m" "$scratch/d"
+run "import atlas" "$build/dnsprop" import atlas "$src/tests/data/atlas/tools_dns_compact_basic.json" \
+  "$src/tests/data/atlas/tools_dns_compact_more.json" 1xbet.com ipv4only.arpa --checks a,aaaa \
+  --dir "$scratch/i"
 run "query" "$build/dnsprop" query "@127.0.0.1:$1" contoso.test MX
 run "query +tcp" "$build/dnsprop" query "@127.0.0.1:$1" contoso.test TXT +tcp
 run "resolvers" "$build/dnsprop" resolvers
