@@ -18,6 +18,8 @@
 #     for byte with empty site,ede; a second one says there is nothing to
 #     do and changes nothing; the reports equal a rebuild, and those of the
 #     17-column log;
+#   - `merge` takes an old folder as a source (every row read field by field
+#     and written again as it was) and as the target (17 columns kept);
 #   - an upgrade that runs out of file size (RLIMIT_FSIZE, failing write or
 #     SIGXFSZ) leaves the old log intact, and no temporary file after the
 #     next run.
@@ -272,6 +274,41 @@ for FX in "$DATA"/v0.1-folder-*/; do
     fail "$name: upgrade --insecure-dir: want one warning, stderr: $(cat "$T/err")"
   [ "$(header "$D/observations.csv")" = "$HEADER19" ] && ok "$name: upgrade --insecure-dir: upgraded" ||
     fail "$name: upgrade --insecure-dir: not upgraded"
+
+  # ---- merge (issue #15): an old folder as a source, and as the target ---------
+  # into a new folder: every old row, read field by field and written again by
+  # today's dnsprop, is its old line with ",," (empty site,ede) before CRLF
+  prep "$FX" "$name" || continue
+  rm -rf "$T/merged"
+  expect_exit 0 "$DNSPROP" merge --dir "$T/merged" "$D"
+  [ "$(header "$T/merged/observations.csv")" = "$HEADER19" ] || fail "$name: merge into a new folder: header"
+  cmp -s <(tail -n +2 "$FX/observations.csv" | sed 's/\r$/,,\r/') <(tail -n +2 "$T/merged/observations.csv") &&
+    ok "$name: merge into a new folder: every old row read and written back field for field" ||
+    fail "$name: merge into a new folder: rows differ from the old ones"
+  cmp -s "$FX/observations.csv" "$D/observations.csv" || fail "$name: merge changed its source"
+  cp "$T/merged/observations.csv" "$T/before"
+  expect_exit 0 "$DNSPROP" merge --dir "$T/merged" "$D"
+  cmp -s "$T/before" "$T/merged/observations.csv" && ok "$name: merge again: nothing appended" ||
+    fail "$name: merge again changed the log"
+  # into an old folder (the other fixture): 17 columns kept, one notice, the
+  # rows' fields as in the source (rounds renumbered after the target's)
+  other=""
+  for o in "$DATA"/v0.1-folder-*/; do [ "${o%/}" != "$FX" ] && other=${o%/} && break; done
+  prep "$other" target || continue
+  "$DNSPROP" merge --dir "$T/target" "$D" >"$T/out" 2>"$T/err" </dev/null
+  rc=$?
+  [ "$rc" -eq 0 ] || fail "$name: merge into an old folder: exit $rc: $(cat "$T/err")"
+  [ "$(grep -c 'upgrade' "$T/err")" -eq 1 ] && ok "$name: merge into an old folder: one notice" ||
+    fail "$name: merge into an old folder: want one notice naming --upgrade: $(cat "$T/err")"
+  is_prefix "$other/observations.csv" "$T/target/observations.csv" || fail "$name: merge into an old folder changed its rows"
+  [ "$(fields "$T/target/observations.csv" | sort -u | tr '\n' ' ')" = "17 " ] ||
+    fail "$name: merge into an old folder: rows not of 17 fields"
+  diff <(mlr --icsv --ocsv cut -x -f round "$FX/observations.csv") \
+    <(mlr --icsv --ocsv tail -n "$rows" then cut -x -f round "$T/target/observations.csv") >"$T/d" &&
+    ok "$name: merge into an old folder: the source rows' fields kept" ||
+    { fail "$name: merge into an old folder: rows differ:"; head -4 "$T/d" >&2; }
+  R=$(rebuilt "$T/target") && same_reports "$T/target" "$R" && ok "$name: merge into an old folder: reports equal a rebuild" ||
+    fail "$name: merge into an old folder: reports differ from a rebuild"
 done
 [ "$n_fixtures" -ge 2 ] || fail "want at least 2 fixture folders in $DATA, found $n_fixtures"
 finish
