@@ -19,7 +19,8 @@
 #     do and changes nothing; the reports equal a rebuild, and those of the
 #     17-column log;
 #   - `merge` takes an old folder as a source (every row read field by field
-#     and written again as it was) and as the target (17 columns kept);
+#     and written again as it was) and as the target (17 columns kept), and
+#     `import atlas` appends to an old folder in its 17 columns, once;
 #   - an upgrade that runs out of file size (RLIMIT_FSIZE, failing write or
 #     SIGXFSZ) leaves the old log intact, and no temporary file after the
 #     next run.
@@ -309,6 +310,25 @@ for FX in "$DATA"/v0.1-folder-*/; do
     { fail "$name: merge into an old folder: rows differ:"; head -4 "$T/d" >&2; }
   R=$(rebuilt "$T/target") && same_reports "$T/target" "$R" && ok "$name: merge into an old folder: reports equal a rebuild" ||
     fail "$name: merge into an old folder: reports differ from a rebuild"
+
+  # ---- import atlas into an old folder: 17 columns kept, once ----------------------
+  prep "$FX" "$name" || continue
+  "$DNSPROP" import atlas "$DATA/atlas/tools_dns_compact_basic.json" 1xbet.com --checks a --dir "$D" \
+    >"$T/out" 2>"$T/err" </dev/null
+  rc=$?
+  [ "$rc" -ne 3 ] || fail "$name: import into an old folder: exit 3: $(cat "$T/err")"
+  [ "$(grep -c 'upgrade' "$T/err")" -eq 1 ] || fail "$name: import into an old folder: want one notice: $(cat "$T/err")"
+  is_prefix "$FX/observations.csv" "$D/observations.csv" || fail "$name: import changed the old rows"
+  added=$(($(wc -l <"$D/observations.csv") - rows - 1))
+  [ "$added" -gt 0 ] && [ "$(fields "$D/observations.csv" | sort -u | tr '\n' ' ')" = "17 " ] &&
+    ok "$name: import into an old folder: $added rows of 17 fields" ||
+    fail "$name: import into an old folder: $added rows, fields $(fields "$D/observations.csv" | sort -u | tr '\n' ' ')"
+  cp "$D/observations.csv" "$T/before"
+  "$DNSPROP" import atlas "$DATA/atlas/tools_dns_compact_basic.json" 1xbet.com --checks a --dir "$D" -q \
+    >"$T/out" 2>"$T/err" </dev/null
+  cmp -s "$T/before" "$D/observations.csv" && ok "$name: import again into an old folder: nothing added" ||
+    fail "$name: import again into an old folder added rows (the 17-column rows not recognized)"
+  R=$(rebuilt "$D") && same_reports "$D" "$R" || fail "$name: import into an old folder: reports differ from a rebuild"
 done
 [ "$n_fixtures" -ge 2 ] || fail "want at least 2 fixture folders in $DATA, found $n_fixtures"
 finish
