@@ -35,26 +35,6 @@ static const char *const columns[OBS_NCOLUMNS] = {
     "latency_ms", "ttl",     "answer",  "expected",  "match",
 };
 
-uint64_t rep__hash(uint64_t h, const void *p, size_t n)
-{
-    /* FNV-1a over 8-byte words (then the tail bytewise): a fingerprint,
-     * not a defence; the same bytes always give the same value */
-    const unsigned char *c = p;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t v;
-        memcpy(&v, c + i, 8);
-        h ^= v;
-        h *= 0x100000001b3ULL;
-        h ^= h >> 29;
-    }
-    for (; i < n; i++) {
-        h ^= c[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 /* ---- rows ---- */
 
 static void write_rcode(struct csvw *w, int rcode)
@@ -658,11 +638,34 @@ bool obslog_from_state(const struct obslog *l)
     return l->from_state;
 }
 
+/* Writes all of w's bytes at the end of the log. 0 or DP_EIO (err set). */
+static int append_bytes(struct obslog *l, const struct csvw *w, char *err, size_t errlen)
+{
+    size_t done = 0;
+    while (done < w->len) {
+        ssize_t k = write(l->fd, w->buf + done, w->len - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
+            return DP_EIO;
+        }
+        done += (size_t)k;
+    }
+    return 0;
+}
+
+/* Rows go out in pieces of about this many bytes: a round of 100,000
+ * domains is some 40 MB of text, which need not sit in memory at once */
+#define APPEND_CHUNK (1u << 20)
+
 int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err, size_t errlen)
 {
     struct csvw w;
     int rc = 0;
+    bool wrote = false;
     csvw_init(&w);
+    /* every row is checked before the first byte goes out */
     for (size_t i = 0; i < n; i++) {
         if (rows[i].round < l->last_round || rows[i].round == 0) {
             dp_errf(err, errlen, "row %zu: round %u, but the log is at round %u", i + 1,
@@ -675,35 +678,31 @@ int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err,
             rc = DP_EINPUT;
             goto out;
         }
-        obs_write_row(&w, &rows[i]);
     }
-    if ((rc = csvw_error(&w)) != 0)
-        goto out;
-    size_t done = 0;
-    while (done < w.len) {
-        ssize_t k = write(l->fd, w.buf + done, w.len - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
-            rc = DP_EIO;
-            break;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        obs_write_row(&w, &rows[i]);
+        if (w.len >= APPEND_CHUNK || i + 1 == n) {
+            if ((rc = csvw_error(&w)) == 0) {
+                wrote = true;
+                rc = append_bytes(l, &w, err, errlen);
+            }
+            csvw_clear(&w);
         }
-        done += (size_t)k;
     }
     if (rc == 0 && fsync(l->fd) != 0) {
         dp_errf(err, errlen, "%s: fsync: %s", l->path, strerror(errno));
         rc = DP_EIO;
     }
     if (rc != 0) {
-        /* leave no half row behind */
-        if (ftruncate(l->fd, (off_t)l->size) != 0)
+        /* leave no half row behind (nor the pieces of the round before it) */
+        if (wrote && ftruncate(l->fd, (off_t)l->size) != 0)
             fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
         goto out;
     }
+    csvw_deinit(&w);
     /* Feed the aggregates with the rows as they read back from the file,
      * so that a later rebuild from the log sees exactly the same values. */
-    rc = rep__read_tail(l, err, errlen);
+    return rep__read_tail(l, err, errlen);
 out:
     csvw_deinit(&w);
     return rc;

@@ -52,9 +52,12 @@ struct dset {
     int64_t since;
 };
 
+/* The settings of every domain, in order of first mention; names holds
+ * the domains (id = index in v), so a domain's settings are one lookup. */
 struct sets {
-    struct dset *v;
-    size_t n;
+    struct dset *v; /* owned */
+    size_t n, cap;
+    struct dp_strtab names;
 };
 
 static void sets_free(struct sets *s)
@@ -64,16 +67,14 @@ static void sets_free(struct sets *s)
         free(s->v[i].profile);
     }
     free(s->v);
-    s->v = NULL;
-    s->n = 0;
+    dp_strtab_deinit(&s->names);
+    memset(s, 0, sizeof *s);
 }
 
 static struct dset *sets_find(const struct sets *s, const char *domain)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->v[i].domain, domain) == 0)
-            return &s->v[i];
-    return NULL;
+    uint32_t id = dp_strtab_find(&s->names, domain, strlen(domain));
+    return id == UINT32_MAX ? NULL : &s->v[id];
 }
 
 static int sets_put(struct sets *s, const char *domain, const char *profile, bool single_mx,
@@ -81,15 +82,16 @@ static int sets_put(struct sets *s, const char *domain, const char *profile, boo
 {
     struct dset *d = sets_find(s, domain);
     if (d == NULL) {
-        struct dset *v = realloc(s->v, (s->n + 1) * sizeof *v);
-        if (v == NULL)
+        if (dp_grow((void **)&s->v, &s->cap, s->n, sizeof *s->v) != 0)
             return DP_ENOMEM;
-        s->v = v;
-        d = &v[s->n];
+        d = &s->v[s->n];
         memset(d, 0, sizeof *d);
         d->domain = strdup(domain);
-        if (d->domain == NULL)
+        if (d->domain == NULL ||
+            dp_strtab_add(&s->names, domain, strlen(domain)) != (uint32_t)s->n) {
+            free(d->domain);
             return DP_ENOMEM;
+        }
         s->n++;
     }
     free(d->profile);
@@ -286,16 +288,47 @@ struct dcview {
     struct eff e;
 };
 
-static void judge_dc(const struct rep_agg *a, struct dcview *v)
+/* The MX verdicts of each domain: mxs of domain d are by_dom[start[d]] to
+ * by_dom[start[d + 1] - 1], so judging a domain's mx check reads its own
+ * verdicts only (a counting sort, linear in domains and verdicts). */
+struct mx_index {
+    uint32_t *start;  /* owned: ndoms + 1 */
+    uint32_t *by_dom; /* owned: nmxs, mx indices */
+};
+
+static int mx_index_build(const struct rep_agg *a, struct mx_index *x)
+{
+    x->start = calloc((size_t)a->ndoms + 2, sizeof *x->start);
+    x->by_dom = malloc((size_t)(a->nmxs ? a->nmxs : 1) * sizeof *x->by_dom);
+    if (x->start == NULL || x->by_dom == NULL)
+        return DP_ENOMEM;
+    for (uint32_t i = 0; i < a->nmxs; i++)
+        x->start[a->mxs[i].dom + 2]++;
+    for (uint32_t d = 0; d < a->ndoms; d++)
+        x->start[d + 2] += x->start[d + 1];
+    /* start[d + 1] is now where domain d begins; filling moves it to its end,
+     * which is where domain d + 1 begins */
+    for (uint32_t i = 0; i < a->nmxs; i++)
+        x->by_dom[x->start[a->mxs[i].dom + 1]++] = i;
+    return 0;
+}
+
+static void mx_index_free(struct mx_index *x)
+{
+    free(x->start);
+    free(x->by_dom);
+}
+
+static void judge_dc(const struct rep_agg *a, const struct mx_index *x, struct dcview *v)
 {
     const struct rep_dc *c = &a->dcs[v->dc];
     bool is_mx = strcmp(a->str.s[c->check], "mx") == 0;
     bool auth_mx_bad = false, res_mx_ok = true;
     char reasons[256];
     if (is_mx) {
-        for (uint32_t i = 0; i < a->nmxs; i++) {
-            const struct rep_mx *m = &a->mxs[i];
-            if (m->dom != c->dom || m->round != c->round)
+        for (uint32_t k = x->start[c->dom]; k < x->start[c->dom + 1]; k++) {
+            const struct rep_mx *m = &a->mxs[x->by_dom[k]];
+            if (m->round != c->round)
                 continue;
             enum verdict vd = mx_verdict(m, v->e.single_mx, reasons, sizeof reasons);
             if (m->auth)
@@ -760,12 +793,25 @@ static int write_svg(struct obslog *l, const struct eff *effs, const struct dcvi
  * the worst, 'DOMAIN CHECK'=N;;;0;M for the others listed. */
 #define STATUS_LISTED 5
 
-static int cmp_views(const void *x, const void *y)
+/* A check as the status line orders it. */
+struct ranked {
+    struct dcview v;
+    uint32_t conv, servers; /* of its dc; servers 0 counted as 1 */
+};
+
+/* Worst first: critical, expired, propagating, converged; then the lowest
+ * share converged; then log order. A total order, so one qsort is the
+ * whole ordering (an insertion pass by percent after it was quadratic in
+ * the checks: minutes for 100,000 domains). */
+static int cmp_ranked(const void *x, const void *y)
 {
-    const struct dcview *a = x, *b = y;
-    if (a->st != b->st)
-        return a->st > b->st ? -1 : 1;
-    return a->dc < b->dc ? -1 : a->dc > b->dc;
+    const struct ranked *a = x, *b = y;
+    if (a->v.st != b->v.st)
+        return a->v.st > b->v.st ? -1 : 1;
+    uint64_t la = (uint64_t)a->conv * b->servers, lb = (uint64_t)b->conv * a->servers;
+    if (la != lb)
+        return la < lb ? -1 : 1;
+    return a->v.dc < b->v.dc ? -1 : a->v.dc > b->v.dc;
 }
 
 static void status_line(const struct rep_agg *a, const struct dcview *views, uint32_t n,
@@ -780,37 +826,27 @@ static void status_line(const struct rep_agg *a, const struct dcview *views, uin
         snprintf(s, cap, "DNSPROP UNKNOWN - no observations yet");
         return;
     }
-    struct dcview *v = malloc(n * sizeof *v);
-    if (v == NULL) {
+    struct ranked *rk = malloc(n * sizeof *rk);
+    if (rk == NULL) {
         out->exit_status = DP_EXIT_UNKNOWN;
         snprintf(s, cap, "DNSPROP UNKNOWN - out of memory");
         return;
     }
-    memcpy(v, views, n * sizeof *v);
-    /* worst first: critical, expired, propagating, converged; then the
-     * lowest share converged; then log order */
-    qsort(v, n, sizeof *v, cmp_views);
-    for (uint32_t i = 1; i < n; i++) {
-        /* insertion by percent within the same status (qsort is not stable) */
-        for (uint32_t j = i; j > 0 && v[j].st == v[j - 1].st; j--) {
-            const struct rep_dc *x = &a->dcs[v[j].dc], *y = &a->dcs[v[j - 1].dc];
-            uint64_t lx = (uint64_t)x->conv * (y->servers ? y->servers : 1);
-            uint64_t ly = (uint64_t)y->conv * (x->servers ? x->servers : 1);
-            if (lx >= ly)
-                break;
-            struct dcview t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
+    for (uint32_t i = 0; i < n; i++) {
+        const struct rep_dc *c = &a->dcs[views[i].dc];
+        rk[i].v = views[i];
+        rk[i].conv = c->conv;
+        rk[i].servers = c->servers ? c->servers : 1;
     }
-    int code = v[0].st == DS_CONVERGED     ? DP_EXIT_OK
-               : v[0].st == DS_PROPAGATING ? DP_EXIT_WARNING
-                                           : DP_EXIT_CRITICAL;
+    qsort(rk, n, sizeof *rk, cmp_ranked);
+    int code = rk[0].v.st == DS_CONVERGED     ? DP_EXIT_OK
+               : rk[0].v.st == DS_PROPAGATING ? DP_EXIT_WARNING
+                                              : DP_EXIT_CRITICAL;
     static const char *const words[] = {"OK", "WARNING", "CRITICAL"};
     out->exit_status = code;
     o += (size_t)snprintf(s + o, cap - o, "DNSPROP %s - ", words[code]);
     for (uint32_t i = 0; i < n; i++) {
-        const struct rep_dc *c = &a->dcs[v[i].dc];
+        const struct rep_dc *c = &a->dcs[rk[i].v.dc];
         char part[600], tb[DP_TIME_BUFLEN], pp[600];
         const char *dom = a->str.s[a->doms[c->dom].name], *chk = a->str.s[c->check];
         int pl;
@@ -820,8 +856,8 @@ static void status_line(const struct rep_agg *a, const struct dcview *views, uin
             if (c->stale > 0 && c->eta >= 0 && pl > 0 && (size_t)pl < sizeof part)
                 pl += snprintf(part + pl, sizeof part - (size_t)pl, ", ETA %.16s UTC",
                                dp_format_time(c->eta, tb));
-            if (v[i].why != NULL && pl > 0 && (size_t)pl < sizeof part)
-                pl += snprintf(part + pl, sizeof part - (size_t)pl, ", %s", v[i].why);
+            if (rk[i].v.why != NULL && pl > 0 && (size_t)pl < sizeof part)
+                pl += snprintf(part + pl, sizeof part - (size_t)pl, ", %s", rk[i].v.why);
             snprintf(pp, sizeof pp, "converged=%u;;;0;%u", c->conv, c->servers);
         } else {
             pl = snprintf(part, sizeof part, "; %s %s %u/%u", dom, chk, c->conv, c->servers);
@@ -842,7 +878,7 @@ static void status_line(const struct rep_agg *a, const struct dcview *views, uin
         }
     }
     snprintf(s + o, cap - o, " | %s", po ? perf : "");
-    free(v);
+    free(rk);
 }
 
 /* ---- everything ---- */
@@ -852,6 +888,7 @@ int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
                 size_t errlen)
 {
     struct sets sets = {0};
+    struct mx_index mxi = {0};
     struct rep_agg *a = l->agg;
     struct eff *effs = calloc(a->ndoms ? a->ndoms : 1, sizeof *effs);
     struct dcview *views = calloc(a->ndcs ? a->ndcs : 1, sizeof *views);
@@ -876,10 +913,12 @@ int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
         goto out;
     for (uint32_t i = 0; i < a->ndoms; i++)
         effs[i] = effective(a, i, &sets, ov);
+    if ((rc = mx_index_build(a, &mxi)) != 0)
+        goto out;
     for (uint32_t i = 0; i < a->ndcs; i++) {
         views[i].dc = i;
         views[i].e = effs[a->dcs[i].dom];
-        judge_dc(a, &views[i]);
+        judge_dc(a, &mxi, &views[i]);
     }
     if ((rc = write_convergence(l, err, errlen)) != 0 ||
         (rc = write_timeline(l, err, errlen)) != 0 || (rc = write_mx(l, effs, err, errlen)) != 0 ||
@@ -898,6 +937,7 @@ int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
     rc = 0;
 out:
     sets_free(&sets);
+    mx_index_free(&mxi);
     free(effs);
     free(views);
     return rc;
