@@ -64,12 +64,14 @@ static int read_file(const char *path, size_t max, char **out, size_t *len, char
     return 0;
 }
 
-/* Adds one normalized domain; `seen` holds every name added before (ids in
- * the order of s->domains), so a repeat costs one lookup, not a scan; *cap
- * is the room in s->domains. where: the file line it comes from, or NULL. */
-static int add_domain(struct run_setup *s, struct dp_strtab *seen, size_t *cap, const char *name,
-                      enum profile profile, const char *where, const char *cmd)
+/* Adds one normalized domain; s->names holds every name added before (ids
+ * in the order of s->domains), so a repeat costs one lookup, not a scan;
+ * *cap is the room in s->domains. where: the file line it comes from, or
+ * NULL. */
+static int add_domain(struct run_setup *s, size_t *cap, const char *name, enum profile profile,
+                      const char *where, const char *cmd)
 {
+    struct dp_strtab *seen = &s->names;
     size_t len = strlen(name);
     if (dp_strtab_find(seen, name, len) != UINT32_MAX) {
         char msg[DNSNAME_BUFLEN + 400];
@@ -80,12 +82,14 @@ static int add_domain(struct run_setup *s, struct dp_strtab *seen, size_t *cap, 
             snprintf(msg, sizeof msg, "domain '%s' given twice", name);
         return say(cmd, msg);
     }
-    if (dp_strtab_add(seen, name, len) == UINT32_MAX ||
-        dp_grow((void **)&s->domains, cap, s->ndomains, sizeof *s->domains) != 0)
+    if (dp_grow((void **)&s->domains, cap, s->ndomains, sizeof *s->domains) != 0)
+        return DP_ENOMEM;
+    uint32_t id = dp_strtab_add(seen, name, len);
+    if (id == UINT32_MAX)
         return DP_ENOMEM;
     struct round_domain *d = &s->domains[s->ndomains++];
     memset(d, 0, sizeof *d);
-    snprintf(d->name, sizeof d->name, "%s", name);
+    d->name = seen->s[id];
     d->profile = profile;
     d->plan = &s->plan;
     return 0;
@@ -95,7 +99,6 @@ static int add_domain(struct run_setup *s, struct dp_strtab *seen, size_t *cap, 
  * once. Returns 0, DP_EINPUT (said on stderr) or DP_ENOMEM. */
 static int add_domains(struct run_setup *s, const struct run_opts *o, const char *cmd)
 {
-    struct dp_strtab seen = {0};
     struct check_domain *list = NULL;
     size_t cap = 0, n = 0;
     char *text = NULL;
@@ -111,7 +114,7 @@ static int add_domains(struct run_setup *s, const struct run_opts *o, const char
             rc = say(cmd, msg);
             goto out;
         }
-        rc = add_domain(s, &seen, &cap, name, s->plan.profile, NULL, cmd);
+        rc = add_domain(s, &cap, name, s->plan.profile, NULL, cmd);
     }
     if (rc != 0 || o->domains_file == NULL)
         goto out;
@@ -129,7 +132,7 @@ static int add_domains(struct run_setup *s, const struct run_opts *o, const char
         char where[300 + 32];
         dp_escape(o->domains_file, strlen(o->domains_file), where, sizeof where - 32);
         snprintf(where + strlen(where), 32, ":%u", list[i].line);
-        rc = add_domain(s, &seen, &cap, list[i].name, list[i].profile, where, cmd);
+        rc = add_domain(s, &cap, list[i].name, list[i].profile, where, cmd);
     }
     if (rc == 0 && s->ndomains < cap) {
         /* every domain is in: the doubling's spare room goes back */
@@ -140,7 +143,6 @@ static int add_domains(struct run_setup *s, const struct run_opts *o, const char
 out:
     free(text);
     free(list);
-    dp_strtab_deinit(&seen);
     return rc;
 }
 
@@ -234,6 +236,7 @@ void run_setup_deinit(struct run_setup *s)
     free(s->dir);
     free(s->domains);
     free(s->settings);
+    dp_strtab_deinit(&s->names);
     check_plan_deinit(&s->plan);
     rlist_deinit(&s->resolvers);
     rlist_deinit(&s->authority);
