@@ -8,7 +8,7 @@
  * half full and doubled when it would be fuller, so an add or a find costs a
  * hash and a probe or two whatever the number of strings.
  */
-#include "common/dnsprop.h"
+#include "dnsprop.h"
 
 #include <stdlib.h>
 #include <string.h>

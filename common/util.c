@@ -3,7 +3,7 @@
  * formatting. Everything here is pure and bounded: it parses text typed by
  * users and read from files, so every number is range-checked before use.
  */
-#include "common/dnsprop.h"
+#include "dnsprop.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -35,6 +35,8 @@ const char *dp_strerror(int err)
         return "malformed DNS message";
     case DP_EINTERNAL:
         return "internal error";
+    case DP_EUNSAFE:
+        return "unsafe data folder or file";
     default:
         if (err < 0 && err > -4096)
             return uv_strerror(err);

@@ -29,7 +29,7 @@
  *   nxdomain, nodata) the same qname and qtype in one round with different
  *   statuses or answers (an SOA with another serial is a different answer).
  */
-#include "reports/internal.h"
+#include "internal.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

@@ -5,7 +5,8 @@
 #ifndef DNSPROP_REPORTS_INTERNAL_H
 #define DNSPROP_REPORTS_INTERNAL_H
 
-#include "reports/reports.h"
+#include "datadir.h"
+#include "reports.h"
 
 #include <sys/types.h>
 
@@ -15,6 +16,7 @@
 #define REP__RESTART 1
 
 struct obslog {
+    struct datadir dd; /* the folder, opened once: every file is reached through it */
     char *dir;         /* owned */
     char *path;        /* owned: DIR/observations.csv */
     int lockfd;        /* DIR/.lock, flocked */
@@ -24,6 +26,9 @@ struct obslog {
     ino_t ino;
     uint64_t size;       /* bytes of the log, all read into agg */
     uint64_t header_len; /* bytes of the header line, CRLF included */
+    unsigned ncols;      /* OBS_NCOLUMNS, or OBS_NCOLUMNS_V1 for a log of the older form */
+    bool quiet;          /* OBSLOG_QUIET: no notice about the older form */
+    bool notified;       /* the notice about the older form was given */
     unsigned lines;      /* lines in the log, the header included */
     uint32_t last_round; /* highest round in the log, 0 for none */
     struct rep_agg *agg; /* owned */
@@ -176,13 +181,6 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
 int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
                 const struct report_override *ov, struct report_outcome *out, char *err,
                 size_t errlen);
-
-/* Files: replaces DIR/name with data, atomically (temp file in DIR, fsync,
- * rename). prefix_fd >= 0: the new file starts with the first prefix_len
- * bytes of that file (copied by the kernel), then data. */
-int rep__replace(const char *dir, const char *name, int prefix_fd, uint64_t prefix_len,
-                 const char *data, size_t len, char *err, size_t errlen);
-int rep__fsync_dir(const char *dir);
 
 /* FNV-1a, 64 bits: fingerprints, not security (common/strtab.c). */
 #define rep__hash(h, p, n) dp_hash((h), (p), (n))

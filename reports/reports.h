@@ -4,70 +4,18 @@
  * summary.csv and convergence.svg (PRODUCT.md sections 4, 6 and 9).
  *
  * This header is the module's one public interface. The observation model
- * below is shared by the whole program: the engine fills it, the log stores it,
- * the reports read it.
+ * it stores (struct obs) is common/obs.h, shared by the whole program: the
+ * engine fills it, the log stores it, the reports read it.
  */
 #ifndef DNSPROP_REPORTS_H
 #define DNSPROP_REPORTS_H
 
-#include "common/dnsprop.h"
+#include "dnsprop.h"
+#include "obs.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-
-/* Outcome of one query (the `status` column). Keep in step with obs_status_name(). */
-enum obs_status {
-    OBS_OK = 0,      /* an answer with records of the asked type */
-    OBS_NXDOMAIN,    /* the name does not exist */
-    OBS_NODATA,      /* the name exists, no records of that type */
-    OBS_SERVFAIL,    /* rcode SERVFAIL, or another error rcode (kept in rcode) */
-    OBS_REFUSED,     /* rcode REFUSED */
-    OBS_TIMEOUT,     /* no valid reply within timeout x tries */
-    OBS_UNREACHABLE, /* ICMP unreachable / connection refused / no route */
-    OBS_MALFORMED,   /* a reply came from the server but does not parse */
-    OBS_STATUS_COUNT
-};
-
-/* Whether the answer matched the expectation (the `match` column). */
-enum obs_match {
-    OBS_MATCH_NONE = 0, /* nothing expected: empty field */
-    OBS_MATCH_YES,
-    OBS_MATCH_NO,
-};
-
-/* One row of observations.csv. Strings are borrowed: whoever fills the struct
- * owns them and keeps them alive while it is in use. NULL and "" both mean an
- * empty field. */
-struct obs {
-    int64_t time;        /* Unix seconds, UTC (time_utc) */
-    const char *vantage; /* where the run stood */
-    uint32_t round;      /* round number, from 1, per data folder */
-    const char *domain;  /* the monitored domain, lower case, no final dot */
-    const char *check;   /* mx, spf, autodiscover, dkim, dmarc, ns, soa, a, aaaa, txt */
-    const char *qname;   /* the name asked, lower case, with final dot */
-    const char *qtype;   /* "MX", "TXT", ... */
-    const char *server;  /* resolver name, or "auth:NSNAME" */
-    const char *address; /* "192.0.2.1", "192.0.2.1:5353", "[2001:db8::1]:53" */
-    bool tcp;            /* transport: tcp (true) or udp */
-    enum obs_status status;
-    int rcode;            /* DNS rcode of the reply, -1 when none came */
-    int64_t latency_ms;   /* -1 when no reply */
-    int64_t ttl;          /* smallest TTL as served (negative TTL for nxdomain/nodata); -1 none */
-    const char *answer;   /* normalized RRset (see engine), "" when none */
-    const char *expected; /* normalized expected value, "" when nothing expected */
-    enum obs_match match;
-};
-
-/* "ok", "nxdomain", ... ; NULL for an out-of-range value. */
-const char *obs_status_name(enum obs_status s);
-/* Parses a status name; returns 0 or DP_EINPUT. */
-int obs_status_parse(const char *s, size_t len, enum obs_status *out);
-
-/* The observations.csv header, without line end. */
-#define OBS_HEADER                                                                                 \
-    "time_utc,vantage,round,domain,check,qname,qtype,server,address,transport,status,rcode,"       \
-    "latency_ms,ttl,answer,expected,match"
 
 /* ---- csv ---- */
 /* The one CSV writer (reports/csv.c) for every file dnsprop writes: RFC 4180
@@ -124,8 +72,11 @@ int csvr_split(struct csvr *r, const char *line, size_t len, const char **why);
  * FORMERR, NOTIMPL, ...; a number for rcodes without one), empty when -1;
  * latency_ms and ttl empty when -1; transport udp/tcp; match yes/no/empty. */
 
-/* Appends one row (with CRLF) to w. */
+/* Appends one row (with CRLF) to w: OBS_NCOLUMNS fields. */
 void obs_write_row(struct csvw *w, const struct obs *o);
+/* The same in the form of a log with ncolumns columns: OBS_NCOLUMNS, or
+ * OBS_NCOLUMNS_V1 (site and ede are then not written). */
+void obs_write_row_cols(struct csvw *w, const struct obs *o, unsigned ncolumns);
 /* Prints OBS_HEADER and one row to f (for `dnsprop query`). Returns 0 or DP_EIO. */
 int obs_print(FILE *f, const struct obs *o, bool header);
 /* Parses one line of observations.csv. On success fills *o with strings
@@ -133,13 +84,25 @@ int obs_print(FILE *f, const struct obs *o, bool header);
  * otherwise DP_EINPUT with a message (no file or line prefix) in why. */
 int obs_parse_line(struct csvr *r, const char *line, size_t len, struct obs *o, char *why,
                    size_t whylen);
+/* The same for a line of a log with ncolumns columns (OBS_NCOLUMNS, or
+ * OBS_NCOLUMNS_V1: site and ede are then ""). `ede` must be empty or
+ * decimal codes 0..65535 joined by ';'. */
+int obs_parse_line_cols(struct csvr *r, const char *line, size_t len, unsigned ncolumns,
+                        struct obs *o, char *why, size_t whylen);
+/* Which header a line is (without its line end; a final CR is ignored):
+ * OBS_NCOLUMNS for OBS_HEADER, OBS_NCOLUMNS_V1 for OBS_HEADER_V1, else 0 with
+ * what differs from OBS_HEADER in why. */
+unsigned obs_header_columns(struct csvr *r, const char *line, size_t len, char *why, size_t whylen);
 
 struct obslog;
 
 /* Flags of obslog_open. */
 enum {
-    OBSLOG_NOCREATE = 1, /* the folder and the log must exist (the report command) */
-    OBSLOG_REBUILD = 2,  /* ignore DIR/.state: read the whole log */
+    OBSLOG_NOCREATE = 1,     /* the folder and the log must exist (the report command) */
+    OBSLOG_REBUILD = 2,      /* ignore DIR/.state: read the whole log */
+    OBSLOG_INSECURE_DIR = 4, /* --insecure-dir: accept a folder others can write or own
+                                (with a warning on stderr) */
+    OBSLOG_QUIET = 8,        /* no notice on stderr about a log of the older form (-q) */
 };
 
 /* Opens the data folder `dir`: creates it and observations.csv (with its
@@ -151,7 +114,11 @@ enum {
  * (no line end) back to the last newline with a warning on stderr. Reads the
  * rows the saved state (DIR/.state) does not cover yet, or all of them.
  * On success *out is the caller's, freed by obslog_close(). Errors: a
- * one-line message in err. */
+ * one-line message in err.
+ * The folder is opened once, as common/datadir.h says: a symlink, a folder
+ * others can write or own (unless OBSLOG_INSECURE_DIR), and any name of it
+ * that is not a regular file are refused with DP_EUNSAFE before anything is
+ * written (obslog_check_folder). */
 int obslog_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog **out, char *err,
                 size_t errlen);
 /* The last round in the log + 1 (1 for an empty log). */
@@ -163,15 +130,45 @@ int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err,
 /* Whether the open read only the rows after DIR/.state (true) or the whole
  * log (false: no state, a state that does not match, or OBSLOG_REBUILD). */
 bool obslog_from_state(const struct obslog *l);
+/* The log's columns: OBS_NCOLUMNS, or OBS_NCOLUMNS_V1 for a log written
+ * before site,ede existed. obslog_append writes rows in that form (site and
+ * ede dropped) and, the first time, unless OBSLOG_QUIET, says so once on
+ * stderr and names `dnsprop report --upgrade`. */
+unsigned obslog_columns(const struct obslog *l);
+
+/* Rewrites a 17-column log of folder `dir` in the current form, once: under
+ * the lock (waiting up to lock_wait_ms), after reading the whole log back
+ * (damage refuses it with nothing changed), into a temporary file in the
+ * folder with every old line's bytes kept and ",," (empty site,ede) added,
+ * fsync, then rename over observations.csv and fsync of the folder. A crash
+ * at any point leaves either the old log or the new one, whole. *rows gets
+ * the rows rewritten; *upgraded is false when the log already had the
+ * current columns (nothing is changed then). Returns 0, or a negative code
+ * with a message in err. */
+int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint64_t *rows,
+                   char *err, size_t errlen);
 /* Releases the lock and everything; NULL is fine. */
 void obslog_close(struct obslog *l);
 /* The data folder and log path (owned by l). */
 const char *obslog_dir(const struct obslog *l);
+/* The open data folder (owned by l), for other files a command keeps there:
+ * open them with datadir_openat_file / datadir_replace (common/datadir.h). */
+struct datadir;
+const struct datadir *obslog_datadir(const struct obslog *l);
+/* Checks every name dnsprop reads or writes in an open data folder (the
+ * log, .lock, .state, settings.csv, the reports, the old fixed temporary
+ * names): each must be absent or a regular file (datadir_check). obslog_open
+ * does it before its first write; a command that changes the folder before
+ * that (demo's clean-up) calls it first. 0, DP_EUNSAFE, or -errno; err set. */
+int obslog_check_folder(const struct datadir *dd, char *err, size_t errlen);
 
 /* Reads a log without locking or changing it: cb is called once per row with
  * the row's line number (strings borrowed for the call only). A torn last
  * line is skipped with a warning on stderr. cb returning non-zero stops the
- * read and is returned. Damage: DP_EDAMAGED/DP_EFORMAT, message in err. */
+ * read and is returned. Damage: DP_EDAMAGED/DP_EFORMAT, message in err.
+ * The log may be anyone's (a merge source): it is opened with
+ * datadir_open_read, so a symlink is followed only to a regular file and a
+ * FIFO or a device is refused (DP_EUNSAFE) without being opened. */
 int obslog_read(const char *path, int (*cb)(const struct obs *o, unsigned line, void *arg),
                 void *arg, char *err, size_t errlen);
 
@@ -215,6 +212,10 @@ int report_refresh(struct obslog *l, const struct report_settings *s, size_t ns,
  * settings.csv, then ov). Returns 0 or a negative code with err set. */
 int report_rebuild(const char *dir, unsigned lock_wait_ms, const struct report_override *ov,
                    struct report_outcome *out, char *err, size_t errlen);
+/* The same with more OBSLOG_* flags for the open (OBSLOG_INSECURE_DIR). */
+int report_rebuild_flags(const char *dir, int obslog_flags, unsigned lock_wait_ms,
+                         const struct report_override *ov, struct report_outcome *out, char *err,
+                         size_t errlen);
 
 /* The default lock wait (PRODUCT.md section 9). */
 #define REPORT_LOCK_WAIT_MS     30000

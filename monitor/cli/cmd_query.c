@@ -4,7 +4,10 @@
  * here is exactly what check would log. Exit 0 when the server answered (ok,
  * nxdomain, nodata), 2 when it did not, 3 for bad usage.
  */
-#include "monitor/monitor.h"
+#include "cli.h"
+#include "engine.h"
+#include "resolvers.h"
+#include "rules.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,8 @@
 struct query_run {
     struct obs row; /* filled by the callback */
     char *answer;   /* owned */
+    char *site;     /* owned */
+    char *ede;      /* owned */
     char qtype[16];
     bool done;
 };
@@ -31,6 +36,10 @@ static void query_done(const struct engine_result *res, void *arg)
     q->row.ttl = res->ttl;
     q->answer = strdup(res->answer ? res->answer : "");
     q->row.answer = q->answer ? q->answer : "";
+    q->site = strdup(res->site ? res->site : "");
+    q->ede = strdup(res->ede ? res->ede : "");
+    q->row.site = q->site ? q->site : "";
+    q->row.ede = q->ede ? q->ede : "";
     q->done = true;
 }
 
@@ -192,6 +201,8 @@ int cmd_query(int argc, char **argv)
     if (uv_loop_close(&loop) != 0)
         fprintf(stderr, "dnsprop query: internal error: a handle was left open\n");
     free(q.answer);
+    free(q.site);
+    free(q.ede);
     rlist_deinit(&servers);
     return exit_code;
 }

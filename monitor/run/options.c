@@ -3,7 +3,7 @@
  * checked before anything is created or changed: a bad value gets one line
  * on stderr naming the option and the text, and the command exits 3.
  */
-#include "monitor/monitor.h"
+#include "run.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -29,6 +29,7 @@ enum {
     OPT_RATE,
     OPT_INFLIGHT,
     OPT_VANTAGE,
+    OPT_INSECURE_DIR,
 };
 
 static const struct option long_options[] = {
@@ -49,6 +50,7 @@ static const struct option long_options[] = {
     {"rate", required_argument, NULL, OPT_RATE},
     {"inflight", required_argument, NULL, OPT_INFLIGHT},
     {"vantage", required_argument, NULL, OPT_VANTAGE},
+    {"insecure-dir", no_argument, NULL, OPT_INSECURE_DIR},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {NULL, 0, NULL, 0},
@@ -185,6 +187,9 @@ int run_opts_parse(struct run_opts *o, const char *cmd, int argc, char **argv, b
             if (*optarg == '\0' || strlen(optarg) > 255)
                 return bad(cmd, optname, "vantage must be 1 to 255 characters", optarg);
             o->vantage = optarg;
+            break;
+        case OPT_INSECURE_DIR:
+            o->insecure_dir = true;
             break;
         case 'q':
             o->quiet = true;
