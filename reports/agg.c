@@ -216,6 +216,7 @@ void rep__agg_free(struct rep_agg *a)
     map_free(&a->dcmap);
     map_free(&a->dcsmap);
     map_free(&a->mxmap);
+    map_free(&a->skeymap);
     csvw_deinit(&a->tl);
     free(a);
 }
@@ -285,8 +286,15 @@ static void lower(char *s)
             *s = (char)(*s - 'A' + 'a');
 }
 
-uint32_t rep__server_key(struct dp_strtab *t, uint32_t server, uint32_t address)
+uint32_t rep__server_key(struct rep_agg *a, uint32_t server, uint32_t address)
 {
+    /* every row asks this: the pair's id is one map lookup once known,
+     * instead of the joined string built, hashed and compared each time */
+    uint64_t pair = ((uint64_t)server << 32) | address;
+    uint32_t known = rep__map_get(&a->skeymap, pair);
+    if (known != UINT32_MAX)
+        return known;
+    struct dp_strtab *t = &a->str;
     const char *name = t->s[server], *addr = t->s[address];
     size_t nl = strlen(name), al = strlen(addr);
     char *buf = malloc(nl + al + 2);
@@ -297,6 +305,8 @@ uint32_t rep__server_key(struct dp_strtab *t, uint32_t server, uint32_t address)
     memcpy(buf + nl + 1, addr, al + 1);
     uint32_t id = rep__str(t, buf, nl + al + 1);
     free(buf);
+    if (id != UINT32_MAX && rep__map_put(&a->skeymap, pair, id) != 0)
+        return UINT32_MAX;
     return id;
 }
 
@@ -305,7 +315,7 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
                     struct rep_dcs *d)
 {
     struct rep_dc *c = &a->dcs[d->dc];
-    uint32_t skey = rep__server_key(&a->str, d->server, d->address);
+    uint32_t skey = rep__server_key(a, d->server, d->address);
     if (skey == UINT32_MAX)
         return DP_ENOMEM;
     uint64_t key = ((uint64_t)c->dom << 32) | skey;
@@ -732,7 +742,7 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
         a->dcs[ci].check = check;
         a->dcs[ci].eta = -1;
     }
-    uint32_t skey = rep__server_key(&a->str, server, address);
+    uint32_t skey = rep__server_key(a, server, address);
     if (skey == UINT32_MAX)
         return DP_ENOMEM;
     key = ((uint64_t)ci << 32) | skey;

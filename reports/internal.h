@@ -131,6 +131,7 @@ struct rep_agg {
     uint32_t ndoms, ndcs, ndcss, nmxs, nser;
     uint32_t capdoms, capdcs, capdcss, capmxs, capser;
     struct rep_map dommap, dcmap, dcsmap, mxmap;
+    struct rep_map skeymap;   /* (server << 32 | address) -> rep__server_key, a cache */
     uint32_t finalized_round; /* the last finished round, 0 none */
     uint32_t open_round;      /* the round being read, 0 none */
     uint32_t last_round;
@@ -159,7 +160,7 @@ int rep__map_put(struct rep_map *m, uint64_t key, uint32_t val);
 /* The id of "SERVER ADDRESS" (names and addresses hold no space): a server is known by its name and
  * address together (an NS name with an IPv4 and an IPv6 address is two servers). UINT32_MAX: no
  * memory. */
-uint32_t rep__server_key(struct dp_strtab *t, uint32_t server, uint32_t address);
+uint32_t rep__server_key(struct rep_agg *a, uint32_t server, uint32_t address);
 
 struct rep_agg *rep__agg_new(void);
 void rep__agg_free(struct rep_agg *a);

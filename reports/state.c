@@ -387,7 +387,7 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             d->last_round = (uint32_t)get_u(&c, UINT32_MAX);
             d->answer = get_s(&c);
             a->ndcss++; /* counted now so that the answer is freed on failure */
-            uint32_t skey = c.bad ? UINT32_MAX : rep__server_key(&a->str, d->server, d->address);
+            uint32_t skey = c.bad ? UINT32_MAX : rep__server_key(a, d->server, d->address);
             if (c.bad || skey == UINT32_MAX ||
                 mput(&a->dcsmap, ((uint64_t)d->dc << 32) | skey, a->ndcss - 1) != 0)
                 goto out;
@@ -407,7 +407,7 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             m->time = get_i(&c);
             m->hosts = get_s(&c);
             a->nmxs++;
-            uint32_t skey = c.bad ? UINT32_MAX : rep__server_key(&a->str, m->server, m->address);
+            uint32_t skey = c.bad ? UINT32_MAX : rep__server_key(a, m->server, m->address);
             if (c.bad || skey == UINT32_MAX ||
                 mput(&a->mxmap, ((uint64_t)m->dom << 32) | skey, a->nmxs - 1) != 0)
                 goto out;
