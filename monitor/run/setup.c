@@ -127,11 +127,12 @@ static int add_domains(struct run_setup *s, const struct run_opts *o, const char
         rc = rc == DP_ENOMEM ? rc : say(cmd, err);
         goto out;
     }
+    /* a file line repeating an argument: the file's place named */
+    char where[300 + 32];
+    dp_escape(o->domains_file, strlen(o->domains_file), where, sizeof where - 32);
+    size_t wl = strlen(where);
     for (size_t i = 0; i < n && rc == 0; i++) {
-        /* a file line repeating an argument: the file's place named */
-        char where[300 + 32];
-        dp_escape(o->domains_file, strlen(o->domains_file), where, sizeof where - 32);
-        snprintf(where + strlen(where), 32, ":%u", list[i].line);
+        snprintf(where + wl, sizeof where - wl, ":%u", list[i].line);
         rc = add_domain(s, &cap, list[i].name, list[i].profile, where, cmd);
     }
     if (rc == 0 && s->ndomains < cap) {
