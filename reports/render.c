@@ -299,7 +299,7 @@ struct dcview {
  * by_dom[start[d + 1] - 1], so judging a domain's mx check reads its own
  * verdicts only (a counting sort, linear in domains and verdicts). */
 struct mx_index {
-    uint32_t *start;  /* owned: ndoms + 1 */
+    uint32_t *start;  /* owned: ndoms + 2 (the last one only while building) */
     uint32_t *by_dom; /* owned: nmxs, mx indices */
 };
 
