@@ -65,6 +65,7 @@ enum check_id {
     CHECK_A,
     CHECK_AAAA,
     CHECK_TXT,
+    CHECK_DELEGATION, /* the parent's referral vs the domain's own NS (PRODUCT.md section 12) */
     CHECK_COUNT
 };
 #define CHECK_BIT(c) (1u << (c))
@@ -268,6 +269,31 @@ struct check_domain {
  * "FNAME:LINE: ..." in err, or DP_ENOMEM. */
 int check_domains_parse(const char *text, size_t len, const char *fname, enum profile dflt,
                         struct check_domain **out, size_t *n, char *err, size_t errlen);
+/* ---- delegation (monitor/delegation.c) ---- */
+struct ldns_struct_pkt;
+/* What one reply says about the NS set of a domain: the parent's referral
+ * (NS set in the authority section, glue in the additional section), or an
+ * answer (NS set in the answer section; authoritative when AA is set). */
+struct deleg_reading {
+    enum obs_status status; /* ok: an NS set of the domain was found; nodata: NOERROR
+                               without one (an upward referral, or no delegation);
+                               nxdomain, refused, servfail: the rcode's */
+    int rcode;              /* the full rcode (with EDNS's extended bits) */
+    bool from_answer;       /* the NS set came from the answer section */
+    bool aa;                /* ... of a reply with AA set: the server is authoritative */
+    int64_t ttl;            /* smallest TTL of the NS set; -1 none */
+    char *text;             /* owned: the answer text (reports/reports.h, DELEG_TEXT);
+                               "" when no NS set */
+};
+/* Reads reply as the answer to "DOMAIN NS" (domain with or without final
+ * dot). Returns 0 (free with deleg_reading_deinit), DP_EMALFORMED for a reply
+ * that is not a response or holds an NS record of the domain whose RDATA is
+ * not one name, DP_EINPUT for a bad domain, or DP_ENOMEM; on error out->text
+ * is NULL. */
+int deleg_read_reply(const struct ldns_struct_pkt *reply, const char *domain,
+                     struct deleg_reading *out);
+void deleg_reading_deinit(struct deleg_reading *r);
+
 /* ---- engine (monitor/engine.c) ---- */
 /*
  * The query engine: sends one DNS question to one server over UDP (EDNS0,
@@ -409,6 +435,8 @@ struct round_cfg {
     size_t ndomains;
     const struct rlist *resolvers; /* asked with RD set */
     const struct rlist *authority; /* asked with RD clear; NULL: discovered from NS every round */
+    const struct rlist *parent;    /* delegation: the parent zone's servers (--parent); NULL:
+                                      found through the resolvers every round */
     const char *vantage;
     int verbose;
 };
@@ -436,6 +464,7 @@ struct run_opts {
     const char *domains_file; /* --domains */
     const char *resolvers;    /* --resolvers SPEC, NULL: the built-in list */
     const char *authority;    /* --authority SPEC, NULL: discovered */
+    const char *parent;       /* --parent SPEC (delegation), NULL: discovered */
     const char *checks;       /* --checks */
     const char **expect;      /* owned array of borrowed --expect values */
     size_t nexpect;
@@ -465,6 +494,7 @@ struct run_setup {
     size_t ndomains;
     struct report_settings *settings;  /* owned: one per domain */
     struct rlist resolvers, authority; /* owned */
+    struct rlist parent;               /* owned: --parent */
     struct round_cfg cfg;              /* points into the above */
     char vantage[256];
 };

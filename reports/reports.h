@@ -69,6 +69,39 @@ int obs_status_parse(const char *s, size_t len, enum obs_status *out);
     "time_utc,vantage,round,domain,check,qname,qtype,server,address,transport,status,rcode,"       \
     "latency_ms,ttl,answer,expected,match"
 
+/* ---- delegation texts (reports/deleg.c) ---- */
+/* The `answer` of a `delegation` row (written by monitor/delegation.c, read
+ * here by the reports), in printable ASCII:
+ *
+ *   TEXT  = NSSET *( " ; " PART )
+ *   NSSET = "" | NAME *( " | " NAME )   the NS targets: lower case, final dot,
+ *                                       sorted bytewise, each once
+ *   PART  = "glue " NAME " " ( "A" | "AAAA" ) " " ADDRESS
+ *                                       an address of a name of NSSET from the
+ *                                       additional section; sorted bytewise
+ *         | "aa"                        last: the NS set was the answer of an
+ *                                       authoritative server (AA set), not a referral
+ *
+ * e.g. "ns1.contoso.test. | ns2.example.net. ; glue ns1.contoso.test. A 192.0.2.1".
+ * Names are in presentation form, so a space or ';' inside a label is
+ * escaped (\032, \;) and " ; " and " | " only ever separate. */
+#define DELEG_PART_SEP " ; "
+/* Bytes of the NSSET part of text. */
+size_t deleg_text_nslen(const char *text);
+/* Whether text ends with the "aa" part. */
+bool deleg_text_aa(const char *text);
+/* The glue addresses of type ("A" or "AAAA") for name (lower case, final
+ * dot), " | "-joined in text order, into *out (malloc'd, "" for none); *any
+ * (may be NULL) tells whether the name has glue of either type. 0 or
+ * DP_ENOMEM. */
+int deleg_text_glue(const char *text, const char *name, const char *type, char **out, bool *any);
+/* Every glue part as "NAME TYPE ADDRESS", " | "-joined (for the glue column
+ * of delegation.csv); *out malloc'd. 0 or DP_ENOMEM. */
+int deleg_text_glue_list(const char *text, char **out);
+/* Whether name (final dot optional) is domain (no final dot) or below it:
+ * in-bailiwick of the child, where glue is the child's own data. */
+bool deleg_in_domain(const char *name, const char *domain);
+
 /* ---- csv ---- */
 /* The one CSV writer (reports/csv.c) for every file dnsprop writes: RFC 4180
  * quoting only where needed, CRLF, ASCII only (other bytes as \DDD), and a
