@@ -83,6 +83,7 @@ struct rep_dc {
     bool auth_mismatch; /* an auth: row with match=no in that round */
     bool auth_disagree; /* auth: servers gave different answers in that round */
     int64_t eta;        /* latest stale_expires over stale resolvers, -1 */
+    uint8_t deleg;      /* delegation: REP_DELEG_* found in that round */
     uint32_t grp_head;  /* open round: first group of this dc + 1, 0 none */
 };
 
@@ -105,6 +106,25 @@ struct rep_mx {
     uint32_t round, count, flags;
     int64_t time;
     char *hosts; /* owned: lower case, sorted, " | "-joined */
+};
+
+/* The delegation check's findings (reasons of delegation.csv). */
+enum {
+    REP_DELEG_MISMATCH = 1 << 0, /* delegation-mismatch: the parent's NS set is not the child's */
+    REP_DELEG_GLUE = 1 << 1,     /* glue-mismatch: in-domain glue is not the child's A/AAAA */
+    REP_DELEG_LAME = 1 << 2,     /* lame-delegation: a server it names does not serve the domain */
+};
+#define REP_DELEG_ALL 7
+
+/* One (domain, parent server) referral in its latest round. */
+struct rep_deleg {
+    uint32_t dom, server, address;
+    uint32_t round;
+    int64_t time, ttl;
+    uint8_t status, flags;
+    char *answer; /* owned: the referral text */
+    char *child;  /* owned: the child's NS set it was compared with ("" unknown) */
+    char *lame;   /* owned: the lame servers it names, " | "-joined */
 };
 
 /* Percent converged per check over time, at most REP_SERIES_MAX points:
@@ -131,9 +151,10 @@ struct rep_agg {
     struct rep_dcs *dcss;
     struct rep_mx *mxs;
     struct rep_series *ser;
-    uint32_t ndoms, ndcs, ndcss, nmxs, nser;
-    uint32_t capdoms, capdcs, capdcss, capmxs, capser;
-    struct rep_map dommap, dcmap, dcsmap, mxmap;
+    struct rep_deleg *dels;
+    uint32_t ndoms, ndcs, ndcss, nmxs, nser, ndels;
+    uint32_t capdoms, capdcs, capdcss, capmxs, capser, capdels;
+    struct rep_map dommap, dcmap, dcsmap, mxmap, delmap;
     uint32_t finalized_round; /* the last finished round, 0 none */
     uint32_t open_round;      /* the round being read, 0 none */
     uint32_t last_round;

@@ -15,8 +15,20 @@
  *   verdict is compliant).
  * - propagating: anything else (stale, error, pending, an MX transition)
  *   inside the window.
+ * - delegation: critical for lame-delegation (a server the parent names
+ *   does not serve the domain: waiting cannot fix it); a delegation-mismatch
+ *   (the parent still names other servers: a move under way) or a
+ *   glue-mismatch is propagating inside the window, with the reasons in the
+ *   status line; expired when the window ended with parents still naming
+ *   other servers.
  * Exit status: the worst over all: converged 0, propagating 1, critical and
  * expired 2; no observations at all: 3.
+ *
+ * delegation.csv: one row per domain and parent server, from its latest
+ * round: the referral's NS set, TTL and glue, the child's NS set it was
+ * compared with, the lame servers it names, a verdict (consistent,
+ * mismatch, lame, error) and the reasons. Written only when the log holds
+ * delegation rows.
  *
  * MX verdicts (mx_compliance.csv): error when the MX query itself failed;
  * noncompliant for no-mx, null-mx, target-mismatch, target-is-cname,
@@ -286,9 +298,33 @@ struct dcview {
     struct eff e;
 };
 
+/* "delegation-mismatch;glue-mismatch;lame-delegation", in bit order, for
+ * each set of REP_DELEG_* bits (static texts: the status line keeps them). */
+static const char *const deleg_reasons[REP_DELEG_ALL + 1] = {
+    "",
+    "delegation-mismatch",
+    "glue-mismatch",
+    "delegation-mismatch;glue-mismatch",
+    "lame-delegation",
+    "delegation-mismatch;lame-delegation",
+    "glue-mismatch;lame-delegation",
+    "delegation-mismatch;glue-mismatch;lame-delegation",
+};
+
 static void judge_dc(const struct rep_agg *a, struct dcview *v)
 {
     const struct rep_dc *c = &a->dcs[v->dc];
+    if (strcmp(a->str.s[c->check], "delegation") == 0 && c->deleg != 0) {
+        const char *why = deleg_reasons[c->deleg & REP_DELEG_ALL];
+        if (c->deleg & REP_DELEG_LAME)
+            v->st = DS_CRITICAL;
+        else if (c->time >= v->e.window_end && c->conv < c->servers)
+            v->st = DS_EXPIRED;
+        else
+            v->st = DS_PROPAGATING;
+        v->why = why;
+        return;
+    }
     bool is_mx = strcmp(a->str.s[c->check], "mx") == 0;
     bool auth_mx_bad = false, res_mx_ok = true;
     char reasons[256];
@@ -405,6 +441,63 @@ static int write_convergence(struct obslog *l, char *err, size_t errlen)
     if (rc == 0)
         rc = rep__replace(l->dir, "convergence.csv", -1, 0, w.buf, w.len, err, errlen);
 out:
+    free(keys);
+    free(ord);
+    csvw_deinit(&w);
+    return rc;
+}
+
+#define DELEG_HEADER                                                                               \
+    "domain,server,address,time_utc,status,ns,ttl,glue,child_ns,lame,verdict,reasons\r\n"
+
+static int write_delegation(struct obslog *l, char *err, size_t errlen)
+{
+    const struct rep_agg *a = l->agg;
+    struct csvw w;
+    uint32_t *keys = NULL, *ord = NULL;
+    char *glue = NULL;
+    int rc = DP_ENOMEM;
+    if (a->ndels == 0)
+        return 0;
+    csvw_init(&w);
+    if ((keys = malloc((size_t)a->ndels * sizeof *keys)) == NULL)
+        goto out;
+    for (uint32_t i = 0; i < a->ndels; i++)
+        keys[i] = a->dels[i].dom;
+    if ((ord = order_by(a->ndels, keys)) == NULL)
+        goto out;
+    csvw_raw(&w, DELEG_HEADER, strlen(DELEG_HEADER));
+    for (uint32_t k = 0; k < a->ndels; k++) {
+        const struct rep_deleg *e = &a->dels[ord[k]];
+        bool ok = e->status == OBS_OK || e->status == OBS_NODATA || e->status == OBS_NXDOMAIN;
+        const char *verdict = !ok                           ? "error"
+                              : (e->flags & REP_DELEG_LAME) ? "lame"
+                              : e->flags                    ? "mismatch"
+                              : e->child[0] == '\0'         ? "unknown"
+                                                            : "consistent";
+        free(glue);
+        glue = NULL;
+        if (deleg_text_glue_list(e->answer, &glue) != 0)
+            goto out;
+        csvw_str(&w, a->str.s[a->doms[e->dom].name]);
+        csvw_str(&w, a->str.s[e->server]);
+        csvw_str(&w, a->str.s[e->address]);
+        csvw_time(&w, e->time);
+        csvw_str(&w, obs_status_name((enum obs_status)e->status));
+        csvw_field(&w, e->answer, deleg_text_nslen(e->answer));
+        csvw_opt(&w, e->ttl);
+        csvw_str(&w, glue);
+        csvw_str(&w, e->child);
+        csvw_str(&w, e->lame);
+        csvw_str(&w, verdict);
+        csvw_str(&w, deleg_reasons[e->flags & REP_DELEG_ALL]);
+        csvw_end(&w);
+    }
+    rc = csvw_error(&w);
+    if (rc == 0)
+        rc = rep__replace(l->dir, "delegation.csv", -1, 0, w.buf, w.len, err, errlen);
+out:
+    free(glue);
     free(keys);
     free(ord);
     csvw_deinit(&w);
@@ -883,6 +976,7 @@ int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
     }
     if ((rc = write_convergence(l, err, errlen)) != 0 ||
         (rc = write_timeline(l, err, errlen)) != 0 || (rc = write_mx(l, effs, err, errlen)) != 0 ||
+        (rc = write_delegation(l, err, errlen)) != 0 ||
         (rc = write_summary(l, views, err, errlen)) != 0 ||
         (rc = write_svg(l, effs, views, err, errlen)) != 0)
         goto out;

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #define STATE_NAME    ".state"
-#define STATE_VERSION "1"
+#define STATE_VERSION "2"
 #define TAIL_BYTES    4096
 
 static void put_i(struct csvw *w, int64_t v)
@@ -112,6 +112,7 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
         csvw_bool(&w, c->auth_mismatch);
         csvw_bool(&w, c->auth_disagree);
         put_i(&w, c->eta);
+        csvw_uint(&w, c->deleg);
         csvw_end(&w);
     }
     for (uint32_t i = 0; i < a->ndcss; i++) {
@@ -148,6 +149,22 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
         csvw_uint(&w, m->flags);
         put_i(&w, m->time);
         csvw_str(&w, m->hosts);
+        csvw_end(&w);
+    }
+    for (uint32_t i = 0; i < a->ndels; i++) {
+        const struct rep_deleg *e = &a->dels[i];
+        csvw_str(&w, "g");
+        csvw_uint(&w, e->dom);
+        csvw_uint(&w, e->server);
+        csvw_uint(&w, e->address);
+        csvw_uint(&w, e->round);
+        put_i(&w, e->time);
+        put_i(&w, e->ttl);
+        csvw_uint(&w, e->status);
+        csvw_uint(&w, e->flags);
+        csvw_str(&w, e->answer);
+        csvw_str(&w, e->child);
+        csvw_str(&w, e->lame);
         csvw_end(&w);
     }
     for (uint32_t i = 0; i < a->nser; i++) {
@@ -365,6 +382,7 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             d->auth_mismatch = get_b(&c);
             d->auth_disagree = get_b(&c);
             d->eta = get_i(&c);
+            d->deleg = (uint8_t)get_u(&c, REP_DELEG_ALL);
             if (c.bad || mput(&a->dcmap, ((uint64_t)d->dom << 32) | d->check, a->ndcs) != 0)
                 goto out;
             a->ndcs++;
@@ -413,6 +431,27 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             uint32_t skey = c.bad ? UINT32_MAX : rep__server_key(&a->str, m->server, m->address);
             if (c.bad || skey == UINT32_MAX ||
                 mput(&a->mxmap, ((uint64_t)m->dom << 32) | skey, a->nmxs - 1) != 0)
+                goto out;
+        } else if (strcmp(t, "g") == 0) {
+            if (REP_GROW(a, dels) != 0 || a->ndoms == 0)
+                goto out;
+            struct rep_deleg *e = &a->dels[a->ndels];
+            memset(e, 0, sizeof *e);
+            e->dom = (uint32_t)get_u(&c, a->ndoms - 1);
+            e->server = (uint32_t)get_u(&c, a->str.n - 1);
+            e->address = (uint32_t)get_u(&c, a->str.n - 1);
+            e->round = (uint32_t)get_u(&c, UINT32_MAX);
+            e->time = get_i(&c);
+            e->ttl = get_i(&c);
+            e->status = (uint8_t)get_u(&c, OBS_STATUS_COUNT - 1);
+            e->flags = (uint8_t)get_u(&c, REP_DELEG_ALL);
+            e->answer = get_s(&c);
+            e->child = get_s(&c);
+            e->lame = get_s(&c);
+            a->ndels++;
+            uint32_t skey = c.bad ? UINT32_MAX : rep__server_key(&a->str, e->server, e->address);
+            if (c.bad || skey == UINT32_MAX ||
+                mput(&a->delmap, ((uint64_t)e->dom << 32) | skey, a->ndels - 1) != 0)
                 goto out;
         } else if (strcmp(t, "p") == 0) {
             if (REP_GROW(a, ser) != 0 || a->str.n == 0)
