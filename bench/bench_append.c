@@ -4,7 +4,7 @@
  * round of synthetic rows shaped like bench/genlog.awk's (20 domains x 28
  * servers x 6 rows), refresh every report, close.
  */
-#include "reports/reports.h"
+#include "reports.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -16,7 +16,7 @@
 
 #include <ldns/ldns.h>
 
-#include "monitor/monitor.h"
+#include "engine.h"
 
 struct bench {
     struct engine *e;

@@ -3,7 +3,7 @@
  * formatting. Everything here is pure and bounded: it parses text typed by
  * users and read from files, so every number is range-checked before use.
  */
-#include "common/dnsprop.h"
+#include "dnsprop.h"
 
 #include <errno.h>
 #include <netinet/in.h>

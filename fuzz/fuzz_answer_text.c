@@ -4,7 +4,7 @@
  * rest is the text. A normalized text must be ASCII and normalize to itself.
  */
 #include "fuzz.h"
-#include "monitor/monitor.h"
+#include "rules.h"
 
 #include <ldns/ldns.h>
 

@@ -5,7 +5,7 @@
  * gives the same name; on failure out is "" and why is set.
  */
 #include "fuzz.h"
-#include "monitor/monitor.h"
+#include "rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -3,7 +3,7 @@
  * returns must be a normalized domain.
  */
 #include "fuzz.h"
-#include "monitor/monitor.h"
+#include "rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -4,7 +4,7 @@
  * would use them. Input is split at LF into up to 8 --expect values.
  */
 #include "fuzz.h"
-#include "monitor/monitor.h"
+#include "rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

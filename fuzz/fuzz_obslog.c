@@ -6,7 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "fuzz.h"
-#include "reports/reports.h"
+#include "reports.h"
 
 #include <stdio.h>
 #include <sys/mman.h>

@@ -8,7 +8,8 @@
  * MX verdict for MX answers.
  */
 #include "fuzz.h"
-#include "monitor/monitor.h"
+#include "engine.h"
+#include "rules.h"
 
 #include <ldns/ldns.h>
 

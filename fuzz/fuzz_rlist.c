@@ -5,7 +5,7 @@
  * be left as it was; every server added must format back to its address.
  */
 #include "fuzz.h"
-#include "resolvers/resolvers.h"
+#include "resolvers.h"
 
 #include <stdio.h>
 

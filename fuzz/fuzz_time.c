@@ -6,7 +6,7 @@
  * exact time must format back to the same text.
  */
 #include "fuzz.h"
-#include "common/dnsprop.h"
+#include "dnsprop.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -42,7 +42,8 @@
  *   at all while the child gives it addresses. A referral whose NS set is not
  *   the child's is delegation-mismatch (its match column says no).
  */
-#include "reports/internal.h"
+#include "internal.h"
+#include "rules.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -306,7 +307,7 @@ static bool answered(uint8_t status)
 }
 
 /* The qtype of a check's primary row; NULL for a check we do not know. */
-static const char *check_qtype(const char *check)
+static const char *primary_qtype(const char *check)
 {
     static const char *const map[][2] = {
         {"mx", "MX"},      {"spf", "TXT"},       {"autodiscover", "CNAME"},
@@ -830,7 +831,7 @@ static int finish_round(struct rep_agg *a)
         struct grp *g = &op->grps[gi];
         struct rep_dcs *d = &a->dcss[g->dcs];
         struct rep_dc *c = &a->dcs[d->dc];
-        const char *cq = check_qtype(a->str.s[c->check]);
+        const char *cq = primary_qtype(a->str.s[c->check]);
         bool deleg = strcmp(a->str.s[c->check], "delegation") == 0;
         struct row *primary = NULL;
         bool prim_failed = false, exp_failed = false, auth_no = false;

@@ -19,7 +19,7 @@
  * test, they were turned into \009 and \013 before, but the rule is kept as
  * PRODUCT.md spells it.)
  */
-#include "reports/reports.h"
+#include "reports.h"
 
 #include <csv.h>
 #include <stdio.h>

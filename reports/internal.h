@@ -5,7 +5,7 @@
 #ifndef DNSPROP_REPORTS_INTERNAL_H
 #define DNSPROP_REPORTS_INTERNAL_H
 
-#include "reports/reports.h"
+#include "reports.h"
 
 #include <sys/types.h>
 

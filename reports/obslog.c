@@ -9,7 +9,7 @@
  * Anything else that does not read back as a row is damage: refused with its
  * line number, and nothing is changed.
  */
-#include "reports/internal.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

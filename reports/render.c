@@ -38,7 +38,8 @@
  * MX is required (reasons then say multiple-mx;legacy-plus-mx-microsoft);
  * compliant otherwise.
  */
-#include "reports/internal.h"
+#include "internal.h"
+#include "rules.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,103 +4,18 @@
  * summary.csv and convergence.svg (PRODUCT.md sections 4, 6 and 9).
  *
  * This header is the module's one public interface. The observation model
- * below is shared by the whole program: the engine fills it, the log stores it,
- * the reports read it.
+ * it stores (struct obs) is common/obs.h, shared by the whole program: the
+ * engine fills it, the log stores it, the reports read it.
  */
 #ifndef DNSPROP_REPORTS_H
 #define DNSPROP_REPORTS_H
 
-#include "common/dnsprop.h"
+#include "dnsprop.h"
+#include "obs.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-
-/* Outcome of one query (the `status` column). Keep in step with obs_status_name(). */
-enum obs_status {
-    OBS_OK = 0,      /* an answer with records of the asked type */
-    OBS_NXDOMAIN,    /* the name does not exist */
-    OBS_NODATA,      /* the name exists, no records of that type */
-    OBS_SERVFAIL,    /* rcode SERVFAIL, or another error rcode (kept in rcode) */
-    OBS_REFUSED,     /* rcode REFUSED */
-    OBS_TIMEOUT,     /* no valid reply within timeout x tries */
-    OBS_UNREACHABLE, /* ICMP unreachable / connection refused / no route */
-    OBS_MALFORMED,   /* a reply came from the server but does not parse */
-    OBS_STATUS_COUNT
-};
-
-/* Whether the answer matched the expectation (the `match` column). */
-enum obs_match {
-    OBS_MATCH_NONE = 0, /* nothing expected: empty field */
-    OBS_MATCH_YES,
-    OBS_MATCH_NO,
-};
-
-/* One row of observations.csv. Strings are borrowed: whoever fills the struct
- * owns them and keeps them alive while it is in use. NULL and "" both mean an
- * empty field. */
-struct obs {
-    int64_t time;        /* Unix seconds, UTC (time_utc) */
-    const char *vantage; /* where the run stood */
-    uint32_t round;      /* round number, from 1, per data folder */
-    const char *domain;  /* the monitored domain, lower case, no final dot */
-    const char *check;   /* mx, spf, autodiscover, dkim, dmarc, ns, soa, a, aaaa, txt */
-    const char *qname;   /* the name asked, lower case, with final dot */
-    const char *qtype;   /* "MX", "TXT", ... */
-    const char *server;  /* resolver name, or "auth:NSNAME" */
-    const char *address; /* "192.0.2.1", "192.0.2.1:5353", "[2001:db8::1]:53" */
-    bool tcp;            /* transport: tcp (true) or udp */
-    enum obs_status status;
-    int rcode;            /* DNS rcode of the reply, -1 when none came */
-    int64_t latency_ms;   /* -1 when no reply */
-    int64_t ttl;          /* smallest TTL as served (negative TTL for nxdomain/nodata); -1 none */
-    const char *answer;   /* normalized RRset (see engine), "" when none */
-    const char *expected; /* normalized expected value, "" when nothing expected */
-    enum obs_match match;
-};
-
-/* "ok", "nxdomain", ... ; NULL for an out-of-range value. */
-const char *obs_status_name(enum obs_status s);
-/* Parses a status name; returns 0 or DP_EINPUT. */
-int obs_status_parse(const char *s, size_t len, enum obs_status *out);
-
-/* The observations.csv header, without line end. */
-#define OBS_HEADER                                                                                 \
-    "time_utc,vantage,round,domain,check,qname,qtype,server,address,transport,status,rcode,"       \
-    "latency_ms,ttl,answer,expected,match"
-
-/* ---- delegation texts (reports/deleg.c) ---- */
-/* The `answer` of a `delegation` row (written by monitor/delegation.c, read
- * here by the reports), in printable ASCII:
- *
- *   TEXT  = NSSET *( " ; " PART )
- *   NSSET = "" | NAME *( " | " NAME )   the NS targets: lower case, final dot,
- *                                       sorted bytewise, each once
- *   PART  = "glue " NAME " " ( "A" | "AAAA" ) " " ADDRESS
- *                                       an address of a name of NSSET from the
- *                                       additional section; sorted bytewise
- *         | "aa"                        last: the NS set was the answer of an
- *                                       authoritative server (AA set), not a referral
- *
- * e.g. "ns1.contoso.test. | ns2.example.net. ; glue ns1.contoso.test. A 192.0.2.1".
- * Names are in presentation form, so a space or ';' inside a label is
- * escaped (\032, \;) and " ; " and " | " only ever separate. */
-#define DELEG_PART_SEP " ; "
-/* Bytes of the NSSET part of text. */
-size_t deleg_text_nslen(const char *text);
-/* Whether text ends with the "aa" part. */
-bool deleg_text_aa(const char *text);
-/* The glue addresses of type ("A" or "AAAA") for name (lower case, final
- * dot), " | "-joined in text order, into *out (malloc'd, "" for none); *any
- * (may be NULL) tells whether the name has glue of either type. 0 or
- * DP_ENOMEM. */
-int deleg_text_glue(const char *text, const char *name, const char *type, char **out, bool *any);
-/* Every glue part as "NAME TYPE ADDRESS", " | "-joined (for the glue column
- * of delegation.csv); *out malloc'd. 0 or DP_ENOMEM. */
-int deleg_text_glue_list(const char *text, char **out);
-/* Whether name (final dot optional) is domain (no final dot) or below it:
- * in-bailiwick of the child, where glue is the child's own data. */
-bool deleg_in_domain(const char *name, const char *domain);
 
 /* ---- csv ---- */
 /* The one CSV writer (reports/csv.c) for every file dnsprop writes: RFC 4180

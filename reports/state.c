@@ -12,7 +12,7 @@
  * whole log: the state is a cache, never the truth.
  */
 #define _GNU_SOURCE /* copy_file_range */
-#include "reports/internal.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,15 +1,16 @@
 /*
  * resolvers: who gets asked. The built-in public list (resolvers/public.csv,
  * compiled in), resolver list files, the comma-list syntax of --resolvers and
- * --authority, and discovery of a domain's authoritative servers
- * (PRODUCT.md sections 2 and 5).
+ * --authority (PRODUCT.md sections 2 and 5). Discovery of a domain's
+ * authoritative servers (NS, then their addresses) asks DNS questions, so it
+ * is a phase of the round (monitor/run/round.c) that fills such a list.
  *
  * This header is the module's one public interface.
  */
 #ifndef DNSPROP_RESOLVERS_H
 #define DNSPROP_RESOLVERS_H
 
-#include "common/dnsprop.h"
+#include "dnsprop.h"
 
 #include <netinet/in.h>
 #include <stdbool.h>

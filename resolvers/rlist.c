@@ -1,5 +1,5 @@
 /* Resolver lists: ownership helpers (parsing comes with the resolvers issue). */
-#include "resolvers/resolvers.h"
+#include "resolvers.h"
 
 #include <stdlib.h>
 

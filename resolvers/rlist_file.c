@@ -11,7 +11,7 @@
  * price is that a quoted field cannot span lines, which no field of a
  * resolver list needs.
  */
-#include "resolvers/resolvers.h"
+#include "resolvers.h"
 
 #include <csv.h>
 #include <errno.h>

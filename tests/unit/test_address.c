@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "resolvers/resolvers.h"
+#include "resolvers.h"
 
 static void test_good(void **state)
 {

@@ -1,4 +1,4 @@
-/* Unit tests for answer normalization (monitor/answer.c). */
+/* Unit tests for answer normalization (rules/answer.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 #include <cmocka.h>
 #include <ldns/ldns.h>
 
-#include "monitor/monitor.h"
+#include "rules.h"
 
 static void expect_norm(uint16_t type, const char *in, const char *want)
 {

@@ -1,4 +1,4 @@
-/* Unit tests for the checks (monitor/checks.c): names, --checks, questions,
+/* Unit tests for the checks (rules/checks.c): names, --checks, questions,
  * MX targets, answer views, --expect, the plan and --domains files. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <ldns/ldns.h>
 
-#include "monitor/monitor.h"
+#include "rules.h"
 
 static void assert_contains(const char *text, const char *part)
 {

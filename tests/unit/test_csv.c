@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "reports/reports.h"
+#include "reports.h"
 
 /* Writes one field, returns the row text (static buffer) without CRLF. */
 static const char *one(const char *s, size_t len)

@@ -17,8 +17,10 @@
 #include <ldns/ldns.h>
 #include <uv.h>
 
-#include "monitor/demo_internal.h" /* the upstream client, tested directly */
-#include "monitor/monitor.h"
+#include "demo_internal.h" /* the upstream client, tested directly */
+#include "demo.h"
+#include "resolvers.h"
+#include "rules.h"
 
 /* ---- a small client ---- */
 
@@ -194,7 +196,7 @@ static void sleep_ms(uv_loop_t *loop, uint64_t ms)
     uv_run(loop, UV_RUN_NOWAIT);
 }
 
-/* The normalized answer (monitor/answer.c) of the records of `type` in r's
+/* The normalized answer (rules/answer.c) of the records of `type` in r's
  * answer section; caller frees. */
 static char *answer_of(const ldns_pkt *r, ldns_rr_type type)
 {

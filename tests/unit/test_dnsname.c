@@ -1,4 +1,4 @@
-/* Unit tests for domain name normalization (monitor/dnsname.c). */
+/* Unit tests for domain name normalization (rules/dnsname.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "monitor/monitor.h"
+#include "rules.h"
 
 static void expect_ok(const char *in, const char *want)
 {

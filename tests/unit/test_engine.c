@@ -1,5 +1,5 @@
 /*
- * Tests for the query engine (monitor/engine.c, monitor/engine_judge.c)
+ * Tests for the query engine (monitor/engine/engine.c, engine_judge.c)
  * against scripted DNS servers on loopback (tests/unit/fakedns.h), each run
  * on the test's own loop, which must close cleanly at the end.
  */
@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "fakedns.h"
-#include "monitor/monitor.h"
+#include "engine.h"
 
 #define MX2_ANSWER "10 mx1.example.com. | 20 mx2.example.com."
 

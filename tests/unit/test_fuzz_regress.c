@@ -13,7 +13,8 @@
 #include <cmocka.h>
 #include <ldns/ldns.h>
 
-#include "monitor/monitor.h"
+#include "engine.h"
+#include "rules.h"
 
 static void assert_printable(const char *s)
 {

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "monitor/monitor.h"
+#include "rules.h"
 
 /* Judges answer for contoso.com (or `domain`) under the m365 profile and
  * checks the match and the exact reasons. */

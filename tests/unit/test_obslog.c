@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "reports/reports.h"
+#include "reports.h"
 
 #include "scratch.h"
 

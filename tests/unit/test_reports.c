@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "reports/reports.h"
+#include "reports.h"
 
 #define T1 1795996800 /* 2026-11-30 00:00:00 */
 #define E  "\"v=spf1 include:spf.protection.outlook.com -all\""

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "resolvers/resolvers.h"
+#include "resolvers.h"
 
 /* A scratch folder for the files these tests write, removed at the end. */
 static char scratch[256];

@@ -1,5 +1,5 @@
 /*
- * Tests of the round runner (monitor/round.c) against the demo world: real
+ * Tests of the round runner (monitor/run/round.c) against the demo world: real
  * DNS on loopback, the real engine, the real checks. A round must ask every
  * domain x check x server, order its rows, settle expected values from
  * --expect or the authoritative answer, resolve MX targets of resolvers only,
@@ -17,7 +17,8 @@
 #include <ldns/ldns.h>
 #include <uv.h>
 
-#include "monitor/monitor.h"
+#include "demo.h"
+#include "run.h"
 
 struct fixture {
     uv_loop_t loop;

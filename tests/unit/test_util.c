@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "common/dnsprop.h"
+#include "dnsprop.h"
 
 static void test_duration_good(void **state)
 {

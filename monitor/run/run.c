@@ -12,7 +12,7 @@
  * tries), its rows are written, every handle is closed, and the exit status
  * is that of the last round.
  */
-#include "monitor/monitor.h"
+#include "run.h"
 
 #include <signal.h>
 #include <stdio.h>

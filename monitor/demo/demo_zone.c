@@ -16,7 +16,7 @@
  * authority section (its TTL the negative TTL, RFC 2308 3), REFUSED for names
  * outside them.
  */
-#include "monitor/demo_internal.h"
+#include "demo_internal.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -9,7 +9,8 @@
  * elsewhere in the section (other owners, other classes) are ignored, since a
  * resolver may add glue we did not ask for.
  */
-#include "monitor/monitor.h"
+#include "engine.h"
+#include "rules.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -18,7 +18,7 @@
  * A partition label is accepted as letters/digits, "-v", digits, so a later
  * "-v2" does not break the rule; all of these names lie in Microsoft's zones.
  */
-#include "monitor/check_internal.h"
+#include "check_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * the data folder is created or touched: bad input is one line on stderr and
  * DP_EINPUT, and nothing exists yet to clean up.
  */
-#include "monitor/monitor.h"
+#include "run.h"
 
 #include <errno.h>
 #include <stdio.h>

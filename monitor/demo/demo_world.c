@@ -10,7 +10,7 @@
  * over TCP. Every handle counts in world->open_handles and the world is freed
  * in the last close callback.
  */
-#include "monitor/demo_internal.h"
+#include "demo_internal.h"
 
 #include <errno.h>
 #include <stdio.h>

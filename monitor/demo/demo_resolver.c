@@ -19,7 +19,7 @@
  * - DEMO_SILENT reads queries and never answers; DEMO_SERVFAIL answers every
  *   query with SERVFAIL at once.
  */
-#include "monitor/demo_internal.h"
+#include "demo_internal.h"
 
 #include <stdlib.h>
 

@@ -8,7 +8,7 @@
  * "Bücher.example" becomes "xn--bcher-kva.example". Every refusal has its own
  * reason so the user can fix the name without guessing.
  */
-#include "monitor/monitor.h"
+#include "rules.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,10 @@
  * here is exactly what check would log. Exit 0 when the server answered (ok,
  * nxdomain, nodata), 2 when it did not, 3 for bad usage.
  */
-#include "monitor/monitor.h"
+#include "cli.h"
+#include "engine.h"
+#include "resolvers.h"
+#include "rules.h"
 
 #include <stdio.h>
 #include <stdlib.h>

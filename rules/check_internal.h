@@ -6,7 +6,7 @@
 #ifndef DNSPROP_CHECK_INTERNAL_H
 #define DNSPROP_CHECK_INTERNAL_H
 
-#include "monitor/monitor.h"
+#include "rules.h"
 
 /* One record of a normalized answer: a slice of the answer text (borrowed). */
 struct check__rec {

@@ -3,7 +3,7 @@
  * arguments. Every command's help text lives here, so `dnsprop --help` and
  * `dnsprop COMMAND --help` read the same whatever the command does.
  */
-#include "monitor/monitor.h"
+#include "cli.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /*
  * The simulated resolvers' upstream client: one lookup, one struct demo_upq.
  *
- * Deliberately small and separate from the real engine (monitor/engine.c):
+ * Deliberately small and separate from the real engine (monitor/engine/engine.c):
  * the resolvers need one question asked of one server, validated. A lookup
  * sends over UDP from its own socket (a fresh source port the kernel picks)
  * with a random ID, EDNS buffer 1232 and RD clear; it takes a reply only if
@@ -11,7 +11,7 @@
  * UDP -> (TCP) -> DONE. Every handle is closed at DONE and the struct is freed
  * in the last close callback.
  */
-#include "monitor/demo_internal.h"
+#include "demo_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

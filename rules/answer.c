@@ -8,7 +8,7 @@
  * texts are equal, which is what convergence compares. ldns prints bytes that
  * are not printable ASCII as \DDD, so the text is always ASCII.
  */
-#include "monitor/monitor.h"
+#include "rules.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,7 @@
  * Everything is pure (no I/O, no clock) so it can be unit-tested and fuzzed:
  * the caller reads files and sends queries, and passes texts in.
  */
-#include "monitor/check_internal.h"
+#include "check_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

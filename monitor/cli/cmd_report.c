@@ -9,7 +9,8 @@
  * missing folder or log, a damaged log (nothing is changed then), or a
  * locked folder.
  */
-#include "monitor/monitor.h"
+#include "cli.h"
+#include "reports.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -18,7 +18,7 @@
  * close) against two for a query, and a socket that holds several replies
  * when the loop reads it pays the read that finds it empty (libuv reads until
  * EAGAIN) once for all of them; bench/bench_engine.sh measured the figures
- * quoted in monitor.h. With share = reuse = 1 every query gets a socket and
+ * quoted in engine.h. With share = reuse = 1 every query gets a socket and
  * port of its own. A late reply that matches no query on its socket is
  * dropped and counted. Sockets stay under half the RLIMIT_NOFILE soft limit:
  * busy ones at most the in-flight cap, idle ones (no query, kept for the next)
@@ -31,7 +31,7 @@
  * server cannot starve the others. One "pump" timer starts waiting queries:
  * at once after a submit or a completion, or when the next token is due.
  */
-#include "monitor/monitor.h"
+#include "engine.h"
 
 #include <errno.h>
 #include <math.h>

@@ -3,7 +3,7 @@
  * checked before anything is created or changed: a bad value gets one line
  * on stderr naming the option and the text, and the command exits 3.
  */
-#include "monitor/monitor.h"
+#include "run.h"
 
 #include <getopt.h>
 #include <stdio.h>

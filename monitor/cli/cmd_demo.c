@@ -1,6 +1,6 @@
 /*
  * dnsprop demo: a complete, offline run on a simulated DNS world
- * (PRODUCT.md section 10). The world (monitor/demo_world.c) is real DNS on
+ * (PRODUCT.md section 10). The world (monitor/demo/demo_world.c) is real DNS on
  * loopback inside this process: an authoritative server for contoso.test and
  * caching resolvers that fetch from it and count TTLs down. The demo primes
  * the resolvers with the old records, moves the MX to Microsoft 365 a few
@@ -8,7 +8,8 @@
  * profile until every resolver that can converge has, for two rounds in a
  * row. What the reports show is what the resolvers did.
  */
-#include "monitor/monitor.h"
+#include "cli.h"
+#include "demo.h"
 
 #include <errno.h>
 #include <getopt.h>

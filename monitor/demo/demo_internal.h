@@ -1,6 +1,6 @@
 /*
- * The demo world's insides, shared by monitor/demo_*.c only (not part of the
- * monitor's public interface; see the "demo world" section of monitor.h).
+ * The demo world's insides, shared by monitor/demo/demo_*.c only (not part of
+ * the demo's public interface, demo.h).
  *
  * demo_world.c   the world: lifecycle, UDP/TCP listeners, requests, replies
  * demo_zone.c    the zone data and the authoritative answers
@@ -10,7 +10,7 @@
 #ifndef DNSPROP_DEMO_INTERNAL_H
 #define DNSPROP_DEMO_INTERNAL_H
 
-#include "monitor/monitor.h"
+#include "demo.h"
 
 #include <netinet/in.h>
 

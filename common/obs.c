@@ -1,5 +1,5 @@
 /* The observation model: status names. */
-#include "reports/reports.h"
+#include "obs.h"
 
 #include <string.h>
 

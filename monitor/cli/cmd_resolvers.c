@@ -3,7 +3,8 @@
  * watch would ask, as CSV (RLIST_HEADER, CRLF), so a user can see what the
  * built-in list holds or check a list file before a run.
  */
-#include "monitor/monitor.h"
+#include "cli.h"
+#include "resolvers.h"
 
 #include <stdio.h>
 #include <string.h>

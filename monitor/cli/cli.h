@@ -1,0 +1,18 @@
+/*
+ * cli: the command line. main.c picks the command; each cmd_*.c is one
+ * command built from the modules below it (run, engine, demo, rules,
+ * resolvers, reports).
+ */
+#ifndef DNSPROP_CLI_H
+#define DNSPROP_CLI_H
+
+#include "run.h" /* cmd_check, cmd_watch */
+
+/* Commands: each takes the arguments after the command name (argv[0] is the
+ * command name itself) and returns the process exit status (enum dp_exit). */
+int cmd_report(int argc, char **argv);
+int cmd_query(int argc, char **argv);
+int cmd_resolvers(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+#endif
