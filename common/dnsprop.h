@@ -31,6 +31,7 @@ enum dp_err {
     DP_EFORMAT,         /* a file is of another format or version */
     DP_EMALFORMED,      /* a DNS message does not parse */
     DP_EINTERNAL,       /* a bug: should not happen */
+    DP_EUNSAFE,         /* the data folder or a file in it is not safe to use (common/datadir.h) */
 };
 
 /* Returns a static text for any code: DP_E*, libuv's, or a negative errno. */

@@ -35,6 +35,8 @@ const char *dp_strerror(int err)
         return "malformed DNS message";
     case DP_EINTERNAL:
         return "internal error";
+    case DP_EUNSAFE:
+        return "unsafe data folder or file";
     default:
         if (err < 0 && err > -4096)
             return uv_strerror(err);

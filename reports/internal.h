@@ -5,6 +5,7 @@
 #ifndef DNSPROP_REPORTS_INTERNAL_H
 #define DNSPROP_REPORTS_INTERNAL_H
 
+#include "datadir.h"
 #include "reports.h"
 
 #include <sys/types.h>
@@ -15,6 +16,7 @@
 #define REP__RESTART 1
 
 struct obslog {
+    struct datadir dd; /* the folder, opened once: every file is reached through it */
     char *dir;         /* owned */
     char *path;        /* owned: DIR/observations.csv */
     int lockfd;        /* DIR/.lock, flocked */
@@ -201,13 +203,6 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
 int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
                 const struct report_override *ov, struct report_outcome *out, char *err,
                 size_t errlen);
-
-/* Files: replaces DIR/name with data, atomically (temp file in DIR, fsync,
- * rename). prefix_fd >= 0: the new file starts with the first prefix_len
- * bytes of that file (copied by the kernel), then data. */
-int rep__replace(const char *dir, const char *name, int prefix_fd, uint64_t prefix_len,
-                 const char *data, size_t len, char *err, size_t errlen);
-int rep__fsync_dir(const char *dir);
 
 /* FNV-1a, 64 bits: fingerprints, not security. */
 uint64_t rep__hash(uint64_t h, const void *p, size_t n);

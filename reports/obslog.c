@@ -426,38 +426,35 @@ static char *path_join(const char *dir, const char *name)
     return p;
 }
 
-int rep__fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return DP_EIO;
-    int rc = fsync(fd) == 0 ? 0 : DP_EIO;
-    close(fd);
-    return rc;
-}
+/* Every name dnsprop reads or writes in the data folder (render.c writes
+ * the reports, state.c the state), and the fixed temporary names that
+ * versions before the datadir module used (.NAME.tmp), under which a planted
+ * symlink may still wait: all are checked before the first write of a run,
+ * so that a refusal leaves everything as it was. */
+static const char *const folder_names[] = {
+    LOG_NAME,
+    ".lock",
+    ".state",
+    "settings.csv",
+    "convergence.csv",
+    "timeline.csv",
+    "mx_compliance.csv",
+    "summary.csv",
+    "convergence.svg",
+    "." LOG_NAME ".tmp",
+    "..state.tmp",
+    ".settings.csv.tmp",
+    ".convergence.csv.tmp",
+    ".timeline.csv.tmp",
+    ".mx_compliance.csv.tmp",
+    ".summary.csv.tmp",
+    ".convergence.svg.tmp",
+};
 
-/* mkdir -p */
-static int make_dir(const char *dir)
+int obslog_check_folder(const struct datadir *dd, char *err, size_t errlen)
 {
-    char *p = strdup(dir);
-    int rc = 0;
-    if (p == NULL)
-        return DP_ENOMEM;
-    for (char *s = p + 1;; s++) {
-        if (*s == '/' || *s == '\0') {
-            char c = *s;
-            *s = '\0';
-            if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-                rc = -errno;
-                break;
-            }
-            *s = c;
-            if (c == '\0')
-                break;
-        }
-    }
-    free(p);
-    return rc;
+    return datadir_check(dd, folder_names, sizeof folder_names / sizeof folder_names[0], err,
+                         errlen);
 }
 
 static int take_lock(struct obslog *l, unsigned wait_ms, char *err, size_t errlen)
@@ -467,15 +464,20 @@ static int take_lock(struct obslog *l, unsigned wait_ms, char *err, size_t errle
     if (lp == NULL)
         return DP_ENOMEM;
     /* O_EXCL first, to learn whether this run made the lock file (see
-     * obslog_open's refusal path) */
-    l->lockfd = open(lp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (l->lockfd >= 0)
-        l->lock_created = true;
-    else if (errno == EEXIST)
-        l->lockfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+     * obslog_open's refusal path); a lock removed by such a refusal between
+     * the two opens is made again */
+    for (int i = 0; i < 3 && l->lockfd < 0; i++) {
+        l->lockfd = datadir_openat_file(&l->dd, ".lock", O_RDWR | O_CREAT | O_EXCL, err, errlen);
+        if (l->lockfd >= 0)
+            l->lock_created = true;
+        else if (l->lockfd == -EEXIST)
+            l->lockfd = datadir_openat_file(&l->dd, ".lock", O_RDWR, err, errlen);
+        if (l->lockfd < 0 && l->lockfd != -ENOENT)
+            break;
+    }
     if (l->lockfd < 0) {
-        rc = -errno;
-        dp_errf(err, errlen, "%s: %s", lp, strerror(errno));
+        rc = l->lockfd;
+        l->lockfd = -1;
         goto out;
     }
     int64_t deadline = dp_now_ms() + wait_ms;
@@ -484,7 +486,7 @@ static int take_lock(struct obslog *l, unsigned wait_ms, char *err, size_t errle
             break;
         if (errno != EWOULDBLOCK && errno != EINTR) {
             rc = -errno;
-            dp_errf(err, errlen, "%s: %s", lp, strerror(errno));
+            dp_errf(err, errlen, "%s: %s", lp, strerror(-rc));
             goto out;
         }
         if (dp_now_ms() >= deadline) {
@@ -509,7 +511,7 @@ static int write_header(struct obslog *l, char *err, size_t errlen)
         dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
         return DP_EIO;
     }
-    rep__fsync_dir(l->dir);
+    datadir_sync(&l->dd);
     return 0;
 }
 
@@ -547,6 +549,7 @@ int obslog_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog
         return DP_ENOMEM;
     l->lockfd = -1;
     l->fd = -1;
+    l->dd = (struct datadir)DATADIR_INIT;
     csvr_init(&l->rd);
     l->dir = strdup(dir);
     l->path = path_join(dir, LOG_NAME);
@@ -554,21 +557,31 @@ int obslog_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog
         rc = DP_ENOMEM;
         goto fail;
     }
-    if (flags & OBSLOG_NOCREATE) {
-        if (stat(l->path, &st) != 0) {
-            rc = DP_EINPUT;
-            dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
-            goto fail;
-        }
-    } else if ((rc = make_dir(dir)) != 0) {
-        dp_errf(err, errlen, "%s: cannot create the folder: %s", dir, strerror(-rc));
+    int ddflags = (flags & OBSLOG_NOCREATE ? 0 : DATADIR_CREATE) |
+                  (flags & OBSLOG_INSECURE_DIR ? DATADIR_INSECURE_OK : 0);
+    rc = datadir_open(dir, ddflags, &l->dd, err, errlen);
+    if (rc == -ENOENT && (flags & OBSLOG_NOCREATE)) {
+        rc = DP_EINPUT;
+        dp_errf(err, errlen, "%s: %s", l->path, strerror(ENOENT));
+    }
+    if (rc != 0 || (rc = obslog_check_folder(&l->dd, err, errlen)) != 0)
+        goto fail;
+    if ((flags & OBSLOG_NOCREATE) && (rc = datadir_stat(&l->dd, LOG_NAME, &st)) != 0) {
+        dp_errf(err, errlen, "%s: %s", l->path, strerror(-rc));
+        rc = DP_EINPUT;
         goto fail;
     }
     if ((rc = take_lock(l, lock_wait_ms, err, errlen)) != 0)
         goto fail;
-    l->fd = open(l->path, O_RDWR | O_APPEND | O_CLOEXEC | ((flags & OBSLOG_NOCREATE) ? 0 : O_CREAT),
-                 0644);
-    if (l->fd < 0 || fstat(l->fd, &st) != 0) {
+    l->fd = datadir_openat_file(&l->dd, LOG_NAME,
+                                O_RDWR | O_APPEND | ((flags & OBSLOG_NOCREATE) ? 0 : O_CREAT), err,
+                                errlen);
+    if (l->fd < 0) {
+        rc = l->fd == DP_EUNSAFE ? DP_EUNSAFE : DP_EIO;
+        l->fd = -1;
+        goto fail;
+    }
+    if (fstat(l->fd, &st) != 0) {
         rc = DP_EIO;
         dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
         goto fail;
@@ -633,12 +646,8 @@ fail:
      * run made it, while still holding the lock. A run that opened it in the
      * meantime locks the unlinked file, reads the same unchanged log and
      * refuses it too, so no two writers can follow. */
-    if (l->lock_created && (rc == DP_EDAMAGED || rc == DP_EFORMAT)) {
-        char *lp = path_join(l->dir, ".lock");
-        if (lp != NULL)
-            unlink(lp);
-        free(lp);
-    }
+    if (l->lock_created && (rc == DP_EDAMAGED || rc == DP_EFORMAT || rc == DP_EUNSAFE))
+        datadir_unlink(&l->dd, ".lock");
     obslog_close(l);
     return rc;
 }
@@ -651,6 +660,11 @@ uint32_t obslog_next_round(const struct obslog *l)
 const char *obslog_dir(const struct obslog *l)
 {
     return l->dir;
+}
+
+const struct datadir *obslog_datadir(const struct obslog *l)
+{
+    return &l->dd;
 }
 
 bool obslog_from_state(const struct obslog *l)
@@ -717,6 +731,7 @@ void obslog_close(struct obslog *l)
         close(l->fd);
     if (l->lockfd >= 0)
         close(l->lockfd); /* releases the flock */
+    datadir_close(&l->dd);
     rep__agg_free(l->agg);
     csvr_deinit(&l->rd);
     free(l->dir);
@@ -769,11 +784,9 @@ int obslog_read(const char *path, int (*cb)(const struct obs *o, unsigned line, 
     unsigned next = 1;
     bool torn = false;
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        dp_errf(err, errlen, "%s: %s", path, strerror(errno));
-        return DP_EINPUT;
-    }
+    int fd = datadir_open_read(path, err, errlen);
+    if (fd < 0)
+        return fd == DP_EUNSAFE ? DP_EUNSAFE : DP_EINPUT;
     csvr_init(&r.rd);
     int rc = scan_lines(fd, 0, 1, reader_line, &r, &end, &next, &torn, why, sizeof why);
     if (rc != 0 && r.cbrc != 0) {

@@ -125,9 +125,9 @@ static char *join(const char *dir, const char *name)
 }
 
 /* Reads DIR/settings.csv (absent: no settings). Hostile input: one line. */
-static int sets_load(const char *dir, struct sets *s, char *err, size_t errlen)
+static int sets_load(const struct datadir *dd, struct sets *s, char *err, size_t errlen)
 {
-    char *path = join(dir, SETTINGS_NAME);
+    char *path = join(dd->path, SETTINGS_NAME);
     FILE *f = NULL;
     char *line = NULL;
     size_t cap = 0;
@@ -137,11 +137,18 @@ static int sets_load(const char *dir, struct sets *s, char *err, size_t errlen)
     csvr_init(&r);
     if (path == NULL)
         return DP_ENOMEM;
-    f = fopen(path, "r");
+    int fd = datadir_openat_file(dd, SETTINGS_NAME, O_RDONLY, err, errlen);
+    if (fd < 0) {
+        rc = fd == -ENOENT ? 0 : fd == DP_EUNSAFE ? DP_EUNSAFE : DP_EIO;
+        if (rc == 0 && errlen > 0)
+            err[0] = '\0';
+        goto out;
+    }
+    f = fdopen(fd, "r");
     if (f == NULL) {
-        rc = errno == ENOENT ? 0 : DP_EIO;
-        if (rc != 0)
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        rc = DP_EIO;
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        close(fd);
         goto out;
     }
     ssize_t len;
@@ -206,7 +213,7 @@ out:
     return rc;
 }
 
-static int sets_save(const char *dir, const struct sets *s, char *err, size_t errlen)
+static int sets_save(const struct datadir *dd, const struct sets *s, char *err, size_t errlen)
 {
     struct csvw w;
     csvw_init(&w);
@@ -221,7 +228,7 @@ static int sets_save(const char *dir, const struct sets *s, char *err, size_t er
     }
     int rc = csvw_error(&w);
     if (rc == 0)
-        rc = rep__replace(dir, SETTINGS_NAME, -1, 0, w.buf, w.len, err, errlen);
+        rc = datadir_replace(dd, SETTINGS_NAME, -1, 0, w.buf, w.len, err, errlen);
     csvw_deinit(&w);
     return rc;
 }
@@ -440,7 +447,7 @@ static int write_convergence(struct obslog *l, char *err, size_t errlen)
     }
     rc = csvw_error(&w);
     if (rc == 0)
-        rc = rep__replace(l->dir, "convergence.csv", -1, 0, w.buf, w.len, err, errlen);
+        rc = datadir_replace(&l->dd, "convergence.csv", -1, 0, w.buf, w.len, err, errlen);
 out:
     free(keys);
     free(ord);
@@ -496,7 +503,7 @@ static int write_delegation(struct obslog *l, char *err, size_t errlen)
     }
     rc = csvw_error(&w);
     if (rc == 0)
-        rc = rep__replace(l->dir, "delegation.csv", -1, 0, w.buf, w.len, err, errlen);
+        rc = datadir_replace(&l->dd, "delegation.csv", -1, 0, w.buf, w.len, err, errlen);
 out:
     free(glue);
     free(keys);
@@ -539,7 +546,7 @@ static int write_mx(struct obslog *l, const struct eff *effs, char *err, size_t 
     }
     rc = csvw_error(&w);
     if (rc == 0)
-        rc = rep__replace(l->dir, "mx_compliance.csv", -1, 0, w.buf, w.len, err, errlen);
+        rc = datadir_replace(&l->dd, "mx_compliance.csv", -1, 0, w.buf, w.len, err, errlen);
 out:
     free(keys);
     free(ord);
@@ -574,7 +581,7 @@ static int write_summary(struct obslog *l, const struct dcview *views, char *err
     }
     int rc = csvw_error(&w);
     if (rc == 0)
-        rc = rep__replace(l->dir, "summary.csv", -1, 0, w.buf, w.len, err, errlen);
+        rc = datadir_replace(&l->dd, "summary.csv", -1, 0, w.buf, w.len, err, errlen);
     csvw_deinit(&w);
     return rc;
 }
@@ -597,10 +604,9 @@ static int write_timeline(struct obslog *l, char *err, size_t errlen)
          * run cost more as the rounds pile up. The rows go out in one write
          * and are fsynced; a crash halfway leaves a size the state does not
          * know, which sends the next run to a full rebuild. */
-        fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        fd = datadir_openat_file(&l->dd, "timeline.csv", O_WRONLY | O_APPEND, err, errlen);
         if (fd < 0) {
-            rc = DP_EIO;
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            rc = fd == DP_EUNSAFE ? DP_EUNSAFE : DP_EIO;
             goto out;
         }
         rc = 0;
@@ -631,12 +637,12 @@ static int write_timeline(struct obslog *l, char *err, size_t errlen)
         csvw_raw(&w, a->tl.buf ? a->tl.buf : "", a->tl.len);
         rc = csvw_error(&w);
         if (rc == 0)
-            rc = rep__replace(l->dir, "timeline.csv", -1, 0, w.buf, w.len, err, errlen);
+            rc = datadir_replace(&l->dd, "timeline.csv", -1, 0, w.buf, w.len, err, errlen);
         csvw_deinit(&w);
     }
     if (rc != 0)
         goto out;
-    if (stat(path, &st) != 0) {
+    if (datadir_stat(&l->dd, "timeline.csv", &st) != 0) {
         rc = DP_EIO;
         goto out;
     }
@@ -657,13 +663,11 @@ out:
 static bool timeline_intact(const struct obslog *l)
 {
     const struct rep_agg *a = l->agg;
-    char *path = join(l->dir, "timeline.csv");
     struct stat st;
-    bool ok = path != NULL && stat(path, &st) == 0 && (uint64_t)st.st_dev == a->tl_dev &&
+    bool ok = datadir_stat(&l->dd, "timeline.csv", &st) == 0 && (uint64_t)st.st_dev == a->tl_dev &&
               (uint64_t)st.st_ino == a->tl_ino && (uint64_t)st.st_size == a->tl_size &&
               (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec ==
                   a->tl_mtime_ns;
-    free(path);
     return ok;
 }
 
@@ -841,7 +845,7 @@ static int write_svg(struct obslog *l, const struct eff *effs, const struct dcvi
 #undef Y
     int rc = csvw_error(&w);
     if (rc == 0)
-        rc = rep__replace(l->dir, "convergence.svg", -1, 0, w.buf, w.len, err, errlen);
+        rc = datadir_replace(&l->dd, "convergence.svg", -1, 0, w.buf, w.len, err, errlen);
     csvw_deinit(&w);
     return rc;
 }
@@ -952,7 +956,7 @@ int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
     int rc = DP_ENOMEM;
     if (effs == NULL || views == NULL)
         goto out;
-    if ((rc = sets_load(l->dir, &sets, err, errlen)) != 0)
+    if ((rc = sets_load(&l->dd, &sets, err, errlen)) != 0)
         goto out;
     for (size_t i = 0; i < ns; i++) {
         if (s[i].domain == NULL || s[i].domain[0] == '\0' ||
@@ -966,7 +970,7 @@ int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
         if (rc != 0)
             goto out;
     }
-    if (ns > 0 && (rc = sets_save(l->dir, &sets, err, errlen)) != 0)
+    if (ns > 0 && (rc = sets_save(&l->dd, &sets, err, errlen)) != 0)
         goto out;
     for (uint32_t i = 0; i < a->ndoms; i++)
         effs[i] = effective(a, i, &sets, ov);
@@ -1015,15 +1019,23 @@ int report_refresh(struct obslog *l, const struct report_settings *s, size_t ns,
         return rc;
     if ((rc = rep__state_save(l, l->agg, err, errlen)) != 0)
         return rc;
-    rep__fsync_dir(l->dir);
+    datadir_sync(&l->dd);
     return 0;
 }
 
 int report_rebuild(const char *dir, unsigned lock_wait_ms, const struct report_override *ov,
                    struct report_outcome *out, char *err, size_t errlen)
 {
+    return report_rebuild_flags(dir, 0, lock_wait_ms, ov, out, err, errlen);
+}
+
+int report_rebuild_flags(const char *dir, int obslog_flags, unsigned lock_wait_ms,
+                         const struct report_override *ov, struct report_outcome *out, char *err,
+                         size_t errlen)
+{
     struct obslog *l = NULL;
-    int rc = obslog_open(dir, lock_wait_ms, OBSLOG_NOCREATE | OBSLOG_REBUILD, &l, err, errlen);
+    int rc = obslog_open(dir, lock_wait_ms, obslog_flags | OBSLOG_NOCREATE | OBSLOG_REBUILD, &l,
+                         err, errlen);
     if (rc == 0)
         rc = report_refresh(l, NULL, 0, ov, out, err, errlen);
     obslog_close(l);

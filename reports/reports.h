@@ -86,8 +86,10 @@ struct obslog;
 
 /* Flags of obslog_open. */
 enum {
-    OBSLOG_NOCREATE = 1, /* the folder and the log must exist (the report command) */
-    OBSLOG_REBUILD = 2,  /* ignore DIR/.state: read the whole log */
+    OBSLOG_NOCREATE = 1,     /* the folder and the log must exist (the report command) */
+    OBSLOG_REBUILD = 2,      /* ignore DIR/.state: read the whole log */
+    OBSLOG_INSECURE_DIR = 4, /* --insecure-dir: accept a folder others can write or own
+                                (with a warning on stderr) */
 };
 
 /* Opens the data folder `dir`: creates it and observations.csv (with its
@@ -99,7 +101,11 @@ enum {
  * (no line end) back to the last newline with a warning on stderr. Reads the
  * rows the saved state (DIR/.state) does not cover yet, or all of them.
  * On success *out is the caller's, freed by obslog_close(). Errors: a
- * one-line message in err. */
+ * one-line message in err.
+ * The folder is opened once, as common/datadir.h says: a symlink, a folder
+ * others can write or own (unless OBSLOG_INSECURE_DIR), and any name of it
+ * that is not a regular file are refused with DP_EUNSAFE before anything is
+ * written (obslog_check_folder). */
 int obslog_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog **out, char *err,
                 size_t errlen);
 /* The last round in the log + 1 (1 for an empty log). */
@@ -115,11 +121,24 @@ bool obslog_from_state(const struct obslog *l);
 void obslog_close(struct obslog *l);
 /* The data folder and log path (owned by l). */
 const char *obslog_dir(const struct obslog *l);
+/* The open data folder (owned by l), for other files a command keeps there:
+ * open them with datadir_openat_file / datadir_replace (common/datadir.h). */
+struct datadir;
+const struct datadir *obslog_datadir(const struct obslog *l);
+/* Checks every name dnsprop reads or writes in an open data folder (the
+ * log, .lock, .state, settings.csv, the reports, the old fixed temporary
+ * names): each must be absent or a regular file (datadir_check). obslog_open
+ * does it before its first write; a command that changes the folder before
+ * that (demo's clean-up) calls it first. 0, DP_EUNSAFE, or -errno; err set. */
+int obslog_check_folder(const struct datadir *dd, char *err, size_t errlen);
 
 /* Reads a log without locking or changing it: cb is called once per row with
  * the row's line number (strings borrowed for the call only). A torn last
  * line is skipped with a warning on stderr. cb returning non-zero stops the
- * read and is returned. Damage: DP_EDAMAGED/DP_EFORMAT, message in err. */
+ * read and is returned. Damage: DP_EDAMAGED/DP_EFORMAT, message in err.
+ * The log may be anyone's (a merge source): it is opened with
+ * datadir_open_read, so a symlink is followed only to a regular file and a
+ * FIFO or a device is refused (DP_EUNSAFE) without being opened. */
 int obslog_read(const char *path, int (*cb)(const struct obs *o, unsigned line, void *arg),
                 void *arg, char *err, size_t errlen);
 
@@ -163,6 +182,10 @@ int report_refresh(struct obslog *l, const struct report_settings *s, size_t ns,
  * settings.csv, then ov). Returns 0 or a negative code with err set. */
 int report_rebuild(const char *dir, unsigned lock_wait_ms, const struct report_override *ov,
                    struct report_outcome *out, char *err, size_t errlen);
+/* The same with more OBSLOG_* flags for the open (OBSLOG_INSECURE_DIR). */
+int report_rebuild_flags(const char *dir, int obslog_flags, unsigned lock_wait_ms,
+                         const struct report_override *ov, struct report_outcome *out, char *err,
+                         size_t errlen);
 
 /* The default lock wait (PRODUCT.md section 9). */
 #define REPORT_LOCK_WAIT_MS     30000

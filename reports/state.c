@@ -11,7 +11,6 @@
  * file (another version, a bad number, a bad hash) makes the caller read the
  * whole log: the state is a cache, never the truth.
  */
-#define _GNU_SOURCE /* copy_file_range */
 #include "internal.h"
 
 #include <errno.h>
@@ -190,7 +189,7 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
     csvw_end(&w);
     rc = csvw_error(&w);
     if (rc == 0)
-        rc = rep__replace(l->dir, STATE_NAME, -1, 0, w.buf, w.len, err, errlen);
+        rc = datadir_replace(&l->dd, STATE_NAME, -1, 0, w.buf, w.len, err, errlen);
     csvw_deinit(&w);
     return rc;
 }
@@ -258,9 +257,10 @@ static int mput(struct rep_map *m, uint64_t key, uint32_t val)
     return rep__map_put(m, key, val);
 }
 
-static char *slurp(const char *path, size_t *len)
+static char *slurp(const struct datadir *dd, const char *name, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char err[8]; /* a state that cannot be read is only a cache miss */
+    int fd = datadir_openat_file(dd, name, O_RDONLY, err, sizeof err);
     struct stat st;
     char *buf = NULL;
     if (fd < 0)
@@ -281,8 +281,6 @@ static char *slurp(const char *path, size_t *len)
 
 int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, unsigned *lines)
 {
-    size_t plen = strlen(l->dir) + sizeof "/" STATE_NAME;
-    char *path = malloc(plen);
     size_t len = 0;
     char *buf = NULL;
     struct rep_agg *a = rep__agg_new();
@@ -291,10 +289,9 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
     struct rep_series *ser = NULL;
     csvr_init(&c.r);
     *out = NULL;
-    if (path == NULL || a == NULL)
+    if (a == NULL)
         goto out;
-    snprintf(path, plen, "%s/" STATE_NAME, l->dir);
-    buf = slurp(path, &len);
+    buf = slurp(&l->dd, STATE_NAME, &len);
     if (buf == NULL)
         goto out;
     /* the hash line: "end,N\r\n" at the very end */
@@ -486,64 +483,5 @@ out:
     rep__agg_free(a);
     csvr_deinit(&c.r);
     free(buf);
-    free(path);
-    return rc;
-}
-
-/* ---- atomic replacement ---- */
-
-int rep__replace(const char *dir, const char *name, int prefix_fd, uint64_t prefix_len,
-                 const char *data, size_t len, char *err, size_t errlen)
-{
-    size_t n = strlen(dir) + strlen(name) + 16;
-    char *tmp = malloc(n), *dst = malloc(n);
-    int fd = -1, rc = DP_EIO;
-    if (tmp == NULL || dst == NULL) {
-        rc = DP_ENOMEM;
-        goto out;
-    }
-    snprintf(dst, n, "%s/%s", dir, name);
-    snprintf(tmp, n, "%s/.%s.tmp", dir, name);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        goto fail;
-    if (prefix_fd >= 0) {
-        off_t in = 0;
-        uint64_t left = prefix_len;
-        while (left > 0) {
-            ssize_t k = copy_file_range(prefix_fd, &in, fd, NULL, (size_t)left, 0);
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k <= 0)
-                goto fail;
-            left -= (uint64_t)k;
-        }
-    }
-    for (size_t done = 0; done < len;) {
-        ssize_t k = write(fd, data + done, len - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            goto fail;
-        done += (size_t)k;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        fd = -1;
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, dst) != 0)
-        goto fail;
-    rc = 0;
-    goto out;
-fail:
-    snprintf(err, errlen, "%s: cannot write: %s", dst ? dst : name, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    if (tmp != NULL)
-        unlink(tmp);
-out:
-    free(tmp);
-    free(dst);
     return rc;
 }

@@ -9,14 +9,15 @@
  * row. What the reports show is what the resolvers did.
  */
 #include "cli.h"
+#include "datadir.h"
 #include "demo.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define DEMO_MOVE_AFTER_MS 3000
@@ -110,31 +111,49 @@ static void demo_close(void *arg)
 }
 
 /* Removes what an earlier demo left in dir (only dnsprop's own files), so
- * that each demo tells its story from the start. */
-static int clear_dir(const char *dir)
+ * that each demo tells its story from the start. The folder is held to the
+ * rules of every data folder (common/datadir.h) before anything goes:
+ * refused, nothing is removed. A missing folder is fine (the run makes it). */
+static int clear_dir(const char *dir, int ddflags)
 {
     static const char *const files[] = {
         "observations.csv", "convergence.csv", "timeline.csv", "mx_compliance.csv",
         "summary.csv",      "convergence.svg", "settings.csv", ".state",
     };
-    char path[4096];
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        if (unlink(path) != 0 && errno != ENOENT) {
-            fprintf(stderr, "dnsprop demo: cannot remove %s: %s\n", path, strerror(errno));
-            return DP_EIO;
+    struct datadir dd;
+    char err[1024];
+    int rc = datadir_open(dir, ddflags, &dd, err, sizeof err);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc == 0)
+        rc = obslog_check_folder(&dd, err, sizeof err);
+    for (size_t i = 0; rc == 0 && i < sizeof files / sizeof files[0]; i++) {
+        int k = datadir_unlink(&dd, files[i]);
+        if (k != 0 && k != -ENOENT) {
+            snprintf(err, sizeof err, "cannot remove %s/%s: %s", dd.path, files[i], strerror(-k));
+            rc = k;
         }
     }
-    return 0;
+    if (rc != 0)
+        fprintf(stderr, "dnsprop demo: %s\n", err);
+    datadir_close(&dd);
+    return rc;
 }
 
-static void print_summary(const char *dir)
+static void print_summary(const char *dir, int ddflags)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/summary.csv", dir);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
+    struct datadir dd;
+    char err[1024];
+    if (datadir_open(dir, ddflags, &dd, err, sizeof err) != 0)
         return;
+    int fd = datadir_openat_file(&dd, "summary.csv", O_RDONLY, err, sizeof err);
+    datadir_close(&dd);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (f == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
     char line[4096];
     struct csvr r;
     csvr_init(&r);
@@ -162,10 +181,11 @@ int cmd_demo(int argc, char **argv)
     static const struct option longopts[] = {
         {"dir", required_argument, NULL, 'd'},
         {"quiet", no_argument, NULL, 'q'},
+        {"insecure-dir", no_argument, NULL, 'I'},
         {NULL, 0, NULL, 0},
     };
     const char *dir = "./dnsprop-demo";
-    bool quiet = false;
+    bool quiet = false, insecure = false;
     char esc[256];
     optind = 1;
     opterr = 0;
@@ -178,6 +198,8 @@ int cmd_demo(int argc, char **argv)
             dir = optarg;
         } else if (c == 'q') {
             quiet = true;
+        } else if (c == 'I') {
+            insecure = true;
         } else {
             const char *a = argv[optind - 1];
             fprintf(stderr, "dnsprop demo: %s '%s'\n",
@@ -222,6 +244,7 @@ int cmd_demo(int argc, char **argv)
     o.since = dp_now();
     o.vantage = "demo";
     o.quiet = quiet;
+    o.insecure_dir = insecure;
     o.engine.timeout_ms = 400;
     o.engine.tries = 2;
     o.engine.rate = 0;
@@ -262,8 +285,9 @@ int cmd_demo(int argc, char **argv)
         snprintf(d.states[i][2], sizeof d.states[i][2], "%s", v[i].kind);
     }
 
-    struct stat st;
-    if (stat(dir, &st) == 0 && clear_dir(dir) != 0)
+    /* the run itself warns about an insecure folder it was told to accept */
+    int ddflags = insecure ? DATADIR_INSECURE_OK | DATADIR_NOWARN : 0;
+    if (clear_dir(dir, ddflags) != 0)
         goto out;
 
     if (!quiet) {
@@ -297,7 +321,7 @@ int cmd_demo(int argc, char **argv)
     printf("\ndemo: resolver states in the last round:\n");
     for (size_t i = 0; i < nr; i++)
         printf("  %-10s %-9s %s\n", d.states[i][0], d.states[i][2], d.states[i][1]);
-    print_summary(dir);
+    print_summary(dir, ddflags);
     printf("\ndemo: %s\n", d.converged ? "every resolver that can converge has converged"
                                        : "stopped at the time budget before all converged");
     printf("demo: reports in %s/: observations.csv convergence.csv timeline.csv\n"

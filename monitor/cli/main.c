@@ -30,6 +30,8 @@ static const char check_options[] =
     "  --rate N              queries per second to any one server, 0 = no limit (default 20)\n"
     "  --inflight N          queries in flight at once (default 256)\n"
     "  --vantage NAME        where this run stands (default: the host name)\n"
+    "  --insecure-dir        accept a data folder writable by group or others, or owned by\n"
+    "                        another user (refused otherwise; a warning every run)\n"
     "  -q, -v                quieter; more detail on stderr\n";
 
 struct command {
@@ -49,8 +51,11 @@ static const struct command commands[] = {
      "after 3 converged rounds in a row).\n\nOptions (also those of check):\n"
      "  --interval DUR        time between rounds (default 10m)\n"
      "  --until-converged     stop after 3 rounds in a row with everything converged\n"},
-    {"report", cmd_report, "dnsprop report [--dir DIR] [--window DUR] [--since TIME]",
-     "Rebuild every report in DIR from observations.csv alone.\n"},
+    {"report", cmd_report,
+     "dnsprop report [--dir DIR] [--window DUR] [--since TIME] [--insecure-dir]",
+     "Rebuild every report in DIR from observations.csv alone.\n\n"
+     "  --insecure-dir        accept a data folder writable by group or others, or owned by\n"
+     "                        another user (refused otherwise; a warning every run)\n"},
     {"query", cmd_query, "dnsprop query [@SERVER] NAME [TYPE] [+tcp] [+norec]",
      "One validated query, printed as the observations header and one row.\n"
      "SERVER is ADDR, ADDR:PORT or [V6]:PORT (default: the first built-in resolver);\n"
@@ -58,10 +63,12 @@ static const struct command commands[] = {
      "2 when it did not, 3 for bad usage.\n"},
     {"resolvers", cmd_resolvers, "dnsprop resolvers [--resolvers SPEC]",
      "Print the resolver set as CSV: name,address,operator,country.\n"},
-    {"demo", cmd_demo, "dnsprop demo [--dir DIR]",
+    {"demo", cmd_demo, "dnsprop demo [--dir DIR] [--insecure-dir]",
      "A complete offline run on a simulated DNS world on loopback: an authoritative\n"
      "server and caching resolvers, an MX move to Microsoft 365, and a watch until\n"
-     "everything that can converge has. Writes ./dnsprop-demo/ by default.\n"},
+     "everything that can converge has. Writes ./dnsprop-demo/ by default.\n\n"
+     "  --insecure-dir        accept a data folder writable by group or others, or owned by\n"
+     "                        another user (refused otherwise; a warning every run)\n"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -30,6 +30,7 @@ enum {
     OPT_RATE,
     OPT_INFLIGHT,
     OPT_VANTAGE,
+    OPT_INSECURE_DIR,
 };
 
 static const struct option long_options[] = {
@@ -51,6 +52,7 @@ static const struct option long_options[] = {
     {"rate", required_argument, NULL, OPT_RATE},
     {"inflight", required_argument, NULL, OPT_INFLIGHT},
     {"vantage", required_argument, NULL, OPT_VANTAGE},
+    {"insecure-dir", no_argument, NULL, OPT_INSECURE_DIR},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {NULL, 0, NULL, 0},
@@ -190,6 +192,9 @@ int run_opts_parse(struct run_opts *o, const char *cmd, int argc, char **argv, b
             if (*optarg == '\0' || strlen(optarg) > 255)
                 return bad(cmd, optname, "vantage must be 1 to 255 characters", optarg);
             o->vantage = optarg;
+            break;
+        case OPT_INSECURE_DIR:
+            o->insecure_dir = true;
             break;
         case 'q':
             o->quiet = true;

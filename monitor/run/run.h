@@ -71,6 +71,7 @@ struct run_opts {
     bool until_converged;
     struct engine_opts engine;
     const char *vantage; /* NULL: the host name */
+    bool insecure_dir;   /* --insecure-dir: accept a folder others can write or own */
     bool quiet;
     int verbose;
     const char **domains; /* owned array of borrowed positional domains */
