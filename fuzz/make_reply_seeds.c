@@ -19,6 +19,8 @@ struct seed {
     bool tc, edns;
     const char *answer[6]; /* zone-file lines */
     const char *authority[3];
+    const char *additional[4];
+    bool no_aa; /* a referral: AA clear */
 };
 
 static const struct seed seeds[] = {
@@ -137,13 +139,55 @@ static const struct seed seeds[] = {
      false,
      {"evil.example. 3600 IN MX 0 evil.example.", "contoso.com. 3600 CH MX 0 chaos.example."},
      {NULL}},
+    /* delegation: what a parent server sends for "contoso.com NS" */
+    {"referral_glue",
+     "contoso.com.",
+     LDNS_RR_TYPE_NS,
+     LDNS_RCODE_NOERROR,
+     false,
+     true,
+     {NULL},
+     {"contoso.com. 172800 IN NS ns1.contoso.com.", "contoso.com. 172800 IN NS NS2.contoso.com."},
+     {"ns1.contoso.com. 172800 IN A 192.0.2.1", "ns1.contoso.com. 172800 IN AAAA 2001:db8::1",
+      "ns2.contoso.com. 172800 IN A 192.0.2.2", "other.example. 172800 IN A 192.0.2.9"},
+     true},
+    {"referral_out_of_bailiwick",
+     "contoso.com.",
+     LDNS_RR_TYPE_NS,
+     LDNS_RCODE_NOERROR,
+     false,
+     false,
+     {NULL},
+     {"contoso.com. 172800 IN NS ns1.example.net.", "contoso.com. 172800 IN NS ns2.example.org."},
+     {NULL},
+     true},
+    {"referral_upward",
+     "contoso.com.",
+     LDNS_RR_TYPE_NS,
+     LDNS_RCODE_NOERROR,
+     false,
+     false,
+     {NULL},
+     {". 518400 IN NS a.root-servers.net."},
+     {"a.root-servers.net. 518400 IN A 198.41.0.4"},
+     true},
+    {"referral_is_answer",
+     "contoso.com.",
+     LDNS_RR_TYPE_NS,
+     LDNS_RCODE_NOERROR,
+     false,
+     true,
+     {"contoso.com. 3600 IN NS ns1.contoso.com.", "contoso.com. 3600 IN NS ns2.contoso.com."},
+     {NULL},
+     {"ns1.contoso.com. 3600 IN A 192.0.2.1"},
+     false},
 };
 
 static int write_seed(const char *dir, const struct seed *s)
 {
     int rc = 1;
     ldns_pkt *p = ldns_pkt_query_new(ldns_dname_new_frm_str(s->qname), s->qtype, LDNS_RR_CLASS_IN,
-                                     LDNS_QR | LDNS_AA | LDNS_RD | LDNS_RA);
+                                     s->no_aa ? LDNS_QR : LDNS_QR | LDNS_AA | LDNS_RD | LDNS_RA);
     uint8_t *wire = NULL;
     size_t len = 0;
     if (p == NULL)
@@ -166,6 +210,12 @@ static int write_seed(const char *dir, const struct seed *s)
         if (ldns_rr_new_frm_str(&rr, s->authority[i], 0, NULL, NULL) != LDNS_STATUS_OK)
             goto out;
         ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, rr);
+    }
+    for (int i = 0; i < 4 && s->additional[i]; i++) {
+        ldns_rr *rr = NULL;
+        if (ldns_rr_new_frm_str(&rr, s->additional[i], 0, NULL, NULL) != LDNS_STATUS_OK)
+            goto out;
+        ldns_pkt_push_rr(p, LDNS_SECTION_ADDITIONAL, rr);
     }
     if (ldns_pkt2wire(&wire, p, &len) != LDNS_STATUS_OK)
         goto out;
