@@ -53,6 +53,8 @@ struct obs {
     const char *answer;   /* normalized RRset (see engine), "" when none */
     const char *expected; /* normalized expected value, "" when nothing expected */
     enum obs_match match;
+    const char *site; /* NSID of the answering server/site (RFC 5001), "" none */
+    const char *ede;  /* Extended DNS Error codes (RFC 8914), ';'-joined, "" none */
 };
 
 /* "ok", "nxdomain", ... ; NULL for an out-of-range value. */
@@ -60,9 +62,17 @@ const char *obs_status_name(enum obs_status s);
 /* Parses a status name; returns 0 or DP_EINPUT. */
 int obs_status_parse(const char *s, size_t len, enum obs_status *out);
 
-/* The observations.csv header, without line end. */
+/* The observations.csv header, without line end, and its number of columns. */
 #define OBS_HEADER                                                                                 \
     "time_utc,vantage,round,domain,check,qname,qtype,server,address,transport,status,rcode,"       \
+    "latency_ms,ttl,answer,expected,match,site,ede"
+#define OBS_NCOLUMNS 19
+/* The header of logs written before site,ede existed: such a log is read as
+ * before (site and ede empty) and appended to in its own 17 columns until
+ * `dnsprop report --upgrade` rewrites it (obslog_upgrade). */
+#define OBS_HEADER_V1                                                                              \
+    "time_utc,vantage,round,domain,check,qname,qtype,server,address,transport,status,rcode,"       \
     "latency_ms,ttl,answer,expected,match"
+#define OBS_NCOLUMNS_V1 17
 
 #endif

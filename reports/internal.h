@@ -26,6 +26,9 @@ struct obslog {
     ino_t ino;
     uint64_t size;       /* bytes of the log, all read into agg */
     uint64_t header_len; /* bytes of the header line, CRLF included */
+    unsigned ncols;      /* OBS_NCOLUMNS, or OBS_NCOLUMNS_V1 for a log of the older form */
+    bool quiet;          /* OBSLOG_QUIET: no notice about the older form */
+    bool notified;       /* the notice about the older form was given */
     unsigned lines;      /* lines in the log, the header included */
     uint32_t last_round; /* highest round in the log, 0 for none */
     struct rep_agg *agg; /* owned */

@@ -9,8 +9,10 @@
  * Anything else that does not read back as a row is damage: refused with its
  * line number, and nothing is changed.
  */
+#define _GNU_SOURCE /* mkostemp */
 #include "internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -24,15 +26,14 @@
 
 #include <ldns/ldns.h>
 
-#define LOG_NAME     "observations.csv"
-#define READ_CHUNK   (1u << 20)
-#define MAX_LINE     (16u << 20)
-#define OBS_NCOLUMNS 17
+#define LOG_NAME   "observations.csv"
+#define READ_CHUNK (1u << 20)
+#define MAX_LINE   (16u << 20)
 
 static const char *const columns[OBS_NCOLUMNS] = {
-    "time_utc",   "vantage", "round",   "domain",    "check",  "qname",
-    "qtype",      "server",  "address", "transport", "status", "rcode",
-    "latency_ms", "ttl",     "answer",  "expected",  "match",
+    "time_utc", "vantage",  "round",     "domain", "check", "qname",      "qtype",
+    "server",   "address",  "transport", "status", "rcode", "latency_ms", "ttl",
+    "answer",   "expected", "match",     "site",   "ede",
 };
 
 uint64_t rep__hash(uint64_t h, const void *p, size_t n)
@@ -72,6 +73,11 @@ static void write_rcode(struct csvw *w, int rcode)
 
 void obs_write_row(struct csvw *w, const struct obs *o)
 {
+    obs_write_row_cols(w, o, OBS_NCOLUMNS);
+}
+
+void obs_write_row_cols(struct csvw *w, const struct obs *o, unsigned ncolumns)
+{
     csvw_time(w, o->time);
     csvw_str(w, o->vantage);
     csvw_uint(w, o->round);
@@ -89,6 +95,10 @@ void obs_write_row(struct csvw *w, const struct obs *o)
     csvw_str(w, o->answer);
     csvw_str(w, o->expected);
     csvw_str(w, o->match == OBS_MATCH_YES ? "yes" : o->match == OBS_MATCH_NO ? "no" : NULL);
+    if (ncolumns != OBS_NCOLUMNS_V1) {
+        csvw_str(w, o->site);
+        csvw_str(w, o->ede);
+    }
     csvw_end(w);
 }
 
@@ -124,17 +134,47 @@ static bool parse_num(const char *s, size_t len, uint64_t max, uint64_t *out)
     return true;
 }
 
+/* The ede column: empty, or INFO-CODEs (0..65535, no leading zeros) joined
+ * by ';'. */
+static bool ede_ok(const char *s, size_t len)
+{
+    size_t i = 0;
+    if (len == 0)
+        return true;
+    for (;;) {
+        size_t j = i;
+        while (j < len && s[j] != ';')
+            j++;
+        uint64_t v;
+        if (!parse_num(s + i, j - i, 65535, &v))
+            return false;
+        if (j == len)
+            return true;
+        i = j + 1;
+    }
+}
+
 int obs_parse_line(struct csvr *r, const char *line, size_t len, struct obs *o, char *why,
                    size_t whylen)
 {
+    return obs_parse_line_cols(r, line, len, OBS_NCOLUMNS, o, why, whylen);
+}
+
+int obs_parse_line_cols(struct csvr *r, const char *line, size_t len, unsigned ncolumns,
+                        struct obs *o, char *why, size_t whylen)
+{
     const char *w = NULL;
+    if (ncolumns != OBS_NCOLUMNS && ncolumns != OBS_NCOLUMNS_V1) {
+        dp_errf(why, whylen, "no log has %u columns", ncolumns);
+        return DP_EINPUT;
+    }
     int n = csvr_split(r, line, len, &w);
     if (n < 0) {
         dp_errf(why, whylen, "%s", w);
         return n == DP_ENOMEM ? DP_ENOMEM : DP_EINPUT;
     }
-    if (n != OBS_NCOLUMNS) {
-        dp_errf(why, whylen, "%d fields, want %d", n, OBS_NCOLUMNS);
+    if (n != (int)ncolumns) {
+        dp_errf(why, whylen, "%d fields, want %u", n, ncolumns);
         return DP_EINPUT;
     }
     const char *const *f = r->f;
@@ -217,6 +257,14 @@ int obs_parse_line(struct csvr *r, const char *line, size_t len, struct obs *o, 
         else
             bad = 16;
     }
+    o->site = "";
+    o->ede = "";
+    if (bad < 0 && ncolumns == OBS_NCOLUMNS) {
+        o->site = f[17];
+        o->ede = f[18];
+        if (!ede_ok(f[18], l[18]))
+            bad = 18;
+    }
     if (bad >= 0) {
         char esc[64];
         dp_errf(why, whylen, "bad %s '%s'", columns[bad],
@@ -228,19 +276,20 @@ int obs_parse_line(struct csvr *r, const char *line, size_t len, struct obs *o, 
 
 /* ---- the header ---- */
 
-/* Compares a header line with OBS_HEADER; on a difference writes what
- * differs into why. */
-static bool header_ok(struct csvr *r, const char *line, size_t len, char *why, size_t whylen)
+unsigned obs_header_columns(struct csvr *r, const char *line, size_t len, char *why, size_t whylen)
 {
     const char *w;
     if (len > 0 && line[len - 1] == '\r')
         len--;
     if (len == strlen(OBS_HEADER) && memcmp(line, OBS_HEADER, len) == 0)
-        return true;
+        return OBS_NCOLUMNS;
+    /* exactly the old header: a log of an older dnsprop, read as it was written */
+    if (len == strlen(OBS_HEADER_V1) && memcmp(line, OBS_HEADER_V1, len) == 0)
+        return OBS_NCOLUMNS_V1;
     int n = csvr_split(r, line, len, &w);
     if (n < 0) {
         dp_errf(why, whylen, "not an observations header (%s)", w);
-        return false;
+        return 0;
     }
     char missing[512] = "", added[512] = "";
     size_t mo = 0, ao = 0;
@@ -267,7 +316,7 @@ static bool header_ok(struct csvr *r, const char *line, size_t len, char *why, s
     else
         dp_errf(why, whylen, "header of another version:%s%s%s%s", mo ? " missing " : "", missing,
                 ao ? " unknown " : "", added);
-    return false;
+    return 0;
 }
 
 /* ---- scanning ---- */
@@ -355,7 +404,7 @@ static int feed_line(void *arg, const char *line, size_t len, unsigned lineno, c
     struct feed *fd = arg;
     struct obs o;
     (void)lineno;
-    int rc = obs_parse_line(&fd->l->rd, line, len, &o, why, whylen);
+    int rc = obs_parse_line_cols(&fd->l->rd, line, len, fd->l->ncols, &o, why, whylen);
     if (rc != 0)
         return rc;
     rc = rep__agg_add(fd->l->agg, &o, why, whylen);
@@ -530,7 +579,8 @@ static int check_header(struct obslog *l, char *err, size_t errlen)
         return DP_EFORMAT;
     }
     char why[1200];
-    if (!header_ok(&l->rd, buf, (size_t)(nl - buf), why, sizeof why)) {
+    l->ncols = obs_header_columns(&l->rd, buf, (size_t)(nl - buf), why, sizeof why);
+    if (l->ncols == 0) {
         dp_errf(err, errlen, LOG_NAME ":1: %s", why);
         return DP_EFORMAT;
     }
@@ -550,6 +600,7 @@ int obslog_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog
     l->lockfd = -1;
     l->fd = -1;
     l->dd = (struct datadir)DATADIR_INIT;
+    l->quiet = (flags & OBSLOG_QUIET) != 0;
     csvr_init(&l->rd);
     l->dir = strdup(dir);
     l->path = path_join(dir, LOG_NAME);
@@ -672,6 +723,11 @@ bool obslog_from_state(const struct obslog *l)
     return l->from_state;
 }
 
+unsigned obslog_columns(const struct obslog *l)
+{
+    return l->ncols;
+}
+
 int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err, size_t errlen)
 {
     struct csvw w;
@@ -689,10 +745,20 @@ int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err,
             rc = DP_EINPUT;
             goto out;
         }
-        obs_write_row(&w, &rows[i]);
+        obs_write_row_cols(&w, &rows[i], l->ncols);
     }
     if ((rc = csvw_error(&w)) != 0)
         goto out;
+    if (l->ncols == OBS_NCOLUMNS_V1 && !l->notified && n > 0) {
+        /* the log is kept in the form its readers know; say once what is left out */
+        l->notified = true;
+        if (!l->quiet)
+            fprintf(stderr,
+                    "dnsprop: notice: %s has the %u columns of an older dnsprop: new rows keep "
+                    "that form, without site and ede; 'dnsprop report --upgrade --dir %s' "
+                    "rewrites it once with them\n",
+                    l->path, OBS_NCOLUMNS_V1, l->dir);
+    }
     size_t done = 0;
     while (done < w.len) {
         ssize_t k = write(l->fd, w.buf + done, w.len - done);
@@ -746,6 +812,7 @@ struct reader {
     int (*cb)(const struct obs *o, unsigned line, void *arg);
     void *arg;
     bool first;
+    unsigned ncols; /* from the header */
     int cbrc;
     uint32_t last_round; /* rounds never go back in a log */
 };
@@ -757,9 +824,10 @@ static int reader_line(void *arg, const char *line, size_t len, unsigned lineno,
     struct obs o;
     if (r->first) {
         r->first = false;
-        return header_ok(&r->rd, line, len, why, whylen) ? 0 : DP_EFORMAT;
+        r->ncols = obs_header_columns(&r->rd, line, len, why, whylen);
+        return r->ncols != 0 ? 0 : DP_EFORMAT;
     }
-    int rc = obs_parse_line(&r->rd, line, len, &o, why, whylen);
+    int rc = obs_parse_line_cols(&r->rd, line, len, r->ncols, &o, why, whylen);
     if (rc != 0)
         return rc;
     if (o.round < r->last_round) {
@@ -803,5 +871,179 @@ int obslog_read(const char *path, int (*cb)(const struct obs *o, unsigned line, 
     }
     csvr_deinit(&r.rd);
     close(fd);
+    return rc;
+}
+
+/* ---- upgrading a log of the older form ---- */
+
+#define UPGRADE_PREFIX ".observations.csv.upgrade."
+#define UPGRADE_FLUSH  (1u << 20)
+
+struct upgrade {
+    int fd;    /* the temporary file */
+    char *buf; /* owned: lines not yet written */
+    size_t len, cap;
+    uint64_t rows;
+};
+
+static int upgrade_flush(struct upgrade *u)
+{
+    size_t done = 0;
+    while (done < u->len) {
+        ssize_t k = write(u->fd, u->buf + done, u->len - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return DP_EIO;
+        done += (size_t)k;
+    }
+    u->len = 0;
+    return 0;
+}
+
+/* One old row: its bytes as they are, then ",," (empty site and ede) before
+ * its own line end. The fields before them are not touched, so every old
+ * value reads back byte for byte. */
+static int upgrade_line(void *arg, const char *line, size_t len, unsigned lineno, char *why,
+                        size_t whylen)
+{
+    struct upgrade *u = arg;
+    bool cr = len > 0 && line[len - 1] == '\r';
+    size_t body = cr ? len - 1 : len;
+    (void)lineno;
+    if (u->len + len + 4 > u->cap) {
+        size_t cap = u->cap ? u->cap : UPGRADE_FLUSH;
+        while (cap < u->len + len + 4)
+            cap *= 2;
+        char *b = realloc(u->buf, cap);
+        if (b == NULL)
+            return DP_ENOMEM;
+        u->buf = b;
+        u->cap = cap;
+    }
+    memcpy(u->buf + u->len, line, body);
+    u->len += body;
+    memcpy(u->buf + u->len, cr ? ",,\r\n" : ",,\n", cr ? 4 : 3);
+    u->len += cr ? 4 : 3;
+    u->rows++;
+    if (u->len >= UPGRADE_FLUSH && upgrade_flush(u) != 0) {
+        dp_errf(why, whylen, "cannot write the new log: %s", strerror(errno));
+        return DP_EIO;
+    }
+    return 0;
+}
+
+/* Temporary files of an upgrade that a crash left behind. Only called under
+ * the lock, when no other upgrade can be running. */
+static void upgrade_sweep(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        struct stat st;
+        if (strncmp(de->d_name, UPGRADE_PREFIX, strlen(UPGRADE_PREFIX)) != 0)
+            continue;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+            unlinkat(dirfd(d), de->d_name, 0);
+    }
+    closedir(d);
+}
+
+int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint64_t *rows,
+                   char *err, size_t errlen)
+{
+    struct obslog *l = NULL;
+    struct upgrade u = {.fd = -1};
+    char *tmp = NULL;
+    char why[300] = "";
+    struct stat st;
+    *upgraded = false;
+    *rows = 0;
+    /* the whole log is read back first: damage refuses the upgrade, nothing changed */
+    int rc = obslog_open(dir, lock_wait_ms, OBSLOG_NOCREATE | OBSLOG_REBUILD | OBSLOG_QUIET, &l,
+                         err, errlen);
+    if (rc != 0)
+        return rc;
+    if (l->ncols == OBS_NCOLUMNS)
+        goto out;
+    upgrade_sweep(l->dir);
+    size_t n = strlen(l->dir) + sizeof "/" UPGRADE_PREFIX "XXXXXX";
+    if ((tmp = malloc(n)) == NULL) {
+        rc = DP_ENOMEM;
+        goto out;
+    }
+    snprintf(tmp, n, "%s/" UPGRADE_PREFIX "XXXXXX", l->dir);
+    /* an unpredictable name, created with O_EXCL */
+    u.fd = mkostemp(tmp, O_CLOEXEC);
+    if (u.fd < 0) {
+        free(tmp);
+        tmp = NULL;
+        rc = DP_EIO;
+        dp_errf(err, errlen, "%s: cannot create a temporary file: %s", l->dir, strerror(errno));
+        goto out;
+    }
+    if (fstat(l->fd, &st) != 0 || fchmod(u.fd, st.st_mode & 0777) != 0) {
+        rc = DP_EIO;
+        dp_errf(err, errlen, "%s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    static const char header[] = OBS_HEADER "\r\n";
+    u.cap = UPGRADE_FLUSH;
+    if ((u.buf = malloc(u.cap)) == NULL) {
+        rc = DP_ENOMEM;
+        goto out;
+    }
+    memcpy(u.buf, header, sizeof header - 1);
+    u.len = sizeof header - 1;
+    uint64_t end = 0;
+    unsigned next = 0;
+    bool torn = false;
+    rc = scan_lines(l->fd, l->header_len, 2, upgrade_line, &u, &end, &next, &torn, why, sizeof why);
+    if (rc != 0) {
+        dp_errf(err, errlen, "%s: %s", tmp, why);
+        goto out;
+    }
+    if (torn || end != l->size) { /* cannot be: the log is locked and was just read whole */
+        rc = DP_EINTERNAL;
+        dp_errf(err, errlen, "%s: changed while locked", l->path);
+        goto out;
+    }
+    if (upgrade_flush(&u) != 0 || fsync(u.fd) != 0) {
+        rc = DP_EIO;
+        dp_errf(err, errlen, "%s: cannot write the new log: %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (close(u.fd) != 0) {
+        u.fd = -1;
+        rc = DP_EIO;
+        dp_errf(err, errlen, "%s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    u.fd = -1;
+    /* the switch: before it the old log is whole, after it the new one */
+    if (rename(tmp, l->path) != 0) {
+        rc = DP_EIO;
+        dp_errf(err, errlen, "%s: cannot replace the log: %s", l->path, strerror(errno));
+        goto out;
+    }
+    free(tmp);
+    tmp = NULL;
+    if (datadir_sync(&l->dd) != 0) {
+        rc = DP_EIO;
+        dp_errf(err, errlen, "%s: fsync: %s", l->dir, strerror(errno));
+        goto out;
+    }
+    *upgraded = true;
+    *rows = u.rows;
+out:
+    if (u.fd >= 0)
+        close(u.fd);
+    if (tmp != NULL)
+        unlink(tmp);
+    free(tmp);
+    free(u.buf);
+    obslog_close(l); /* releases the lock last */
     return rc;
 }

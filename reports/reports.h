@@ -72,8 +72,11 @@ int csvr_split(struct csvr *r, const char *line, size_t len, const char **why);
  * FORMERR, NOTIMPL, ...; a number for rcodes without one), empty when -1;
  * latency_ms and ttl empty when -1; transport udp/tcp; match yes/no/empty. */
 
-/* Appends one row (with CRLF) to w. */
+/* Appends one row (with CRLF) to w: OBS_NCOLUMNS fields. */
 void obs_write_row(struct csvw *w, const struct obs *o);
+/* The same in the form of a log with ncolumns columns: OBS_NCOLUMNS, or
+ * OBS_NCOLUMNS_V1 (site and ede are then not written). */
+void obs_write_row_cols(struct csvw *w, const struct obs *o, unsigned ncolumns);
 /* Prints OBS_HEADER and one row to f (for `dnsprop query`). Returns 0 or DP_EIO. */
 int obs_print(FILE *f, const struct obs *o, bool header);
 /* Parses one line of observations.csv. On success fills *o with strings
@@ -81,6 +84,15 @@ int obs_print(FILE *f, const struct obs *o, bool header);
  * otherwise DP_EINPUT with a message (no file or line prefix) in why. */
 int obs_parse_line(struct csvr *r, const char *line, size_t len, struct obs *o, char *why,
                    size_t whylen);
+/* The same for a line of a log with ncolumns columns (OBS_NCOLUMNS, or
+ * OBS_NCOLUMNS_V1: site and ede are then ""). `ede` must be empty or
+ * decimal codes 0..65535 joined by ';'. */
+int obs_parse_line_cols(struct csvr *r, const char *line, size_t len, unsigned ncolumns,
+                        struct obs *o, char *why, size_t whylen);
+/* Which header a line is (without its line end; a final CR is ignored):
+ * OBS_NCOLUMNS for OBS_HEADER, OBS_NCOLUMNS_V1 for OBS_HEADER_V1, else 0 with
+ * what differs from OBS_HEADER in why. */
+unsigned obs_header_columns(struct csvr *r, const char *line, size_t len, char *why, size_t whylen);
 
 struct obslog;
 
@@ -90,6 +102,7 @@ enum {
     OBSLOG_REBUILD = 2,      /* ignore DIR/.state: read the whole log */
     OBSLOG_INSECURE_DIR = 4, /* --insecure-dir: accept a folder others can write or own
                                 (with a warning on stderr) */
+    OBSLOG_QUIET = 8,        /* no notice on stderr about a log of the older form (-q) */
 };
 
 /* Opens the data folder `dir`: creates it and observations.csv (with its
@@ -117,6 +130,23 @@ int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err,
 /* Whether the open read only the rows after DIR/.state (true) or the whole
  * log (false: no state, a state that does not match, or OBSLOG_REBUILD). */
 bool obslog_from_state(const struct obslog *l);
+/* The log's columns: OBS_NCOLUMNS, or OBS_NCOLUMNS_V1 for a log written
+ * before site,ede existed. obslog_append writes rows in that form (site and
+ * ede dropped) and, the first time, unless OBSLOG_QUIET, says so once on
+ * stderr and names `dnsprop report --upgrade`. */
+unsigned obslog_columns(const struct obslog *l);
+
+/* Rewrites a 17-column log of folder `dir` in the current form, once: under
+ * the lock (waiting up to lock_wait_ms), after reading the whole log back
+ * (damage refuses it with nothing changed), into a temporary file in the
+ * folder with every old line's bytes kept and ",," (empty site,ede) added,
+ * fsync, then rename over observations.csv and fsync of the folder. A crash
+ * at any point leaves either the old log or the new one, whole. *rows gets
+ * the rows rewritten; *upgraded is false when the log already had the
+ * current columns (nothing is changed then). Returns 0, or a negative code
+ * with a message in err. */
+int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint64_t *rows,
+                   char *err, size_t errlen);
 /* Releases the lock and everything; NULL is fine. */
 void obslog_close(struct obslog *l);
 /* The data folder and log path (owned by l). */

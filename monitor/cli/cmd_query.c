@@ -19,6 +19,8 @@
 struct query_run {
     struct obs row; /* filled by the callback */
     char *answer;   /* owned */
+    char *site;     /* owned */
+    char *ede;      /* owned */
     char qtype[16];
     bool done;
 };
@@ -34,6 +36,10 @@ static void query_done(const struct engine_result *res, void *arg)
     q->row.ttl = res->ttl;
     q->answer = strdup(res->answer ? res->answer : "");
     q->row.answer = q->answer ? q->answer : "";
+    q->site = strdup(res->site ? res->site : "");
+    q->ede = strdup(res->ede ? res->ede : "");
+    q->row.site = q->site ? q->site : "";
+    q->row.ede = q->ede ? q->ede : "";
     q->done = true;
 }
 
@@ -195,6 +201,8 @@ int cmd_query(int argc, char **argv)
     if (uv_loop_close(&loop) != 0)
         fprintf(stderr, "dnsprop query: internal error: a handle was left open\n");
     free(q.answer);
+    free(q.site);
+    free(q.ede);
     rlist_deinit(&servers);
     return exit_code;
 }

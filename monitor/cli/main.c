@@ -52,8 +52,11 @@ static const struct command commands[] = {
      "  --interval DUR        time between rounds (default 10m)\n"
      "  --until-converged     stop after 3 rounds in a row with everything converged\n"},
     {"report", cmd_report,
-     "dnsprop report [--dir DIR] [--window DUR] [--since TIME] [--insecure-dir]",
+     "dnsprop report [--dir DIR] [--window DUR] [--since TIME] [--upgrade] [--insecure-dir]",
      "Rebuild every report in DIR from observations.csv alone.\n\n"
+     "  --upgrade             first rewrite a log of an older dnsprop (17 columns) once,\n"
+     "                        atomically, with the site and ede columns (empty for the\n"
+     "                        old rows); every old value is kept as it was\n"
      "  --insecure-dir        accept a data folder writable by group or others, or owned by\n"
      "                        another user (refused otherwise; a warning every run)\n"},
     {"query", cmd_query, "dnsprop query [@SERVER] NAME [TYPE] [+tcp] [+norec]",

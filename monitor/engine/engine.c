@@ -53,6 +53,8 @@
 #define ENGINE_DEFAULT_REUSE 64
 #define ENGINE_DEFAULT_SHARE 8
 #define ENGINE_MAX_SHARE     64
+#define ENGINE_OPT_LEN       15 /* the OPT record: root, type, class, TTL, RDLENGTH, NSID */
+#define ENGINE_RCODE_BADVERS 16 /* RFC 6891: an extended rcode, 1 in the OPT TTL's top byte */
 
 enum equery_state {
     EQ_QUEUED = 0, /* in its server's FIFO, nothing open yet */
@@ -88,6 +90,7 @@ struct equery {
     ldns_rdf *qname; /* owned: the asked name, for question matching and judging */
     uint16_t qtype;
     bool want_tcp;
+    bool edns;    /* the message in wire carries the OPT record (cleared for the plain retry) */
     engine_cb cb; /* caller's; called once */
     void *arg;    /* caller's, not owned */
 
@@ -544,6 +547,8 @@ static void result_none(struct engine_result *r, enum obs_status status, bool tc
     r->latency_ms = -1;
     r->ttl = -1;
     r->answer = "";
+    r->site = "";
+    r->ede = "";
 }
 
 /* The one place a query ends: the callback, then its handles close. */
@@ -577,11 +582,48 @@ static void q_fail(struct equery *q, enum obs_status status)
     q_finish(q, &r);
 }
 
-/* Judges a parsed reply (ownership taken) and ends the query with it. */
+/* The full rcode: 4 bits in the header, 8 more in the OPT record. */
+static int full_rcode(const ldns_pkt *pkt)
+{
+    return (int)ldns_pkt_get_rcode(pkt) | ((int)ldns_pkt_edns_extended_rcode(pkt) << 4);
+}
+
+static void udp_send_attempt(struct equery *q);
+
+/* The server did not take the query with EDNS (FORMERR, NOTIMP, BADVERS:
+ * RFC 6891 6.2.2): ask once more without the OPT record, as a fresh UDP
+ * query on the same socket with new IDs (replies to the EDNS attempts no
+ * longer count) and the whole timeout x tries budget. */
+static void q_plain_again(struct equery *q)
+{
+    struct engine *e = q->e;
+    e->st.edns_fallbacks++;
+    q->edns = false;
+    q->wirelen -= ENGINE_OPT_LEN;
+    q->wire[2 + 10] = 0; /* ARCOUNT: nothing after the question now */
+    q->wire[2 + 11] = 0;
+    uv_timer_stop(&q->timer);
+    q->attempts = 0;
+    q->deadline = uv_now(e->loop) + e->o.timeout_ms * e->o.tries;
+    server_spend(e, q->srv);
+    q->state = EQ_RETRYING;
+    udp_send_attempt(q);
+}
+
+/* Judges a parsed reply (ownership taken) and ends the query with it, or
+ * asks once more without EDNS when the reply says EDNS was the trouble. */
 static void q_answer(struct equery *q, ldns_pkt *pkt, uint64_t sent_ns, bool tcp)
 {
     struct engine_result r;
-    char *answer = NULL, *cname = NULL;
+    char *answer = NULL, *cname = NULL, *site = NULL, *ede = NULL;
+    int rcode = full_rcode(pkt);
+    if (!tcp && q->edns && q->sock != NULL &&
+        (rcode == LDNS_RCODE_FORMERR || rcode == LDNS_RCODE_NOTIMPL ||
+         rcode == ENGINE_RCODE_BADVERS)) {
+        ldns_pkt_free(pkt);
+        q_plain_again(q);
+        return;
+    }
     result_none(&r, OBS_MALFORMED, tcp);
     r.latency_ms = (int64_t)((uv_hrtime() - sent_ns) / 1000000u);
     int rc = engine_judge_reply_name(pkt, q->qname, q->qtype, &r, &answer, &cname);
@@ -592,10 +634,17 @@ static void q_answer(struct equery *q, ldns_pkt *pkt, uint64_t sent_ns, bool tcp
     }
     r.answer = answer != NULL ? answer : "";
     r.cname_target = cname;
+    /* without memory for them the answer still counts, with no site or codes */
+    if (engine_reply_site_ede(pkt, &site, &ede) == 0) {
+        r.site = site;
+        r.ede = ede;
+    }
     r.reply = pkt;
     q_finish(q, &r);
     free(answer);
     free(cname);
+    free(site);
+    free(ede);
     ldns_pkt_free(pkt);
 }
 
@@ -605,6 +654,7 @@ enum match {
     MATCH_DROP,      /* not ours: count and keep waiting */
     MATCH_OK,        /* ours, question matches */
     MATCH_MALFORMED, /* ours (source and ID), question unreadable */
+    MATCH_NOQ,       /* ours (source and ID), no question section: counts only as an error */
 };
 
 /* Whether the n bytes at a are the uncompressed name at ours (n bytes, a
@@ -638,7 +688,9 @@ static enum match question_matches(const struct equery *q, const uint8_t *m, siz
         return MATCH_DROP;
     if ((m[2] & 0x80) == 0) /* QR clear: a query, not a reply */
         return MATCH_DROP;
-    if (m[4] != 0 || m[5] != 1) /* QDCOUNT must be 1 (no question: FORMERR and the like) */
+    if (m[4] == 0 && m[5] == 0) /* no question: FORMERR, REFUSED and the like */
+        return MATCH_NOQ;
+    if (m[4] != 0 || m[5] != 1) /* else QDCOUNT must be 1 */
         return MATCH_DROP;
     /* the common case without ldns: the name in the reply is our own name's
      * wire bytes, letters in any case (no compression pointer, the same
@@ -664,6 +716,23 @@ static enum match question_matches(const struct equery *q, const uint8_t *m, siz
     if (!same || type != q->qtype || cls != LDNS_RR_CLASS_IN)
         return MATCH_DROP;
     return MATCH_OK;
+}
+
+/* A reply without a question section, from the right source with a right
+ * ID, counts only when it parses and says an error (rcode not NOERROR): the
+ * server could not, or would not, take the query. Anything else without a
+ * question is no answer to anything. Returns the parsed reply (the caller
+ * owns it) or NULL: drop it. */
+static ldns_pkt *noq_error(const uint8_t *m, size_t len)
+{
+    ldns_pkt *pkt = NULL;
+    if (ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK || pkt == NULL)
+        return NULL;
+    if (full_rcode(pkt) == LDNS_RCODE_NOERROR) {
+        ldns_pkt_free(pkt);
+        return NULL;
+    }
+    return pkt;
 }
 
 /* ---- UDP ---- */
@@ -769,6 +838,16 @@ static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
         return;
     }
     enum match mt = question_matches(q, m, len);
+    if (mt == MATCH_NOQ) {
+        ldns_pkt *pkt = noq_error(m, len);
+        if (pkt == NULL) {
+            e->st.dropped++;
+            return;
+        }
+        e->st.received++;
+        q_answer(q, pkt, q->sent_ns[which], false);
+        return;
+    }
     if (mt == MATCH_DROP) {
         e->st.dropped++;
         return;
@@ -827,9 +906,15 @@ static void tcp_message(struct equery *q)
     uint8_t *m = q->body;
     size_t len = q->bodylen;
     enum match mt = MATCH_DROP;
+    ldns_pkt *pkt = NULL;
     if (len >= ENGINE_HDR && (uint16_t)(m[0] << 8 | m[1]) == q->tcp_id)
         mt = question_matches(q, m, len);
-    if (mt == MATCH_DROP) { /* not ours: wait for the next message on the stream */
+    if (mt == MATCH_NOQ && (pkt = noq_error(m, len)) != NULL) {
+        e->st.received++;
+        q_answer(q, pkt, q->tcp_sent_ns, true);
+        return;
+    }
+    if (mt == MATCH_DROP || mt == MATCH_NOQ) { /* not ours: wait for the next message */
         e->st.dropped++;
         free(q->body);
         q->body = NULL;
@@ -837,7 +922,6 @@ static void tcp_message(struct equery *q)
         return;
     }
     e->st.received++;
-    ldns_pkt *pkt = NULL;
     if (mt == MATCH_MALFORMED || ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK || pkt == NULL) {
         q_fail(q, OBS_MALFORMED);
         return;
@@ -1080,13 +1164,16 @@ int engine_new(uv_loop_t *loop, const struct engine_opts *o, struct engine **out
 /* The query message, built straight into q->wire (after 2 bytes of room for
  * the TCP length): the header with RD as asked and the ID filled in per
  * attempt, the question (q->qname is wire form already; one name, so nothing
- * to compress), and an OPT record advertising ENGINE_EDNS_BUF. These are the
+ * to compress), and an OPT record advertising ENGINE_EDNS_BUF with an empty
+ * NSID option (RFC 5001 asks for it so). These are the
  * bytes ldns_pkt2wire() makes of the same query (tests/unit/test_engine.c
  * compares them), without its 64 KiB buffer and compression tree per query. */
 static int query_wire(struct equery *q, uint16_t qtype, bool rd)
 {
-    static const uint8_t opt[11] = {0, 0, 41, ENGINE_EDNS_BUF >> 8, ENGINE_EDNS_BUF & 0xff, 0, 0, 0,
-                                    0, 0, 0}; /* root, OPT, class = size, TTL 0, RDLENGTH 0 */
+    /* root, OPT, class = size, TTL 0, RDLENGTH 4: the NSID option, code 3, empty */
+    static const uint8_t opt[ENGINE_OPT_LEN] = {
+        0, 0, 41, ENGINE_EDNS_BUF >> 8, ENGINE_EDNS_BUF & 0xff, 0, 0, 0, 0, 0, 4, 0, LDNS_EDNS_NSID,
+        0, 0};
     size_t nlen = ldns_rdf_size(q->qname);
     size_t len = ENGINE_HDR + nlen + 4 + sizeof opt;
     uint8_t *w = malloc(2 + len);
@@ -1106,6 +1193,7 @@ static int query_wire(struct equery *q, uint16_t qtype, bool rd)
     memcpy(p + 4, opt, sizeof opt);
     q->wire = w;
     q->wirelen = len;
+    q->edns = true;
     return 0;
 }
 

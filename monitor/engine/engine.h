@@ -27,7 +27,18 @@
  * case-insensitively, type, class) match; anything else is dropped, counted, and the query keeps
  * waiting. A datagram from the right source with a right ID whose question
  * matches (or cannot be read) but whose body does not parse ends the query as
- * OBS_MALFORMED.
+ * OBS_MALFORMED. The one exception to the question rule: an error reply (rcode
+ * not NOERROR) with no question section at all, from the right source and ID,
+ * is taken as that rcode at once, as BIND does (servers that cannot parse a
+ * query, or refuse it early, answer so); with no question and NOERROR it is
+ * dropped.
+ *
+ * EDNS: every query carries an OPT record (buffer 1232) with an empty NSID
+ * option (RFC 5001), so that anycast sites and load-balanced caches say who
+ * answered (engine_result.site). A FORMERR, NOTIMP or BADVERS reply over UDP
+ * to a query with EDNS is asked once more without EDNS (RFC 6891 6.2.2),
+ * with fresh IDs and the whole timeout x tries budget; over TCP such a reply
+ * is the answer.
  *
  * Timing: attempt k (0-based) of n waits timeout * 2(k+1)/(n+1) before the next
  * one goes out (linear backoff: 0.5t, t, 1.5t for n = 3), so a silent server
@@ -73,7 +84,13 @@ struct engine_result {
     const char *cname_target; /* target of a CNAME at the asked name itself (qtype != CNAME),
                                  lower-cased with final dot, else NULL; valid during the callback */
     const struct ldns_struct_pkt *reply; /* parsed reply, valid during the callback; NULL none */
+    const char *site; /* the reply's NSID (RFC 5001): printable ASCII as is, else lower-case
+                         hex; "" when none. Borrowed: valid during the callback */
+    const char *ede;  /* the reply's Extended DNS Error INFO-CODEs (RFC 8914), decimal,
+                         ';'-joined in the order received (at most ENGINE_EDE_MAX); ""
+                         when none. Valid during the callback */
 };
+#define ENGINE_EDE_MAX 16
 
 typedef void (*engine_cb)(const struct engine_result *r, void *arg);
 
@@ -107,13 +124,14 @@ int engine_submit(struct engine *e, const struct engine_query *q);
 void engine_close(struct engine *e);
 
 struct engine_stats {
-    uint64_t submitted;     /* queries accepted by engine_submit */
-    uint64_t completed;     /* callbacks made */
-    uint64_t sent;          /* UDP datagrams and TCP messages sent (retries included) */
-    uint64_t received;      /* replies accepted (matched a query) */
-    uint64_t dropped;       /* datagrams/messages that matched nothing, or were cut short */
-    uint64_t retries;       /* UDP attempts after the first */
-    uint64_t tcp_fallbacks; /* truncated UDP replies followed by TCP */
+    uint64_t submitted;      /* queries accepted by engine_submit */
+    uint64_t completed;      /* callbacks made */
+    uint64_t sent;           /* UDP datagrams and TCP messages sent (retries included) */
+    uint64_t received;       /* replies accepted (matched a query) */
+    uint64_t dropped;        /* datagrams/messages that matched nothing, or were cut short */
+    uint64_t retries;        /* UDP attempts after the first */
+    uint64_t tcp_fallbacks;  /* truncated UDP replies followed by TCP */
+    uint64_t edns_fallbacks; /* FORMERR/NOTIMP/BADVERS to EDNS, asked again without it */
     uint64_t timeouts, unreachable, malformed; /* queries that ended so */
     uint64_t queued;                           /* now: waiting for the rate or in-flight cap */
     uint64_t inflight;                         /* now: on the wire */
@@ -134,6 +152,14 @@ struct ldns_struct_rdf;
 int engine_judge_reply_name(const struct ldns_struct_pkt *reply,
                             const struct ldns_struct_rdf *qname, uint16_t qtype,
                             struct engine_result *r, char **answer, char **cname_target);
+
+/* Pure, for fuzzing too: the reply's NSID and Extended DNS Errors as the
+ * `site` and `ede` columns write them (see struct engine_result), read from
+ * the OPT record with ldns's option list (which ldns caches in the packet,
+ * hence not const). A reply without EDNS, or whose options do not parse,
+ * has neither. *site and *ede are malloc'd (caller frees). Returns 0 or
+ * DP_ENOMEM (then both are NULL). */
+int engine_reply_site_ede(struct ldns_struct_pkt *reply, char **site, char **ede);
 
 /* "queued", "sending", ... for -v logs; "?" for an unknown value. */
 const char *engine_state_name(int state);

@@ -12,6 +12,7 @@
 #include "engine.h"
 #include "rules.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,4 +183,75 @@ out:
         free(found);
     ldns_rdf_deep_free(owned);
     return rc;
+}
+
+/* ---- the reply's EDNS options: NSID (RFC 5001) and Extended DNS Errors (RFC 8914) ---- */
+
+/* NSID bytes as the `site` column shows them: printable ASCII as is, anything
+ * else as lower-case hex of every byte (so two binary NSIDs never collide
+ * after a lossy conversion). malloc'd, or NULL. */
+static char *nsid_text(const uint8_t *d, size_t n)
+{
+    bool printable = true;
+    for (size_t i = 0; i < n && printable; i++)
+        printable = d[i] >= 0x20 && d[i] <= 0x7e;
+    size_t len = printable ? n : 2 * n;
+    char *s = malloc(len + 1);
+    if (s == NULL)
+        return NULL;
+    if (printable) {
+        memcpy(s, d, n);
+    } else {
+        static const char hex[] = "0123456789abcdef";
+        for (size_t i = 0; i < n; i++) {
+            s[2 * i] = hex[d[i] >> 4];
+            s[2 * i + 1] = hex[d[i] & 0x0f];
+        }
+    }
+    s[len] = '\0';
+    return s;
+}
+
+int engine_reply_site_ede(struct ldns_struct_pkt *reply, char **site, char **ede)
+{
+    char codes[ENGINE_EDE_MAX * 6 + 1]; /* "65535;" each */
+    size_t clen = 0;
+    unsigned ncodes = 0;
+    *site = NULL;
+    *ede = NULL;
+    /* ldns reads the OPT record's RDATA into a list of options (and keeps the
+     * list in the packet); option data that runs past the RDATA gives no
+     * list at all, and then the reply simply carries no site and no codes */
+    const ldns_edns_option_list *opts = reply != NULL ? ldns_pkt_edns_get_option_list(reply) : NULL;
+    size_t n = opts != NULL ? ldns_edns_option_list_get_count(opts) : 0;
+    codes[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        const ldns_edns_option *o = ldns_edns_option_list_get_option(opts, i);
+        if (o == NULL)
+            continue;
+        size_t sz = ldns_edns_get_size(o);
+        const uint8_t *d = ldns_edns_get_data(o);
+        if (ldns_edns_get_code(o) == LDNS_EDNS_NSID && *site == NULL && sz > 0 && d != NULL) {
+            if ((*site = nsid_text(d, sz)) == NULL)
+                goto nomem;
+        } else if (ldns_edns_get_code(o) == LDNS_EDNS_EDE && sz >= 2 && d != NULL &&
+                   ncodes < ENGINE_EDE_MAX) {
+            /* INFO-CODE, then EXTRA-TEXT that the column does not keep */
+            unsigned code = (unsigned)d[0] << 8 | d[1];
+            int k = snprintf(codes + clen, sizeof codes - clen, "%s%u", ncodes ? ";" : "", code);
+            if (k > 0 && (size_t)k < sizeof codes - clen) {
+                clen += (size_t)k;
+                ncodes++;
+            }
+        }
+    }
+    if (*site == NULL && (*site = strdup("")) == NULL)
+        goto nomem;
+    if ((*ede = strdup(codes)) == NULL)
+        goto nomem;
+    return 0;
+nomem:
+    free(*site);
+    *site = NULL;
+    return DP_ENOMEM;
 }

@@ -155,13 +155,13 @@ static void round_done(struct round *r, void *arg)
         engine_get_stats(run->engine, &st);
         fprintf(stderr,
                 "dnsprop %s: round %u: %zu rows; engine so far: %llu queries, %llu sent, "
-                "%llu retries, %llu over TCP, %llu timeouts, %llu unreachable, %llu malformed, "
-                "%llu stray replies dropped\n",
+                "%llu retries, %llu over TCP, %llu without EDNS, %llu timeouts, %llu unreachable, "
+                "%llu malformed, %llu stray replies dropped\n",
                 run->cmd, obslog_next_round(run->log) - 1, n, (unsigned long long)st.completed,
                 (unsigned long long)st.sent, (unsigned long long)st.retries,
-                (unsigned long long)st.tcp_fallbacks, (unsigned long long)st.timeouts,
-                (unsigned long long)st.unreachable, (unsigned long long)st.malformed,
-                (unsigned long long)st.dropped);
+                (unsigned long long)st.tcp_fallbacks, (unsigned long long)st.edns_fallbacks,
+                (unsigned long long)st.timeouts, (unsigned long long)st.unreachable,
+                (unsigned long long)st.malformed, (unsigned long long)st.dropped);
     }
     run->window_end = out.window_end;
     run->rounds_done++;
@@ -253,7 +253,8 @@ int run_rounds(uv_loop_t *loop, const struct run_opts *o, struct run_setup *setu
         .tty = watch && isatty(STDOUT_FILENO) && !o->quiet,
     };
     char err[512] = "";
-    int rc = obslog_open(setup->dir, REPORT_LOCK_WAIT_MS, o->insecure_dir ? OBSLOG_INSECURE_DIR : 0,
+    int rc = obslog_open(setup->dir, REPORT_LOCK_WAIT_MS,
+                         (o->insecure_dir ? OBSLOG_INSECURE_DIR : 0) | (o->quiet ? OBSLOG_QUIET : 0),
                          &run.log, err, sizeof err);
     if (rc != 0) {
         fprintf(stderr, "dnsprop %s: %s\n", cmd, err[0] ? err : dp_strerror(rc));

@@ -92,5 +92,34 @@ cmp -s "$T/torn.orig" "$T/torn/observations.csv" || fail "torn line not cut"
 mklog "$T/ver"
 sed -i '1s/,match\r$/,match,score\r/' "$T/ver/observations.csv"
 expect_exit 3 "$DNSPROP" report --dir "$T/ver"
-grep -q 'observations.csv:1: header of another version: unknown score' "$T/err" || fail "header: $(cat "$T/err")"
+grep -q 'observations.csv:1: header of another version: missing site,ede unknown score' "$T/err" || fail "header: $(cat "$T/err")"
+
+# a log of the older form (17 columns, $H): read as before (above); --upgrade
+# rewrites it once with site,ede, every old byte kept, the reports the same
+mklog "$T/up"
+expect_exit 0 "$DNSPROP" report --dir "$T/up"
+mkdir "$T/up.reports"
+cp "$T/up"/*.csv "$T/up"/*.svg "$T/up.reports/"
+expect_exit 0 "$DNSPROP" report --upgrade --dir "$T/up"
+grep -q 'observations.csv upgraded to 19 columns (site, ede), 6 rows kept' "$T/err" || fail "upgrade: $(cat "$T/err")"
+head -1 "$T/up/observations.csv" | grep -qx $'time_utc,vantage,round,domain,check,qname,qtype,server,address,transport,status,rcode,latency_ms,ttl,answer,expected,match,site,ede\r' \
+  || fail "upgrade: header $(head -1 "$T/up/observations.csv")"
+tail -n +2 "$T/up.reports/observations.csv" | sed 's/\r$/,,\r/' > "$T/up.want"
+tail -n +2 "$T/up/observations.csv" | cmp -s - "$T/up.want" || fail "upgrade: old rows changed"
+for f in convergence.csv timeline.csv mx_compliance.csv summary.csv convergence.svg; do
+  cmp -s "$T/up.reports/$f" "$T/up/$f" || fail "upgrade: $f differs"
+done
+cp "$T/up/observations.csv" "$T/up.once"
+expect_exit 0 "$DNSPROP" report --upgrade --dir "$T/up"
+grep -q 'already has the current 19 columns, nothing to upgrade' "$T/err" || fail "upgrade twice: $(cat "$T/err")"
+cmp -s "$T/up.once" "$T/up/observations.csv" || fail "upgrade twice: log changed"
+ls -a "$T/up" | grep -q '^\.observations\.csv\.upgrade\.' && fail "upgrade: temporary file left"
+# a damaged old log is not upgraded: exit 3, one line, nothing changed
+mklog "$T/upbad"
+sed -i '4s/,udp,/,sctp,/' "$T/upbad/observations.csv"
+cp "$T/upbad/observations.csv" "$T/upbad.orig"
+expect_exit 3 "$DNSPROP" report --upgrade --dir "$T/upbad"
+[ "$(wc -l < "$T/err")" -eq 1 ] || fail "upgrade damage: not one line"
+grep -q "observations.csv:4: bad transport 'sctp'" "$T/err" || fail "upgrade damage: $(cat "$T/err")"
+cmp -s "$T/upbad.orig" "$T/upbad/observations.csv" || fail "upgrade damage: log changed"
 finish

@@ -152,7 +152,7 @@ st=$(mlr --icsv --otsv --headerless-tsv-output cut -o -f transport,status,answer
 
 # ---- dnsprop query ----
 expect_exit 0 "$DNSPROP" query @"$(lab_addr good)" $Z MX
-head -1 "$T/out" | tr -d '\r' | grep -qx 'time_utc,vantage,round,domain,check,qname,qtype,server,address,transport,status,rcode,latency_ms,ttl,answer,expected,match' ||
+head -1 "$T/out" | tr -d '\r' | grep -qx 'time_utc,vantage,round,domain,check,qname,qtype,server,address,transport,status,rcode,latency_ms,ttl,answer,expected,match,site,ede' ||
   fail "query header: $(head -1 "$T/out")"
 [ "$(wc -l <"$T/out")" -eq 2 ] || fail "query printed $(wc -l <"$T/out") lines, want 2"
 st=$(mlr --icsv --otsv --headerless-tsv-output cut -o -f qname,qtype,address,transport,status,rcode,answer "$T/out")

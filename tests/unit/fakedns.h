@@ -19,27 +19,37 @@
 #include <uv.h>
 
 enum fake_mode {
-    FAKE_MX2,       /* two MX records, "10 mx1.<qname>" and "20 mx2.<qname>" */
-    FAKE_MX1,       /* one MX "10 mx.<qname>" (for bulk tests) */
-    FAKE_SERVFAIL,  /* rcode SERVFAIL */
-    FAKE_REFUSED,   /* rcode REFUSED */
-    FAKE_NOTIMP,    /* rcode NOTIMP (4) */
-    FAKE_NXDOMAIN,  /* NXDOMAIN with SOA TTL 3600, MINIMUM 300 */
-    FAKE_NXDOMAIN2, /* NXDOMAIN with SOA TTL 60, MINIMUM 300 */
-    FAKE_NODATA,    /* NOERROR, no answer, SOA TTL 900, MINIMUM 120 */
-    FAKE_TC,        /* UDP: empty truncated reply; TCP: the MX2 answer */
-    FAKE_WRONGID,   /* UDP: first a reply with a wrong ID, then the right one */
-    FAKE_OTHERPORT, /* UDP: first an answer "99 evil." from another port, then MX2 */
-    FAKE_WRONGQ,    /* UDP: first a reply for another name, then MX2 */
-    FAKE_DROPFIRST, /* UDP: the first query gets nothing, later ones MX2 */
-    FAKE_SWALLOW,   /* nothing, ever */
-    FAKE_GARBAGE,   /* right ID and question, then bytes that do not parse */
-    FAKE_BADNAME,   /* right ID, QDCOUNT 1, then a name that does not parse */
-    FAKE_CNAME,     /* www -> a.example.net. -> b.example.org. MX 10 mx.example.org. */
-    FAKE_MIXCASE,   /* MX2, with the question echoed in mixed case */
-    FAKE_HUGE_TCP,  /* TCP: length 65535, then nothing */
-    FAKE_HOLD,      /* MX1, but held back and sent every 20 ms in one batch, last first */
-    FAKE_TWICE,     /* MX1, each reply sent twice */
+    FAKE_MX2,         /* two MX records, "10 mx1.<qname>" and "20 mx2.<qname>" */
+    FAKE_MX1,         /* one MX "10 mx.<qname>" (for bulk tests) */
+    FAKE_SERVFAIL,    /* rcode SERVFAIL */
+    FAKE_REFUSED,     /* rcode REFUSED */
+    FAKE_NOTIMP,      /* rcode NOTIMP (4) */
+    FAKE_NXDOMAIN,    /* NXDOMAIN with SOA TTL 3600, MINIMUM 300 */
+    FAKE_NXDOMAIN2,   /* NXDOMAIN with SOA TTL 60, MINIMUM 300 */
+    FAKE_NODATA,      /* NOERROR, no answer, SOA TTL 900, MINIMUM 120 */
+    FAKE_TC,          /* UDP: empty truncated reply; TCP: the MX2 answer */
+    FAKE_WRONGID,     /* UDP: first a reply with a wrong ID, then the right one */
+    FAKE_OTHERPORT,   /* UDP: first an answer "99 evil." from another port, then MX2 */
+    FAKE_WRONGQ,      /* UDP: first a reply for another name, then MX2 */
+    FAKE_DROPFIRST,   /* UDP: the first query gets nothing, later ones MX2 */
+    FAKE_SWALLOW,     /* nothing, ever */
+    FAKE_GARBAGE,     /* right ID and question, then bytes that do not parse */
+    FAKE_BADNAME,     /* right ID, QDCOUNT 1, then a name that does not parse */
+    FAKE_CNAME,       /* www -> a.example.net. -> b.example.org. MX 10 mx.example.org. */
+    FAKE_MIXCASE,     /* MX2, with the question echoed in mixed case */
+    FAKE_HUGE_TCP,    /* TCP: length 65535, then nothing */
+    FAKE_HOLD,        /* MX1, but held back and sent every 20 ms in one batch, last first */
+    FAKE_TWICE,       /* MX1, each reply sent twice */
+    FAKE_NSID,        /* MX2 with an OPT record: NSID f->nsid (when the query asked for it),
+                         then EDE 3 "stale" and EDE 22 (no text), then NSID "second" */
+    FAKE_FORMERR_NOQ, /* to a query with EDNS: FORMERR with no question (as old servers
+                         do); without EDNS: MX2 */
+    FAKE_BADVERS,     /* to a query with EDNS: BADVERS (extended rcode 1 in the OPT);
+                         without EDNS: MX2 */
+    FAKE_FORMERR,     /* FORMERR with the question, to every query */
+    FAKE_NOQ_REFUSED, /* REFUSED with no question section */
+    FAKE_NOQ_NOERROR, /* NOERROR with no question section (no answer to anything) */
+    FAKE_NOQ_WRONGID, /* UDP: first REFUSED with no question and a wrong ID, then MX2 */
 };
 
 #define FAKE_MAX_PORTS 64
@@ -70,8 +80,12 @@ struct fake {
     int port;
     struct sockaddr_in addr; /* 127.0.0.1:port, for engine_query.sa */
     unsigned udp_queries, tcp_queries;
-    unsigned edns_1232;             /* queries that carried EDNS with buffer 1232 */
-    unsigned rd_set;                /* queries with RD */
+    unsigned edns_1232;  /* queries that carried EDNS with buffer 1232 */
+    unsigned rd_set;     /* queries with RD */
+    unsigned no_edns;    /* queries without an OPT record */
+    unsigned nsid_asked; /* queries with an (empty) NSID option */
+    uint8_t nsid[16];    /* FAKE_NSID: the NSID sent back */
+    size_t nsid_len;
     unsigned held_now, held_max;    /* FAKE_HOLD: replies waiting / most waiting at once */
     uint16_t ports[FAKE_MAX_PORTS]; /* distinct UDP source ports queries came from */
     unsigned nports;                /* how many (FAKE_MAX_PORTS + 1: more than that) */
@@ -172,10 +186,44 @@ static ldns_pkt *fake_reply(const struct fake *f, const ldns_pkt *query, bool tc
         ldns_pkt_push_rr(r, LDNS_SECTION_ANSWER,
                          fake_rr("c.example.org.", "5 IN MX 10 wrong.example.org."));
         break;
+    case FAKE_NSID: {
+        ldns_pkt_push_rr(r, LDNS_SECTION_ANSWER, fake_rr(qname, "300 IN MX 10 MX1.Example.COM."));
+        ldns_pkt_push_rr(r, LDNS_SECTION_ANSWER, fake_rr(qname, "120 IN MX 20 mx2.example.com."));
+        ldns_edns_option_list *opts = ldns_edns_option_list_new();
+        ldns_pkt_set_edns_udp_size(r, 1232);
+        if (f->nsid_len > 0)
+            ldns_edns_option_list_push(
+                opts, ldns_edns_new_from_data(LDNS_EDNS_NSID, f->nsid_len, f->nsid));
+        ldns_edns_option_list_push(opts,
+                                   ldns_edns_new_from_data(LDNS_EDNS_EDE, 7, "\000\003stale"));
+        ldns_edns_option_list_push(opts, ldns_edns_new_from_data(LDNS_EDNS_EDE, 2, "\000\026"));
+        ldns_edns_option_list_push(opts, ldns_edns_new_from_data(LDNS_EDNS_NSID, 6, "second"));
+        ldns_pkt_set_edns_option_list(r, opts);
+        break;
+    }
+    case FAKE_BADVERS:
+    case FAKE_FORMERR_NOQ:
+        if (ldns_pkt_edns(query)) {
+            ldns_pkt_set_edns_udp_size(r, 1232);
+            ldns_pkt_set_edns_extended_rcode(r, 1); /* 16: BADVERS */
+            break;
+        }
+        ldns_pkt_push_rr(r, LDNS_SECTION_ANSWER, fake_rr(qname, "300 IN MX 10 MX1.Example.COM."));
+        ldns_pkt_push_rr(r, LDNS_SECTION_ANSWER, fake_rr(qname, "120 IN MX 20 mx2.example.com."));
+        break;
+    case FAKE_FORMERR:
+        ldns_pkt_set_rcode(r, LDNS_RCODE_FORMERR);
+        break;
+    case FAKE_NOQ_WRONGID:
+        ldns_pkt_push_rr(r, LDNS_SECTION_ANSWER, fake_rr(qname, "300 IN MX 10 MX1.Example.COM."));
+        ldns_pkt_push_rr(r, LDNS_SECTION_ANSWER, fake_rr(qname, "120 IN MX 20 mx2.example.com."));
+        break;
     case FAKE_SWALLOW:
     case FAKE_GARBAGE:
     case FAKE_BADNAME:
     case FAKE_HUGE_TCP:
+    case FAKE_NOQ_REFUSED:
+    case FAKE_NOQ_NOERROR:
         break;
     }
     free(qname);
@@ -219,10 +267,29 @@ static void fake_note_port(struct fake *f, const struct sockaddr *from)
         f->nports++;
 }
 
-static void fake_note_query(struct fake *f, const ldns_pkt *q)
+/* A reply header with no question section: ID of the query, QR, the rcode. */
+static uint8_t *fake_noq(const uint8_t *query, unsigned rcode, size_t *len)
+{
+    uint8_t *g = calloc(1, 12);
+    memcpy(g, query, 2);
+    g[2] = 0x80 | (query[2] & 0x01); /* QR, RD echoed */
+    g[3] = (uint8_t)rcode;
+    *len = 12;
+    return g;
+}
+
+static void fake_note_query(struct fake *f, ldns_pkt *q)
 {
     if (ldns_pkt_edns(q) && ldns_pkt_edns_udp_size(q) == 1232)
         f->edns_1232++;
+    if (!ldns_pkt_edns(q))
+        f->no_edns++;
+    const ldns_edns_option_list *opts = ldns_pkt_edns_get_option_list(q);
+    for (size_t i = 0; opts != NULL && i < ldns_edns_option_list_get_count(opts); i++) {
+        const ldns_edns_option *o = ldns_edns_option_list_get_option(opts, i);
+        if (ldns_edns_get_code(o) == LDNS_EDNS_NSID && ldns_edns_get_size(o) == 0)
+            f->nsid_asked++;
+    }
     if (ldns_pkt_rd(q))
         f->rd_set++;
 }
@@ -303,6 +370,25 @@ static void fake_udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const str
     case FAKE_TWICE:
         w = fake_wire(fake_reply(f, q, false), &len);
         fake_send(&f->udp, from, w, len);
+        break;
+    case FAKE_FORMERR_NOQ:
+        if (ldns_pkt_edns(q))
+            w = fake_noq((const uint8_t *)buf->base, LDNS_RCODE_FORMERR, &len);
+        else
+            w = fake_wire(fake_reply(f, q, false), &len);
+        break;
+    case FAKE_NOQ_REFUSED:
+        w = fake_noq((const uint8_t *)buf->base, LDNS_RCODE_REFUSED, &len);
+        break;
+    case FAKE_NOQ_NOERROR:
+        w = fake_noq((const uint8_t *)buf->base, LDNS_RCODE_NOERROR, &len);
+        break;
+    case FAKE_NOQ_WRONGID:
+        w = fake_noq((const uint8_t *)buf->base, LDNS_RCODE_REFUSED, &len);
+        w[1] ^= 0x5a;
+        fake_send(&f->udp, from, w, len);
+        free(w);
+        w = fake_wire(fake_reply(f, q, false), &len);
         break;
     case FAKE_HOLD: {
         struct fake_held *hd = calloc(1, sizeof *hd);

@@ -1,5 +1,6 @@
 /* Unit tests for the CSV writer and reader (reports/csv.c) and the
  * observation row format (reports/obslog.c). */
+#define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -163,6 +164,8 @@ static struct obs sample(void)
         .answer = "=2+5.attacker.example.",
         .expected = "\"a,b\" \"c\\\"d\" | \"e\\092f\"",
         .match = OBS_MATCH_NO,
+        .site = "-fra1 \\ b",
+        .ede = "3;22",
     };
     return o;
 }
@@ -186,6 +189,8 @@ static void assert_obs_equal(const struct obs *a, const struct obs *b)
     assert_string_equal(a->answer, b->answer);
     assert_string_equal(a->expected, b->expected);
     assert_int_equal(a->match, b->match);
+    assert_string_equal(a->site ? a->site : "", b->site);
+    assert_string_equal(a->ede ? a->ede : "", b->ede);
 }
 
 static void test_obs_row_round_trip(void **state)
@@ -211,9 +216,12 @@ static void test_obs_row_round_trip(void **state)
     o.answer = "";
     o.match = OBS_MATCH_NONE;
     o.tcp = false;
+    o.site = NULL;
+    o.ede = "";
     csvw_clear(&w);
     obs_write_row(&w, &o);
     assert_non_null(strstr(w.buf, ",udp,timeout,,,,,"));
+    assert_memory_equal(w.buf + w.len - 4, ",,\r\n", 4); /* site, ede empty at the end */
     assert_int_equal(obs_parse_line(&r, w.buf, w.len - 1, &back, why, sizeof why), 0);
     assert_obs_equal(&o, &back);
     /* rcodes as mnemonics, a number where there is none */
@@ -241,18 +249,25 @@ static void test_obs_bad_values(void **state)
         const char *line;
         const char *why;
     } bad[] = {
-        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,", NULL},
-        {"2026-11-30 00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,", "bad time_utc"},
-        {"2026-11-30 00:00:00,h,0,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,", "bad round"},
-        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,sctp,ok,NOERROR,1,1,x,,", "bad transport"},
-        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,fine,NOERROR,1,1,x,,", "bad status"},
-        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOPE,1,1,x,,", "bad rcode"},
-        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,3,1,1,x,,", "bad rcode"},
-        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,'-1,1,x,,", "bad latency_ms"},
-        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1x,x,,", "bad ttl"},
-        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,maybe", "bad match"},
-        {"2026-11-30 00:00:00,h,1,,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,", "bad domain"},
-        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,", "16 fields, want 17"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,,,", NULL},
+        {"2026-11-30 00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,,,", "bad time_utc"},
+        {"2026-11-30 00:00:00,h,0,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,,,", "bad round"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,sctp,ok,NOERROR,1,1,x,,,,", "bad transport"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,fine,NOERROR,1,1,x,,,,", "bad status"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOPE,1,1,x,,,,", "bad rcode"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,3,1,1,x,,,,", "bad rcode"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,'-1,1,x,,,,", "bad latency_ms"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1x,x,,,,", "bad ttl"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,maybe,,", "bad match"},
+        {"2026-11-30 00:00:00,h,1,,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,,,", "bad domain"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,", "17 fields, want 19"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,,fra1,3", NULL},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,,fra1,3;22;0;65535", NULL},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,,,65536", "bad ede"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,,,03", "bad ede"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,,,3;", "bad ede"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,,,3 22", "bad ede"},
+        {"2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,,,'-3", "bad ede"},
     };
     struct csvr r;
     struct obs o;
@@ -267,6 +282,30 @@ static void test_obs_bad_values(void **state)
             assert_non_null(strstr(why, bad[i].why));
         }
     }
+    /* a log of the older form: 17 fields exactly, site and ede empty */
+    const char *v1 = "2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,yes";
+    assert_int_equal(obs_parse_line_cols(&r, v1, strlen(v1), OBS_NCOLUMNS_V1, &o, why, sizeof why),
+                     0);
+    assert_int_equal(o.match, OBS_MATCH_YES);
+    assert_string_equal(o.site, "");
+    assert_string_equal(o.ede, "");
+    const char *v2 = "2026-11-30 00:00:00,h,1,d,mx,q.,MX,s,a,udp,ok,NOERROR,1,1,x,,yes,fra1,3";
+    assert_int_equal(obs_parse_line_cols(&r, v2, strlen(v2), OBS_NCOLUMNS_V1, &o, why, sizeof why),
+                     DP_EINPUT);
+    assert_non_null(strstr(why, "19 fields, want 17"));
+    assert_int_equal(obs_parse_line(&r, v2, strlen(v2), &o, why, sizeof why), 0);
+    assert_string_equal(o.site, "fra1");
+    assert_string_equal(o.ede, "3");
+    assert_int_equal(obs_parse_line_cols(&r, v2, strlen(v2), 18, &o, why, sizeof why), DP_EINPUT);
+    /* written in the older form: no site, no ede, whatever the row holds */
+    struct csvw w;
+    csvw_init(&w);
+    struct obs s = sample();
+    obs_write_row_cols(&w, &s, OBS_NCOLUMNS_V1);
+    assert_int_equal(
+        obs_parse_line_cols(&r, w.buf, w.len - 2, OBS_NCOLUMNS_V1, &o, why, sizeof why), 0);
+    assert_null(memmem(w.buf, w.len, "fra1", 4));
+    csvw_deinit(&w);
     csvr_deinit(&r);
 }
 

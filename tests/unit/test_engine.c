@@ -34,7 +34,8 @@ struct slot {
     int64_t latency_ms, ttl;
     char *answer;
     char *cname;
-    uint64_t at_ms; /* uv_hrtime when the callback came, ms */
+    char *site, *ede; /* as the engine gave them */
+    uint64_t at_ms;   /* uv_hrtime when the callback came, ms */
 };
 
 struct run {
@@ -87,6 +88,10 @@ static void on_result(const struct engine_result *res, void *arg)
     free(s->cname);
     s->answer = strdup(res->answer);
     s->cname = res->cname_target ? strdup(res->cname_target) : NULL;
+    free(s->site);
+    free(s->ede);
+    s->site = strdup(res->site);
+    s->ede = strdup(res->ede);
     s->at_ms = now_ms();
     if (++r->done == r->expect)
         uv_stop(&r->loop);
@@ -140,6 +145,8 @@ static void slot_free(struct slot *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(s[i].answer);
         free(s[i].cname);
+        free(s[i].site);
+        free(s[i].ede);
     }
 }
 
@@ -175,6 +182,9 @@ static void test_two_mx(void **state)
     assert_true(s[0].latency_ms >= 0 && s[0].latency_ms < 1000);
     assert_int_equal(r.f.rd_set, 0);
     assert_int_equal(r.f.edns_1232, 1);
+    assert_int_equal(r.f.nsid_asked, 1); /* every query asks for the NSID */
+    assert_string_equal(s[0].site, "");  /* a reply without OPT: no site, no codes */
+    assert_string_equal(s[0].ede, "");
     submit(&r, &s[1], "example.com.", LDNS_RR_TYPE_MX, true, false);
     run_wait(&r);
     assert_int_equal(s[1].status, OBS_OK);
@@ -637,6 +647,10 @@ static void query_wire_case(const char *qname, uint16_t qtype, bool rd)
     assert_non_null(p);
     ldns_pkt_set_rd(p, rd);
     ldns_pkt_set_edns_udp_size(p, 1232);
+    ldns_edns_option_list *ol = ldns_edns_option_list_new();
+    assert_non_null(ol);
+    assert_true(ldns_edns_option_list_push(ol, ldns_edns_new_from_data(LDNS_EDNS_NSID, 0, "")));
+    ldns_pkt_set_edns_option_list(p, ol);
     uint8_t *want = NULL;
     size_t wantlen = 0;
     assert_int_equal(ldns_pkt2wire(&want, p, &wantlen), LDNS_STATUS_OK);
@@ -663,6 +677,130 @@ static void test_query_wire(void **state)
     query_wire_case("_dmarc.contoso.com.", LDNS_RR_TYPE_TXT, false);
     query_wire_case("a\\.b\032c.example", LDNS_RR_TYPE_AAAA, true);
     query_wire_case("x.example", 65280, false);
+}
+
+/* ---- EDNS: NSID and Extended DNS Errors in, FORMERR/NOTIMP/BADVERS without EDNS again ---- */
+
+static void nsid_case(const char *nsid, size_t n, const char *want_site)
+{
+    struct run r;
+    struct slot s = {0};
+    struct engine_opts o = opts(1000, 2);
+    run_init(&r, FAKE_NSID, &o);
+    memcpy(r.f.nsid, nsid, n);
+    r.f.nsid_len = n;
+    submit(&r, &s, "example.com", LDNS_RR_TYPE_MX, true, false);
+    run_wait(&r);
+    assert_int_equal(s.status, OBS_OK);
+    assert_string_equal(s.answer, MX2_ANSWER);
+    assert_int_equal(r.f.nsid_asked, 1);
+    assert_string_equal(s.site, want_site);
+    assert_string_equal(s.ede, "3;22"); /* codes in the order sent, texts left out */
+    run_end(&r);
+    slot_free(&s, 1);
+}
+
+static void test_nsid_ede(void **state)
+{
+    (void)state;
+    nsid_case("fra1.anycast-7", 14, "fra1.anycast-7"); /* the first NSID, printable: as is */
+    nsid_case("\x01\xab"
+              "x",
+              3, "01ab78"); /* not printable: hex of every byte */
+    nsid_case("a b", 3, "a b");
+    nsid_case("", 0, "second"); /* no NSID first: the later one */
+}
+
+/* The fake's counters after one query (r is ended). */
+static void one_fake(enum fake_mode mode, uint64_t timeout, unsigned tries, struct slot *s,
+                     struct engine_stats *st, struct fake *counters)
+{
+    struct run r;
+    struct engine_opts o = opts(timeout, tries);
+    run_init(&r, mode, &o);
+    submit(&r, s, "example.com", LDNS_RR_TYPE_MX, true, false);
+    run_wait(&r);
+    assert_int_equal(s->calls, 1);
+    engine_get_stats(r.e, st);
+    *counters = r.f;
+    run_end(&r);
+}
+
+static void test_edns_fallback(void **state)
+{
+    (void)state;
+    static const enum fake_mode modes[] = {FAKE_FORMERR_NOQ, FAKE_BADVERS};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        struct slot s = {0};
+        struct engine_stats st;
+        struct fake f;
+        /* a long timeout: the second query follows the error reply, not a timer */
+        one_fake(modes[i], 8000, 2, &s, &st, &f);
+        assert_int_equal(s.status, OBS_OK);
+        assert_string_equal(s.answer, MX2_ANSWER);
+        assert_int_equal(f.udp_queries, 2);
+        assert_int_equal(f.no_edns, 1); /* the second one without EDNS */
+        assert_int_equal(f.nsid_asked, 1);
+        assert_int_equal(st.edns_fallbacks, 1);
+        assert_int_equal(st.retries, 0);
+        assert_int_equal(st.received, 2);
+        assert_int_equal(st.timeouts, 0);
+        slot_free(&s, 1);
+    }
+    /* an error that stays without EDNS is the answer: asked once more only */
+    struct slot s = {0};
+    struct engine_stats st;
+    struct fake f;
+    one_fake(FAKE_FORMERR, 8000, 2, &s, &st, &f);
+    assert_int_equal(s.status, OBS_SERVFAIL);
+    assert_int_equal(s.rcode, LDNS_RCODE_FORMERR);
+    assert_int_equal(f.udp_queries, 2);
+    assert_int_equal(f.no_edns, 1);
+    assert_int_equal(st.edns_fallbacks, 1);
+    slot_free(&s, 1);
+    memset(&s, 0, sizeof s);
+    one_fake(FAKE_NOTIMP, 8000, 2, &s, &st, &f);
+    assert_int_equal(s.rcode, LDNS_RCODE_NOTIMPL);
+    assert_int_equal(f.udp_queries, 2);
+    assert_int_equal(f.no_edns, 1);
+    slot_free(&s, 1);
+    /* SERVFAIL is not about EDNS: no second query */
+    memset(&s, 0, sizeof s);
+    one_fake(FAKE_SERVFAIL, 8000, 2, &s, &st, &f);
+    assert_int_equal(s.status, OBS_SERVFAIL);
+    assert_int_equal(f.udp_queries, 1);
+    assert_int_equal(st.edns_fallbacks, 0);
+    slot_free(&s, 1);
+}
+
+/* An error reply with no question from the right source and ID is that
+ * rcode at once (not a timeout); with NOERROR, or a wrong ID, it is dropped. */
+static void test_no_question(void **state)
+{
+    (void)state;
+    struct slot s = {0};
+    struct engine_stats st;
+    struct fake f;
+    one_fake(FAKE_NOQ_REFUSED, 8000, 2, &s, &st, &f);
+    assert_int_equal(s.status, OBS_REFUSED);
+    assert_int_equal(s.rcode, LDNS_RCODE_REFUSED);
+    assert_true(s.had_reply);
+    assert_int_equal(f.udp_queries, 1);
+    assert_int_equal(st.timeouts, 0);
+    assert_int_equal(st.dropped, 0);
+    slot_free(&s, 1);
+    memset(&s, 0, sizeof s);
+    one_fake(FAKE_NOQ_NOERROR, 300, 2, &s, &st, &f);
+    assert_int_equal(s.status, OBS_TIMEOUT);
+    assert_int_equal(st.dropped, 2);
+    assert_int_equal(f.udp_queries, 2);
+    slot_free(&s, 1);
+    memset(&s, 0, sizeof s);
+    one_fake(FAKE_NOQ_WRONGID, 8000, 2, &s, &st, &f);
+    assert_int_equal(s.status, OBS_OK);
+    assert_string_equal(s.answer, MX2_ANSWER);
+    assert_int_equal(st.dropped, 1);
+    slot_free(&s, 1);
 }
 
 static void test_bad_submit(void **state)
@@ -1003,6 +1141,9 @@ int main(void)
         cmocka_unit_test(test_cname_chain),
         cmocka_unit_test(test_judge),
         cmocka_unit_test(test_query_wire),
+        cmocka_unit_test(test_nsid_ede),
+        cmocka_unit_test(test_edns_fallback),
+        cmocka_unit_test(test_no_question),
         cmocka_unit_test(test_bad_submit),
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_inflight_cap),
