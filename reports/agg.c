@@ -29,7 +29,8 @@
  *   nxdomain, nodata) the same qname and qtype in one round with different
  *   statuses or answers (an SOA with another serial is a different answer).
  * - delegation (PRODUCT.md section 12): the counts are over the parent:
- *   servers (their referral's NS set matched the child's or not); a parent
+ *   servers (their referral's NS set matched the child's or not; a parent
+ *   that is unreachable, such as IPv6 on an IPv4-only host, is not counted); a parent
  *   that has not changed yet is not a cache, so its rows give no ETA. The
  *   auth: rows of the check are probes and the child's addresses, not
  *   answers to compare: they never disagree. Per round: lame-delegation when
@@ -911,6 +912,10 @@ static int finish_round(struct rep_agg *a)
             c->auth_mismatch |= auth_no;
             continue;
         }
+        /* a parent server this host has no route to (IPv6 on an IPv4-only
+         * host) says nothing about the delegation: it is not counted */
+        if (deleg && primary != NULL && primary->status == OBS_UNREACHABLE)
+            continue;
         c->servers++;
         c->conv += st == REP_CONVERGED;
         c->stale += st == REP_STALE;

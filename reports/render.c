@@ -322,7 +322,14 @@ static const char *const deleg_reasons[REP_DELEG_ALL + 1] = {
 static void judge_dc(const struct rep_agg *a, struct dcview *v)
 {
     const struct rep_dc *c = &a->dcs[v->dc];
-    if (strcmp(a->str.s[c->check], "delegation") == 0 && c->deleg != 0) {
+    bool deleg = strcmp(a->str.s[c->check], "delegation") == 0;
+    if (deleg && c->deleg == 0 && c->servers == 0) {
+        /* no parent server could be reached: nothing is known */
+        v->st = DS_PROPAGATING;
+        v->why = "no parent server reachable";
+        return;
+    }
+    if (deleg && c->deleg != 0) {
         const char *why = deleg_reasons[c->deleg & REP_DELEG_ALL];
         if (c->deleg & REP_DELEG_LAME)
             v->st = DS_CRITICAL;

@@ -716,6 +716,31 @@ static void test_delegation_glue_rules(void **state)
     assert_non_null(strstr(out.status_line, "delegation-mismatch"));
 }
 
+/* A parent server the host cannot reach (IPv6 without a route) is not
+ * counted; when none can be reached, nothing is known: WARNING. */
+static void test_delegation_unreachable(void **state)
+{
+    (void)state;
+    struct rows r;
+    struct report_outcome out;
+    const char *d = "contoso.com", *q = "contoso.com.";
+    r.n = 0;
+    add(&r, T1, 1, d, "delegation", q, "NS", "parent:p1", "192.0.2.101", OBS_OK, 3600, NEWNS, NEWNS,
+        OBS_MATCH_YES);
+    add(&r, T1, 1, d, "delegation", q, "NS", "parent:p1", "[2001:db8::101]", OBS_UNREACHABLE, -1,
+        "", NEWNS, OBS_MATCH_NONE);
+    append_refresh(&r, NULL, 0, &out);
+    assert_int_equal(out.exit_status, 0);
+    assert_string_equal(out.status_line,
+                        "DNSPROP OK - contoso.com delegation 1/1 converged | converged=1;;;0;1");
+    r.n = 0;
+    add(&r, T1 + 600, 2, d, "delegation", q, "NS", "parent:p1", "[2001:db8::101]", OBS_UNREACHABLE,
+        -1, "", NEWNS, OBS_MATCH_NONE);
+    append_refresh(&r, NULL, 0, &out);
+    assert_int_equal(out.exit_status, 1);
+    assert_non_null(strstr(out.status_line, "0/0 converged, no parent server reachable"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -730,6 +755,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_same_name_two_addresses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delegation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delegation_glue_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delegation_unreachable, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
