@@ -772,6 +772,7 @@ static int deleg_round(struct rep_agg *a, struct open *op, struct rep_dc *c)
             memset(&a->dels[i], 0, sizeof a->dels[i]);
             a->dels[i].dom = c->dom;
             a->dels[i].server = d->server;
+            a->dels[i].old_ttl = a->dels[i].changed = -1;
         }
         struct rep_deleg *e = &a->dels[i];
         e->address = d->address;
@@ -780,6 +781,15 @@ static int deleg_round(struct rep_agg *a, struct open *op, struct rep_dc *c)
         e->ttl = x->ttl;
         e->status = x->status;
         e->flags = flags;
+        /* the deadline: resolvers that took this server's old referral may
+         * follow it until the change plus the old referral's TTL */
+        if (x->match == OBS_MATCH_NO) {
+            if (x->ttl > e->old_ttl)
+                e->old_ttl = x->ttl;
+            e->changed = -1;
+        } else if (x->match == OBS_MATCH_YES && e->changed < 0 && e->old_ttl >= 0) {
+            e->changed = g->min_time;
+        }
         free(e->answer);
         free(e->child);
         free(e->lame);

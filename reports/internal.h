@@ -127,9 +127,11 @@ struct rep_deleg {
     uint32_t round;
     int64_t time, ttl;
     uint8_t status, flags;
-    char *answer; /* owned: the referral text */
-    char *child;  /* owned: the child's NS set it was compared with ("" unknown) */
-    char *lame;   /* owned: the lame servers it names, " | "-joined */
+    int64_t old_ttl; /* largest NS TTL of a referral to other servers than the child's; -1 */
+    int64_t changed; /* first round it named the child's servers after that; -1 */
+    char *answer;    /* owned: the referral text */
+    char *child;     /* owned: the child's NS set it was compared with ("" unknown) */
+    char *lame;      /* owned: the lame servers it names, " | "-joined */
 };
 
 /* Percent converged per check over time, at most REP_SERIES_MAX points:

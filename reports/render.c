@@ -463,7 +463,40 @@ out:
 }
 
 #define DELEG_HEADER                                                                               \
-    "domain,server,address,time_utc,status,ns,ttl,glue,child_ns,lame,verdict,reasons\r\n"
+    "domain,server,address,time_utc,status,ns,ttl,glue,child_ns,lame,verdict,reasons,"             \
+    "changed_utc,old_ttl,deadline_utc\r\n"
+
+/* When resolvers must have let go of a parent server's old referral: the
+ * round it first named the child's servers plus the TTL of the old
+ * referral; -1 while it has not changed, or when its old TTL is unknown. */
+static int64_t deleg_row_deadline(const struct rep_deleg *e)
+{
+    return e->changed >= 0 && e->old_ttl >= 0 ? e->changed + e->old_ttl : -1;
+}
+
+/* The deadline of a domain's NS change as the parent sets it (PRODUCT.md
+ * section 12): the latest deadline over the parent servers of its latest
+ * round, -1 while any of them still names other servers or none is known.
+ * For the deadline_utc of the ns and delegation checks. */
+static int64_t __attribute__((unused)) deleg_deadline(const struct rep_agg *a, uint32_t dom)
+{
+    int64_t best = -1;
+    uint32_t round = 0;
+    for (uint32_t i = 0; i < a->ndels; i++)
+        if (a->dels[i].dom == dom && a->dels[i].round > round)
+            round = a->dels[i].round;
+    for (uint32_t i = 0; i < a->ndels; i++) {
+        const struct rep_deleg *e = &a->dels[i];
+        if (e->dom != dom || e->round != round)
+            continue;
+        if (e->flags & REP_DELEG_MISMATCH)
+            return -1;
+        int64_t dl = deleg_row_deadline(e);
+        if (dl > best)
+            best = dl;
+    }
+    return best;
+}
 
 static int write_delegation(struct obslog *l, char *err, size_t errlen)
 {
@@ -506,6 +539,9 @@ static int write_delegation(struct obslog *l, char *err, size_t errlen)
         csvw_str(&w, e->lame);
         csvw_str(&w, verdict);
         csvw_str(&w, deleg_reasons[e->flags & REP_DELEG_ALL]);
+        csvw_time(&w, e->changed);
+        csvw_opt(&w, e->old_ttl);
+        csvw_time(&w, deleg_row_deadline(e));
         csvw_end(&w);
     }
     rc = csvw_error(&w);

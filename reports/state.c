@@ -161,6 +161,8 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
         put_i(&w, e->ttl);
         csvw_uint(&w, e->status);
         csvw_uint(&w, e->flags);
+        put_i(&w, e->old_ttl);
+        put_i(&w, e->changed);
         csvw_str(&w, e->answer);
         csvw_str(&w, e->child);
         csvw_str(&w, e->lame);
@@ -442,6 +444,8 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             e->ttl = get_i(&c);
             e->status = (uint8_t)get_u(&c, OBS_STATUS_COUNT - 1);
             e->flags = (uint8_t)get_u(&c, REP_DELEG_ALL);
+            e->old_ttl = get_i(&c);
+            e->changed = get_i(&c);
             e->answer = get_s(&c);
             e->child = get_s(&c);
             e->lame = get_s(&c);

@@ -573,6 +573,9 @@ static void test_same_name_two_addresses(void **state)
  * REFUSED: lame); parent p2 names the new ones but its glue for
  * ns3.contoso.com. is not the child's address. Round 2: both parents agree
  * with the child, glue fixed: consistent. */
+#define DELEG_HEADER                                                                               \
+    "domain,server,address,time_utc,status,ns,ttl,glue,child_ns,lame,verdict,reasons,changed_utc," \
+    "old_ttl,deadline_utc\n"
 #define NEWNS  "ns3.contoso.com. | ns4.contoso.com."
 #define OLDNS  "ns1.old.example. | ns2.old.example."
 #define GLUE34 " ; glue ns3.contoso.com. A 192.0.2.3 ; glue ns4.contoso.com. A 192.0.2.4"
@@ -625,13 +628,12 @@ static void test_delegation(void **state)
     assert_string_equal(out.status_line,
                         "DNSPROP CRITICAL - contoso.com delegation 1/2 converged, "
                         "delegation-mismatch;glue-mismatch;lame-delegation | converged=1;;;0;2");
-    expect_file("delegation.csv",
-                "domain,server,address,time_utc,status,ns,ttl,glue,child_ns,lame,verdict,reasons\n"
+    expect_file("delegation.csv", DELEG_HEADER
                 "contoso.com,parent:p1,192.0.2.101,2026-11-30 00:00:00,ok," OLDNS ",172800,," NEWNS
-                ",ns1.old.example.,lame,delegation-mismatch;lame-delegation\n"
+                ",ns1.old.example.,lame,delegation-mismatch;lame-delegation,,172800,\n"
                 "contoso.com,parent:p2,192.0.2.102,2026-11-30 00:00:00,ok," NEWNS
                 ",172800,ns3.contoso.com. A 192.0.2.33 | ns4.contoso.com. A 192.0.2.4," NEWNS
-                ",,mismatch,glue-mismatch\n");
+                ",,mismatch,glue-mismatch,,,\n");
     /* a parent that has not changed is no cache: no ETA */
     expect_file("summary.csv",
                 "domain,check,servers,converged,stale,errors,percent_converged,eta_utc,"
@@ -642,14 +644,13 @@ static void test_delegation(void **state)
     append_refresh(&r, NULL, 0, &out);
     assert_true(last_from_state);
     assert_int_equal(out.exit_status, 0);
-    expect_file("delegation.csv",
-                "domain,server,address,time_utc,status,ns,ttl,glue,child_ns,lame,verdict,reasons\n"
+    expect_file("delegation.csv", DELEG_HEADER
                 "contoso.com,parent:p1,192.0.2.101,2026-11-30 00:10:00,ok," NEWNS
                 ",172800,ns3.contoso.com. A 192.0.2.3 | ns4.contoso.com. A 192.0.2.4," NEWNS
-                ",,consistent,\n"
+                ",,consistent,,2026-11-30 00:10:00,172800,2026-12-02 00:10:00\n"
                 "contoso.com,parent:p2,192.0.2.102,2026-11-30 00:10:00,ok," NEWNS
                 ",172800,ns3.contoso.com. A 192.0.2.3 | ns4.contoso.com. A 192.0.2.4," NEWNS
-                ",,consistent,\n");
+                ",,consistent,,,,\n");
 
     /* the rebuild writes the same, with and without .state */
     size_t l1, l2;
@@ -694,10 +695,9 @@ static void test_delegation_glue_rules(void **state)
     append_refresh(&r, NULL, 0, &out);
     assert_int_equal(out.exit_status, 1);
     assert_non_null(strstr(out.status_line, ", glue-mismatch |"));
-    expect_file("delegation.csv",
-                "domain,server,address,time_utc,status,ns,ttl,glue,child_ns,lame,verdict,reasons\n"
+    expect_file("delegation.csv", DELEG_HEADER
                 "contoso.com,parent:p1,192.0.2.101,2026-11-30 00:00:00,ok," NEWNS
-                ",3600,ns3.contoso.com. A 192.0.2.3," NEWNS ",,mismatch,glue-mismatch\n");
+                ",3600,ns3.contoso.com. A 192.0.2.3," NEWNS ",,mismatch,glue-mismatch,,,\n");
     /* round 2: ns4 gets its glue; the parent's NS set still the old one */
     r.n = 0;
     add(&r, T1 + 600, 2, d, "delegation", q, "NS", "parent:p1", "192.0.2.101", OBS_OK, 3600, OLDNS,
