@@ -12,7 +12,9 @@
 #   ok.test     parent and child agree: exit 0, every referral consistent;
 #               the same with --parent 127.53.0.1 given;
 #   moved.test  the child names ns3/ns4, the parent still ns1/ns2 (a move the
-#               registrar has not made yet): delegation-mismatch, exit 1;
+#               registrar has not made yet): delegation-mismatch, exit 1; then
+#               the parent zone changes: exit 0, and delegation.csv's deadline
+#               is that round plus the old delegation's TTL (7200 s);
 #   lame.test   the parent (and the child) name ns.other.test, whose server
 #               answers REFUSED for the zone: lame-delegation, exit 2;
 #   glue.test   the parent's glue for ns2.glue.test is 127.53.1.1, the child
@@ -148,6 +150,24 @@ row=$(scn_csv "$T/moved/delegation.csv" cut -o -f ns,ttl,child_ns | tr '\t' '|')
   fail "moved: ns,ttl,child_ns '$row'"
 eta=$(scn_csv "$T/moved/summary.csv" filter '$check == "delegation"' then cut -o -f eta_utc)
 [ -z "$eta" ] || fail "moved: a parent that has not changed gives no ETA, got '$eta'"
+rebuilt moved
+
+# ---- the registrar makes the change: the parent now names ns3/ns4 ----
+sed -e 's/^@ 300 IN SOA ns hostmaster 1 /@ 300 IN SOA ns hostmaster 2 /' \
+  -e 's/^moved 7200 IN NS ns1.moved$/moved 7200 IN NS ns3.moved/' \
+  -e 's/^moved 7200 IN NS ns2.moved$/moved 7200 IN NS ns4.moved/' \
+  -e "s/^ns1.moved 7200 IN A .*/ns3.moved 7200 IN A $A3/" \
+  -e "s/^ns2.moved 7200 IN A .*/ns4.moved 7200 IN A $A4/" "$T/test.zone" >"$T/test2.zone"
+grep -q '^moved 7200 IN NS ns3.moved$' "$T/test2.zone" || fail "lab: the new parent zone lacks the new delegation"
+lab_set_zone knotp "$T/test2.zone" || exit 1
+expect_exit 0 check moved.test moved
+echo "  $(status_line)"
+row=$(scn_csv "$T/moved/delegation.csv" cut -o -f verdict,ns,old_ttl,changed_utc,deadline_utc | tr '\t' '|')
+r2=$(scn_csv "$T/moved/observations.csv" filter '$round == 2 && $server == "parent:ns.test"' then cut -o -f time_utc)
+dl=$(date -u -d "$r2 UTC + 7200 seconds" '+%Y-%m-%d %H:%M:%S')
+want="consistent|ns3.moved.test. | ns4.moved.test.|7200|$r2|$dl"
+[ "$row" = "$want" ] && ok "moved, round 2: consistent; deadline = the change + the old NS TTL 7200 ($dl)" ||
+  fail "moved round 2 delegation.csv: '$row', want '$want'"
 rebuilt moved
 
 # ---- lame ----
