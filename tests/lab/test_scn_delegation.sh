@@ -134,6 +134,17 @@ grep -q -- '--parent' "$T/err" && ok "a bad --parent names --parent: $(head -1 "
   fail "bad --parent: $(cat "$T/err")"
 [ ! -e "$T/bad" ] || fail "a bad --parent created the folder"
 
+# ---- the first resolver does not answer: the parent is found through the next ----
+# (nothing listens on port 9: unreachable at once; the ns check's rows for it
+# are errors, so the run as a whole is WARNING)
+"$DNSPROP" check ok.test --resolvers "127.0.0.1:9,$R1" --vantage lab --timeout 1s --tries 2 \
+  --checks delegation --dir "$T/ok2" -v >"$T/out" 2>"$T/err" </dev/null
+rc=$?
+got=$(deleg ok2)
+[ "$rc" = 1 ] && [ "$got" = "parent:ns.test consistent " ] &&
+  ok "parent found through the second resolver: $(grep 'parent zone' "$T/err")" ||
+  fail "second resolver: exit $rc, delegation.csv '$got'; $(cat "$T/err")"
+
 # ---- the child moved, the parent not yet ----
 expect_exit 1 check moved.test moved
 line=$(status_line)
