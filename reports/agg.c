@@ -28,6 +28,23 @@
  * - Authoritative disagreement: two auth: servers that answered (ok,
  *   nxdomain, nodata) the same qname and qtype in one round with different
  *   statuses or answers (an SOA with another serial is a different answer).
+ * - Vantages: rounds are numbered per vantage (a merged log holds several
+ *   vantages' rounds 1, 2, ...); a round is the rows of one (vantage,
+ *   round) in a row of the log, finished by a row of any other, so a
+ *   rebuild finishes rounds in the order incremental refreshes did. A server
+ *   is known per (vantage, name, address); the timeline and the chart's
+ *   series are per (check, vantage).
+ * - Sites (PRODUCT.md section 6): each row's site (NSID, "" none) keeps its
+ *   own stale expiry and promise (judge_sites); a server converged in a
+ *   round stays stale while another of its sites holds the old records by
+ *   its latest answer and its expiry is ahead; its stale_expires is the
+ *   latest over its sites'. It is overdue while not converged and a site
+ *   has broken its promise. Overdue past the deadline is decided at render
+ *   time (the deadline needs the settings).
+ * - The change, per (domain, check, vantage) (track_change): the round in
+ *   which the auth: servers first served, as expected, an answer other
+ *   than before (or after answers that were not expected), and the largest
+ *   TTL they gave the answers before it: the deadline's inputs.
  * - delegation (PRODUCT.md section 12): the counts are over the parent:
  *   servers (their referral's NS set matched the child's or not; a parent
  *   that is unreachable, such as IPv6 on an IPv4-only host, is not counted); a parent
@@ -192,15 +209,17 @@ int rep__grow(void **arr, uint32_t *cap, uint32_t n, size_t sz)
 struct row {
     int64_t time, ttl;
     uint32_t qname, qtype, answer; /* offsets in text */
+    uint32_t site;                 /* string id of the NSID, "" none */
     uint32_t expected;             /* offset in text (delegation rows only), else UINT32_MAX */
     uint32_t next;                 /* next row of the same group + 1, 0 = last */
     uint8_t status, match;
+    bool ede_stale; /* EDE 3 (Stale Answer, RFC 8914) in the reply */
 };
 
 struct grp {
     uint32_t dcs;         /* rep_dcs index */
     uint32_t first, last; /* rows + 1 */
-    uint32_t next_in_dc;  /* next group of the same dc + 1 */
+    uint32_t next_in_dc;  /* next group of the same dcv + 1 */
     int64_t min_time;
 };
 
@@ -212,7 +231,7 @@ struct open {
     char *text;
     size_t ntext, captext;
     struct rep_map grpmap; /* dcs index -> group */
-    uint32_t *touched;     /* dcs indices in order of their first group */
+    uint32_t *touched;     /* dcv indices in order of their first group */
     uint32_t ntouched, captouched;
 };
 
@@ -277,14 +296,21 @@ void rep__agg_free(struct rep_agg *a)
     map_free(&a->delmap);
     strtab_free(&a->str);
     free(a->doms);
+    free(a->vans);
     free(a->dcs);
+    free(a->dcvs);
     free(a->dcss);
+    free(a->sites);
     free(a->mxs);
     free(a->ser);
     map_free(&a->dommap);
+    map_free(&a->vanmap);
     map_free(&a->dcmap);
+    map_free(&a->dcvmap);
     map_free(&a->dcsmap);
+    map_free(&a->sitemap);
     map_free(&a->mxmap);
+    map_free(&a->sermap);
     csvw_deinit(&a->tl);
     free(a);
 }
@@ -354,17 +380,19 @@ static void lower(char *s)
             *s = (char)(*s - 'A' + 'a');
 }
 
-uint32_t rep__server_key(struct rep_strtab *t, uint32_t server, uint32_t address)
+uint32_t rep__server_key(struct rep_strtab *t, uint32_t vantage, uint32_t server, uint32_t address)
 {
-    const char *name = t->s[server], *addr = t->s[address];
-    size_t nl = strlen(name), al = strlen(addr);
-    char *buf = malloc(nl + al + 2);
+    const char *name = t->s[server], *addr = t->s[address], *van = t->s[vantage];
+    size_t nl = strlen(name), al = strlen(addr), vl = strlen(van);
+    char *buf = malloc(nl + al + vl + 3);
     if (buf == NULL)
         return UINT32_MAX;
     memcpy(buf, name, nl);
     buf[nl] = ' '; /* printable, so the state file keeps it as it is */
-    memcpy(buf + nl + 1, addr, al + 1);
-    uint32_t id = rep__str(t, buf, nl + al + 1);
+    memcpy(buf + nl + 1, addr, al);
+    buf[nl + 1 + al] = ' ';
+    memcpy(buf + nl + al + 2, van, vl + 1);
+    uint32_t id = rep__str(t, buf, nl + al + vl + 2);
     free(buf);
     return id;
 }
@@ -374,7 +402,8 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
                     struct rep_dcs *d)
 {
     struct rep_dc *c = &a->dcs[d->dc];
-    uint32_t skey = rep__server_key(&a->str, d->server, d->address);
+    uint32_t van = a->dcvs[d->dcv].van;
+    uint32_t skey = rep__server_key(&a->str, a->vans[van].name, d->server, d->address);
     if (skey == UINT32_MAX)
         return DP_ENOMEM;
     uint64_t key = ((uint64_t)c->dom << 32) | skey;
@@ -386,6 +415,8 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
         i = a->nmxs++;
         memset(&a->mxs[i], 0, sizeof a->mxs[i]);
         a->mxs[i].dom = c->dom;
+        a->mxs[i].dc = d->dc;
+        a->mxs[i].van = van;
         a->mxs[i].server = d->server;
     }
     struct rep_mx *m = &a->mxs[i];
@@ -524,20 +555,22 @@ static char *group_answer(struct open *op, struct grp *g, const char *cq)
     return out;
 }
 
-static int add_point(struct rep_agg *a, uint32_t check, int64_t t, uint32_t round, uint32_t conv,
-                     uint32_t servers)
+static int add_point(struct rep_agg *a, uint32_t check, uint32_t van, int64_t t, uint32_t round,
+                     uint32_t conv, uint32_t servers)
 {
-    struct rep_series *s = NULL;
-    for (uint32_t i = 0; i < a->nser && s == NULL; i++)
-        if (a->ser[i].check == check)
-            s = &a->ser[i];
-    if (s == NULL) {
-        if (REP_GROW(a, ser) != 0)
+    uint64_t key = ((uint64_t)van << 32) | check;
+    uint32_t si = rep__map_get(&a->sermap, key);
+    struct rep_series *s;
+    if (si == UINT32_MAX) {
+        if (REP_GROW(a, ser) != 0 || rep__map_put(&a->sermap, key, a->nser) != 0)
             return DP_ENOMEM;
         s = &a->ser[a->nser++];
         memset(s, 0, sizeof *s);
         s->check = check;
+        s->van = van;
         s->k = 1;
+    } else {
+        s = &a->ser[si];
     }
     struct rep_point *p = s->n ? &s->pts[s->n - 1] : NULL;
     if (p != NULL && p->round == round) {
@@ -684,9 +717,10 @@ static int glue_check(const struct rep_agg *a, const struct open *op, uint32_t h
     return 0;
 }
 
-static int deleg_round(struct rep_agg *a, struct open *op, struct rep_dc *c)
+static int deleg_round(struct rep_agg *a, struct open *op, struct rep_dcv *c)
 {
-    const char *dom = a->str.s[a->doms[c->dom].name];
+    uint32_t dom_i = a->dcs[c->dc].dom, vname = a->vans[c->van].name;
+    const char *dom = a->str.s[a->doms[dom_i].name];
     size_t dl = strlen(dom);
     char *lame = NULL;
     int rc = 0;
@@ -754,8 +788,8 @@ static int deleg_round(struct rep_agg *a, struct open *op, struct rep_dc *c)
             flags |= REP_DELEG_GLUE;
         all |= flags;
         /* its row of delegation.csv */
-        uint32_t skey = rep__server_key(&a->str, d->server, d->address);
-        uint64_t key = ((uint64_t)c->dom << 32) | skey;
+        uint32_t skey = rep__server_key(&a->str, vname, d->server, d->address);
+        uint64_t key = ((uint64_t)dom_i << 32) | skey;
         uint32_t i = skey == UINT32_MAX ? UINT32_MAX : rep__map_get(&a->delmap, key);
         if (skey == UINT32_MAX) {
             free(mine);
@@ -770,7 +804,9 @@ static int deleg_round(struct rep_agg *a, struct open *op, struct rep_dc *c)
             }
             i = a->ndels++;
             memset(&a->dels[i], 0, sizeof a->dels[i]);
-            a->dels[i].dom = c->dom;
+            a->dels[i].dom = dom_i;
+            a->dels[i].dc = c->dc;
+            a->dels[i].van = c->van;
             a->dels[i].server = d->server;
             a->dels[i].old_ttl = a->dels[i].changed = -1;
         }
@@ -807,13 +843,14 @@ out:
     return rc;
 }
 
-static int emit_timeline(struct rep_agg *a, struct rep_dc *c)
+static int emit_timeline(struct rep_agg *a, struct rep_dcv *c)
 {
     struct csvw *w = &a->tl;
+    const struct rep_dc *dc = &a->dcs[c->dc];
     csvw_time(w, c->time);
     csvw_uint(w, c->round);
-    csvw_str(w, a->str.s[a->doms[c->dom].name]);
-    csvw_str(w, a->str.s[c->check]);
+    csvw_str(w, a->str.s[a->doms[dc->dom].name]);
+    csvw_str(w, a->str.s[dc->check]);
     csvw_uint(w, c->servers);
     csvw_uint(w, c->conv);
     csvw_uint(w, c->stale);
@@ -827,8 +864,138 @@ static int emit_timeline(struct rep_agg *a, struct rep_dc *c)
                          (unsigned long long)(permille % 10));
         csvw_field(w, b, (size_t)n);
     }
+    csvw_str(w, a->str.s[a->vans[c->van].name]);
     csvw_end(w);
     return csvw_error(w);
+}
+
+static int64_t max64(int64_t x, int64_t y)
+{
+    return x > y ? x : y;
+}
+
+/* The site record of (dcs, site), created on first sight; NULL: no memory. */
+static struct rep_site *site_of(struct rep_agg *a, uint32_t dcs, uint32_t site)
+{
+    uint64_t key = ((uint64_t)dcs << 32) | site;
+    uint32_t i = rep__map_get(&a->sitemap, key);
+    if (i != UINT32_MAX)
+        return &a->sites[i];
+    if (REP_GROW(a, sites) != 0 || rep__map_put(&a->sitemap, key, a->nsites) != 0)
+        return NULL;
+    struct rep_site *x = &a->sites[a->nsites];
+    memset(x, 0, sizeof *x);
+    x->dcs = dcs;
+    x->site = site;
+    x->exp = x->promise = -1;
+    /* put at the head of the dcs's list (the order does not matter) */
+    struct rep_dcs *d = &a->dcss[dcs];
+    x->next = d->site_head;
+    d->site_head = ++a->nsites;
+    return x;
+}
+
+/* Promises kept per (server, site), PRODUCT.md section 6: every site that
+ * answered in group g has its own stale expiry and promise. A site's stale
+ * answer (match=no) after the promise its earlier stale answers gave, with
+ * 1 s of clock grace, or one the reply itself calls stale (EDE 3), breaks
+ * the promise: the site is overdue until it answers the expected value. */
+static int judge_sites(struct rep_agg *a, struct open *op, struct grp *g)
+{
+    for (uint32_t r = g->first; r != 0; r = op->rows[r - 1].next) {
+        const struct row *x = &op->rows[r - 1];
+        bool first = true;
+        /* each site once, at its first row in the group */
+        for (uint32_t q = g->first; q != r; q = op->rows[q - 1].next)
+            if (op->rows[q - 1].site == x->site) {
+                first = false;
+                break;
+            }
+        if (!first)
+            continue;
+        bool any_answer = false, no = false, yes = false, bad = false, ede = false;
+        int64_t exp = -1, when = -1;
+        for (uint32_t q = r; q != 0; q = op->rows[q - 1].next) {
+            const struct row *y = &op->rows[q - 1];
+            if (y->site != x->site)
+                continue;
+            any_answer |= answered(y->status);
+            if (y->match == OBS_MATCH_NONE)
+                continue;
+            bad |= failed(y->status);
+            if (y->match == OBS_MATCH_YES) {
+                yes = true;
+            } else {
+                no = true;
+                ede |= y->ede_stale;
+                when = max64(when, y->time);
+                if (y->ttl >= 0)
+                    exp = max64(exp, y->time + y->ttl);
+            }
+        }
+        if (!any_answer && !no && !yes)
+            continue;
+        struct rep_site *s = site_of(a, g->dcs, x->site);
+        if (s == NULL)
+            return DP_ENOMEM;
+        if (any_answer && !s->answered) {
+            s->answered = true;
+            a->dcss[g->dcs].nsites++;
+        }
+        if (no) {
+            if ((s->promise >= 0 && when > s->promise + 1) || ede)
+                s->overdue = true;
+            if (exp >= 0 && (s->promise < 0 || exp < s->promise))
+                s->promise = exp;
+            s->exp = exp >= 0 ? exp : when;
+        } else if (yes && !bad) {
+            s->exp = s->promise = -1;
+            s->overdue = false;
+        }
+    }
+    return 0;
+}
+
+/* The largest TTL of the group's rows of the check's own qtype that were
+ * answered; -1 none. */
+static int64_t group_ttl(const struct open *op, const struct grp *g, const char *cq)
+{
+    int64_t t = -1;
+    for (uint32_t r = g->first; r != 0; r = op->rows[r - 1].next) {
+        const struct row *x = &op->rows[r - 1];
+        if ((cq == NULL || strcmp(op->text + x->qtype, cq) == 0) && answered(x->status))
+            t = max64(t, x->ttl);
+    }
+    return t;
+}
+
+/* The change as one vantage saw it, after a round (see struct rep_dcv). */
+static void track_change(struct rep_dcv *v)
+{
+    if (v->t_yes != 0) {
+        if (v->cur == 0) {
+            if (v->pre_ttl >= 0 || v->t_other_ttl >= 0) {
+                /* old answers seen before (or beside) the expected one */
+                v->change_time = v->time;
+                v->old_ttl = max64(v->pre_ttl, v->t_other_ttl);
+            }
+        } else if (v->t_yes != v->cur) {
+            v->change_time = v->time;
+            v->old_ttl = max64(max64(v->cur_ttl, v->pre_ttl), v->t_other_ttl);
+        } else if (v->change_time >= 0 && v->t_other_ttl >= 0) {
+            /* a secondary still serving the old answer after the change */
+            v->old_ttl = max64(v->old_ttl, v->t_other_ttl);
+        }
+        if (v->t_yes != v->cur) {
+            v->cur = v->t_yes;
+            v->cur_ttl = v->t_yes_ttl;
+        } else {
+            v->cur_ttl = max64(v->cur_ttl, v->t_yes_ttl);
+        }
+        v->pre_ttl = -1;
+    } else if (v->t_other_ttl >= 0) {
+        v->pre_ttl = max64(v->pre_ttl, v->t_other_ttl);
+    }
 }
 
 static int finish_round(struct rep_agg *a)
@@ -836,18 +1003,18 @@ static int finish_round(struct rep_agg *a)
     struct open *op = a->open;
     uint32_t R = a->open_round;
     int rc = 0;
-    if (R == 0)
+    if (a->open_van == 0)
         return 0;
     for (uint32_t gi = 0; gi < op->ngrps; gi++) {
         struct grp *g = &op->grps[gi];
         struct rep_dcs *d = &a->dcss[g->dcs];
+        struct rep_dcv *v = &a->dcvs[d->dcv];
         struct rep_dc *c = &a->dcs[d->dc];
         const char *cq = primary_qtype(a->str.s[c->check]);
         bool deleg = strcmp(a->str.s[c->check], "delegation") == 0;
         struct row *primary = NULL;
         bool prim_failed = false, exp_failed = false, auth_no = false;
         uint32_t nmatch = 0, nyes = 0;
-        int64_t stale_exp = -1;
         for (uint32_t r = g->first; r != 0; r = op->rows[r - 1].next) {
             struct row *x = &op->rows[r - 1];
             if (primary == NULL && (cq == NULL || strcmp(op->text + x->qtype, cq) == 0)) {
@@ -858,11 +1025,7 @@ static int finish_round(struct rep_agg *a)
                 nmatch++;
                 nyes += x->match == OBS_MATCH_YES;
                 exp_failed |= failed(x->status);
-                if (x->match == OBS_MATCH_NO) {
-                    auth_no = true;
-                    if (!deleg && x->ttl >= 0 && x->time + x->ttl > stale_exp)
-                        stale_exp = x->time + x->ttl;
-                }
+                auth_no |= x->match == OBS_MATCH_NO;
             }
         }
         uint8_t st;
@@ -874,6 +1037,23 @@ static int finish_round(struct rep_agg *a)
             st = REP_STALE;
         else
             st = REP_PENDING;
+        if ((rc = judge_sites(a, op, g)) != 0)
+            return rc;
+        /* the sites: converged only when no site still holds the old
+         * records by its latest answer and its own expiry is ahead */
+        int64_t stale_exp = -1;
+        bool overdue = false;
+        /* a parent server that still names the old servers is no cache: it
+         * promised nothing, and once it changes it is converged at once */
+        for (uint32_t k = deleg ? 0 : d->site_head; k != 0; k = a->sites[k - 1].next) {
+            const struct rep_site *x = &a->sites[k - 1];
+            if (x->exp >= 0) {
+                stale_exp = max64(stale_exp, x->exp);
+                if (st == REP_CONVERGED && x->exp > g->min_time)
+                    st = REP_STALE;
+            }
+            overdue |= x->overdue;
+        }
 
         char *ans = group_answer(op, g, cq);
         if (ans == NULL)
@@ -885,6 +1065,8 @@ static int finish_round(struct rep_agg *a)
         d->last_round = R;
         d->last_time = g->min_time;
         d->stale_exp = st == REP_STALE ? stale_exp : -1;
+        d->overdue = st != REP_CONVERGED && overdue;
+        d->unreachable = primary != NULL && primary->status == OBS_UNREACHABLE;
         switch (st) {
         case REP_CONVERGED:
             if (!d->streak)
@@ -909,48 +1091,57 @@ static int finish_round(struct rep_agg *a)
         if (primary != NULL && strcmp(a->str.s[c->check], "mx") == 0 && cq != NULL &&
             (rc = judge_mx(a, op, g, primary, d)) != 0)
             return rc;
-        if (c->round != R) {
-            c->round = R;
-            c->time = g->min_time;
-            c->servers = c->conv = c->stale = c->errors = c->pending = 0;
-            c->auth_mismatch = c->auth_disagree = false;
-            c->eta = -1;
-        } else if (g->min_time < c->time) {
-            c->time = g->min_time;
+        if (v->round != R) {
+            v->round = R;
+            v->time = g->min_time;
+            v->servers = v->conv = v->stale = v->errors = v->pending = 0;
+            v->auth_mismatch = v->auth_disagree = false;
+            v->t_yes = 0;
+            v->t_yes_ttl = v->t_other_ttl = -1;
+        } else if (g->min_time < v->time) {
+            v->time = g->min_time;
         }
         if (d->auth) {
-            c->auth_mismatch |= auth_no;
+            v->auth_mismatch |= auth_no;
+            int64_t ttl = group_ttl(op, g, cq);
+            if (st == REP_CONVERGED) {
+                uint64_t h = rep__hash(REP__HASH_INIT, ans, strlen(ans));
+                h = h ? h : 1;
+                if (v->t_yes == 0)
+                    v->t_yes = h;
+                if (h == v->t_yes)
+                    v->t_yes_ttl = max64(v->t_yes_ttl, ttl);
+            } else if (st == REP_STALE || st == REP_PENDING) {
+                v->t_other_ttl = max64(v->t_other_ttl, ttl);
+            }
             continue;
         }
-        /* a parent server this host has no route to (IPv6 on an IPv4-only
-         * host) says nothing about the delegation: it is not counted */
-        if (deleg && primary != NULL && primary->status == OBS_UNREACHABLE)
-            continue;
-        c->servers++;
-        c->conv += st == REP_CONVERGED;
-        c->stale += st == REP_STALE;
-        c->errors += st == REP_ERROR;
-        c->pending += st == REP_PENDING;
-        if (st == REP_STALE && stale_exp > c->eta)
-            c->eta = stale_exp;
+        v->servers++;
+        v->conv += st == REP_CONVERGED;
+        v->stale += st == REP_STALE;
+        v->errors += st == REP_ERROR;
+        v->pending += st == REP_PENDING;
     }
-    /* per (domain, check): disagreement, the timeline row, the chart */
+    /* per (domain, check, vantage): disagreement, the change, the timeline
+     * row, the chart */
     for (uint32_t ti = 0; ti < op->ntouched; ti++) {
-        struct rep_dc *c = &a->dcs[op->touched[ti]];
-        if (strcmp(a->str.s[c->check], "delegation") == 0) {
-            c->auth_disagree = false;
-            if ((rc = deleg_round(a, op, c)) != 0)
+        struct rep_dcv *v = &a->dcvs[op->touched[ti]];
+        if (strcmp(a->str.s[a->dcs[v->dc].check], "delegation") == 0) {
+            v->auth_disagree = false;
+            if ((rc = deleg_round(a, op, v)) != 0)
                 return rc;
         } else {
-            c->auth_disagree = auth_disagree(a, op, c->grp_head);
+            v->auth_disagree = auth_disagree(a, op, v->grp_head);
         }
-        c->grp_head = 0;
-        if ((rc = emit_timeline(a, c)) != 0)
+        v->grp_head = v->grp_tail = 0;
+        track_change(v);
+        if ((rc = emit_timeline(a, v)) != 0)
             return rc;
-        if ((rc = add_point(a, c->check, c->time, R, c->conv, c->servers)) != 0)
+        if ((rc = add_point(a, a->dcs[v->dc].check, v->van, v->time, R, v->conv, v->servers)) != 0)
             return rc;
     }
-    a->finalized_round = R;
+    a->vans[a->open_van - 1].finalized_round = R;
+    a->open_van = 0;
     a->open_round = 0;
     op->nrows = op->ngrps = op->ntouched = 0;
     op->ntext = 0;
@@ -965,35 +1156,69 @@ int rep__agg_finish(struct rep_agg *a)
 
 /* ---- adding a row ---- */
 
+/* Whether a ';'-joined list of EDE codes holds 3 (Stale Answer). */
+static bool ede_has_stale(const char *ede)
+{
+    for (const char *p = ede; p != NULL && *p != '\0';) {
+        const char *e = strchr(p, ';');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n == 1 && p[0] == '3')
+            return true;
+        p = e ? e + 1 : NULL;
+    }
+    return false;
+}
+
 int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whylen)
 {
     struct open *op = a->open;
     int rc;
-    if (a->open_round != 0 && o->round < a->open_round) {
-        snprintf(why, whylen, "round %u after round %u", (unsigned)o->round,
-                 (unsigned)a->open_round);
-        return DP_EDAMAGED;
+    const char *vn = o->vantage ? o->vantage : "";
+    uint32_t vname = rep__str(&a->str, vn, strlen(vn));
+    if (vname == UINT32_MAX)
+        return DP_ENOMEM;
+    uint32_t vi = rep__map_get(&a->vanmap, vname);
+    if (vi == UINT32_MAX) {
+        if (REP_GROW(a, vans) != 0 || rep__map_put(&a->vanmap, vname, a->nvans) != 0)
+            return DP_ENOMEM;
+        vi = a->nvans++;
+        a->vans[vi] = (struct rep_van){vname, 0};
     }
-    if (o->round <= a->finalized_round) {
-        if (a->open_round == 0)
-            return REP__RESTART;
-        snprintf(why, whylen, "round %u after round %u", (unsigned)o->round,
-                 (unsigned)a->finalized_round);
-        return DP_EDAMAGED;
+    /* a round is the rows of one vantage and round in a row of the log */
+    if (a->open_van != vi + 1 || a->open_round != o->round) {
+        bool open = a->open_van != 0;
+        uint32_t fin = a->vans[vi].finalized_round;
+        if (o->round <= fin) {
+            /* rows for a round already finished: appended after a refresh
+             * (read everything again), or going back in rounds */
+            if (!open)
+                return REP__RESTART;
+            snprintf(why, whylen, "round %u after round %u", (unsigned)o->round, (unsigned)fin);
+            return DP_EDAMAGED;
+        }
+        if (open && a->open_van == vi + 1 && o->round < a->open_round) {
+            snprintf(why, whylen, "round %u after round %u", (unsigned)o->round,
+                     (unsigned)a->open_round);
+            return DP_EDAMAGED;
+        }
+        if (open && (rc = finish_round(a)) != 0)
+            return rc;
+        a->open_van = vi + 1;
+        a->open_round = o->round;
     }
-    if (a->open_round != 0 && o->round > a->open_round && (rc = finish_round(a)) != 0)
-        return rc;
-    a->open_round = o->round;
     if (o->round > a->last_round)
         a->last_round = o->round;
 
     const char *dom = o->domain, *chk = o->check, *srv = o->server;
     const char *adr = o->address ? o->address : "";
+    const char *sn = o->site ? o->site : "";
     uint32_t dname = rep__str(&a->str, dom, strlen(dom));
     uint32_t check = rep__str(&a->str, chk, strlen(chk));
     uint32_t server = rep__str(&a->str, srv, strlen(srv));
     uint32_t address = rep__str(&a->str, adr, strlen(adr));
-    if (dname == UINT32_MAX || check == UINT32_MAX || server == UINT32_MAX || address == UINT32_MAX)
+    uint32_t site = rep__str(&a->str, sn, strlen(sn));
+    if (dname == UINT32_MAX || check == UINT32_MAX || server == UINT32_MAX ||
+        address == UINT32_MAX || site == UINT32_MAX)
         return DP_ENOMEM;
 
     uint32_t di = rep__map_get(&a->dommap, dname);
@@ -1014,12 +1239,22 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
         if (REP_GROW(a, dcs) != 0 || rep__map_put(&a->dcmap, key, a->ndcs) != 0)
             return DP_ENOMEM;
         ci = a->ndcs++;
-        memset(&a->dcs[ci], 0, sizeof a->dcs[ci]);
-        a->dcs[ci].dom = di;
-        a->dcs[ci].check = check;
-        a->dcs[ci].eta = -1;
+        a->dcs[ci] = (struct rep_dc){di, check};
     }
-    uint32_t skey = rep__server_key(&a->str, server, address);
+    key = ((uint64_t)ci << 32) | vi;
+    uint32_t cvi = rep__map_get(&a->dcvmap, key);
+    if (cvi == UINT32_MAX) {
+        if (REP_GROW(a, dcvs) != 0 || rep__map_put(&a->dcvmap, key, a->ndcvs) != 0)
+            return DP_ENOMEM;
+        cvi = a->ndcvs++;
+        struct rep_dcv *v = &a->dcvs[cvi];
+        memset(v, 0, sizeof *v);
+        v->dc = ci;
+        v->van = vi;
+        v->cur_ttl = v->pre_ttl = v->change_time = v->old_ttl = -1;
+        v->t_yes_ttl = v->t_other_ttl = -1;
+    }
+    uint32_t skey = rep__server_key(&a->str, vname, server, address);
     if (skey == UINT32_MAX)
         return DP_ENOMEM;
     key = ((uint64_t)ci << 32) | skey;
@@ -1031,6 +1266,7 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
         struct rep_dcs *d = &a->dcss[si];
         memset(d, 0, sizeof *d);
         d->dc = ci;
+        d->dcv = cvi;
         d->server = server;
         d->auth = strncmp(srv, "auth:", 5) == 0;
         d->matching_since = d->first_match = d->last_mismatch = d->stale_exp = -1;
@@ -1047,19 +1283,17 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
         memset(g, 0, sizeof *g);
         g->dcs = si;
         g->min_time = o->time;
-        /* chain the dc's groups, in order */
-        struct rep_dc *c = &a->dcs[ci];
-        if (c->grp_head == 0) {
+        /* chain the dcv's groups, in order */
+        struct rep_dcv *v = &a->dcvs[cvi];
+        if (v->grp_head == 0) {
             if (REP_GROW(op, touched) != 0)
                 return DP_ENOMEM;
-            op->touched[op->ntouched++] = ci;
-            c->grp_head = gi + 1;
+            op->touched[op->ntouched++] = cvi;
+            v->grp_head = gi + 1;
         } else {
-            uint32_t t = c->grp_head;
-            while (op->grps[t - 1].next_in_dc != 0)
-                t = op->grps[t - 1].next_in_dc;
-            op->grps[t - 1].next_in_dc = gi + 1;
+            op->grps[v->grp_tail - 1].next_in_dc = gi + 1;
         }
+        v->grp_tail = gi + 1;
     }
     struct grp *g = &op->grps[gi];
     if (o->time < g->min_time)
@@ -1071,6 +1305,8 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
     x->ttl = o->ttl;
     x->status = (uint8_t)o->status;
     x->match = (uint8_t)o->match;
+    x->site = site;
+    x->ede_stale = ede_has_stale(o->ede);
     x->next = 0;
     const char *qn = o->qname ? o->qname : "", *qt = o->qtype ? o->qtype : "";
     const char *an = o->answer ? o->answer : "";

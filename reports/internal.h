@@ -79,34 +79,75 @@ struct rep_dom {
     int64_t last_time;  /* of its latest row */
 };
 
-/* One (domain, check): its latest round. Counts are over resolvers only. */
+/* One vantage (the log's `vantage` column): rounds are numbered per vantage
+ * (a merged log holds several vantages' rounds 1, 2, ...). */
+struct rep_van {
+    uint32_t name;            /* string id */
+    uint32_t finalized_round; /* its last finished round, 0 none */
+};
+
+/* One (domain, check). */
 struct rep_dc {
     uint32_t dom, check; /* rep_dom index, string id */
-    uint32_t round;      /* latest round */
-    int64_t time;        /* earliest row time in that round */
+};
+
+/* One (domain, check, vantage): its latest round, and what it saw of the
+ * authoritative servers' change. Counts are over resolvers only. */
+struct rep_dcv {
+    uint32_t dc, van; /* rep_dc, rep_van indices */
+    uint32_t round;   /* latest round */
+    int64_t time;     /* earliest row time in that round */
     uint32_t servers, conv, stale, errors, pending;
     bool auth_mismatch; /* an auth: row with match=no in that round */
     bool auth_disagree; /* auth: servers gave different answers in that round */
-    int64_t eta;        /* latest stale_expires over stale resolvers, -1 */
-    uint8_t deleg;      /* delegation: REP_DELEG_* found in that round */
-    uint32_t grp_head;  /* open round: first group of this dc + 1, 0 none */
+    uint32_t grp_head;  /* open round: first group of this dcv + 1, 0 none */
+    uint32_t grp_tail;  /* open round: its last group + 1 */
+    /* open round, while it is finished: the auth: answer served as expected
+     * (hash, 0 none), its largest TTL, the largest TTL of other answers */
+    uint64_t t_yes;
+    int64_t t_yes_ttl, t_other_ttl;
+    /* the change (PRODUCT.md section 6, deadline): the answer the auth:
+     * servers serve as expected (a hash, 0 none yet) and the largest TTL
+     * they gave it; the largest TTL of other answers they served before it
+     * (pre_ttl); the round in which the expected answer first came
+     * (change_time) and the largest TTL of the answer it replaced */
+    uint64_t cur;
+    int64_t cur_ttl, pre_ttl, change_time, old_ttl; /* -1: none */
+    uint8_t deleg; /* delegation: REP_DELEG_* found in its latest round */
 };
 
-/* One (domain, check, server): where it stands. */
+/* One (domain, check, vantage, server): where it stands. */
 struct rep_dcs {
     uint32_t dc;              /* rep_dc index */
+    uint32_t dcv;             /* rep_dcv index */
     uint32_t server, address; /* string ids; address as last seen */
     bool auth;                /* server is "auth:..." */
     uint8_t state;            /* enum rep_state */
     bool streak;              /* in a matching streak */
+    bool overdue;             /* a site broke its promise and has not converged since */
+    bool unreachable;         /* its latest query of the check's own type was unreachable */
     int64_t matching_since, first_match, last_mismatch, stale_exp, last_time; /* -1: none */
     uint32_t flaps, rounds, errors, last_round;
-    char *answer; /* owned: current_answer */
+    uint32_t nsites;    /* distinct sites that answered */
+    uint32_t site_head; /* its first rep_site + 1, 0 none */
+    char *answer;       /* owned: current_answer */
 };
 
-/* One (domain, server) MX verdict in its latest round. */
+/* One (domain, check, vantage, server, site): the promise a cache behind
+ * the address gave (PRODUCT.md section 6, sites). */
+struct rep_site {
+    uint32_t dcs;    /* rep_dcs index */
+    uint32_t site;   /* string id of the NSID, "" for none */
+    uint32_t next;   /* the next site of the same dcs + 1, 0 = last */
+    bool answered;   /* it answered (ok, nxdomain, nodata) at least once */
+    bool overdue;    /* it answered stale after its promise, not converged since */
+    int64_t exp;     /* its latest answer was stale: time + TTL; -1 otherwise */
+    int64_t promise; /* the earliest expiry its stale answers gave since it last matched */
+};
+
+/* One (domain, vantage, server) MX verdict in its latest round. */
 struct rep_mx {
-    uint32_t dom, server, address;
+    uint32_t dom, dc, van, server, address; /* dc: the domain's mx check */
     bool auth, failed;
     uint32_t round, count, flags;
     int64_t time;
@@ -121,9 +162,9 @@ enum {
 };
 #define REP_DELEG_ALL 7
 
-/* One (domain, parent server) referral in its latest round. */
+/* One (domain, vantage, parent server) referral in its latest round. */
 struct rep_deleg {
-    uint32_t dom, server, address;
+    uint32_t dom, dc, van, server, address; /* dc: the domain's delegation check */
     uint32_t round;
     int64_t time, ttl;
     uint8_t status, flags;
@@ -134,10 +175,11 @@ struct rep_deleg {
     char *lame;      /* owned: the lame servers it names, " | "-joined */
 };
 
-/* Percent converged per check over time, at most REP_SERIES_MAX points:
- * when full, neighbours are merged and each point then covers twice as many
- * rounds (k). The same rounds in the same order give the same points, so an
- * incremental refresh draws what a rebuild draws. */
+/* Percent converged per (check, vantage) over time, at most REP_SERIES_MAX
+ * points: when full, neighbours are merged and each point then covers twice
+ * as many rounds (k). The same rounds in the same order give the same
+ * points, so an incremental refresh draws what a rebuild draws. The chart
+ * draws one line per check over all vantages from these. */
 #define REP_SERIES_MAX 512
 struct rep_point {
     int64_t t;               /* time of the first round in the point */
@@ -146,6 +188,7 @@ struct rep_point {
 };
 struct rep_series {
     uint32_t check; /* string id */
+    uint32_t van;   /* rep_van index */
     uint32_t k;     /* rounds per point */
     uint32_t n;
     struct rep_point pts[REP_SERIES_MAX];
@@ -154,18 +197,23 @@ struct rep_series {
 struct rep_agg {
     struct rep_strtab str;
     struct rep_dom *doms; /* owned arrays, in order of first appearance */
+    struct rep_van *vans;
     struct rep_dc *dcs;
+    struct rep_dcv *dcvs;
     struct rep_dcs *dcss;
+    struct rep_site *sites;
     struct rep_mx *mxs;
     struct rep_series *ser;
     struct rep_deleg *dels;
-    uint32_t ndoms, ndcs, ndcss, nmxs, nser, ndels;
-    uint32_t capdoms, capdcs, capdcss, capmxs, capser, capdels;
-    struct rep_map dommap, dcmap, dcsmap, mxmap, delmap;
-    uint32_t finalized_round; /* the last finished round, 0 none */
-    uint32_t open_round;      /* the round being read, 0 none */
-    uint32_t last_round;
-    void *open; /* owned: the open round's rows (agg.c) */
+    uint32_t ndoms, nvans, ndcs, ndcvs, ndcss, nsites, nmxs, nser, ndels;
+    uint32_t capdoms, capvans, capdcs, capdcvs, capdcss, capsites, capmxs, capser, capdels;
+    struct rep_map dommap, vanmap, dcmap, dcvmap, dcsmap, sitemap, mxmap, sermap, delmap;
+    /* The open round: rows of one (vantage, round) in a row of the log;
+     * a row of any other vantage or round finishes it. */
+    uint32_t open_van;   /* rep_van index + 1, 0 none */
+    uint32_t open_round; /* 0 none */
+    uint32_t last_round; /* highest round over all vantages */
+    void *open;          /* owned: the open round's rows (agg.c) */
     /* timeline.csv: rows of rounds finished since the file was last
      * written, and the fingerprint of the file as last written */
     struct csvw tl;
@@ -183,10 +231,10 @@ int rep__grow(void **arr, uint32_t *cap, uint32_t n, size_t sz);
 uint32_t rep__map_get(const struct rep_map *m, uint64_t key);
 /* Stores val for key (replacing an old one). 0 or DP_ENOMEM. */
 int rep__map_put(struct rep_map *m, uint64_t key, uint32_t val);
-/* The id of "SERVER ADDRESS" (names and addresses hold no space): a server is known by its name and
- * address together (an NS name with an IPv4 and an IPv6 address is two servers). UINT32_MAX: no
- * memory. */
-uint32_t rep__server_key(struct rep_strtab *t, uint32_t server, uint32_t address);
+/* The id of "SERVER ADDRESS VANTAGE" (names and addresses hold no space, so the vantage is all that
+ * follows the second one): a server is known by its name and address together (an NS name with an
+ * IPv4 and an IPv6 address is two servers), and as seen from one vantage. UINT32_MAX: no memory. */
+uint32_t rep__server_key(struct rep_strtab *t, uint32_t vantage, uint32_t server, uint32_t address);
 
 struct rep_agg *rep__agg_new(void);
 void rep__agg_free(struct rep_agg *a);

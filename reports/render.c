@@ -20,15 +20,31 @@
  *   (the parent still names other servers: a move under way) or a
  *   glue-mismatch is propagating inside the window, with the reasons in the
  *   status line; expired when the window ended with parents still naming
- *   other servers.
+ *   other servers. A parent server this host cannot reach (unreachable) is
+ *   not counted; none reachable is propagating.
  * Exit status: the worst over all: converged 0, propagating 1, critical and
  * expired 2; no observations at all: 3.
  *
- * delegation.csv: one row per domain and parent server, from its latest
- * round: the referral's NS set, TTL and glue, the child's NS set it was
- * compared with, the lame servers it names, a verdict (consistent,
- * mismatch, lame, error) and the reasons. Written only when the log holds
- * delegation rows.
+ * The deadline of an NS change is the parent's (PRODUCT.md section 12):
+ * for delegation, the latest over the parent servers of the round each
+ * first named the domain's own servers plus the largest NS TTL of its old
+ * referral, unknown while any still names other servers; for ns, the later
+ * of that and the ns check's own deadline (resolvers may follow the old
+ * delegation until then).
+ *
+ * delegation.csv: one row per domain, vantage and parent server, from its
+ * latest round: the referral's NS set, TTL and glue, the child's NS set it
+ * was compared with, the lame servers it names, a verdict (consistent,
+ * mismatch, lame, error, unknown), the reasons, and the change and deadline
+ * of that server. Written only when the log holds delegation rows.
+ *
+ * Over vantages: the counts of a (domain, check) are over the (vantage,
+ * server) pairs of each vantage's latest round; the authoritative flags are
+ * those of any vantage's latest round. The deadline is the earliest change
+ * time any vantage saw (else since) plus the largest old TTL any saw (else
+ * the saved --old-ttl); a resolver stale after it (1 s grace) is overdue,
+ * as is one whose site broke its promise (agg.c). The ETA is over the stale
+ * resolvers that are not overdue.
  *
  * MX verdicts (mx_compliance.csv): error when the MX query itself failed;
  * noncompliant for no-mx, null-mx, target-mismatch, target-is-cname,
@@ -51,7 +67,9 @@
 #include <unistd.h>
 
 #define SETTINGS_NAME   "settings.csv"
-#define SETTINGS_HEADER "domain,profile,single_mx,window,since_utc"
+#define SETTINGS_HEADER "domain,profile,single_mx,window,since_utc,old_ttl"
+/* settings.csv as written before old_ttl: still read */
+#define SETTINGS_HEADER_V1 "domain,profile,single_mx,window,since_utc"
 
 enum dstatus { DS_CONVERGED, DS_PROPAGATING, DS_EXPIRED, DS_CRITICAL };
 static const char *const dstatus_names[] = {"converged", "propagating", "expired", "critical"};
@@ -63,6 +81,7 @@ struct dset {
     bool single_mx;
     uint64_t window_s;
     int64_t since;
+    uint64_t old_ttl_s; /* 0: none */
 };
 
 struct sets {
@@ -89,8 +108,10 @@ static struct dset *sets_find(const struct sets *s, const char *domain)
     return NULL;
 }
 
+/* old_ttl_s 0 keeps the domain's saved old TTL: --old-ttl is given once,
+ * when the log began after the change, and holds for the later runs. */
 static int sets_put(struct sets *s, const char *domain, const char *profile, bool single_mx,
-                    uint64_t window_s, int64_t since)
+                    uint64_t window_s, int64_t since, uint64_t old_ttl_s)
 {
     struct dset *d = sets_find(s, domain);
     if (d == NULL) {
@@ -112,6 +133,8 @@ static int sets_put(struct sets *s, const char *domain, const char *profile, boo
     d->single_mx = single_mx;
     d->window_s = window_s;
     d->since = since;
+    if (old_ttl_s > 0)
+        d->old_ttl_s = old_ttl_s;
     return 0;
 }
 
@@ -152,6 +175,7 @@ static int sets_load(const struct datadir *dd, struct sets *s, char *err, size_t
         goto out;
     }
     ssize_t len;
+    int want = 6; /* fields in a line: 5 in a file of the first version */
     while ((len = getline(&line, &cap, f)) >= 0) {
         const char *why = NULL;
         char esc[64];
@@ -163,6 +187,10 @@ static int sets_load(const struct datadir *dd, struct sets *s, char *err, size_t
             size_t hl = (size_t)len;
             if (hl > 0 && line[hl - 1] == '\r')
                 hl--;
+            if (hl == strlen(SETTINGS_HEADER_V1) && memcmp(line, SETTINGS_HEADER_V1, hl) == 0) {
+                want = 5;
+                continue;
+            }
             if (hl != strlen(SETTINGS_HEADER) || memcmp(line, SETTINGS_HEADER, hl) != 0) {
                 snprintf(err, errlen, SETTINGS_NAME ":1: not the header '" SETTINGS_HEADER "'");
                 rc = DP_EFORMAT;
@@ -170,13 +198,15 @@ static int sets_load(const struct datadir *dd, struct sets *s, char *err, size_t
             }
             continue;
         }
-        if (n != 5) {
+        if (n != want) {
             snprintf(err, errlen, SETTINGS_NAME ":%u: %s", ln,
-                     n < 0 ? why : "want 5 fields: " SETTINGS_HEADER);
+                     n < 0       ? why
+                     : want == 5 ? "want 5 fields: " SETTINGS_HEADER_V1
+                                 : "want 6 fields: " SETTINGS_HEADER);
             rc = DP_EINPUT;
             goto out;
         }
-        uint64_t w = 0;
+        uint64_t w = 0, ottl = 0;
         int64_t since = -1;
         bool smx = strcmp(r.f[2], "yes") == 0;
         const char *bad = NULL;
@@ -190,18 +220,21 @@ static int sets_load(const struct datadir *dd, struct sets *s, char *err, size_t
             bad = "window";
         else if (r.len[4] != 0 && dp_parse_time_exact(r.f[4], r.len[4], &since) != 0)
             bad = "since_utc";
+        else if (want > 5 && r.len[5] != 0 && dp_parse_uint(r.f[5], 1, 3650ULL * 86400, &ottl) != 0)
+            bad = "old_ttl";
         if (bad != NULL) {
             int col = strcmp(bad, "domain") == 0      ? 0
                       : strcmp(bad, "profile") == 0   ? 1
                       : strcmp(bad, "single_mx") == 0 ? 2
                       : strcmp(bad, "window") == 0    ? 3
-                                                      : 4;
+                      : strcmp(bad, "since_utc") == 0 ? 4
+                                                      : 5;
             snprintf(err, errlen, SETTINGS_NAME ":%u: bad %s '%s'", ln, bad,
                      dp_escape(r.f[col], r.len[col], esc, sizeof esc));
             rc = DP_EINPUT;
             goto out;
         }
-        if ((rc = sets_put(s, r.f[0], r.f[1], smx, w, since)) != 0)
+        if ((rc = sets_put(s, r.f[0], r.f[1], smx, w, since, ottl)) != 0)
             goto out;
     }
 out:
@@ -224,6 +257,10 @@ static int sets_save(const struct datadir *dd, const struct sets *s, char *err, 
         csvw_bool(&w, s->v[i].single_mx);
         csvw_uint(&w, s->v[i].window_s);
         csvw_time(&w, s->v[i].since);
+        if (s->v[i].old_ttl_s > 0)
+            csvw_uint(&w, s->v[i].old_ttl_s);
+        else
+            csvw_field(&w, NULL, 0);
         csvw_end(&w);
     }
     int rc = csvw_error(&w);
@@ -237,6 +274,7 @@ static int sets_save(const struct datadir *dd, const struct sets *s, char *err, 
 struct eff {
     bool single_mx;
     int64_t since, window_end;
+    int64_t old_ttl; /* --old-ttl, -1 none */
 };
 
 static struct eff effective(const struct rep_agg *a, uint32_t dom, const struct sets *s,
@@ -248,6 +286,7 @@ static struct eff effective(const struct rep_agg *a, uint32_t dom, const struct 
     uint64_t window = d && d->window_s ? d->window_s : REPORT_DEFAULT_WINDOW_S;
     e.since = d && d->since >= 0 ? d->since : a->doms[dom].first_time;
     e.single_mx = d && (d->single_mx || strcmp(d->profile, "m365") == 0);
+    e.old_ttl = d && d->old_ttl_s > 0 ? (int64_t)d->old_ttl_s : -1;
     if (ov != NULL && ov->window_s > 0)
         window = ov->window_s;
     if (ov != NULL && ov->since >= 0)
@@ -299,12 +338,104 @@ static enum verdict mx_verdict(const struct rep_mx *m, bool single_mx, char *rea
 
 /* ---- status per (domain, check) ---- */
 
+/* One (domain, check) over all its vantages: counts over the (vantage,
+ * server) pairs of each vantage's latest round. */
 struct dcview {
     uint32_t dc;
     enum dstatus st;
     const char *why; /* static text for critical / expired */
     struct eff e;
+    uint32_t servers, conv, stale, errors, overdue;
+    int64_t eta;         /* latest stale_expires over stale resolvers not overdue; -1 */
+    int64_t time;        /* the latest of the vantages' latest rounds */
+    int64_t change_time; /* first round with the new authoritative answer; -1 */
+    int64_t old_ttl;     /* largest TTL of the answer it replaced; -1 */
+    int64_t deadline;    /* change time + old TTL; -1 unknown */
+    bool auth_mismatch, auth_disagree;
+    bool is_deleg; /* the delegation check */
+    uint8_t deleg; /* its REP_DELEG_* over the vantages' latest rounds */
+    bool auth_mx_bad, res_mx_ok;
 };
+
+/* Everything the reports say of each (domain, check) and each server,
+ * drawn in a few passes over the aggregates (never a search per domain):
+ * views[dc], and overdue[dcs] for convergence.csv. */
+static void draw_views(const struct rep_agg *a, const struct eff *effs, struct dcview *views,
+                       bool *overdue, const int64_t *parent_deadline)
+{
+    for (uint32_t i = 0; i < a->ndcs; i++) {
+        struct dcview *v = &views[i];
+        memset(v, 0, sizeof *v);
+        v->dc = i;
+        v->e = effs[a->dcs[i].dom];
+        v->eta = v->time = v->change_time = v->old_ttl = v->deadline = -1;
+        v->res_mx_ok = true;
+    }
+    for (uint32_t i = 0; i < a->ndcvs; i++) {
+        const struct rep_dcv *c = &a->dcvs[i];
+        struct dcview *v = &views[c->dc];
+        if (c->time > v->time)
+            v->time = c->time;
+        v->auth_mismatch |= c->auth_mismatch;
+        v->auth_disagree |= c->auth_disagree;
+        v->deleg |= c->deleg;
+        if (c->change_time >= 0 && (v->change_time < 0 || c->change_time < v->change_time))
+            v->change_time = c->change_time;
+        if (c->old_ttl > v->old_ttl)
+            v->old_ttl = c->old_ttl;
+    }
+    for (uint32_t i = 0; i < a->ndcs; i++) {
+        struct dcview *v = &views[i];
+        int64_t change = v->change_time >= 0 ? v->change_time : v->e.since;
+        int64_t ttl = v->old_ttl >= 0 ? v->old_ttl : v->e.old_ttl;
+        v->deadline = ttl >= 0 ? change + ttl : -1;
+        /* an NS change: the parent's deadline */
+        const char *chk = a->str.s[a->dcs[i].check];
+        v->is_deleg = strcmp(chk, "delegation") == 0;
+        int64_t pd = parent_deadline[a->dcs[i].dom];
+        if (v->is_deleg)
+            v->deadline = pd;
+        else if (strcmp(chk, "ns") == 0 && pd > v->deadline)
+            v->deadline = pd;
+    }
+    for (uint32_t i = 0; i < a->ndcss; i++) {
+        const struct rep_dcs *d = &a->dcss[i];
+        struct dcview *v = &views[d->dc];
+        /* a resolver still stale after the deadline is overdue, as is one
+         * that broke the promise one of its sites gave (1 s grace); an
+         * authoritative server promises nothing of the kind (a lagging
+         * one is a disagreement, reported as such) */
+        overdue[i] = !d->auth && d->state != REP_CONVERGED &&
+                     (d->overdue || (d->state == REP_STALE && v->deadline >= 0 &&
+                                     d->last_time > v->deadline + 1));
+        if (d->auth || d->last_round != a->dcvs[d->dcv].round)
+            continue;
+        /* a parent server this host has no route to (IPv6 on an IPv4-only
+         * host) says nothing about the delegation */
+        if (v->is_deleg && d->unreachable)
+            continue;
+        v->servers++;
+        v->conv += d->state == REP_CONVERGED;
+        v->stale += d->state == REP_STALE;
+        v->errors += d->state == REP_ERROR;
+        v->overdue += overdue[i];
+        if (d->state == REP_STALE && !overdue[i] && d->stale_exp > v->eta)
+            v->eta = d->stale_exp;
+    }
+    char reasons[256];
+    for (uint32_t i = 0; i < a->nmxs; i++) {
+        const struct rep_mx *m = &a->mxs[i];
+        struct dcview *v = &views[m->dc];
+        uint32_t cv = rep__map_get(&a->dcvmap, ((uint64_t)m->dc << 32) | m->van);
+        if (cv == UINT32_MAX || a->dcvs[cv].round != m->round)
+            continue;
+        enum verdict vd = mx_verdict(m, v->e.single_mx, reasons, sizeof reasons);
+        if (m->auth)
+            v->auth_mx_bad |= vd == V_NONCOMPLIANT;
+        else
+            v->res_mx_ok &= vd == V_COMPLIANT;
+    }
+}
 
 /* "delegation-mismatch;glue-mismatch;lame-delegation", in bit order, for
  * each set of REP_DELEG_* bits (static texts: the status line keeps them). */
@@ -319,55 +450,37 @@ static const char *const deleg_reasons[REP_DELEG_ALL + 1] = {
     "delegation-mismatch;glue-mismatch;lame-delegation",
 };
 
-static void judge_dc(const struct rep_agg *a, struct dcview *v)
+static void judge_dc(struct dcview *v)
 {
-    const struct rep_dc *c = &a->dcs[v->dc];
-    bool deleg = strcmp(a->str.s[c->check], "delegation") == 0;
-    if (deleg && c->deleg == 0 && c->servers == 0) {
+    v->why = NULL;
+    if (v->is_deleg && v->deleg == 0 && v->servers == 0) {
         /* no parent server could be reached: nothing is known */
         v->st = DS_PROPAGATING;
         v->why = "no parent server reachable";
         return;
     }
-    if (deleg && c->deleg != 0) {
-        const char *why = deleg_reasons[c->deleg & REP_DELEG_ALL];
-        if (c->deleg & REP_DELEG_LAME)
+    if (v->is_deleg && v->deleg != 0) {
+        if (v->deleg & REP_DELEG_LAME)
             v->st = DS_CRITICAL;
-        else if (c->time >= v->e.window_end && c->conv < c->servers)
+        else if (v->time >= v->e.window_end && v->conv < v->servers)
             v->st = DS_EXPIRED;
         else
             v->st = DS_PROPAGATING;
-        v->why = why;
+        v->why = deleg_reasons[v->deleg & REP_DELEG_ALL];
         return;
     }
-    bool is_mx = strcmp(a->str.s[c->check], "mx") == 0;
-    bool auth_mx_bad = false, res_mx_ok = true;
-    char reasons[256];
-    if (is_mx) {
-        for (uint32_t i = 0; i < a->nmxs; i++) {
-            const struct rep_mx *m = &a->mxs[i];
-            if (m->dom != c->dom || m->round != c->round)
-                continue;
-            enum verdict vd = mx_verdict(m, v->e.single_mx, reasons, sizeof reasons);
-            if (m->auth)
-                auth_mx_bad |= vd == V_NONCOMPLIANT;
-            else
-                res_mx_ok &= vd == V_COMPLIANT;
-        }
-    }
-    v->why = NULL;
-    if (c->auth_disagree) {
+    if (v->auth_disagree) {
         v->st = DS_CRITICAL;
         v->why = "authoritative servers disagree";
-    } else if (c->auth_mismatch) {
+    } else if (v->auth_mismatch) {
         v->st = DS_CRITICAL;
         v->why = "authoritative answer does not match what is expected";
-    } else if (auth_mx_bad) {
+    } else if (v->auth_mx_bad) {
         v->st = DS_CRITICAL;
         v->why = "authoritative MX noncompliant";
-    } else if (c->conv == c->servers && res_mx_ok) {
+    } else if (v->conv == v->servers && v->res_mx_ok) {
         v->st = DS_CONVERGED;
-    } else if (c->time >= v->e.window_end && c->conv < c->servers) {
+    } else if (v->time >= v->e.window_end && v->conv < v->servers) {
         v->st = DS_EXPIRED;
         v->why = "window ended";
     } else {
@@ -416,7 +529,11 @@ static uint32_t *order_by(uint32_t n, const uint32_t *keys)
     return pairs;
 }
 
-static int write_convergence(struct obslog *l, char *err, size_t errlen)
+#define CONVERGENCE_HEADER                                                                         \
+    "domain,check,server,address,state,matching_since_utc,first_match_utc,last_mismatch_utc,"      \
+    "flaps,rounds,errors,current_answer,stale_expires_utc,vantage,sites,overdue\r\n"
+
+static int write_convergence(struct obslog *l, const bool *overdue, char *err, size_t errlen)
 {
     const struct rep_agg *a = l->agg;
     struct csvw w;
@@ -429,11 +546,7 @@ static int write_convergence(struct obslog *l, char *err, size_t errlen)
         keys[i] = a->dcss[i].dc;
     if ((ord = order_by(a->ndcss, keys)) == NULL)
         goto out;
-    csvw_raw(&w,
-             "domain,check,server,address,state,matching_since_utc,first_match_utc,"
-             "last_mismatch_utc,flaps,rounds,errors,current_answer,stale_expires_utc\r\n",
-             strlen("domain,check,server,address,state,matching_since_utc,first_match_utc,"
-                    "last_mismatch_utc,flaps,rounds,errors,current_answer,stale_expires_utc\r\n"));
+    csvw_raw(&w, CONVERGENCE_HEADER, strlen(CONVERGENCE_HEADER));
     for (uint32_t k = 0; k < a->ndcss; k++) {
         const struct rep_dcs *d = &a->dcss[ord[k]];
         const struct rep_dc *c = &a->dcs[d->dc];
@@ -450,6 +563,9 @@ static int write_convergence(struct obslog *l, char *err, size_t errlen)
         csvw_uint(&w, d->errors);
         csvw_str(&w, d->answer);
         csvw_time(&w, d->state == REP_STALE ? d->stale_exp : -1);
+        csvw_str(&w, a->str.s[a->vans[a->dcvs[d->dcv].van].name]);
+        csvw_uint(&w, d->nsites);
+        csvw_bool(&w, overdue[ord[k]]);
         csvw_end(&w);
     }
     rc = csvw_error(&w);
@@ -464,7 +580,7 @@ out:
 
 #define DELEG_HEADER                                                                               \
     "domain,server,address,time_utc,status,ns,ttl,glue,child_ns,lame,verdict,reasons,"             \
-    "changed_utc,old_ttl,deadline_utc\r\n"
+    "changed_utc,old_ttl,deadline_utc,vantage\r\n"
 
 /* When resolvers must have let go of a parent server's old referral: the
  * round it first named the child's servers plus the TTL of the old
@@ -474,28 +590,32 @@ static int64_t deleg_row_deadline(const struct rep_deleg *e)
     return e->changed >= 0 && e->old_ttl >= 0 ? e->changed + e->old_ttl : -1;
 }
 
-/* The deadline of a domain's NS change as the parent sets it (PRODUCT.md
- * section 12): the latest deadline over the parent servers of its latest
- * round, -1 while any of them still names other servers or none is known.
- * For the deadline_utc of the ns and delegation checks. */
-static int64_t __attribute__((unused)) deleg_deadline(const struct rep_agg *a, uint32_t dom)
+/* The parent's deadline per domain (out[dom]): the latest over the parent
+ * servers of each vantage's latest round; -1 while any of them still names
+ * other servers, or when none is known. */
+static void parent_deadlines(const struct rep_agg *a, int64_t *out)
 {
-    int64_t best = -1;
-    uint32_t round = 0;
-    for (uint32_t i = 0; i < a->ndels; i++)
-        if (a->dels[i].dom == dom && a->dels[i].round > round)
-            round = a->dels[i].round;
+    bool *open = calloc(a->ndoms ? a->ndoms : 1, sizeof *open);
+    for (uint32_t i = 0; i < a->ndoms; i++)
+        out[i] = -1;
     for (uint32_t i = 0; i < a->ndels; i++) {
         const struct rep_deleg *e = &a->dels[i];
-        if (e->dom != dom || e->round != round)
+        uint32_t cv = rep__map_get(&a->dcvmap, ((uint64_t)e->dc << 32) | e->van);
+        if (cv == UINT32_MAX || a->dcvs[cv].round != e->round)
             continue;
-        if (e->flags & REP_DELEG_MISMATCH)
-            return -1;
+        if (e->flags & REP_DELEG_MISMATCH) {
+            if (open != NULL)
+                open[e->dom] = true;
+            continue;
+        }
         int64_t dl = deleg_row_deadline(e);
-        if (dl > best)
-            best = dl;
+        if (dl > out[e->dom])
+            out[e->dom] = dl;
     }
-    return best;
+    for (uint32_t i = 0; i < a->ndoms; i++)
+        if (open == NULL || open[i])
+            out[i] = -1;
+    free(open);
 }
 
 static int write_delegation(struct obslog *l, char *err, size_t errlen)
@@ -542,6 +662,7 @@ static int write_delegation(struct obslog *l, char *err, size_t errlen)
         csvw_time(&w, e->changed);
         csvw_opt(&w, e->old_ttl);
         csvw_time(&w, deleg_row_deadline(e));
+        csvw_str(&w, a->str.s[a->vans[e->van].name]);
         csvw_end(&w);
     }
     rc = csvw_error(&w);
@@ -569,8 +690,9 @@ static int write_mx(struct obslog *l, const struct eff *effs, char *err, size_t 
         keys[i] = a->mxs[i].dom;
     if ((ord = order_by(a->nmxs, keys)) == NULL)
         goto out;
-    csvw_raw(&w, "domain,server,address,time_utc,mx_count,mx_hosts,verdict,reasons\r\n",
-             strlen("domain,server,address,time_utc,mx_count,mx_hosts,verdict,reasons\r\n"));
+    csvw_raw(
+        &w, "domain,server,address,time_utc,mx_count,mx_hosts,verdict,reasons,vantage\r\n",
+        strlen("domain,server,address,time_utc,mx_count,mx_hosts,verdict,reasons,vantage\r\n"));
     for (uint32_t k = 0; k < a->nmxs; k++) {
         const struct rep_mx *m = &a->mxs[ord[k]];
         enum verdict v = mx_verdict(m, effs[m->dom].single_mx, reasons, sizeof reasons);
@@ -585,6 +707,7 @@ static int write_mx(struct obslog *l, const struct eff *effs, char *err, size_t 
         csvw_str(&w, m->hosts);
         csvw_str(&w, verdict_names[v]);
         csvw_str(&w, reasons);
+        csvw_str(&w, a->str.s[a->vans[m->van].name]);
         csvw_end(&w);
     }
     rc = csvw_error(&w);
@@ -602,24 +725,25 @@ static int write_summary(struct obslog *l, const struct dcview *views, char *err
     const struct rep_agg *a = l->agg;
     struct csvw w;
     csvw_init(&w);
-    csvw_raw(&w,
-             "domain,check,servers,converged,stale,errors,percent_converged,eta_utc,"
-             "window_ends_utc,status\r\n",
-             strlen("domain,check,servers,converged,stale,errors,percent_converged,eta_utc,"
-                    "window_ends_utc,status\r\n"));
+#define SUMMARY_HEADER                                                                             \
+    "domain,check,servers,converged,stale,errors,percent_converged,eta_utc,window_ends_utc,"       \
+    "status,deadline_utc,overdue\r\n"
+    csvw_raw(&w, SUMMARY_HEADER, strlen(SUMMARY_HEADER));
     for (uint32_t k = 0; k < a->ndcs; k++) {
         const struct dcview *v = &views[k];
         const struct rep_dc *c = &a->dcs[v->dc];
         csvw_str(&w, a->str.s[a->doms[c->dom].name]);
         csvw_str(&w, a->str.s[c->check]);
-        csvw_uint(&w, c->servers);
-        csvw_uint(&w, c->conv);
-        csvw_uint(&w, c->stale);
-        csvw_uint(&w, c->errors);
-        put_percent(&w, c->conv, c->servers);
-        csvw_time(&w, c->stale > 0 ? c->eta : -1);
+        csvw_uint(&w, v->servers);
+        csvw_uint(&w, v->conv);
+        csvw_uint(&w, v->stale);
+        csvw_uint(&w, v->errors);
+        put_percent(&w, v->conv, v->servers);
+        csvw_time(&w, v->stale > 0 ? v->eta : -1);
         csvw_time(&w, v->e.window_end);
         csvw_str(&w, dstatus_names[v->st]);
+        csvw_time(&w, v->deadline);
+        csvw_uint(&w, v->overdue);
         csvw_end(&w);
     }
     int rc = csvw_error(&w);
@@ -630,7 +754,7 @@ static int write_summary(struct obslog *l, const struct dcview *views, char *err
 }
 
 #define TIMELINE_HEADER                                                                            \
-    "time_utc,round,domain,check,servers,converged,stale,errors,percent_converged\r\n"
+    "time_utc,round,domain,check,servers,converged,stale,errors,percent_converged,vantage\r\n"
 
 static int write_timeline(struct obslog *l, char *err, size_t errlen)
 {
@@ -757,6 +881,77 @@ static const char *short_time(int64_t t, char *buf)
     return buf;
 }
 
+struct chart_pt {
+    int64_t t;
+    uint32_t ser, i; /* series (index in the check's list), point */
+};
+
+static int cmp_chart_pt(const void *x, const void *y)
+{
+    const struct chart_pt *a = x, *b = y;
+    if (a->t != b->t)
+        return a->t < b->t ? -1 : 1;
+    if (a->ser != b->ser)
+        return a->ser < b->ser ? -1 : 1;
+    return a->i < b->i ? -1 : a->i > b->i;
+}
+
+/* One check's line over all vantages: at each point in time, the share of
+ * (vantage, server) pairs converged as each vantage last saw them (every
+ * vantage's latest point at or before that time counts). With one vantage
+ * these are its own points. */
+static int draw_check(struct csvw *w, const struct rep_agg *a, const uint32_t *sers, uint32_t nsers,
+                      const char *color, int64_t t0, int64_t t1, double ml, double mt, double pw,
+                      double ph)
+{
+    size_t total = 0;
+    for (uint32_t k = 0; k < nsers; k++)
+        total += a->ser[sers[k]].n;
+    struct chart_pt *pts = malloc((total ? total : 1) * sizeof *pts);
+    uint64_t *cur = calloc((size_t)nsers * 2 + 1, sizeof *cur);
+    if (pts == NULL || cur == NULL) {
+        free(pts);
+        free(cur);
+        return DP_ENOMEM;
+    }
+    size_t n = 0;
+    for (uint32_t k = 0; k < nsers; k++)
+        for (uint32_t i = 0; i < a->ser[sers[k]].n; i++)
+            pts[n++] = (struct chart_pt){a->ser[sers[k]].pts[i].t, k, i};
+    qsort(pts, n, sizeof *pts, cmp_chart_pt);
+#define X(t) (ml + pw * (double)((t)-t0) / (double)(t1 - t0))
+#define Y(p) (mt + ph * (1.0 - (p) / 100.0))
+    svgf(w, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", color);
+    uint32_t drawn = 0;
+    double lx = 0, lyv = 0;
+    for (size_t j = 0; j < n;) {
+        int64_t t = pts[j].t;
+        for (; j < n && pts[j].t == t; j++) {
+            const struct rep_point *p = &a->ser[sers[pts[j].ser]].pts[pts[j].i];
+            cur[2 * pts[j].ser] = p->conv;
+            cur[2 * pts[j].ser + 1] = p->servers;
+        }
+        uint64_t conv = 0, servers = 0;
+        for (uint32_t k = 0; k < nsers; k++) {
+            conv += cur[2 * k];
+            servers += cur[2 * k + 1];
+        }
+        if (servers == 0)
+            continue;
+        lx = X(t);
+        lyv = Y(100.0 * (double)conv / (double)servers);
+        svgf(w, "%s%.1f,%.1f", drawn++ ? " " : "", lx, lyv);
+    }
+    csvw_raw(w, "\"/>\n", 4);
+    if (drawn == 1)
+        svgf(w, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", lx, lyv, color);
+#undef X
+#undef Y
+    free(pts);
+    free(cur);
+    return csvw_error(w);
+}
+
 static int write_svg(struct obslog *l, const struct eff *effs, const struct dcview *views,
                      char *err, size_t errlen)
 {
@@ -778,9 +973,8 @@ static int write_svg(struct obslog *l, const struct eff *effs, const struct dcvi
             last = a->doms[i].last_time;
     }
     for (uint32_t i = 0; i < a->ndcs; i++)
-        if (a->dcs[i].stale > 0 && a->dcs[i].eta > eta)
-            eta = a->dcs[i].eta;
-    (void)views;
+        if (views[i].stale > 0 && views[i].eta > eta)
+            eta = views[i].eta;
     /* the window is what the chart spans; an ETA beyond it is marked at
      * the right edge rather than squeezing the window into a corner */
     t1 = wend > last ? wend : last;
@@ -856,39 +1050,53 @@ static int write_svg(struct obslog *l, const struct eff *effs, const struct dcvi
              X(eta), mt, X(eta), mt + ph, X(eta) + (X(eta) > ml + pw / 2 ? -4 : 4), mt + 30,
              X(eta) > ml + pw / 2 ? "end" : "start", short_time(eta, b2));
     }
-    /* one line per check */
-    for (uint32_t s = 0; s < a->nser; s++) {
-        const struct rep_series *se = &a->ser[s];
-        const char *color = colors[s % (sizeof colors / sizeof colors[0])];
-        svgf(&w, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", color);
-        uint32_t drawn = 0;
-        for (uint32_t i = 0; i < se->n; i++) {
-            const struct rep_point *p = &se->pts[i];
-            if (p->servers == 0)
-                continue;
-            double pc = 100.0 * (double)p->conv / (double)p->servers;
-            svgf(&w, "%s%.1f,%.1f", drawn++ ? " " : "", X(p->t), Y(pc));
+    /* one line per check over all vantages (see draw_check) */
+    uint32_t *keys = malloc((size_t)(a->nser ? a->nser : 1) * sizeof *keys), *ord = NULL;
+    int rc = DP_ENOMEM;
+    if (keys == NULL)
+        goto out;
+    for (uint32_t i = 0; i < a->nser; i++)
+        keys[i] = a->ser[i].check;
+    if ((ord = order_by(a->nser, keys)) == NULL)
+        goto out;
+    /* checks in order of their first series, as the series came */
+    uint32_t nchecks = 0;
+    for (uint32_t i = 0; i < a->nser; i++) {
+        if (i > 0 && a->ser[ord[i]].check == a->ser[ord[i - 1]].check)
+            continue;
+        keys[nchecks++] = i; /* where this check's series start in ord */
+    }
+    /* keys[0..nchecks) hold start offsets; order them by the first series */
+    for (uint32_t i = 1; i < nchecks; i++)
+        for (uint32_t j = i; j > 0 && ord[keys[j]] < ord[keys[j - 1]]; j--) {
+            uint32_t t = keys[j];
+            keys[j] = keys[j - 1];
+            keys[j - 1] = t;
         }
-        csvw_raw(&w, "\"/>\n", 4);
-        if (drawn == 1) {
-            const struct rep_point *p = &se->pts[se->n - 1];
-            svgf(&w, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", X(p->t),
-                 Y(100.0 * (double)p->conv / (double)(p->servers ? p->servers : 1)), color);
-        }
-        double ly = mt + 10 + 20 * s;
+    for (uint32_t ci = 0; ci < nchecks; ci++) {
+        uint32_t from = keys[ci], to = from + 1;
+        while (to < a->nser && a->ser[ord[to]].check == a->ser[ord[from]].check)
+            to++;
+        const char *color = colors[ci % (sizeof colors / sizeof colors[0])];
+        if ((rc = draw_check(&w, a, ord + from, to - from, color, t0, t1, ml, mt, pw, ph)) != 0)
+            goto out;
+        double ly = mt + 10 + 20 * ci;
         svgf(&w,
              "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"4\" fill=\"%s\"/>\n"
              "<text x=\"%.1f\" y=\"%.1f\">",
              ml + pw + 14, ly, color, ml + pw + 34, ly + 6);
-        xml_text(&w, a->str.s[se->check]);
+        xml_text(&w, a->str.s[a->ser[ord[from]].check]);
         csvw_raw(&w, "</text>\n", 8);
     }
     csvw_raw(&w, "</svg>\n", 7);
 #undef X
 #undef Y
-    int rc = csvw_error(&w);
+    rc = csvw_error(&w);
     if (rc == 0)
         rc = datadir_replace(&l->dd, "convergence.svg", -1, 0, w.buf, w.len, err, errlen);
+out:
+    free(keys);
+    free(ord);
     csvw_deinit(&w);
     return rc;
 }
@@ -909,8 +1117,42 @@ static int cmp_views(const void *x, const void *y)
     return a->dc < b->dc ? -1 : a->dc > b->dc;
 }
 
+/* ", overdue: NAME, NAME, +N more" for the overdue resolvers of dc (a
+ * resolver is written NAME@VANTAGE when the log has several vantages). */
+static int overdue_names(const struct rep_agg *a, const bool *overdue, uint32_t dc, char *buf,
+                         size_t cap)
+{
+    size_t o = 0;
+    unsigned listed = 0, more = 0;
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < a->ndcss; i++) {
+        const struct rep_dcs *d = &a->dcss[i];
+        if (d->dc != dc || d->auth || !overdue[i] || d->last_round != a->dcvs[d->dcv].round)
+            continue;
+        if (listed == 3) {
+            more++;
+            continue;
+        }
+        const char *van = a->str.s[a->vans[a->dcvs[d->dcv].van].name];
+        int k = snprintf(buf + o, cap - o, "%s%s%s%s",
+                         listed ? ", " : ", overdue: ", a->str.s[d->server],
+                         a->nvans > 1 ? "@" : "", a->nvans > 1 ? van : "");
+        if (k < 0 || (size_t)k >= cap - o) {
+            buf[o] = '\0';
+            more++;
+            listed = 3;
+            continue;
+        }
+        o += (size_t)k;
+        listed++;
+    }
+    if (more > 0 && o < cap)
+        o += (size_t)snprintf(buf + o, cap - o, ", +%u more", more);
+    return (int)(o < cap ? o : cap - 1);
+}
+
 static void status_line(const struct rep_agg *a, const struct dcview *views, uint32_t n,
-                        struct report_outcome *out)
+                        const bool *overdue, struct report_outcome *out)
 {
     char *s = out->status_line;
     size_t cap = sizeof out->status_line, o = 0;
@@ -934,7 +1176,7 @@ static void status_line(const struct rep_agg *a, const struct dcview *views, uin
     for (uint32_t i = 1; i < n; i++) {
         /* insertion by percent within the same status (qsort is not stable) */
         for (uint32_t j = i; j > 0 && v[j].st == v[j - 1].st; j--) {
-            const struct rep_dc *x = &a->dcs[v[j].dc], *y = &a->dcs[v[j - 1].dc];
+            const struct dcview *x = &v[j], *y = &v[j - 1];
             uint64_t lx = (uint64_t)x->conv * (y->servers ? y->servers : 1);
             uint64_t ly = (uint64_t)y->conv * (x->servers ? x->servers : 1);
             if (lx >= ly)
@@ -951,9 +1193,10 @@ static void status_line(const struct rep_agg *a, const struct dcview *views, uin
     out->exit_status = code;
     o += (size_t)snprintf(s + o, cap - o, "DNSPROP %s - ", words[code]);
     for (uint32_t i = 0; i < n; i++) {
-        const struct rep_dc *c = &a->dcs[v[i].dc];
-        char part[600], tb[DP_TIME_BUFLEN], pp[600];
-        const char *dom = a->str.s[a->doms[c->dom].name], *chk = a->str.s[c->check];
+        const struct dcview *c = &v[i];
+        const struct rep_dc *dc = &a->dcs[c->dc];
+        char part[600], tb[DP_TIME_BUFLEN], pp[600], names[300];
+        const char *dom = a->str.s[a->doms[dc->dom].name], *chk = a->str.s[dc->check];
         int pl;
         if (i == 0) {
             pl =
@@ -961,9 +1204,17 @@ static void status_line(const struct rep_agg *a, const struct dcview *views, uin
             if (c->stale > 0 && c->eta >= 0 && pl > 0 && (size_t)pl < sizeof part)
                 pl += snprintf(part + pl, sizeof part - (size_t)pl, ", ETA %.16s UTC",
                                dp_format_time(c->eta, tb));
+            if (c->conv < c->servers && c->deadline >= 0 && pl > 0 && (size_t)pl < sizeof part)
+                pl += snprintf(part + pl, sizeof part - (size_t)pl, ", deadline %.16s UTC",
+                               dp_format_time(c->deadline, tb));
+            if (c->overdue > 0 && pl > 0 && (size_t)pl < sizeof part) {
+                overdue_names(a, overdue, c->dc, names, sizeof names);
+                pl += snprintf(part + pl, sizeof part - (size_t)pl, "%s", names);
+            }
             if (v[i].why != NULL && pl > 0 && (size_t)pl < sizeof part)
                 pl += snprintf(part + pl, sizeof part - (size_t)pl, ", %s", v[i].why);
-            snprintf(pp, sizeof pp, "converged=%u;;;0;%u", c->conv, c->servers);
+            snprintf(pp, sizeof pp, "converged=%u;;;0;%u overdue=%u", c->conv, c->servers,
+                     c->overdue);
         } else {
             pl = snprintf(part, sizeof part, "; %s %s %u/%u", dom, chk, c->conv, c->servers);
             snprintf(pp, sizeof pp, " '%s %s'=%u;;;0;%u", dom, chk, c->conv, c->servers);
@@ -996,8 +1247,10 @@ int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
     struct rep_agg *a = l->agg;
     struct eff *effs = calloc(a->ndoms ? a->ndoms : 1, sizeof *effs);
     struct dcview *views = calloc(a->ndcs ? a->ndcs : 1, sizeof *views);
+    bool *overdue = calloc(a->ndcss ? a->ndcss : 1, sizeof *overdue);
+    int64_t *pdl = calloc(a->ndoms ? a->ndoms : 1, sizeof *pdl);
     int rc = DP_ENOMEM;
-    if (effs == NULL || views == NULL)
+    if (effs == NULL || views == NULL || overdue == NULL || pdl == NULL)
         goto out;
     if ((rc = sets_load(&l->dd, &sets, err, errlen)) != 0)
         goto out;
@@ -1009,7 +1262,8 @@ int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
             goto out;
         }
         rc = sets_put(&sets, s[i].domain, s[i].profile, s[i].single_mx,
-                      s[i].window_s ? s[i].window_s : REPORT_DEFAULT_WINDOW_S, s[i].since);
+                      s[i].window_s ? s[i].window_s : REPORT_DEFAULT_WINDOW_S, s[i].since,
+                      s[i].old_ttl_s);
         if (rc != 0)
             goto out;
     }
@@ -1017,19 +1271,18 @@ int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
         goto out;
     for (uint32_t i = 0; i < a->ndoms; i++)
         effs[i] = effective(a, i, &sets, ov);
-    for (uint32_t i = 0; i < a->ndcs; i++) {
-        views[i].dc = i;
-        views[i].e = effs[a->dcs[i].dom];
-        judge_dc(a, &views[i]);
-    }
-    if ((rc = write_convergence(l, err, errlen)) != 0 ||
+    parent_deadlines(a, pdl);
+    draw_views(a, effs, views, overdue, pdl);
+    for (uint32_t i = 0; i < a->ndcs; i++)
+        judge_dc(&views[i]);
+    if ((rc = write_convergence(l, overdue, err, errlen)) != 0 ||
         (rc = write_timeline(l, err, errlen)) != 0 || (rc = write_mx(l, effs, err, errlen)) != 0 ||
         (rc = write_delegation(l, err, errlen)) != 0 ||
         (rc = write_summary(l, views, err, errlen)) != 0 ||
         (rc = write_svg(l, effs, views, err, errlen)) != 0)
         goto out;
     if (out != NULL)
-        status_line(a, views, a->ndcs, out);
+        status_line(a, views, a->ndcs, overdue, out);
     if (out != NULL) {
         /* watch stops when the window has ended for every domain */
         out->window_end = 0;
@@ -1042,6 +1295,8 @@ out:
     sets_free(&sets);
     free(effs);
     free(views);
+    free(overdue);
+    free(pdl);
     return rc;
 }
 

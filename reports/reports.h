@@ -180,6 +180,7 @@ struct report_settings {
     bool single_mx;      /* single MX required (m365 implies it) */
     uint64_t window_s;   /* propagation window, seconds (0: the default 72h) */
     int64_t since;       /* Unix seconds; -1: the domain's first round */
+    uint64_t old_ttl_s;  /* --old-ttl, seconds; 0: not given (a saved value is kept) */
 };
 
 /* Overrides for one rendering (dnsprop report --window/--since): applied to

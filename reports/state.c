@@ -21,8 +21,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STATE_NAME    ".state"
-#define STATE_VERSION "2"
+#define STATE_NAME ".state"
+/* 2: vantages, sites and the change (a state of version 1 is read as not
+ * matching: the whole log is read again) */
+#define STATE_VERSION "3"
 #define TAIL_BYTES    4096
 
 static void put_i(struct csvw *w, int64_t v)
@@ -75,7 +77,6 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
     csvw_uint(&w, th);
     csvw_end(&w);
     csvw_str(&w, "agg");
-    csvw_uint(&w, a->finalized_round);
     csvw_uint(&w, a->last_round);
     csvw_bool(&w, a->tl_valid);
     csvw_uint(&w, a->tl_dev);
@@ -96,11 +97,23 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
         put_i(&w, d->last_time);
         csvw_end(&w);
     }
+    for (uint32_t i = 0; i < a->nvans; i++) {
+        csvw_str(&w, "u");
+        csvw_uint(&w, a->vans[i].name);
+        csvw_uint(&w, a->vans[i].finalized_round);
+        csvw_end(&w);
+    }
     for (uint32_t i = 0; i < a->ndcs; i++) {
-        const struct rep_dc *c = &a->dcs[i];
         csvw_str(&w, "c");
-        csvw_uint(&w, c->dom);
-        csvw_uint(&w, c->check);
+        csvw_uint(&w, a->dcs[i].dom);
+        csvw_uint(&w, a->dcs[i].check);
+        csvw_end(&w);
+    }
+    for (uint32_t i = 0; i < a->ndcvs; i++) {
+        const struct rep_dcv *c = &a->dcvs[i];
+        csvw_str(&w, "w");
+        csvw_uint(&w, c->dc);
+        csvw_uint(&w, c->van);
         csvw_uint(&w, c->round);
         put_i(&w, c->time);
         csvw_uint(&w, c->servers);
@@ -110,7 +123,11 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
         csvw_uint(&w, c->pending);
         csvw_bool(&w, c->auth_mismatch);
         csvw_bool(&w, c->auth_disagree);
-        put_i(&w, c->eta);
+        csvw_uint(&w, c->cur);
+        put_i(&w, c->cur_ttl);
+        put_i(&w, c->pre_ttl);
+        put_i(&w, c->change_time);
+        put_i(&w, c->old_ttl);
         csvw_uint(&w, c->deleg);
         csvw_end(&w);
     }
@@ -118,11 +135,14 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
         const struct rep_dcs *d = &a->dcss[i];
         csvw_str(&w, "v");
         csvw_uint(&w, d->dc);
+        csvw_uint(&w, d->dcv);
         csvw_uint(&w, d->server);
         csvw_uint(&w, d->address);
         csvw_bool(&w, d->auth);
         csvw_uint(&w, d->state);
         csvw_bool(&w, d->streak);
+        csvw_bool(&w, d->overdue);
+        csvw_bool(&w, d->unreachable);
         put_i(&w, d->matching_since);
         put_i(&w, d->first_match);
         put_i(&w, d->last_mismatch);
@@ -132,13 +152,27 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
         csvw_uint(&w, d->rounds);
         csvw_uint(&w, d->errors);
         csvw_uint(&w, d->last_round);
+        csvw_uint(&w, d->nsites);
         csvw_str(&w, d->answer);
+        csvw_end(&w);
+    }
+    for (uint32_t i = 0; i < a->nsites; i++) {
+        const struct rep_site *x = &a->sites[i];
+        csvw_str(&w, "x");
+        csvw_uint(&w, x->dcs);
+        csvw_uint(&w, x->site);
+        csvw_bool(&w, x->answered);
+        csvw_bool(&w, x->overdue);
+        put_i(&w, x->exp);
+        put_i(&w, x->promise);
         csvw_end(&w);
     }
     for (uint32_t i = 0; i < a->nmxs; i++) {
         const struct rep_mx *m = &a->mxs[i];
         csvw_str(&w, "m");
         csvw_uint(&w, m->dom);
+        csvw_uint(&w, m->dc);
+        csvw_uint(&w, m->van);
         csvw_uint(&w, m->server);
         csvw_uint(&w, m->address);
         csvw_bool(&w, m->auth);
@@ -154,6 +188,8 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
         const struct rep_deleg *e = &a->dels[i];
         csvw_str(&w, "g");
         csvw_uint(&w, e->dom);
+        csvw_uint(&w, e->dc);
+        csvw_uint(&w, e->van);
         csvw_uint(&w, e->server);
         csvw_uint(&w, e->address);
         csvw_uint(&w, e->round);
@@ -172,6 +208,7 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
         const struct rep_series *s = &a->ser[i];
         csvw_str(&w, "p");
         csvw_uint(&w, s->check);
+        csvw_uint(&w, s->van);
         csvw_uint(&w, s->k);
         csvw_end(&w);
         for (uint32_t j = 0; j < s->n; j++) {
@@ -343,7 +380,6 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             *lines = (unsigned)nl_;
             seen_log = true;
         } else if (strcmp(t, "agg") == 0) {
-            a->finalized_round = (uint32_t)get_u(&c, UINT32_MAX);
             a->last_round = (uint32_t)get_u(&c, UINT32_MAX);
             a->tl_valid = get_b(&c);
             a->tl_dev = get_u(&c, UINT64_MAX);
@@ -364,13 +400,31 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             if (c.bad || a->str.n == 0 || mput(&a->dommap, d->name, a->ndoms) != 0)
                 goto out;
             a->ndoms++;
+        } else if (strcmp(t, "u") == 0) {
+            if (REP_GROW(a, vans) != 0 || a->str.n == 0)
+                goto out;
+            struct rep_van *v = &a->vans[a->nvans];
+            v->name = (uint32_t)get_u(&c, a->str.n - 1);
+            v->finalized_round = (uint32_t)get_u(&c, UINT32_MAX);
+            if (c.bad || mput(&a->vanmap, v->name, a->nvans) != 0)
+                goto out;
+            a->nvans++;
         } else if (strcmp(t, "c") == 0) {
             if (REP_GROW(a, dcs) != 0 || a->ndoms == 0 || a->str.n == 0)
                 goto out;
             struct rep_dc *d = &a->dcs[a->ndcs];
-            memset(d, 0, sizeof *d);
             d->dom = (uint32_t)get_u(&c, a->ndoms - 1);
             d->check = (uint32_t)get_u(&c, a->str.n - 1);
+            if (c.bad || mput(&a->dcmap, ((uint64_t)d->dom << 32) | d->check, a->ndcs) != 0)
+                goto out;
+            a->ndcs++;
+        } else if (strcmp(t, "w") == 0) {
+            if (REP_GROW(a, dcvs) != 0 || a->ndcs == 0 || a->nvans == 0)
+                goto out;
+            struct rep_dcv *d = &a->dcvs[a->ndcvs];
+            memset(d, 0, sizeof *d);
+            d->dc = (uint32_t)get_u(&c, a->ndcs - 1);
+            d->van = (uint32_t)get_u(&c, a->nvans - 1);
             d->round = (uint32_t)get_u(&c, UINT32_MAX);
             d->time = get_i(&c);
             d->servers = (uint32_t)get_u(&c, UINT32_MAX);
@@ -380,22 +434,30 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             d->pending = (uint32_t)get_u(&c, UINT32_MAX);
             d->auth_mismatch = get_b(&c);
             d->auth_disagree = get_b(&c);
-            d->eta = get_i(&c);
+            d->cur = get_u(&c, UINT64_MAX);
+            d->cur_ttl = get_i(&c);
+            d->pre_ttl = get_i(&c);
+            d->change_time = get_i(&c);
+            d->old_ttl = get_i(&c);
             d->deleg = (uint8_t)get_u(&c, REP_DELEG_ALL);
-            if (c.bad || mput(&a->dcmap, ((uint64_t)d->dom << 32) | d->check, a->ndcs) != 0)
+            d->t_yes_ttl = d->t_other_ttl = -1;
+            if (c.bad || mput(&a->dcvmap, ((uint64_t)d->dc << 32) | d->van, a->ndcvs) != 0)
                 goto out;
-            a->ndcs++;
+            a->ndcvs++;
         } else if (strcmp(t, "v") == 0) {
-            if (REP_GROW(a, dcss) != 0 || a->ndcs == 0)
+            if (REP_GROW(a, dcss) != 0 || a->ndcvs == 0)
                 goto out;
             struct rep_dcs *d = &a->dcss[a->ndcss];
             memset(d, 0, sizeof *d);
             d->dc = (uint32_t)get_u(&c, a->ndcs - 1);
+            d->dcv = (uint32_t)get_u(&c, a->ndcvs - 1);
             d->server = (uint32_t)get_u(&c, a->str.n - 1);
             d->address = (uint32_t)get_u(&c, a->str.n - 1);
             d->auth = get_b(&c);
             d->state = (uint8_t)get_u(&c, REP_ERROR);
             d->streak = get_b(&c);
+            d->overdue = get_b(&c);
+            d->unreachable = get_b(&c);
             d->matching_since = get_i(&c);
             d->first_match = get_i(&c);
             d->last_mismatch = get_i(&c);
@@ -405,18 +467,39 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             d->rounds = (uint32_t)get_u(&c, UINT32_MAX);
             d->errors = (uint32_t)get_u(&c, UINT32_MAX);
             d->last_round = (uint32_t)get_u(&c, UINT32_MAX);
+            d->nsites = (uint32_t)get_u(&c, UINT32_MAX);
             d->answer = get_s(&c);
             a->ndcss++; /* counted now so that the answer is freed on failure */
-            uint32_t skey = c.bad ? UINT32_MAX : rep__server_key(&a->str, d->server, d->address);
-            if (c.bad || skey == UINT32_MAX ||
+            if (c.bad || a->dcvs[d->dcv].dc != d->dc)
+                goto out;
+            uint32_t skey =
+                rep__server_key(&a->str, a->vans[a->dcvs[d->dcv].van].name, d->server, d->address);
+            if (skey == UINT32_MAX ||
                 mput(&a->dcsmap, ((uint64_t)d->dc << 32) | skey, a->ndcss - 1) != 0)
                 goto out;
+        } else if (strcmp(t, "x") == 0) {
+            if (REP_GROW(a, sites) != 0 || a->ndcss == 0)
+                goto out;
+            struct rep_site *x = &a->sites[a->nsites];
+            memset(x, 0, sizeof *x);
+            x->dcs = (uint32_t)get_u(&c, a->ndcss - 1);
+            x->site = (uint32_t)get_u(&c, a->str.n - 1);
+            x->answered = get_b(&c);
+            x->overdue = get_b(&c);
+            x->exp = get_i(&c);
+            x->promise = get_i(&c);
+            if (c.bad || mput(&a->sitemap, ((uint64_t)x->dcs << 32) | x->site, a->nsites) != 0)
+                goto out;
+            x->next = a->dcss[x->dcs].site_head;
+            a->dcss[x->dcs].site_head = ++a->nsites;
         } else if (strcmp(t, "m") == 0) {
-            if (REP_GROW(a, mxs) != 0 || a->ndoms == 0)
+            if (REP_GROW(a, mxs) != 0 || a->ndoms == 0 || a->ndcs == 0 || a->nvans == 0)
                 goto out;
             struct rep_mx *m = &a->mxs[a->nmxs];
             memset(m, 0, sizeof *m);
             m->dom = (uint32_t)get_u(&c, a->ndoms - 1);
+            m->dc = (uint32_t)get_u(&c, a->ndcs - 1);
+            m->van = (uint32_t)get_u(&c, a->nvans - 1);
             m->server = (uint32_t)get_u(&c, a->str.n - 1);
             m->address = (uint32_t)get_u(&c, a->str.n - 1);
             m->auth = get_b(&c);
@@ -427,16 +510,20 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             m->time = get_i(&c);
             m->hosts = get_s(&c);
             a->nmxs++;
-            uint32_t skey = c.bad ? UINT32_MAX : rep__server_key(&a->str, m->server, m->address);
-            if (c.bad || skey == UINT32_MAX ||
+            if (c.bad || a->dcs[m->dc].dom != m->dom)
+                goto out;
+            uint32_t skey = rep__server_key(&a->str, a->vans[m->van].name, m->server, m->address);
+            if (skey == UINT32_MAX ||
                 mput(&a->mxmap, ((uint64_t)m->dom << 32) | skey, a->nmxs - 1) != 0)
                 goto out;
         } else if (strcmp(t, "g") == 0) {
-            if (REP_GROW(a, dels) != 0 || a->ndoms == 0)
+            if (REP_GROW(a, dels) != 0 || a->ndoms == 0 || a->ndcs == 0 || a->nvans == 0)
                 goto out;
             struct rep_deleg *e = &a->dels[a->ndels];
             memset(e, 0, sizeof *e);
             e->dom = (uint32_t)get_u(&c, a->ndoms - 1);
+            e->dc = (uint32_t)get_u(&c, a->ndcs - 1);
+            e->van = (uint32_t)get_u(&c, a->nvans - 1);
             e->server = (uint32_t)get_u(&c, a->str.n - 1);
             e->address = (uint32_t)get_u(&c, a->str.n - 1);
             e->round = (uint32_t)get_u(&c, UINT32_MAX);
@@ -449,9 +536,11 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             e->answer = get_s(&c);
             e->child = get_s(&c);
             e->lame = get_s(&c);
-            a->ndels++;
-            uint32_t skey = c.bad ? UINT32_MAX : rep__server_key(&a->str, e->server, e->address);
-            if (c.bad || skey == UINT32_MAX ||
+            a->ndels++; /* counted now so that the strings are freed on failure */
+            if (c.bad || a->dcs[e->dc].dom != e->dom)
+                goto out;
+            uint32_t skey = rep__server_key(&a->str, a->vans[e->van].name, e->server, e->address);
+            if (skey == UINT32_MAX ||
                 mput(&a->delmap, ((uint64_t)e->dom << 32) | skey, a->ndels - 1) != 0)
                 goto out;
         } else if (strcmp(t, "p") == 0) {
@@ -460,8 +549,10 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             ser = &a->ser[a->nser++];
             memset(ser, 0, sizeof *ser);
             ser->check = (uint32_t)get_u(&c, a->str.n - 1);
+            ser->van = (uint32_t)get_u(&c, a->nvans ? a->nvans - 1 : 0);
             ser->k = (uint32_t)get_u(&c, UINT32_MAX);
-            if (c.bad || ser->k == 0)
+            if (c.bad || ser->k == 0 || a->nvans == 0 ||
+                mput(&a->sermap, ((uint64_t)ser->van << 32) | ser->check, a->nser - 1) != 0)
                 goto out;
         } else if (strcmp(t, "q") == 0) {
             if (ser == NULL || ser->n == REP_SERIES_MAX)

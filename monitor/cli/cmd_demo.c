@@ -62,7 +62,24 @@ static void move_now(uv_timer_t *t)
 /* A resolver that can converge: not one that is broken on purpose. */
 static bool healthy(enum demo_resolver_kind k)
 {
-    return k == DEMO_PLAIN || k == DEMO_COLD || k == DEMO_STRETCH;
+    return k == DEMO_PLAIN || k == DEMO_COLD || k == DEMO_STRETCH || k == DEMO_POOL;
+}
+
+/* Why a resolver of this kind will never converge; NULL for one that will. */
+static const char *never_why(enum demo_resolver_kind k)
+{
+    switch (k) {
+    case DEMO_TWO_MX:
+        return "it keeps the old MX beside the new one and refreshes both with the new "
+               "records' TTL (3600 s), so mail may still go to the old server: only flushing "
+               "that cache fixes it";
+    case DEMO_SILENT:
+        return "it never answers";
+    case DEMO_SERVFAIL:
+        return "it answers every query with SERVFAIL";
+    default:
+        return NULL;
+    }
 }
 
 static bool demo_round(void *arg, const struct obs *rows, size_t n,
@@ -140,6 +157,49 @@ static int clear_dir(const char *dir, int ddflags)
     return rc;
 }
 
+/* The MX rows of convergence.csv: every resolver's state, sites and
+ * whether it is overdue, as the reports have them. */
+static void print_resolvers(const char *dir, int ddflags, const struct demo *d)
+{
+    struct datadir dd;
+    char err[1024];
+    if (datadir_open(dir, ddflags, &dd, err, sizeof err) != 0)
+        return;
+    int fd = datadir_openat_file(&dd, "convergence.csv", O_RDONLY, err, sizeof err);
+    datadir_close(&dd);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (f == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    char line[4096];
+    struct csvr r;
+    csvr_init(&r);
+    printf("\ndemo: where each resolver stands on the MX (convergence.csv):\n");
+    bool header = true;
+    while (fgets(line, sizeof line, f) != NULL) {
+        const char *why;
+        size_t len = strcspn(line, "\r\n");
+        if (header) {
+            header = false;
+            continue;
+        }
+        if (csvr_split(&r, line, len, &why) < 16 || strcmp(r.f[1], "mx") != 0 ||
+            strncmp(r.f[2], "auth:", 5) == 0)
+            continue;
+        const char *kind = "";
+        for (size_t i = 0; i < d->nresolvers; i++)
+            if (strcmp(d->states[i][0], r.f[2]) == 0)
+                kind = d->states[i][2];
+        printf("  %-10s %-9s %-10s sites %-3s%s\n", r.f[2], kind, r.f[4], r.f[14],
+               strcmp(r.f[15], "yes") == 0 ? "  overdue: stale past its promise or the deadline"
+                                           : "");
+    }
+    csvr_deinit(&r);
+    fclose(f);
+}
+
 static void print_summary(const char *dir, int ddflags)
 {
     struct datadir dd;
@@ -157,8 +217,8 @@ static void print_summary(const char *dir, int ddflags)
     char line[4096];
     struct csvr r;
     csvr_init(&r);
-    printf("\n%-14s %-13s %8s %10s %6s %7s %9s  %s\n", "domain", "check", "servers", "converged",
-           "stale", "errors", "percent", "status");
+    printf("\n%-14s %-13s %8s %10s %6s %7s %9s %8s  %-12s %s\n", "domain", "check", "servers",
+           "converged", "stale", "errors", "percent", "overdue", "status", "deadline (UTC)");
     bool header = true;
     while (fgets(line, sizeof line, f) != NULL) {
         const char *why;
@@ -167,10 +227,10 @@ static void print_summary(const char *dir, int ddflags)
             header = false;
             continue;
         }
-        if (csvr_split(&r, line, len, &why) < 10)
+        if (csvr_split(&r, line, len, &why) < 12)
             continue;
-        printf("%-14s %-13s %8s %10s %6s %7s %8s%%  %s\n", r.f[0], r.f[1], r.f[2], r.f[3], r.f[4],
-               r.f[5], r.f[6], r.f[9]);
+        printf("%-14s %-13s %8s %10s %6s %7s %8s%% %8s  %-12s %s\n", r.f[0], r.f[1], r.f[2], r.f[3],
+               r.f[4], r.f[5], r.f[6], r.f[11], r.f[9], r.f[10]);
     }
     csvr_deinit(&r);
     fclose(f);
@@ -220,6 +280,7 @@ int cmd_demo(int argc, char **argv)
     struct run_opts o;
     struct run_setup setup;
     bool setup_done = false;
+    enum demo_resolver_kind *kinds = NULL; /* per resolver, copied like d.states */
     run_opts_init(&o);
     if (uv_loop_init(&loop) != 0) {
         fprintf(stderr, "dnsprop demo: cannot make an event loop\n");
@@ -276,13 +337,15 @@ int cmd_demo(int argc, char **argv)
     setup.cfg.authority = &setup.authority;
     d.states = calloc(nr, sizeof *d.states);
     d.nresolvers = nr;
-    if (d.states == NULL)
+    kinds = calloc(nr, sizeof *kinds);
+    if (d.states == NULL || kinds == NULL)
         goto out;
     for (size_t i = 0; i < nr; i++) {
         /* copied: the world is gone when the summary is printed */
         snprintf(d.states[i][0], sizeof d.states[i][0], "%s", v[i].name);
         snprintf(d.states[i][1], sizeof d.states[i][1], "pending");
         snprintf(d.states[i][2], sizeof d.states[i][2], "%s", v[i].kind);
+        kinds[i] = v[i].kind_id;
     }
 
     /* the run itself warns about an insecure folder it was told to accept */
@@ -318,12 +381,16 @@ int cmd_demo(int argc, char **argv)
     if (last == DP_EXIT_UNKNOWN)
         goto out;
 
-    printf("\ndemo: resolver states in the last round:\n");
-    for (size_t i = 0; i < nr; i++)
-        printf("  %-10s %-9s %s\n", d.states[i][0], d.states[i][2], d.states[i][1]);
+    print_resolvers(dir, ddflags, &d);
     print_summary(dir, ddflags);
     printf("\ndemo: %s\n", d.converged ? "every resolver that can converge has converged"
                                        : "stopped at the time budget before all converged");
+    /* no ETA an hour past the window: say which ones never will, and why */
+    for (size_t i = 0; i < nr; i++) {
+        const char *why = never_why(kinds[i]);
+        if (why != NULL && strcmp(d.states[i][1], "converged") != 0)
+            printf("demo: %s will never converge: %s\n", d.states[i][0], why);
+    }
     printf("demo: reports in %s/: observations.csv convergence.csv timeline.csv\n"
            "      mx_compliance.csv summary.csv convergence.svg\n",
            dir);
@@ -337,6 +404,7 @@ out:
         exit_status = DP_EXIT_UNKNOWN;
     }
     free(d.states);
+    free(kinds);
     if (setup_done)
         run_setup_deinit(&setup);
     o.domains = NULL;

@@ -25,6 +25,8 @@ static const char check_options[] =
     "  --single-mx           require exactly one MX\n"
     "  --window DUR          propagation window from --since (default 72h)\n"
     "  --since TIME          when the change was made (default: first round in the log)\n"
+    "  --old-ttl DUR         TTL the old records had, when the log began after the change\n"
+    "                        (default: learned from the log; kept in settings.csv)\n"
     "  --timeout DUR         per query attempt (default 2s)\n"
     "  --tries N             attempts per query (default 3)\n"
     "  --rate N              queries per second to any one server, 0 = no limit (default 20)\n"

@@ -32,7 +32,13 @@ enum demo_resolver_kind {
     DEMO_STRETCH,  /* caches `stretch` times longer than the TTL said */
     DEMO_SILENT,   /* never answers */
     DEMO_SERVFAIL, /* answers every query with SERVFAIL */
+    DEMO_POOL,     /* DEMO_POOL_SITES caches behind one address, as anycast sites or a load
+                    * balancer: each query lands on one at random; each answers NSID with its
+                    * name ("pool-a", ...) when asked (RFC 5001), and each was primed at
+                    * another moment, so their copies of the old records expire apart */
 };
+
+#define DEMO_POOL_SITES 3
 
 struct demo_resolver_info {
     const char *name;    /* static: "plain1", "twomx", ... */

@@ -44,9 +44,10 @@ struct demo_server {
     char address[32];                /* "127.0.0.1:PORT" */
     uv_udp_t udp;                    /* handle->data = this server */
     uv_tcp_t tcp;
-    bool udp_open, tcp_open;        /* initialized, so to be closed */
-    struct demo_cache_entry *cache; /* owned list */
-    struct demo_tcpconn *conns;     /* live TCP connections; each frees itself */
+    bool udp_open, tcp_open;                              /* initialized, so to be closed */
+    struct demo_cache_entry *cache;                       /* owned list */
+    struct demo_cache_entry *site_cache[DEMO_POOL_SITES]; /* owned lists: a pool's caches */
+    struct demo_tcpconn *conns; /* live TCP connections; each frees itself */
     unsigned nconns;
     uint8_t rbuf[65536]; /* UDP receive buffer: parsed at once in the callback */
 };
@@ -58,6 +59,7 @@ struct demo_req {
     struct sockaddr_storage peer; /* UDP: where the reply goes */
     ldns_pkt *query;              /* owned */
     size_t udp_limit;             /* the largest UDP reply this client takes */
+    int site;                     /* the pool's cache that answers; -1: the server's own */
 };
 
 /* The upstream client's completion: status 0 and reply (owned by the callee,
@@ -85,6 +87,7 @@ struct demo_world {
     demo_world_cb prime_cb;
     void *prime_arg;
     struct demo_world_stats stats;
+    uint64_t rng; /* xorshift state: which cache of a pool a query lands on */
 };
 
 /* demo_world.c */
@@ -109,7 +112,9 @@ ldns_pkt *demo__auth_answer(struct demo_world *w, const ldns_pkt *q);
 
 /* demo_resolver.c */
 void demo__resolver_query(struct demo_server *s, struct demo_req *req);
-/* Fetches (qname, qtype) into s's cache with no client waiting (priming). */
+/* Fetches (qname, qtype) into s's cache (each cache of a pool) with no client waiting
+ * (priming). Returns the number of fetches started (each ends in demo__prime_done), or
+ * DP_ENOMEM / a libuv code. */
 int demo__resolver_prime(struct demo_server *s, const char *qname, ldns_rr_type qtype);
 void demo__cache_free(struct demo_server *s);
 

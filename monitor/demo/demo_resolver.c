@@ -17,7 +17,12 @@
  * - DEMO_STRETCH caches every record `stretch` times longer than its TTL and
  *   serves the stretched TTL counting down;
  * - DEMO_SILENT reads queries and never answers; DEMO_SERVFAIL answers every
- *   query with SERVFAIL at once.
+ *   query with SERVFAIL at once;
+ * - DEMO_POOL is DEMO_POOL_SITES plain caches behind one address: a query
+ *   lands on one of them at random and is answered from that cache alone,
+ *   with the cache's name as NSID when the query asked for it. The caches are
+ *   primed 0, 2/5 and 4/5 of the old TTL ago, so the first answers after the
+ *   move may come from a cache whose old records outlive the one seen before.
  */
 #include "demo_internal.h"
 
@@ -32,20 +37,29 @@ struct demo_fetch {
     ldns_rr_type qtype;
     struct demo_req *req; /* owned: the client waiting, or NULL when priming */
     int64_t age_ms;       /* back-dating of the cache entry (priming) */
+    int site;             /* the pool's cache it fills; -1: the server's own */
 };
 
-static struct demo_cache_entry *cache_find(struct demo_server *s, const ldns_rdf *qname,
+static const char *const pool_sites[DEMO_POOL_SITES] = {"pool-a", "pool-b", "pool-c"};
+
+/* The cache a site of s uses: a pool's own cache per site, else the server's. */
+static struct demo_cache_entry **cache_head(struct demo_server *s, int site)
+{
+    return site >= 0 && site < DEMO_POOL_SITES ? &s->site_cache[site] : &s->cache;
+}
+
+static struct demo_cache_entry *cache_find(struct demo_server *s, int site, const ldns_rdf *qname,
                                            ldns_rr_type qtype)
 {
-    for (struct demo_cache_entry *e = s->cache; e != NULL; e = e->next)
+    for (struct demo_cache_entry *e = *cache_head(s, site); e != NULL; e = e->next)
         if (e->qtype == qtype && ldns_dname_compare(e->qname, qname) == 0)
             return e;
     return NULL;
 }
 
-void demo__cache_free(struct demo_server *s)
+static void cache_list_free(struct demo_cache_entry **head)
 {
-    struct demo_cache_entry *e = s->cache;
+    struct demo_cache_entry *e = *head;
     while (e != NULL) {
         struct demo_cache_entry *next = e->next;
         ldns_rdf_deep_free(e->qname);
@@ -54,7 +68,45 @@ void demo__cache_free(struct demo_server *s)
         free(e);
         e = next;
     }
-    s->cache = NULL;
+    *head = NULL;
+}
+
+void demo__cache_free(struct demo_server *s)
+{
+    cache_list_free(&s->cache);
+    for (int i = 0; i < DEMO_POOL_SITES; i++)
+        cache_list_free(&s->site_cache[i]);
+}
+
+/* Whether the query carries the NSID option (RFC 5001). */
+static bool wants_nsid(const ldns_pkt *q)
+{
+    if (!ldns_pkt_edns(q))
+        return false;
+    ldns_edns_option_list *l = ldns_pkt_edns_get_option_list((ldns_pkt *)q);
+    for (size_t i = 0; l != NULL && i < ldns_edns_option_list_get_count(l); i++)
+        if (ldns_edns_get_code(ldns_edns_option_list_get_option(l, i)) == LDNS_EDNS_NSID)
+            return true;
+    return false;
+}
+
+/* A pool's site answers with its name as NSID, when the query asked. */
+static bool add_nsid(const struct demo_req *req, ldns_pkt *r)
+{
+    if (req->site < 0 || req->site >= DEMO_POOL_SITES || !wants_nsid(req->query))
+        return true;
+    const char *name = pool_sites[req->site];
+    ldns_edns_option_list *l = ldns_edns_option_list_new();
+    ldns_edns_option *o = ldns_edns_new_from_data(LDNS_EDNS_NSID, strlen(name), name);
+    if (l == NULL || o == NULL || !ldns_edns_option_list_push(l, o)) {
+        if (o != NULL)
+            ldns_edns_deep_free(o);
+        if (l != NULL)
+            ldns_edns_option_list_deep_free(l);
+        return false;
+    }
+    ldns_pkt_set_edns_option_list(r, l);
+    return true;
 }
 
 /* Seconds left until until_ms, rounded up: a record is served with TTL 1
@@ -131,7 +183,7 @@ static struct demo_cache_entry *cache_store(struct demo_fetch *f, const ldns_pkt
         stretch_ttls(ans, s->world->opts.stretch);
         stretch_ttls(auth, s->world->opts.stretch);
     }
-    struct demo_cache_entry *e = cache_find(s, f->qname, f->qtype);
+    struct demo_cache_entry *e = cache_find(s, f->site, f->qname, f->qtype);
     if (s->info->kind_id == DEMO_TWO_MX && f->qtype == LDNS_RR_TYPE_MX && !negative && e != NULL) {
         /* the bug this resolver stands for: the MX it held stay beside the new ones */
         uint32_t ttl = min_ttl(ans);
@@ -156,8 +208,8 @@ static struct demo_cache_entry *cache_store(struct demo_fetch *f, const ldns_pkt
             goto fail;
         }
         e->qtype = f->qtype;
-        e->next = s->cache;
-        s->cache = e;
+        e->next = *cache_head(s, f->site);
+        *cache_head(s, f->site) = e;
     }
     ldns_rr_list_deep_free(e->answer);
     ldns_rr_list_deep_free(e->authority);
@@ -196,7 +248,8 @@ static void reply_from_cache(struct demo_req *req, const struct demo_cache_entry
     if (r != NULL) {
         ldns_pkt_set_ra(r, true);
         if (!push_counted(r, LDNS_SECTION_ANSWER, e->answer, e->stored_ms, now) ||
-            !push_counted(r, LDNS_SECTION_AUTHORITY, e->authority, e->stored_ms, now)) {
+            !push_counted(r, LDNS_SECTION_AUTHORITY, e->authority, e->stored_ms, now) ||
+            !add_nsid(req, r)) {
             ldns_pkt_free(r);
             r = NULL;
         }
@@ -207,8 +260,13 @@ static void reply_from_cache(struct demo_req *req, const struct demo_cache_entry
 static void reply_rcode(struct demo_req *req, ldns_pkt_rcode rcode)
 {
     ldns_pkt *r = demo__reply_new(req->query, rcode);
-    if (r != NULL)
+    if (r != NULL) {
         ldns_pkt_set_ra(r, true);
+        if (!add_nsid(req, r)) {
+            ldns_pkt_free(r);
+            r = NULL;
+        }
+    }
     demo__reply(req, r);
 }
 
@@ -246,7 +304,7 @@ out:
 }
 
 /* Starts a fetch; on failure req (if any) is still the caller's. */
-static int fetch_start(struct demo_server *s, const ldns_rdf *qname, ldns_rr_type qtype,
+static int fetch_start(struct demo_server *s, int site, const ldns_rdf *qname, ldns_rr_type qtype,
                        struct demo_req *req, int64_t age_ms)
 {
     struct demo_fetch *f = calloc(1, sizeof *f);
@@ -256,6 +314,7 @@ static int fetch_start(struct demo_server *s, const ldns_rdf *qname, ldns_rr_typ
     f->qtype = qtype;
     f->req = req;
     f->age_ms = age_ms;
+    f->site = site;
     if ((f->qname = ldns_rdf_clone(qname)) == NULL) {
         free(f);
         return DP_ENOMEM;
@@ -281,6 +340,16 @@ void demo__resolver_query(struct demo_server *s, struct demo_req *req)
     case DEMO_TWO_MX:
     case DEMO_STRETCH:
         break;
+    case DEMO_POOL: {
+        /* xorshift64: which cache this query lands on */
+        uint64_t x = s->world->rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s->world->rng = x;
+        req->site = (int)(x % DEMO_POOL_SITES);
+        break;
+    }
     }
     const ldns_rr *q = ldns_rr_list_rr(ldns_pkt_question(req->query), 0);
     if (ldns_rr_get_class(q) != LDNS_RR_CLASS_IN) {
@@ -288,13 +357,14 @@ void demo__resolver_query(struct demo_server *s, struct demo_req *req)
         return;
     }
     int64_t now = (int64_t)uv_now(s->world->loop);
-    const struct demo_cache_entry *e = cache_find(s, ldns_rr_owner(q), ldns_rr_get_type(q));
+    const struct demo_cache_entry *e =
+        cache_find(s, req->site, ldns_rr_owner(q), ldns_rr_get_type(q));
     if (e != NULL && now < e->expires_ms) {
         s->world->stats.cache_hits++;
         reply_from_cache(req, e, now);
         return;
     }
-    if (fetch_start(s, ldns_rr_owner(q), ldns_rr_get_type(q), req, 0) < 0)
+    if (fetch_start(s, req->site, ldns_rr_owner(q), ldns_rr_get_type(q), req, 0) < 0)
         reply_rcode(req, LDNS_RCODE_SERVFAIL);
 }
 
@@ -303,7 +373,16 @@ int demo__resolver_prime(struct demo_server *s, const char *qname, ldns_rr_type 
     ldns_rdf *n = ldns_dname_new_frm_str(qname);
     if (n == NULL)
         return DP_ENOMEM;
-    int rc = fetch_start(s, n, qtype, NULL, s->info->prime_age_ms);
+    int rc = 0, started = 0;
+    if (s->info->kind_id == DEMO_POOL) {
+        int64_t ttl_ms = (int64_t)s->world->opts.old_ttl * 1000;
+        for (int i = 0; i < DEMO_POOL_SITES && rc >= 0; i++)
+            if ((rc = fetch_start(s, i, n, qtype, NULL,
+                                  s->info->prime_age_ms + ttl_ms * 2 * i / 5)) >= 0)
+                started++;
+    } else if ((rc = fetch_start(s, -1, n, qtype, NULL, s->info->prime_age_ms)) >= 0) {
+        started = 1;
+    }
     ldns_rdf_deep_free(n);
-    return rc;
+    return started > 0 ? started : rc;
 }

@@ -52,6 +52,7 @@ static const struct {
     {"plain1", DEMO_PLAIN, 0},    {"plain2", DEMO_PLAIN, 1},   {"plain3", DEMO_PLAIN, 2},
     {"plain4", DEMO_PLAIN, 3},    {"cold", DEMO_COLD, -1},     {"twomx", DEMO_TWO_MX, 0},
     {"stretch", DEMO_STRETCH, 0}, {"silent", DEMO_SILENT, -1}, {"servfail", DEMO_SERVFAIL, -1},
+    {"pool", DEMO_POOL, 0}, /* its caches' ages: see demo_resolver.c */
 };
 #define DEMO_NRESOLVERS (sizeof demo_resolver_plan / sizeof demo_resolver_plan[0])
 
@@ -70,6 +71,8 @@ static const char *kind_name(enum demo_resolver_kind k)
         return "silent";
     case DEMO_SERVFAIL:
         return "servfail";
+    case DEMO_POOL:
+        return "pool";
     }
     return "?";
 }
@@ -259,6 +262,7 @@ static void dispatch(struct demo_server *s, struct demo_tcpconn *conn, const str
     }
     req->srv = s;
     req->query = q;
+    req->site = -1;
     if (conn != NULL) {
         req->conn = conn;
         conn->refs++;
@@ -508,6 +512,7 @@ int demo_world_start(uv_loop_t *loop, const struct demo_world_opts *o, struct de
     if (w->opts.upstream_timeout_ms == 0)
         w->opts.upstream_timeout_ms = 1000;
     w->serial = 2026010101;
+    w->rng = uv_hrtime() | 1;
     w->ninfos = DEMO_NRESOLVERS;
     w->nservers = 1 + DEMO_NRESOLVERS;
     w->infos = calloc(w->ninfos, sizeof *w->infos);
@@ -616,11 +621,12 @@ int demo_world_prime(struct demo_world *w, demo_world_cb cb, void *arg)
         if (w->infos[i].prime_age_ms < 0)
             continue;
         for (size_t j = 0; j < sizeof demo_prime_names / sizeof demo_prime_names[0]; j++) {
-            if (demo__resolver_prime(&w->servers[i + 1], demo_prime_names[j].name,
-                                     demo_prime_names[j].type) < 0)
+            int k = demo__resolver_prime(&w->servers[i + 1], demo_prime_names[j].name,
+                                         demo_prime_names[j].type);
+            if (k < 0)
                 w->prime_failed++;
             else
-                w->prime_pending++;
+                w->prime_pending += (unsigned)k;
         }
     }
     demo__prime_done(w, false);

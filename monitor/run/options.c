@@ -31,6 +31,7 @@ enum {
     OPT_INFLIGHT,
     OPT_VANTAGE,
     OPT_INSECURE_DIR,
+    OPT_OLD_TTL,
 };
 
 static const struct option long_options[] = {
@@ -53,6 +54,7 @@ static const struct option long_options[] = {
     {"inflight", required_argument, NULL, OPT_INFLIGHT},
     {"vantage", required_argument, NULL, OPT_VANTAGE},
     {"insecure-dir", no_argument, NULL, OPT_INSECURE_DIR},
+    {"old-ttl", required_argument, NULL, OPT_OLD_TTL},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {NULL, 0, NULL, 0},
@@ -150,6 +152,7 @@ int run_opts_parse(struct run_opts *o, const char *cmd, int argc, char **argv, b
         case OPT_INTERVAL:
         case OPT_WINDOW:
         case OPT_TIMEOUT:
+        case OPT_OLD_TTL:
             if (dp_parse_duration(optarg, &ms) != 0)
                 return bad(cmd, optname, "bad duration (write e.g. 500ms, 30s, 10m, 72h, 3d), got",
                            optarg);
@@ -159,6 +162,12 @@ int run_opts_parse(struct run_opts *o, const char *cmd, int argc, char **argv, b
                 o->interval_ms = ms;
             } else if (c == OPT_WINDOW) {
                 o->window_ms = ms;
+            } else if (c == OPT_OLD_TTL) {
+                /* whole seconds, 1 s to 10 years (what settings.csv keeps) */
+                if (ms < 1000 || ms % 1000 != 0 || ms / 1000 > 3650ULL * 86400)
+                    return bad(cmd, optname, "old TTL must be whole seconds, 1s or more, got",
+                               optarg);
+                o->old_ttl_s = ms / 1000;
             } else {
                 if (ms > 60000)
                     return bad(cmd, optname, "timeout over 60s", optarg);

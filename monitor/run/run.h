@@ -67,7 +67,8 @@ struct run_opts {
     const char *profile; /* --profile */
     bool single_mx;
     uint64_t interval_ms, window_ms;
-    int64_t since; /* -1: the first round in the log */
+    int64_t since;      /* -1: the first round in the log */
+    uint64_t old_ttl_s; /* --old-ttl, seconds; 0: not given */
     bool until_converged;
     struct engine_opts engine;
     const char *vantage; /* NULL: the host name */

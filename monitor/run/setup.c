@@ -211,6 +211,7 @@ int run_setup_build(struct run_setup *s, const struct run_opts *o, const char *c
         rs->single_mx = check_plan_single_mx(&s->plan, s->domains[i].profile);
         rs->window_s = o->window_ms / 1000;
         rs->since = o->since;
+        rs->old_ttl_s = o->old_ttl_s;
     }
 
     s->cfg.domains = s->domains;

@@ -98,6 +98,8 @@ row "'99h'" check contoso.com --resolvers 127.0.0.1:9 --authority none --timeout
 row "'2026-13-01'" check contoso.com "${SAFE[@]}" --since 2026-13-01
 row "'2026-02-30 10:00'" check contoso.com "${SAFE[@]}" --since '2026-02-30 10:00'
 row "'yesterday'" watch contoso.com "${SAFE[@]}" --since yesterday
+row "--old-ttl: old TTL must be whole seconds" check contoso.com "${SAFE[@]}" --old-ttl 500ms
+row "--old-ttl: bad duration" check contoso.com "${SAFE[@]}" --old-ttl 1x
 # ---- numbers -------------------------------------------------------------------
 row "--tries" check contoso.com --resolvers 127.0.0.1:9 --authority none --timeout 100ms --tries 0
 row "'-1'" check contoso.com "${SAFE[@]}" --rate -1

@@ -40,12 +40,12 @@ expect_exit 3 "$DNSPROP" report --dir
 
 # a good log
 expect_exit 0 "$DNSPROP" report --dir "$T/d"
-grep -qx 'DNSPROP WARNING - contoso.com spf 0/2 converged, ETA 2026-11-30 01:00 UTC | converged=0;;;0;2' "$T/out" \
+grep -qx 'DNSPROP WARNING - contoso.com spf 0/2 converged, ETA 2026-11-30 01:00 UTC | converged=0;;;0;2 overdue=0' "$T/out" \
   || fail "status line: $(cat "$T/out")"
 for f in convergence.csv timeline.csv mx_compliance.csv summary.csv convergence.svg; do
   [ -s "$T/d/$f" ] || fail "$f not written"
 done
-printf 'domain,check,servers,converged,stale,errors,percent_converged,eta_utc,window_ends_utc,status\r\ncontoso.com,spf,2,0,1,1,0.0,2026-11-30 01:00:00,2026-12-03 00:00:00,propagating\r\n' > "$T/want"
+printf 'domain,check,servers,converged,stale,errors,percent_converged,eta_utc,window_ends_utc,status,deadline_utc,overdue\r\ncontoso.com,spf,2,0,1,1,0.0,2026-11-30 01:00:00,2026-12-03 00:00:00,propagating,,0\r\n' > "$T/want"
 cmp -s "$T/want" "$T/d/summary.csv" || fail "summary.csv: $(cat -A "$T/d/summary.csv")"
 grep -q '^contoso.com,spf,r2,192.0.2.2,error,,2026-11-30 00:00:00,,0,2,1,(timeout),' "$T/d/convergence.csv" \
   || fail "convergence.csv r2 row"

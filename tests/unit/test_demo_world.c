@@ -118,6 +118,9 @@ static void c_connected(uv_connect_t *cr, int status)
     assert_int_equal(uv_read_start((uv_stream_t *)&c->tcp, c_alloc, c_tcp_read), 0);
 }
 
+/* Whether ask_ex puts the NSID option (RFC 5001) in its queries. */
+static bool ask_nsid;
+
 /* Asks addr ("127.0.0.1:PORT") one question; returns the reply (caller frees)
  * or NULL when none came within timeout_ms. */
 static ldns_pkt *ask_ex(uv_loop_t *loop, const char *addr, const char *name, ldns_rr_type type,
@@ -134,6 +137,13 @@ static ldns_pkt *ask_ex(uv_loop_t *loop, const char *addr, const char *name, ldn
     assert_int_equal(uv_random(NULL, NULL, &c->id, sizeof c->id, 0, NULL), 0);
     ldns_pkt_set_id(q, c->id);
     ldns_pkt_set_edns_udp_size(q, 1232);
+    if (ask_nsid) {
+        ldns_edns_option_list *l = ldns_edns_option_list_new();
+        assert_non_null(l);
+        assert_true(
+            ldns_edns_option_list_push(l, ldns_edns_new_from_data(LDNS_EDNS_NSID, 0, NULL)));
+        ldns_pkt_set_edns_option_list(q, l);
+    }
     assert_int_equal(ldns_pkt2wire(&c->qwire, q, &c->qlen), LDNS_STATUS_OK);
     ldns_pkt_free(q);
     assert_int_equal(uv_timer_init(loop, &c->timer), 0);
@@ -500,6 +510,66 @@ static void test_move(void **state)
     finish(&loop, w);
 }
 
+/* The NSID of a reply, as text ("" when none), in buf. */
+static const char *nsid_of(ldns_pkt *r, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    ldns_edns_option_list *l = ldns_pkt_edns_get_option_list(r);
+    for (size_t i = 0; l != NULL && i < ldns_edns_option_list_get_count(l); i++) {
+        ldns_edns_option *o = ldns_edns_option_list_get_option(l, i);
+        if (ldns_edns_get_code(o) != LDNS_EDNS_NSID)
+            continue;
+        size_t n = ldns_edns_get_size(o) < cap - 1 ? ldns_edns_get_size(o) : cap - 1;
+        memcpy(buf, ldns_edns_get_data(o), n);
+        buf[n] = '\0';
+    }
+    return buf;
+}
+
+/* The pool: three caches behind one address, a query lands on one at random,
+ * each names itself in NSID when asked, and each was primed at another time
+ * (0, 2/5 and 4/5 of the old TTL ago), so its old records expire apart. */
+static void test_pool(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    struct demo_world *w;
+    struct demo_world_opts o = {.old_ttl = 5, .new_ttl = 300};
+    assert_int_equal(uv_loop_init(&loop), 0);
+    assert_int_equal(demo_world_start(&loop, &o, &w), 0);
+    prime(&loop, w);
+    assert_int_equal(demo_world_move_mx(w), 0);
+    const char *pool = resolver(w, "pool");
+    char nsid[64];
+    uint32_t ttl[3] = {0, 0, 0};
+    unsigned seen = 0;
+    ask_nsid = true;
+    for (int i = 0; i < 60 && seen != 7; i++) {
+        ldns_pkt *r = ask(&loop, pool, "contoso.test", LDNS_RR_TYPE_MX);
+        nsid_of(r, nsid, sizeof nsid);
+        char *got = answer_of(r, LDNS_RR_TYPE_MX);
+        assert_string_equal(got, OLD_MX); /* every cache still holds the old MX */
+        free(got);
+        assert_true(strcmp(nsid, "pool-a") == 0 || strcmp(nsid, "pool-b") == 0 ||
+                    strcmp(nsid, "pool-c") == 0);
+        int k = nsid[5] - 'a';
+        seen |= 1u << k;
+        ttl[k] = ttl_of(r);
+        ldns_pkt_free(r);
+    }
+    assert_int_equal(seen, 7);
+    /* primed 0, 2 and 4 s ago with TTL 5: 5, 3 and 1 s left (rounded up) */
+    assert_true(ttl[0] >= 4 && ttl[0] <= 5);
+    assert_true(ttl[1] >= 2 && ttl[1] <= 3);
+    assert_true(ttl[2] >= 1 && ttl[2] <= 1);
+    /* no NSID when the query did not ask */
+    ask_nsid = false;
+    ldns_pkt *r = ask(&loop, pool, "contoso.test", LDNS_RR_TYPE_MX);
+    assert_string_equal(nsid_of(r, nsid, sizeof nsid), "");
+    ldns_pkt_free(r);
+    finish(&loop, w);
+}
+
 /* Garbage and a message with QR set are ignored; the server keeps answering. */
 static void test_garbage(void **state)
 {
@@ -712,6 +782,7 @@ int main(void)
         cmocka_unit_test(test_auth),           cmocka_unit_test(test_countdown),
         cmocka_unit_test(test_move),           cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_close_inflight), cmocka_unit_test(test_upstream),
+        cmocka_unit_test(test_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

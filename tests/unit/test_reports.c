@@ -128,22 +128,22 @@ static void append_refresh(struct rows *r, const struct report_settings *s, size
 
 static const char *const SPF_CONVERGENCE =
     "domain,check,server,address,state,matching_since_utc,first_match_utc,last_mismatch_utc,"
-    "flaps,rounds,errors,current_answer,stale_expires_utc\n"
+    "flaps,rounds,errors,current_answer,stale_expires_utc,vantage,sites,overdue\n"
     "contoso.com,spf,r1,192.0.2.1,converged,2026-11-30 00:20:00,2026-11-30 00:20:00,"
-    "2026-11-30 00:10:00,0,3,0," EQ ",\n"
+    "2026-11-30 00:10:00,0,3,0," EQ ",,probe,1,no\n"
     "contoso.com,spf,r2,192.0.2.2,converged,2026-11-30 00:20:00,2026-11-30 00:00:00,"
-    "2026-11-30 00:10:00,1,3,0," EQ ",\n"
-    "contoso.com,spf,r3,192.0.2.3,error,,2026-11-30 00:00:00,,0,3,1,(timeout),\n"
+    "2026-11-30 00:10:00,1,3,0," EQ ",,probe,1,no\n"
+    "contoso.com,spf,r3,192.0.2.3,error,,2026-11-30 00:00:00,,0,3,1,(timeout),,probe,1,no\n"
     "contoso.com,spf,r4,[2001:db8::4]:53,stale,,,2026-11-30 00:20:00,0,3,0," OQ
-    ",2026-11-30 01:00:00\n"
+    ",2026-11-30 01:00:00,probe,1,no\n"
     "contoso.com,spf,auth:ns1.contoso.com.,192.0.2.53,converged,2026-11-30 00:00:00,"
-    "2026-11-30 00:00:00,,0,3,0," EQ ",\n";
+    "2026-11-30 00:00:00,,0,3,0," EQ ",,probe,1,no\n";
 
 static const char *const SPF_TIMELINE =
-    "time_utc,round,domain,check,servers,converged,stale,errors,percent_converged\n"
-    "2026-11-30 00:00:00,1,contoso.com,spf,4,2,2,0,50.0\n"
-    "2026-11-30 00:10:00,2,contoso.com,spf,4,1,3,0,25.0\n"
-    "2026-11-30 00:20:00,3,contoso.com,spf,4,2,1,1,50.0\n";
+    "time_utc,round,domain,check,servers,converged,stale,errors,percent_converged,vantage\n"
+    "2026-11-30 00:00:00,1,contoso.com,spf,4,2,2,0,50.0,probe\n"
+    "2026-11-30 00:10:00,2,contoso.com,spf,4,1,3,0,25.0,probe\n"
+    "2026-11-30 00:20:00,3,contoso.com,spf,4,2,1,1,50.0,probe\n";
 
 static void test_spf_story(void **state)
 {
@@ -158,14 +158,14 @@ static void test_spf_story(void **state)
     expect_file("timeline.csv", SPF_TIMELINE);
     expect_file("summary.csv",
                 "domain,check,servers,converged,stale,errors,percent_converged,eta_utc,"
-                "window_ends_utc,status\n"
+                "window_ends_utc,status,deadline_utc,overdue\n"
                 "contoso.com,spf,4,2,1,1,50.0,2026-11-30 01:00:00,2026-12-03 00:00:00,"
-                "propagating\n");
+                "propagating,,0\n");
     expect_file("mx_compliance.csv",
-                "domain,server,address,time_utc,mx_count,mx_hosts,verdict,reasons\n");
+                "domain,server,address,time_utc,mx_count,mx_hosts,verdict,reasons,vantage\n");
     assert_int_equal(out.exit_status, DP_EXIT_WARNING);
     assert_string_equal(out.status_line, "DNSPROP WARNING - contoso.com spf 2/4 converged, ETA "
-                                         "2026-11-30 01:00 UTC | converged=2;;;0;4");
+                                         "2026-11-30 01:00 UTC | converged=2;;;0;4 overdue=0");
 
     /* the window ends before the latest round: expired, critical */
     char err[512];
@@ -173,30 +173,30 @@ static void test_spf_story(void **state)
     assert_int_equal(report_rebuild(dir, 1000, &ov, &out, err, sizeof err), 0);
     expect_file("summary.csv",
                 "domain,check,servers,converged,stale,errors,percent_converged,eta_utc,"
-                "window_ends_utc,status\n"
+                "window_ends_utc,status,deadline_utc,overdue\n"
                 "contoso.com,spf,4,2,1,1,50.0,2026-11-30 01:00:00,2026-11-30 00:15:00,"
-                "expired\n");
+                "expired,,0\n");
     assert_int_equal(out.exit_status, DP_EXIT_CRITICAL);
     assert_string_equal(out.status_line,
                         "DNSPROP CRITICAL - contoso.com spf 2/4 converged, ETA 2026-11-30 01:00 "
-                        "UTC, window ended | converged=2;;;0;4");
+                        "UTC, window ended | converged=2;;;0;4 overdue=0");
     /* since moved: the window covers the round again */
     ov.since = T1 + 600;
     assert_int_equal(report_rebuild(dir, 1000, &ov, &out, err, sizeof err), 0);
     assert_int_equal(out.exit_status, DP_EXIT_WARNING);
     /* saved settings: a window and a since for the domain */
-    struct report_settings s = {"contoso.com", NULL, false, 3600, T1 - 3600};
+    struct report_settings s = {"contoso.com", NULL, false, 3600, T1 - 3600, 0};
     append_refresh(NULL, &s, 1, &out);
-    expect_file("settings.csv", "domain,profile,single_mx,window,since_utc\n"
-                                "contoso.com,,no,3600,2026-11-29 23:00:00\n");
+    expect_file("settings.csv", "domain,profile,single_mx,window,since_utc,old_ttl\n"
+                                "contoso.com,,no,3600,2026-11-29 23:00:00,\n");
     assert_int_equal(out.exit_status, DP_EXIT_CRITICAL);
     assert_int_equal(report_rebuild(dir, 1000, NULL, &out, err, sizeof err), 0);
     assert_int_equal(out.exit_status, DP_EXIT_CRITICAL); /* settings.csv read back */
     expect_file("summary.csv",
                 "domain,check,servers,converged,stale,errors,percent_converged,eta_utc,"
-                "window_ends_utc,status\n"
+                "window_ends_utc,status,deadline_utc,overdue\n"
                 "contoso.com,spf,4,2,1,1,50.0,2026-11-30 01:00:00,2026-11-30 00:00:00,"
-                "expired\n");
+                "expired,,0\n");
     size_t len;
     char *svg = slurp("convergence.svg", &len);
     assert_non_null(svg);
@@ -219,7 +219,7 @@ static void test_all_converged_ok(void **state)
     append_refresh(&r, NULL, 0, &out);
     assert_int_equal(out.exit_status, DP_EXIT_OK);
     assert_string_equal(out.status_line,
-                        "DNSPROP OK - contoso.com spf 1/1 converged | converged=1;;;0;1");
+                        "DNSPROP OK - contoso.com spf 1/1 converged | converged=1;;;0;1 overdue=0");
 }
 
 static void test_empty_log(void **state)
@@ -229,7 +229,8 @@ static void test_empty_log(void **state)
     append_refresh(NULL, NULL, 0, &out);
     assert_int_equal(out.exit_status, DP_EXIT_UNKNOWN);
     expect_file("timeline.csv",
-                "time_utc,round,domain,check,servers,converged,stale,errors,percent_converged\n");
+                "time_utc,round,domain,check,servers,converged,stale,errors,percent_converged,"
+                "vantage\n");
 }
 
 #define SOA1 "ns1.contoso.com. hostmaster.contoso.com. 2026113001 3600 600 604800 300"
@@ -261,23 +262,25 @@ static void test_auth_disagree_and_mismatch(void **state)
     append_refresh(&r, NULL, 0, &out);
     expect_file("summary.csv",
                 "domain,check,servers,converged,stale,errors,percent_converged,eta_utc,"
-                "window_ends_utc,status\n"
-                "contoso.com,soa,1,1,0,0,100.0,,2026-12-03 00:00:00,critical\n"
-                "contoso.com,spf,1,0,1,0,0.0,2026-11-30 00:05:00,2026-12-03 00:00:00,critical\n"
-                "contoso.com,ns,1,1,0,0,100.0,,2026-12-03 00:00:00,converged\n");
+                "window_ends_utc,status,deadline_utc,overdue\n"
+                "contoso.com,soa,1,1,0,0,100.0,,2026-12-03 00:00:00,critical,,0\n"
+                "contoso.com,spf,1,0,1,0,0.0,2026-11-30 00:05:00,2026-12-03 00:00:00,critical,,"
+                "0\n"
+                "contoso.com,ns,1,1,0,0,100.0,,2026-12-03 00:00:00,converged,,0\n");
     assert_int_equal(out.exit_status, DP_EXIT_CRITICAL);
-    assert_string_equal(out.status_line,
-                        "DNSPROP CRITICAL - contoso.com spf 0/1 converged, ETA 2026-11-30 00:05 "
-                        "UTC, authoritative answer does not match what is expected; contoso.com "
-                        "soa 1/1; contoso.com ns 1/1 | converged=0;;;0;1 'contoso.com soa'=1;;;0;1 "
-                        "'contoso.com ns'=1;;;0;1");
+    assert_string_equal(
+        out.status_line,
+        "DNSPROP CRITICAL - contoso.com spf 0/1 converged, ETA 2026-11-30 00:05 "
+        "UTC, authoritative answer does not match what is expected; contoso.com "
+        "soa 1/1; contoso.com ns 1/1 | converged=0;;;0;1 overdue=0 'contoso.com soa'=1;;;0;1 "
+        "'contoso.com ns'=1;;;0;1");
     /* auth rows without expectation: pending; the timeout: error */
     size_t len;
     char *conv = slurp("convergence.csv", &len);
     assert_non_null(strstr(conv, "contoso.com,soa,auth:ns2.contoso.com.,192.0.2.54,pending,,,,0,1,"
-                                 "0," SOA1 ",\r\n"));
-    assert_non_null(strstr(
-        conv, "contoso.com,ns,auth:ns2.contoso.com.,192.0.2.54,error,,,,0,1,1,(timeout),\r\n"));
+                                 "0," SOA1 ",,probe,1,no\r\n"));
+    assert_non_null(strstr(conv, "contoso.com,ns,auth:ns2.contoso.com.,192.0.2.54,error,,,,0,1,1,("
+                                 "timeout),,probe,0,no\r\n"));
     free(conv);
 }
 
@@ -328,49 +331,53 @@ static void test_mx_verdicts(void **state)
     (void)state;
     struct rows r;
     struct report_outcome out;
-    struct report_settings s = {"fabrikam.com", "m365", false, 0, -1};
+    struct report_settings s = {"fabrikam.com", "m365", false, 0, -1, 0};
     mx_rows(&r);
     append_refresh(&r, &s, 1, &out);
     expect_file(
         "mx_compliance.csv",
-        "domain,server,address,time_utc,mx_count,mx_hosts,verdict,reasons\n"
+        "domain,server,address,time_utc,mx_count,mx_hosts,verdict,reasons,vantage\n"
         "fabrikam.com,m1,192.0.2.1,2026-11-30 00:00:00,1,fabrikam-com.mail.protection.outlook.com.,"
-        "compliant,\n"
+        "compliant,,probe\n"
         "fabrikam.com,m2,192.0.2.2,2026-11-30 00:00:00,2,a.fabrikam.com. | b.fabrikam.com.,"
-        "noncompliant,multiple-mx;target-mismatch\n"
-        "fabrikam.com,m3,192.0.2.3,2026-11-30 00:00:00,0,,noncompliant,no-mx\n"
-        "fabrikam.com,m4,192.0.2.4,2026-11-30 00:00:00,1,.,noncompliant,null-mx\n"
+        "noncompliant,multiple-mx;target-mismatch,probe\n"
+        "fabrikam.com,m3,192.0.2.3,2026-11-30 00:00:00,0,,noncompliant,no-mx,probe\n"
+        "fabrikam.com,m4,192.0.2.4,2026-11-30 00:00:00,1,.,noncompliant,null-mx,probe\n"
         "fabrikam.com,m5,192.0.2.5,2026-11-30 00:00:00,1,mail.fabrikam.com.,noncompliant,"
-        "target-is-cname\n"
-        "fabrikam.com,m6,192.0.2.6,2026-11-30 00:00:00,1,192.0.2.1.,noncompliant,target-is-ip\n"
+        "target-is-cname,probe\n"
+        "fabrikam.com,m6,192.0.2.6,2026-11-30 "
+        "00:00:00,1,192.0.2.1.,noncompliant,target-is-ip,probe\n"
         "fabrikam.com,m7,192.0.2.7,2026-11-30 00:00:00,1,gone.fabrikam.com.,noncompliant,"
-        "target-unresolvable\n"
+        "target-unresolvable,probe\n"
         "fabrikam.com,m8,192.0.2.8,2026-11-30 00:00:00,2,fabrikam-com.b-v1.mx.microsoft. | "
         "fabrikam-com.mail.protection.outlook.com.,transition,multiple-mx;legacy-plus-mx-"
-        "microsoft\n"
-        "fabrikam.com,m9,192.0.2.9,2026-11-30 00:00:00,,,error,\n"
+        "microsoft,probe\n"
+        "fabrikam.com,m9,192.0.2.9,2026-11-30 00:00:00,,,error,,probe\n"
         "fabrikam.com,auth:ns1.fabrikam.com.,192.0.2.53,2026-11-30 00:00:00,1,"
-        "fabrikam-com.mail.protection.outlook.com.,compliant,\n"
-        "northwind.com,m1,192.0.2.1,2026-11-30 00:00:00,1,192.0.2.7.,noncompliant,target-is-ip\n"
+        "fabrikam-com.mail.protection.outlook.com.,compliant,,probe\n"
+        "northwind.com,m1,192.0.2.1,2026-11-30 "
+        "00:00:00,1,192.0.2.7.,noncompliant,target-is-ip,probe\n"
         "northwind.com,auth:ns1.northwind.com.,192.0.2.63,2026-11-30 00:00:00,1,192.0.2.7.,"
-        "noncompliant,target-is-ip\n");
+        "noncompliant,target-is-ip,probe\n");
     expect_file("summary.csv",
                 "domain,check,servers,converged,stale,errors,percent_converged,eta_utc,"
-                "window_ends_utc,status\n"
+                "window_ends_utc,status,deadline_utc,overdue\n"
                 "fabrikam.com,mx,9,1,1,1,11.1,2026-11-30 00:05:00,2026-12-03 00:00:00,"
-                "propagating\n"
-                "northwind.com,mx,1,0,0,0,0.0,,2026-12-03 00:00:00,critical\n");
+                "propagating,,0\n"
+                "northwind.com,mx,1,0,0,0,0.0,,2026-12-03 00:00:00,critical,,0\n");
     assert_int_equal(out.exit_status, DP_EXIT_CRITICAL);
-    assert_string_equal(out.status_line,
-                        "DNSPROP CRITICAL - northwind.com mx 0/1 converged, authoritative MX "
-                        "noncompliant; fabrikam.com mx 1/9 | converged=0;;;0;1 'fabrikam.com "
-                        "mx'=1;;;0;9");
+    assert_string_equal(
+        out.status_line,
+        "DNSPROP CRITICAL - northwind.com mx 0/1 converged, authoritative MX "
+        "noncompliant; fabrikam.com mx 1/9 | converged=0;;;0;1 overdue=0 'fabrikam.com "
+        "mx'=1;;;0;9");
     size_t len;
     char *conv = slurp("convergence.csv", &len);
     /* the MX row's answer only: the target rows are details */
     assert_non_null(strstr(conv, "fabrikam.com,mx,m5,192.0.2.5,pending,,,,0,1,0,10 "
-                                 "Mail.Fabrikam.COM.,\r\n"));
-    assert_non_null(strstr(conv, "fabrikam.com,mx,m3,192.0.2.3,pending,,,,0,1,0,(nodata),\r\n"));
+                                 "Mail.Fabrikam.COM.,,probe,1,no\r\n"));
+    assert_non_null(
+        strstr(conv, "fabrikam.com,mx,m3,192.0.2.3,pending,,,,0,1,0,(nodata),,probe,1,no\r\n"));
     free(conv);
 
     /* without a single MX required: two MX are fine */
@@ -378,8 +385,8 @@ static void test_mx_verdicts(void **state)
     append_refresh(NULL, &s, 1, &out);
     conv = slurp("mx_compliance.csv", &len);
     assert_non_null(
-        strstr(conv, "a.fabrikam.com. | b.fabrikam.com.,noncompliant,target-mismatch\r\n"));
-    assert_non_null(strstr(conv, "fabrikam-com.mail.protection.outlook.com.,compliant,\r\n"
+        strstr(conv, "a.fabrikam.com. | b.fabrikam.com.,noncompliant,target-mismatch,probe\r\n"));
+    assert_non_null(strstr(conv, "fabrikam-com.mail.protection.outlook.com.,compliant,,probe\r\n"
                                  "fabrikam.com,m9"));
     free(conv);
 }
@@ -425,7 +432,7 @@ static void test_rebuild_identity(void **state)
     (void)state;
     struct rows r;
     struct report_outcome out;
-    struct report_settings s = {"fabrikam.com", "m365", false, 7200, -1};
+    struct report_settings s = {"fabrikam.com", "m365", false, 7200, -1, 0};
     char err[512];
     /* round 1: MX story (two rounds), then the SPF story in rounds 2..4;
      * one open/append/refresh/close per round, as cron does */
@@ -502,9 +509,10 @@ static void test_round_split_over_refreshes(void **state)
     drop(&inc);
     drop(&reb);
     expect_file("timeline.csv",
-                "time_utc,round,domain,check,servers,converged,stale,errors,percent_converged\n"
-                "2026-11-30 00:00:00,1,contoso.com,spf,4,2,2,0,50.0\n"
-                "2026-11-30 00:10:00,2,contoso.com,spf,4,1,3,0,25.0\n");
+                "time_utc,round,domain,check,servers,converged,stale,errors,percent_converged,"
+                "vantage\n"
+                "2026-11-30 00:00:00,1,contoso.com,spf,4,2,2,0,50.0,probe\n"
+                "2026-11-30 00:10:00,2,contoso.com,spf,4,1,3,0,25.0,probe\n");
 }
 
 /* Hostile text reaches the reports as text, never as a formula. */
@@ -545,13 +553,14 @@ static void test_same_name_two_addresses(void **state)
     append_refresh(&r, NULL, 0, &out);
     expect_file("convergence.csv",
                 "domain,check,server,address,state,matching_since_utc,first_match_utc,"
-                "last_mismatch_utc,flaps,rounds,errors,current_answer,stale_expires_utc\n"
+                "last_mismatch_utc,flaps,rounds,errors,current_answer,stale_expires_utc,vantage,"
+                "sites,overdue\n"
                 "contoso.com,spf,r1,192.0.2.1,converged,2026-11-30 00:00:00,2026-11-30 00:00:00,"
-                ",0,1,0," EQ ",\n"
+                ",0,1,0," EQ ",,probe,1,no\n"
                 "contoso.com,spf,auth:ns1.contoso.com,192.0.2.53,converged,2026-11-30 00:00:00,"
-                "2026-11-30 00:00:00,,0,1,0," EQ ",\n"
+                "2026-11-30 00:00:00,,0,1,0," EQ ",,probe,1,no\n"
                 "contoso.com,spf,auth:ns1.contoso.com,[2001:db8::53],stale,,,2026-11-30 00:00:00,"
-                "0,1,0," OQ ",2026-11-30 00:05:00\n");
+                "0,1,0," OQ ",2026-11-30 00:05:00,probe,1,no\n");
     assert_int_equal(out.exit_status, DP_EXIT_CRITICAL);
     /* the same from the saved state */
     r.n = 0;
@@ -575,7 +584,7 @@ static void test_same_name_two_addresses(void **state)
  * with the child, glue fixed: consistent. */
 #define DELEG_HEADER                                                                               \
     "domain,server,address,time_utc,status,ns,ttl,glue,child_ns,lame,verdict,reasons,changed_utc," \
-    "old_ttl,deadline_utc\n"
+    "old_ttl,deadline_utc,vantage\n"
 #define NEWNS  "ns3.contoso.com. | ns4.contoso.com."
 #define OLDNS  "ns1.old.example. | ns2.old.example."
 #define GLUE34 " ; glue ns3.contoso.com. A 192.0.2.3 ; glue ns4.contoso.com. A 192.0.2.4"
@@ -599,6 +608,13 @@ static void deleg_round_rows(struct rows *r, unsigned round)
             NEWNS GLUE34, NEWNS, OBS_MATCH_YES);
         add(r, t, round, d, "delegation", q, "NS", "parent:p2", "192.0.2.102", OBS_OK, 172800,
             NEWNS GLUE34, NEWNS, OBS_MATCH_YES);
+    }
+    if (round == 2) {
+        /* the ns check: the child changed (old TTL 600), a resolver still has the old set */
+        add(r, t, round, d, "ns", q, "NS", "r1", "192.0.2.1", OBS_OK, 3600, OLDNS, NEWNS,
+            OBS_MATCH_NO);
+        add(r, t, round, d, "ns", q, "NS", "auth:ns3.contoso.com", "192.0.2.3", OBS_OK, 3600, NEWNS,
+            NEWNS, OBS_MATCH_YES);
     }
     /* a named server that timed out is not lame */
     add(r, t, round, d, "delegation", q, "NS", "auth:ns3.contoso.com", "192.0.2.3", OBS_OK, 3600,
@@ -625,33 +641,44 @@ static void test_delegation(void **state)
     deleg_round_rows(&r, 1);
     append_refresh(&r, NULL, 0, &out);
     assert_int_equal(out.exit_status, 2);
-    assert_string_equal(out.status_line,
-                        "DNSPROP CRITICAL - contoso.com delegation 1/2 converged, "
-                        "delegation-mismatch;glue-mismatch;lame-delegation | converged=1;;;0;2");
+    assert_string_equal(
+        out.status_line,
+        "DNSPROP CRITICAL - contoso.com delegation 1/2 converged, "
+        "delegation-mismatch;glue-mismatch;lame-delegation | converged=1;;;0;2 overdue=0");
     expect_file("delegation.csv", DELEG_HEADER
                 "contoso.com,parent:p1,192.0.2.101,2026-11-30 00:00:00,ok," OLDNS ",172800,," NEWNS
-                ",ns1.old.example.,lame,delegation-mismatch;lame-delegation,,172800,\n"
+                ",ns1.old.example.,lame,delegation-mismatch;lame-delegation,,172800,,probe\n"
                 "contoso.com,parent:p2,192.0.2.102,2026-11-30 00:00:00,ok," NEWNS
                 ",172800,ns3.contoso.com. A 192.0.2.33 | ns4.contoso.com. A 192.0.2.4," NEWNS
-                ",,mismatch,glue-mismatch,,,\n");
+                ",,mismatch,glue-mismatch,,,,probe\n");
     /* a parent that has not changed is no cache: no ETA */
     expect_file("summary.csv",
                 "domain,check,servers,converged,stale,errors,percent_converged,eta_utc,"
-                "window_ends_utc,status\n"
-                "contoso.com,delegation,2,1,1,0,50.0,,2026-12-03 00:00:00,critical\n");
+                "window_ends_utc,status,deadline_utc,overdue\n"
+                "contoso.com,delegation,2,1,1,0,50.0,,2026-12-03 00:00:00,critical,,0\n");
 
     deleg_round_rows(&r, 2);
     append_refresh(&r, NULL, 0, &out);
     assert_true(last_from_state);
-    assert_int_equal(out.exit_status, 0);
+    assert_int_equal(out.exit_status, 1); /* the ns check: a resolver still stale */
     expect_file("delegation.csv", DELEG_HEADER
                 "contoso.com,parent:p1,192.0.2.101,2026-11-30 00:10:00,ok," NEWNS
                 ",172800,ns3.contoso.com. A 192.0.2.3 | ns4.contoso.com. A 192.0.2.4," NEWNS
-                ",,consistent,,2026-11-30 00:10:00,172800,2026-12-02 00:10:00\n"
+                ",,consistent,,2026-11-30 00:10:00,172800,2026-12-02 00:10:00,probe\n"
                 "contoso.com,parent:p2,192.0.2.102,2026-11-30 00:10:00,ok," NEWNS
                 ",172800,ns3.contoso.com. A 192.0.2.3 | ns4.contoso.com. A 192.0.2.4," NEWNS
-                ",,consistent,,,,\n");
+                ",,consistent,,,,,probe\n");
 
+    /* the deadline of the NS change is the parent's: p1 changed in round 2
+     * and its old referral had TTL 172800; p2 never named other servers.
+     * For ns it is the later of that and the ns check's own deadline. */
+    expect_file("summary.csv",
+                "domain,check,servers,converged,stale,errors,percent_converged,eta_utc,"
+                "window_ends_utc,status,deadline_utc,overdue\n"
+                "contoso.com,delegation,2,2,0,0,100.0,,2026-12-03 00:00:00,converged,"
+                "2026-12-02 00:10:00,0\n"
+                "contoso.com,ns,1,0,1,0,0.0,2026-11-30 01:10:00,2026-12-03 00:00:00,propagating,"
+                "2026-12-02 00:10:00,0\n");
     /* the rebuild writes the same, with and without .state */
     size_t l1, l2;
     char *inc = slurp("delegation.csv", &l1);
@@ -670,7 +697,7 @@ static void test_delegation(void **state)
     assert_memory_equal(inc, reb, l1);
     free(reb);
     free(inc);
-    assert_int_equal(out.exit_status, 0);
+    assert_int_equal(out.exit_status, 1);
 }
 
 /* Missing in-domain glue is a glue-mismatch; AAAA glue missing while A glue
@@ -697,7 +724,7 @@ static void test_delegation_glue_rules(void **state)
     assert_non_null(strstr(out.status_line, ", glue-mismatch |"));
     expect_file("delegation.csv", DELEG_HEADER
                 "contoso.com,parent:p1,192.0.2.101,2026-11-30 00:00:00,ok," NEWNS
-                ",3600,ns3.contoso.com. A 192.0.2.3," NEWNS ",,mismatch,glue-mismatch,,,\n");
+                ",3600,ns3.contoso.com. A 192.0.2.3," NEWNS ",,mismatch,glue-mismatch,,,,probe\n");
     /* round 2: ns4 gets its glue; the parent's NS set still the old one */
     r.n = 0;
     add(&r, T1 + 600, 2, d, "delegation", q, "NS", "parent:p1", "192.0.2.101", OBS_OK, 3600, OLDNS,
@@ -705,9 +732,9 @@ static void test_delegation_glue_rules(void **state)
     append_refresh(&r, NULL, 0, &out);
     assert_int_equal(out.exit_status, 1);
     assert_string_equal(out.status_line, "DNSPROP WARNING - contoso.com delegation 0/1 converged, "
-                                         "delegation-mismatch | converged=0;;;0;1");
+                                         "delegation-mismatch | converged=0;;;0;1 overdue=0");
     /* past the window: expired */
-    struct report_settings s = {"contoso.com", "", false, 600, T1};
+    struct report_settings s = {"contoso.com", "", false, 600, T1, 0};
     r.n = 0;
     add(&r, T1 + 1200, 3, d, "delegation", q, "NS", "parent:p1", "192.0.2.101", OBS_OK, 3600, OLDNS,
         NEWNS, OBS_MATCH_NO);
@@ -731,8 +758,9 @@ static void test_delegation_unreachable(void **state)
         "", NEWNS, OBS_MATCH_NONE);
     append_refresh(&r, NULL, 0, &out);
     assert_int_equal(out.exit_status, 0);
-    assert_string_equal(out.status_line,
-                        "DNSPROP OK - contoso.com delegation 1/1 converged | converged=1;;;0;1");
+    assert_string_equal(
+        out.status_line,
+        "DNSPROP OK - contoso.com delegation 1/1 converged | converged=1;;;0;1 overdue=0");
     r.n = 0;
     add(&r, T1 + 600, 2, d, "delegation", q, "NS", "parent:p1", "[2001:db8::101]", OBS_UNREACHABLE,
         -1, "", NEWNS, OBS_MATCH_NONE);
