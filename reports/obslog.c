@@ -9,10 +9,10 @@
  * Anything else that does not read back as a row is damage: refused with its
  * line number, and nothing is changed.
  */
-#define _GNU_SOURCE /* mkostemp */
 #include "internal.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -609,7 +609,8 @@ int obslog_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog
         goto fail;
     }
     int ddflags = (flags & OBSLOG_NOCREATE ? 0 : DATADIR_CREATE) |
-                  (flags & OBSLOG_INSECURE_DIR ? DATADIR_INSECURE_OK : 0);
+                  (flags & OBSLOG_INSECURE_DIR ? DATADIR_INSECURE_OK : 0) |
+                  (flags & OBSLOG_NOWARN ? DATADIR_NOWARN : 0);
     rc = datadir_open(dir, ddflags, &l->dd, err, errlen);
     if (rc == -ENOENT && (flags & OBSLOG_NOCREATE)) {
         rc = DP_EINPUT;
@@ -934,19 +935,24 @@ static int upgrade_line(void *arg, const char *line, size_t len, unsigned lineno
 }
 
 /* Temporary files of an upgrade that a crash left behind. Only called under
- * the lock, when no other upgrade can be running. */
-static void upgrade_sweep(const char *dir)
+ * the lock, when no other upgrade can be running. Read through the folder's
+ * own descriptor (a copy: closedir closes it). */
+static void upgrade_sweep(const struct datadir *dd)
 {
-    DIR *d = opendir(dir);
+    int fd = openat(dd->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     struct dirent *de;
-    if (d == NULL)
+    if (d == NULL) {
+        if (fd >= 0)
+            close(fd);
         return;
+    }
     while ((de = readdir(d)) != NULL) {
         struct stat st;
         if (strncmp(de->d_name, UPGRADE_PREFIX, strlen(UPGRADE_PREFIX)) != 0)
             continue;
-        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-            unlinkat(dirfd(d), de->d_name, 0);
+        if (fstatat(dd->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+            unlinkat(dd->fd, de->d_name, 0);
     }
     closedir(d);
 }
@@ -954,39 +960,39 @@ static void upgrade_sweep(const char *dir)
 int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint64_t *rows,
                    char *err, size_t errlen)
 {
+    return obslog_upgrade_flags(dir, 0, lock_wait_ms, upgraded, rows, err, errlen);
+}
+
+int obslog_upgrade_flags(const char *dir, int flags, unsigned lock_wait_ms, bool *upgraded,
+                         uint64_t *rows, char *err, size_t errlen)
+{
     struct obslog *l = NULL;
     struct upgrade u = {.fd = -1};
-    char *tmp = NULL;
+    char tmp[NAME_MAX + 1] = "";
     char why[300] = "";
     struct stat st;
     *upgraded = false;
     *rows = 0;
     /* the whole log is read back first: damage refuses the upgrade, nothing changed */
-    int rc = obslog_open(dir, lock_wait_ms, OBSLOG_NOCREATE | OBSLOG_REBUILD | OBSLOG_QUIET, &l,
-                         err, errlen);
+    int rc = obslog_open(dir, lock_wait_ms,
+                         (flags & (OBSLOG_INSECURE_DIR | OBSLOG_NOWARN)) | OBSLOG_NOCREATE |
+                             OBSLOG_REBUILD | OBSLOG_QUIET,
+                         &l, err, errlen);
     if (rc != 0)
         return rc;
     if (l->ncols == OBS_NCOLUMNS)
         goto out;
-    upgrade_sweep(l->dir);
-    size_t n = strlen(l->dir) + sizeof "/" UPGRADE_PREFIX "XXXXXX";
-    if ((tmp = malloc(n)) == NULL) {
-        rc = DP_ENOMEM;
-        goto out;
-    }
-    snprintf(tmp, n, "%s/" UPGRADE_PREFIX "XXXXXX", l->dir);
-    /* an unpredictable name, created with O_EXCL */
-    u.fd = mkostemp(tmp, O_CLOEXEC);
+    upgrade_sweep(&l->dd);
+    /* an unpredictable name, created with O_EXCL, in the folder held open */
+    u.fd = datadir_tmpfile(&l->dd, LOG_NAME ".upgrade", tmp, sizeof tmp, err, errlen);
     if (u.fd < 0) {
-        free(tmp);
-        tmp = NULL;
+        u.fd = -1;
         rc = DP_EIO;
-        dp_errf(err, errlen, "%s: cannot create a temporary file: %s", l->dir, strerror(errno));
         goto out;
     }
     if (fstat(l->fd, &st) != 0 || fchmod(u.fd, st.st_mode & 0777) != 0) {
         rc = DP_EIO;
-        dp_errf(err, errlen, "%s: %s", tmp, strerror(errno));
+        dp_errf(err, errlen, "%s/%s: %s", l->dir, tmp, strerror(errno));
         goto out;
     }
     static const char header[] = OBS_HEADER "\r\n";
@@ -1002,7 +1008,7 @@ int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint6
     bool torn = false;
     rc = scan_lines(l->fd, l->header_len, 2, upgrade_line, &u, &end, &next, &torn, why, sizeof why);
     if (rc != 0) {
-        dp_errf(err, errlen, "%s: %s", tmp, why);
+        dp_errf(err, errlen, "%s/%s: %s", l->dir, tmp, why);
         goto out;
     }
     if (torn || end != l->size) { /* cannot be: the log is locked and was just read whole */
@@ -1012,24 +1018,22 @@ int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint6
     }
     if (upgrade_flush(&u) != 0 || fsync(u.fd) != 0) {
         rc = DP_EIO;
-        dp_errf(err, errlen, "%s: cannot write the new log: %s", tmp, strerror(errno));
+        dp_errf(err, errlen, "%s/%s: cannot write the new log: %s", l->dir, tmp, strerror(errno));
         goto out;
     }
     if (close(u.fd) != 0) {
         u.fd = -1;
         rc = DP_EIO;
-        dp_errf(err, errlen, "%s: %s", tmp, strerror(errno));
+        dp_errf(err, errlen, "%s/%s: %s", l->dir, tmp, strerror(errno));
         goto out;
     }
     u.fd = -1;
     /* the switch: before it the old log is whole, after it the new one */
-    if (rename(tmp, l->path) != 0) {
-        rc = DP_EIO;
-        dp_errf(err, errlen, "%s: cannot replace the log: %s", l->path, strerror(errno));
+    if ((rc = datadir_rename(&l->dd, tmp, LOG_NAME, err, errlen)) != 0) {
+        rc = rc == DP_EUNSAFE ? DP_EUNSAFE : DP_EIO;
         goto out;
     }
-    free(tmp);
-    tmp = NULL;
+    tmp[0] = '\0';
     if (datadir_sync(&l->dd) != 0) {
         rc = DP_EIO;
         dp_errf(err, errlen, "%s: fsync: %s", l->dir, strerror(errno));
@@ -1040,9 +1044,8 @@ int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint6
 out:
     if (u.fd >= 0)
         close(u.fd);
-    if (tmp != NULL)
-        unlink(tmp);
-    free(tmp);
+    if (tmp[0] != '\0')
+        datadir_unlink(&l->dd, tmp);
     free(u.buf);
     obslog_close(l); /* releases the lock last */
     return rc;

@@ -103,6 +103,7 @@ enum {
     OBSLOG_INSECURE_DIR = 4, /* --insecure-dir: accept a folder others can write or own
                                 (with a warning on stderr) */
     OBSLOG_QUIET = 8,        /* no notice on stderr about a log of the older form (-q) */
+    OBSLOG_NOWARN = 16,      /* no --insecure-dir warning: a second open in the same run */
 };
 
 /* Opens the data folder `dir`: creates it and observations.csv (with its
@@ -147,6 +148,10 @@ unsigned obslog_columns(const struct obslog *l);
  * with a message in err. */
 int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint64_t *rows,
                    char *err, size_t errlen);
+/* The same with OBSLOG_INSECURE_DIR and OBSLOG_NOWARN (the only flags it
+ * takes from the caller). */
+int obslog_upgrade_flags(const char *dir, int flags, unsigned lock_wait_ms, bool *upgraded,
+                         uint64_t *rows, char *err, size_t errlen);
 /* Releases the lock and everything; NULL is fine. */
 void obslog_close(struct obslog *l);
 /* The data folder and log path (owned by l). */
