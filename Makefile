@@ -2,11 +2,11 @@
 # packages they need when run as root (otherwise they print the apt-get line).
 # The package lists live here and nowhere else.
 
-BUILD_PACKAGES := gcc libc6-dev make cmake pkg-config libldns-dev libuv1-dev libcsv-dev libcmocka-dev libidn2-dev
+BUILD_PACKAGES := gcc libc6-dev make cmake pkg-config libldns-dev libuv1-dev libcsv-dev libcmocka-dev libidn2-dev libjson-c-dev
 TEST_PACKAGES  := $(BUILD_PACKAGES) knot unbound ldnsutils bind9-dnsutils dnsperf faketime \
                   miller sqlite3 iproute2 util-linux procps valgrind \
                   clang libclang-rt-14-dev
-BENCH_PACKAGES := $(TEST_PACKAGES) time
+BENCH_PACKAGES := $(TEST_PACKAGES) time jq
 
 BUILD    ?= build
 SANBUILD ?= build-asan
@@ -59,9 +59,9 @@ demo: build
 
 test: deps-test
 	$(MAKE) build build-asan
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -O ctest.log
 	cd $(SANBUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -O ctest.log
 	$(MAKE) valgrind
 	$(MAKE) fuzz
 

@@ -29,10 +29,17 @@ expect_exit() {
 }
 
 # skip WHY: the test cannot run here (a missing privilege or facility): says so
-# on stdout as "skipped: WHY" and exits 0; cleanup runs as usual.
+# on stdout as "skipped: WHY" and exits 77, which CTest reports as skipped
+# (SKIP_RETURN_CODE in tests/CMakeLists.txt), never as passed; cleanup runs as
+# usual. A check that failed before the skip still fails the test.
+SKIP_STATUS=77
 skip() {
   echo "skipped: $*"
-  exit 0
+  if [ "$_failed" -ne 0 ]; then
+    echo "$_failed check(s) failed before the skip" >&2
+    exit 1
+  fi
+  exit "$SKIP_STATUS"
 }
 
 finish() {

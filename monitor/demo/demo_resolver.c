@@ -79,11 +79,11 @@ void demo__cache_free(struct demo_server *s)
 }
 
 /* Whether the query carries the NSID option (RFC 5001). */
-static bool wants_nsid(const ldns_pkt *q)
+static bool wants_nsid(ldns_pkt *q) /* not const: ldns's getter takes a plain pointer */
 {
     if (!ldns_pkt_edns(q))
         return false;
-    ldns_edns_option_list *l = ldns_pkt_edns_get_option_list((ldns_pkt *)q);
+    ldns_edns_option_list *l = ldns_pkt_edns_get_option_list(q);
     for (size_t i = 0; l != NULL && i < ldns_edns_option_list_get_count(l); i++)
         if (ldns_edns_get_code(ldns_edns_option_list_get_option(l, i)) == LDNS_EDNS_NSID)
             return true;

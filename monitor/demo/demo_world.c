@@ -124,7 +124,7 @@ ldns_pkt *demo__reply_new(const ldns_pkt *q, ldns_pkt_rcode rcode)
     ldns_pkt_set_qr(r, true);
     ldns_pkt_set_opcode(r, ldns_pkt_get_opcode(q));
     ldns_pkt_set_rd(r, ldns_pkt_rd(q));
-    ldns_pkt_set_rcode(r, rcode);
+    ldns_pkt_set_rcode(r, (uint8_t)rcode); /* ldns takes the rcode as a byte */
     ldns_rr_list *qs = ldns_pkt_question(q);
     if (qs != NULL && ldns_rr_list_rr_count(qs) == 1) {
         ldns_rr *c = ldns_rr_clone(ldns_rr_list_rr(qs, 0));

@@ -239,7 +239,7 @@ static uint8_t *fake_wire(ldns_pkt *p, size_t *len)
     return w;
 }
 
-static void fake_send(uv_udp_t *h, const struct sockaddr *to, const uint8_t *w, size_t len)
+static void fake_send(uv_udp_t *h, const struct sockaddr *to, uint8_t *w, size_t len)
 {
     uv_buf_t b = uv_buf_init((char *)w, (unsigned)len);
     int rc = uv_udp_try_send(h, &b, 1, to);

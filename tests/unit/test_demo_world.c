@@ -589,7 +589,7 @@ static void test_garbage(void **state)
         uv_ip4_addr("127.0.0.1", 0, &any);
         assert_int_equal(uv_udp_init(&loop, &u), 0);
         assert_int_equal(uv_udp_bind(&u, (struct sockaddr *)&any, 0), 0);
-        static const char junk[] = "\x12\x34\x81\x00\x00\x01\x00\x00\x00\x00\x00\x00\xff";
+        static char junk[] = "\x12\x34\x81\x00\x00\x01\x00\x00\x00\x00\x00\x00\xff";
         uv_buf_t b[] = {uv_buf_init((char *)junk, sizeof junk - 1), uv_buf_init((char *)junk, 3)};
         assert_true(uv_udp_try_send(&u, &b[0], 1, (struct sockaddr *)&to) > 0);
         assert_true(uv_udp_try_send(&u, &b[1], 1, (struct sockaddr *)&to) > 0);

@@ -53,10 +53,18 @@ static uint64_t now_ms(void)
     return uv_hrtime() / 1000000u;
 }
 
+/* The bounds in these tests hold on a slow machine: the tests also run under
+ * valgrind (tens of times slower) beside other busy programs. A test that
+ * asserts "no retry" gives the first attempt seconds (a reply on loopback takes
+ * microseconds); a test that measures a wait asserts its lower bound exactly
+ * (the engine never gives up early) and an upper bound of about twice it. */
+#define GUARD_MS   120000 /* the loop is stopped (and the test fails) after this */
+#define PATIENT_MS 10000  /* the timeout of tests in which every query is answered */
+
 static void on_guard(uv_timer_t *t)
 {
     struct run *r = t->data;
-    fprintf(stderr, "guard: %u of %u callbacks after 20 s\n", r->done, r->expect);
+    fprintf(stderr, "guard: %u of %u callbacks after %d s\n", r->done, r->expect, GUARD_MS / 1000);
     uv_stop(&r->loop);
 }
 
@@ -68,7 +76,7 @@ static void run_init(struct run *r, enum fake_mode mode, const struct engine_opt
     assert_int_equal(engine_new(&r->loop, o, &r->e), 0);
     uv_timer_init(&r->loop, &r->guard);
     r->guard.data = r;
-    uv_timer_start(&r->guard, on_guard, 20000, 0);
+    uv_timer_start(&r->guard, on_guard, GUARD_MS, 0);
     uv_unref((uv_handle_t *)&r->guard);
     r->t0_ms = now_ms();
 }
@@ -167,7 +175,7 @@ static void test_two_mx(void **state)
     (void)state;
     struct run r;
     struct slot s[2] = {0};
-    struct engine_opts o = opts(1000, 2);
+    struct engine_opts o = opts(PATIENT_MS, 2);
     run_init(&r, FAKE_MX2, &o);
     submit(&r, &s[0], "Example.COM", LDNS_RR_TYPE_MX, false, false);
     run_wait(&r);
@@ -179,7 +187,7 @@ static void test_two_mx(void **state)
     assert_string_equal(s[0].answer, MX2_ANSWER);
     assert_int_equal(s[0].ttl, 120);
     assert_null(s[0].cname);
-    assert_true(s[0].latency_ms >= 0 && s[0].latency_ms < 1000);
+    assert_true(s[0].latency_ms >= 0 && s[0].latency_ms < PATIENT_MS);
     assert_int_equal(r.f.rd_set, 0);
     assert_int_equal(r.f.edns_1232, 1);
     assert_int_equal(r.f.nsid_asked, 1); /* every query asks for the NSID */
@@ -206,7 +214,7 @@ static void one(enum fake_mode mode, const char *qname, uint16_t qtype, struct s
                 struct engine_stats *st)
 {
     struct run r;
-    struct engine_opts o = opts(1000, 2);
+    struct engine_opts o = opts(PATIENT_MS, 2);
     run_init(&r, mode, &o);
     submit(&r, s, qname, qtype, false, false);
     run_wait(&r);
@@ -258,7 +266,7 @@ static void test_truncated_then_tcp(void **state)
     (void)state;
     struct slot s = {0};
     struct run r;
-    struct engine_opts o = opts(1000, 2);
+    struct engine_opts o = opts(PATIENT_MS, 2);
     run_init(&r, FAKE_TC, &o);
     submit(&r, &s, "example.com", LDNS_RR_TYPE_MX, false, false);
     run_wait(&r);
@@ -280,7 +288,7 @@ static void test_straight_tcp(void **state)
     (void)state;
     struct slot s = {0};
     struct run r;
-    struct engine_opts o = opts(1000, 2);
+    struct engine_opts o = opts(PATIENT_MS, 2);
     run_init(&r, FAKE_MX2, &o);
     submit(&r, &s, "example.com", LDNS_RR_TYPE_MX, true, true);
     run_wait(&r);
@@ -352,16 +360,17 @@ static void test_retry_answered(void **state)
     (void)state;
     struct slot s = {0};
     struct run r;
-    struct engine_opts o = opts(200, 3);
+    struct engine_opts o = opts(2000, 3);
     run_init(&r, FAKE_DROPFIRST, &o);
     submit(&r, &s, "example.com", LDNS_RR_TYPE_MX, false, false);
     run_wait(&r);
     assert_int_equal(s.status, OBS_OK);
     assert_int_equal(r.f.udp_queries, 2);
-    /* latency is that of the attempt that was answered, not since the first */
-    assert_true(s.latency_ms >= 0 && s.latency_ms < 80);
     uint64_t took = s.at_ms - r.t0_ms;
-    assert_true(took >= 95); /* the first wait is 200 * 2/4 = 100 ms */
+    assert_true(took >= 995); /* the first wait is 2000 * 2/4 = 1000 ms */
+    /* latency is that of the attempt that was answered, not since the first
+     * (which would be at least the 1000 ms waited) */
+    assert_true(s.latency_ms >= 0 && (uint64_t)s.latency_ms + 500 < took);
     struct engine_stats st;
     engine_get_stats(r.e, &st);
     assert_int_equal(st.retries, 1);
@@ -375,7 +384,7 @@ static void test_swallowed(void **state)
     (void)state;
     struct slot s[2] = {0};
     struct run r;
-    struct engine_opts o = opts(200, 3);
+    struct engine_opts o = opts(500, 3);
     run_init(&r, FAKE_SWALLOW, &o);
     submit(&r, &s[0], "example.com", LDNS_RR_TYPE_MX, false, false);
     submit(&r, &s[1], "example.com", LDNS_RR_TYPE_MX, false, true); /* TCP: accepted, silent */
@@ -386,8 +395,8 @@ static void test_swallowed(void **state)
         assert_int_equal(s[i].rcode, -1);
         assert_int_equal(s[i].latency_ms, -1);
         assert_false(s[i].had_reply);
-        if (took < 590 || took > 600 + 250)
-            fail_msg("query %d took %llu ms, want 600 (200 x 3)", i, (unsigned long long)took);
+        if (took < 1490 || took >= 3000)
+            fail_msg("query %d took %llu ms, want 1500 (500 x 3)", i, (unsigned long long)took);
     }
     assert_true(s[1].tcp);
     assert_int_equal(r.f.udp_queries, 3);
@@ -404,7 +413,7 @@ static void test_unreachable(void **state)
     (void)state;
     struct slot s[2] = {0};
     struct run r;
-    struct engine_opts o = opts(2000, 3);
+    struct engine_opts o = opts(PATIENT_MS, 3); /* the first retry would go after 5 s */
     run_init(&r, FAKE_MX2, &o);
     /* a port nobody listens on: bind one, note it, close it */
     uv_udp_t probe;
@@ -429,7 +438,7 @@ static void test_unreachable(void **state)
     for (int i = 0; i < 2; i++) {
         assert_int_equal(s[i].status, OBS_UNREACHABLE);
         assert_int_equal(s[i].rcode, -1);
-        if (s[i].at_ms - r.t0_ms > 500)
+        if (s[i].at_ms - r.t0_ms >= PATIENT_MS / 4)
             fail_msg("unreachable took %llu ms", (unsigned long long)(s[i].at_ms - r.t0_ms));
     }
     struct engine_stats st;
@@ -448,7 +457,7 @@ static void test_unreachable_shared(void **state)
     enum { N = 5 };
     struct slot s[N] = {0};
     struct run r;
-    struct engine_opts o = opts(2000, 3);
+    struct engine_opts o = opts(PATIENT_MS, 3);
     o.share = 8;
     run_init(&r, FAKE_MX2, &o);
     uv_udp_t probe;
@@ -468,7 +477,7 @@ static void test_unreachable_shared(void **state)
     for (int i = 0; i < N; i++) {
         assert_int_equal(s[i].calls, 1);
         assert_int_equal(s[i].status, OBS_UNREACHABLE);
-        if (s[i].at_ms - r.t0_ms > 500)
+        if (s[i].at_ms - r.t0_ms >= PATIENT_MS / 4)
             fail_msg("unreachable took %llu ms", (unsigned long long)(s[i].at_ms - r.t0_ms));
     }
     struct engine_stats st;
@@ -484,7 +493,7 @@ static void test_tcp_huge_length(void **state)
     (void)state;
     struct slot s = {0};
     struct run r;
-    struct engine_opts o = opts(200, 1);
+    struct engine_opts o = opts(500, 1);
     run_init(&r, FAKE_HUGE_TCP, &o);
     submit(&r, &s, "example.com", LDNS_RR_TYPE_MX, false, true);
     run_wait(&r);
@@ -492,7 +501,7 @@ static void test_tcp_huge_length(void **state)
     assert_true(s.tcp);
     assert_int_equal(r.f.tcp_queries, 1);
     uint64_t took = s.at_ms - r.t0_ms;
-    assert_true(took >= 190 && took < 200 + 250);
+    assert_true(took >= 490 && took < 1000);
     run_end(&r);
     slot_free(&s, 1);
 }
@@ -868,7 +877,7 @@ static void test_rate_limit(void **state)
     enum { N = 20, RATE = 50 };
     struct slot s[N] = {0};
     struct run r;
-    struct engine_opts o = opts(2000, 2);
+    struct engine_opts o = opts(PATIENT_MS, 2);
     o.rate = RATE;
     run_init(&r, FAKE_MX1, &o);
     submit_numbered(&r, s, N, "n");
@@ -893,7 +902,7 @@ static void test_inflight_cap(void **state)
     enum { N = 50, CAP = 10 };
     struct slot s[N] = {0};
     struct run r;
-    struct engine_opts o = opts(2000, 2);
+    struct engine_opts o = opts(PATIENT_MS, 2);
     o.inflight = CAP;
     run_init(&r, FAKE_HOLD, &o);
     submit_numbered(&r, s, N, "n");
@@ -916,7 +925,7 @@ static void many(unsigned share, unsigned reuse)
     enum { N = 2000 };
     struct slot *s = calloc(N, sizeof *s);
     struct run r;
-    struct engine_opts o = opts(2000, 3);
+    struct engine_opts o = opts(PATIENT_MS, 3);
     o.inflight = 512;
     o.share = share;
     o.reuse = reuse;
@@ -928,7 +937,11 @@ static void many(unsigned share, unsigned reuse)
     engine_get_stats(r.e, &st);
     assert_int_equal(st.completed, N);
     assert_int_equal(st.received, N);
-    assert_int_equal(st.dropped, 0);
+    /* nothing matched no query, except (on a machine so slow that a query
+     * was sent again) the second reply of a query already answered */
+    if (st.dropped > st.retries)
+        fail_msg("%llu replies dropped, %llu retries", (unsigned long long)st.dropped,
+                 (unsigned long long)st.retries);
     run_end(&r);
     slot_free(s, N);
     free(s);
@@ -953,7 +966,7 @@ static void shared(unsigned share, unsigned reuse, unsigned inflight, unsigned n
 {
     struct slot *s = calloc(n, sizeof *s);
     struct run r;
-    struct engine_opts o = opts(2000, 3);
+    struct engine_opts o = opts(PATIENT_MS, 3);
     o.share = share;
     o.reuse = reuse;
     o.inflight = inflight;
@@ -992,7 +1005,7 @@ static void test_late_copy_dropped(void **state)
     enum { N = 4 };
     struct slot s[N] = {0};
     struct run r;
-    struct engine_opts o = opts(2000, 3);
+    struct engine_opts o = opts(PATIENT_MS, 3);
     o.share = N;
     run_init(&r, FAKE_TWICE, &o);
     submit_numbered(&r, s, N, "d");
@@ -1051,7 +1064,7 @@ static void close_in_callback(unsigned n)
 {
     struct slot s[4] = {0};
     struct run r;
-    struct engine_opts o = opts(2000, 3);
+    struct engine_opts o = opts(PATIENT_MS, 3);
     o.share = 4;
     run_init(&r, FAKE_MX1, &o);
     for (unsigned i = 0; i < n; i++) {
@@ -1091,7 +1104,7 @@ static void test_close_outstanding(void **state)
     (void)state;
     struct slot s[3] = {0};
     struct run r;
-    struct engine_opts o = opts(2000, 3);
+    struct engine_opts o = opts(PATIENT_MS, 3);
     o.inflight = 1;
     run_init(&r, FAKE_SWALLOW, &o);
     for (int i = 0; i < 3; i++) {
@@ -1115,7 +1128,7 @@ static void test_close_outstanding(void **state)
         assert_int_equal(s[i].status, OBS_TIMEOUT);
         assert_int_equal(s[i].rcode, UV_ECANCELED);
     }
-    assert_true(s[0].at_ms - r.t0_ms < 1000);
+    assert_true(s[0].at_ms - r.t0_ms < PATIENT_MS / 2); /* closed at 50 ms, not timed out */
     run_end(&r);
     slot_free(s, 3);
 }

@@ -346,16 +346,16 @@ static char *with_stderr(void (*fn)(void *), void *arg)
  * prefix, a \DDD escape, every status. */
 #define OLD_LOG                                                                                    \
     OBS_HEADER_V1                                                                                  \
-        "\r\n"                                                                                     \
-        "2026-11-30 00:00:00,probe-1,1,contoso.com,mx,contoso.com.,MX,r1,127.0.0.1:5300,udp,ok,"   \
-        "NOERROR,3,300,10 mail.contoso.com.,0 contoso-com.mail.protection.outlook.com.,no\r\n"     \
-        "2026-11-30 00:00:00,probe-1,1,contoso.com,spf,contoso.com.,TXT,\"r,2\",127.0.0.2,tcp,ok," \
-        "NOERROR,12,3600,\"\"\"v=spf1 \\195 -all\"\"\",,\r\n"                                      \
-        "2026-11-30 "                                                                              \
-        "00:00:01,probe-1,1,contoso.com,mx,contoso.com.,MX,r3,127.0.0.3,udp,timeout,,,,,,"         \
-        "\r\n"                                                                                     \
-        "2026-11-30 00:10:00,probe-1,2,contoso.com,mx,contoso.com.,MX,r1,127.0.0.1:5300,udp,ok,"   \
-        "NOERROR,4,120,'=2+5.attacker.example.,,yes\r\n"
+    "\r\n"                                                                                         \
+    "2026-11-30 00:00:00,probe-1,1,contoso.com,mx,contoso.com.,MX,r1,127.0.0.1:5300,udp,ok,"       \
+    "NOERROR,3,300,10 mail.contoso.com.,0 contoso-com.mail.protection.outlook.com.,no\r\n"         \
+    "2026-11-30 00:00:00,probe-1,1,contoso.com,spf,contoso.com.,TXT,\"r,2\",127.0.0.2,tcp,ok,"     \
+    "NOERROR,12,3600,\"\"\"v=spf1 \\195 -all\"\"\",,\r\n"                                          \
+    "2026-11-30 "                                                                                  \
+    "00:00:01,probe-1,1,contoso.com,mx,contoso.com.,MX,r3,127.0.0.3,udp,timeout,,,,,,"             \
+    "\r\n"                                                                                         \
+    "2026-11-30 00:10:00,probe-1,2,contoso.com,mx,contoso.com.,MX,r1,127.0.0.1:5300,udp,ok,"       \
+    "NOERROR,4,120,'=2+5.attacker.example.,,yes\r\n"
 
 struct append_args {
     unsigned flags;

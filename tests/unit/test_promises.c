@@ -527,8 +527,8 @@ static void test_overdue_names(void **state)
         r.n = 0;
         for (int v = 0; v < 2; v++)
             for (int k = 0; k < 3 - v; k++) {
-                struct obs *o = add(&r, v ? "y" : "x", T1 + 30 * i + v, i + 1, "mx", names[k],
-                                    OBS_OK, 10, OLD, NEW, "");
+                struct obs *o = add(&r, v ? "y" : "x", T1 + 30 * i + (uint32_t)v, i + 1, "mx",
+                                    names[k], OBS_OK, 10, OLD, NEW, "");
                 o->address = names[k];
             }
         write_rows(&r);

@@ -452,8 +452,8 @@ static void test_public_list(void **state)
             strncmp(s->address, "199.85.127.", 11) == 0)
             fail_msg("Norton ConnectSafe address %s", s->address);
         /* every built-in server is asked on port 53 */
-        struct sockaddr_in *in = (struct sockaddr_in *)&s->sa;
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&s->sa;
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&s->sa;
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&s->sa;
         assert_int_equal(ntohs(s->sa.ss_family == AF_INET ? in->sin_port : in6->sin6_port), 53);
     }
     assert_true(v4);
