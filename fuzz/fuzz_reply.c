@@ -8,7 +8,10 @@
  * MX verdict for MX answers. The reply's EDNS options go through
  * engine_reply_site_ede(): the site must be printable ASCII, the codes
  * decimal INFO-CODEs joined by ';', and both must come back unchanged from a
- * row of the log written and read again.
+ * row of the log written and read again. The same reply is also read as a
+ * delegation (deleg_read_reply, the parent's referral or an answer) for its
+ * own question's name and a fixed one, and its text read back with the
+ * deleg_text_* helpers.
  */
 #include "fuzz.h"
 #include "engine.h"
@@ -52,6 +55,30 @@ static void judge(const ldns_pkt *pkt, const char *qname, uint16_t qtype)
     }
     free(answer);
     free(cname);
+}
+
+static void deleg(const ldns_pkt *pkt, const char *domain)
+{
+    struct deleg_reading r;
+    int rc = deleg_read_reply(pkt, domain, &r);
+    if (rc != 0) {
+        FUZZ_ASSERT(r.text == NULL);
+        return;
+    }
+    FUZZ_ASSERT(r.text != NULL);
+    FUZZ_ASSERT((int)r.status >= 0 && r.status < OBS_STATUS_COUNT);
+    FUZZ_ASSERT((r.status == OBS_OK) == (r.text[0] != '\0'));
+    for (const char *p = r.text; *p; p++)
+        FUZZ_ASSERT(*p >= 0x20 && *p <= 0x7e);
+    size_t n = deleg_text_nslen(r.text);
+    FUZZ_ASSERT(n <= strlen(r.text));
+    FUZZ_ASSERT(deleg_text_aa(r.text) == (r.from_answer && r.aa));
+    char *g = NULL;
+    if (deleg_text_glue_list(r.text, &g) == 0)
+        free(g);
+    if (deleg_text_glue(r.text, "ns1.contoso.com.", "A", &g, NULL) == 0)
+        free(g);
+    deleg_reading_deinit(&r);
 }
 
 static void site_ede(ldns_pkt *pkt)
@@ -126,10 +153,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (qname != NULL) {
             judge(pkt, qname, (uint16_t)ldns_rr_get_type(rr));
             judge(pkt, qname, LDNS_RR_TYPE_MX);
+            deleg(pkt, qname);
             free(qname);
         }
     }
     judge(pkt, "contoso.com.", LDNS_RR_TYPE_MX);
+    deleg(pkt, "contoso.com");
     judge(pkt, "contoso.com", LDNS_RR_TYPE_TXT);
     judge(pkt, "selector1._domainkey.contoso.com.", LDNS_RR_TYPE_CNAME);
     site_ede(pkt);

@@ -26,6 +26,8 @@ struct seed {
     size_t optlen;
     uint8_t ext_rcode; /* with edns: the upper 8 bits of the rcode */
     bool noq;          /* only the header: no question, no records (rcode as given) */
+    const char *additional[4];
+    bool no_aa; /* a referral: AA clear */
 };
 
 static const struct seed seeds[] = {
@@ -269,6 +271,37 @@ static const struct seed seeds[] = {
      .ext_rcode = 1},
     {.file = "formerr_noq", .rcode = LDNS_RCODE_FORMERR, .noq = true},
     {.file = "refused_noq", .rcode = LDNS_RCODE_REFUSED, .noq = true},
+    /* delegation: what a parent server sends for "contoso.com NS" */
+    {.file = "referral_glue",
+     .qname = "contoso.com.",
+     .qtype = LDNS_RR_TYPE_NS,
+     .edns = true,
+     .authority = {"contoso.com. 172800 IN NS ns1.contoso.com.",
+                   "contoso.com. 172800 IN NS NS2.contoso.com."},
+     .additional = {"ns1.contoso.com. 172800 IN A 192.0.2.1",
+                    "ns1.contoso.com. 172800 IN AAAA 2001:db8::1",
+                    "ns2.contoso.com. 172800 IN A 192.0.2.2",
+                    "other.example. 172800 IN A 192.0.2.9"},
+     .no_aa = true},
+    {.file = "referral_out_of_bailiwick",
+     .qname = "contoso.com.",
+     .qtype = LDNS_RR_TYPE_NS,
+     .authority = {"contoso.com. 172800 IN NS ns1.example.net.",
+                   "contoso.com. 172800 IN NS ns2.example.org."},
+     .no_aa = true},
+    {.file = "referral_upward",
+     .qname = "contoso.com.",
+     .qtype = LDNS_RR_TYPE_NS,
+     .authority = {". 518400 IN NS a.root-servers.net."},
+     .additional = {"a.root-servers.net. 518400 IN A 198.41.0.4"},
+     .no_aa = true},
+    {.file = "referral_is_answer",
+     .qname = "contoso.com.",
+     .qtype = LDNS_RR_TYPE_NS,
+     .edns = true,
+     .answer = {"contoso.com. 3600 IN NS ns1.contoso.com.",
+                "contoso.com. 3600 IN NS ns2.contoso.com."},
+     .additional = {"ns1.contoso.com. 3600 IN A 192.0.2.1"}},
 };
 
 static int write_file(const char *dir, const char *name, const uint8_t *wire, size_t len)
@@ -290,7 +323,7 @@ static int write_seed(const char *dir, const struct seed *s)
         return write_file(dir, s->file, h, sizeof h);
     }
     ldns_pkt *p = ldns_pkt_query_new(ldns_dname_new_frm_str(s->qname), s->qtype, LDNS_RR_CLASS_IN,
-                                     LDNS_QR | LDNS_AA | LDNS_RD | LDNS_RA);
+                                     s->no_aa ? LDNS_QR : LDNS_QR | LDNS_AA | LDNS_RD | LDNS_RA);
     uint8_t *wire = NULL;
     size_t len = 0;
     if (p == NULL)
@@ -317,6 +350,12 @@ static int write_seed(const char *dir, const struct seed *s)
         if (ldns_rr_new_frm_str(&rr, s->authority[i], 0, NULL, NULL) != LDNS_STATUS_OK)
             goto out;
         ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, rr);
+    }
+    for (int i = 0; i < 4 && s->additional[i]; i++) {
+        ldns_rr *rr = NULL;
+        if (ldns_rr_new_frm_str(&rr, s->additional[i], 0, NULL, NULL) != LDNS_STATUS_OK)
+            goto out;
+        ldns_pkt_push_rr(p, LDNS_SECTION_ADDITIONAL, rr);
     }
     if (ldns_pkt2wire(&wire, p, &len) != LDNS_STATUS_OK)
         goto out;

@@ -45,8 +45,23 @@
  *   which the auth: servers first served, as expected, an answer other
  *   than before (or after answers that were not expected), and the largest
  *   TTL they gave the answers before it: the deadline's inputs.
+ * - delegation (PRODUCT.md section 12): the counts are over the parent:
+ *   servers (their referral's NS set matched the child's or not; a parent
+ *   that is unreachable, such as IPv6 on an IPv4-only host, is not counted); a parent
+ *   that has not changed yet is not a cache, so its rows give no ETA. The
+ *   auth: rows of the check are probes and the child's addresses, not
+ *   answers to compare: they never disagree. Per round: lame-delegation when
+ *   a server the parent names answered (any rcode) but not authoritatively
+ *   (AA set, NOERROR, the domain's NS in the answer: the "aa" part of its
+ *   text); a probe that got no reply at all (timeout, unreachable) is not
+ *   called lame. glue-mismatch when a referral's glue for a name at or
+ *   below the domain differs, type by type, from what the child's own
+ *   servers answer for that name's A or AAAA, or when such a name has no glue
+ *   at all while the child gives it addresses. A referral whose NS set is not
+ *   the child's is delegation-mismatch (its match column says no).
  */
 #include "internal.h"
+#include "rules.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -149,6 +164,7 @@ struct row {
     int64_t time, ttl;
     uint32_t qname, qtype, answer; /* offsets in text */
     uint32_t site;                 /* string id of the NSID, "" none */
+    uint32_t expected;             /* offset in text (delegation rows only), else UINT32_MAX */
     uint32_t next;                 /* next row of the same group + 1, 0 = last */
     uint8_t status, match;
     bool ede_stale; /* EDE 3 (Stale Answer, RFC 8914) in the reply */
@@ -225,6 +241,13 @@ void rep__agg_free(struct rep_agg *a)
         free(a->dcss[i].answer);
     for (uint32_t i = 0; i < a->nmxs; i++)
         free(a->mxs[i].hosts);
+    for (uint32_t i = 0; i < a->ndels; i++) {
+        free(a->dels[i].answer);
+        free(a->dels[i].child);
+        free(a->dels[i].lame);
+    }
+    free(a->dels);
+    map_free(&a->delmap);
     dp_strtab_deinit(&a->str);
     free(a->doms);
     free(a->vans);
@@ -265,13 +288,13 @@ static bool answered(uint8_t status)
 }
 
 /* The qtype of a check's primary row; NULL for a check we do not know. */
-static const char *check_qtype(const char *check)
+static const char *primary_qtype(const char *check)
 {
     static const char *const map[][2] = {
-        {"mx", "MX"},      {"spf", "TXT"},   {"autodiscover", "CNAME"},
-        {"dkim", "CNAME"}, {"dmarc", "TXT"}, {"ns", "NS"},
-        {"soa", "SOA"},    {"a", "A"},       {"aaaa", "AAAA"},
-        {"txt", "TXT"},
+        {"mx", "MX"},      {"spf", "TXT"},       {"autodiscover", "CNAME"},
+        {"dkim", "CNAME"}, {"dmarc", "TXT"},     {"ns", "NS"},
+        {"soa", "SOA"},    {"a", "A"},           {"aaaa", "AAAA"},
+        {"txt", "TXT"},    {"delegation", "NS"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(map[i][0], check) == 0)
@@ -564,6 +587,216 @@ static bool auth_disagree(struct rep_agg *a, struct open *op, uint32_t head)
     return false;
 }
 
+/* ---- the delegation check ---- */
+
+/* Appends s (n bytes) to the " | "-joined list *l unless it is in it. */
+static int list_add(char **l, const char *s, size_t n)
+{
+    size_t have = *l ? strlen(*l) : 0;
+    for (const char *p = *l; p != NULL && *p;) {
+        const char *e = strstr(p, " | ");
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && strncasecmp(p, s, n) == 0)
+            return 0;
+        p = e ? e + 3 : NULL;
+    }
+    char *b = realloc(*l, have + n + 4);
+    if (b == NULL)
+        return DP_ENOMEM;
+    if (have > 0)
+        memcpy(b + have, " | ", 3), have += 3;
+    memcpy(b + have, s, n);
+    b[have + n] = '\0';
+    *l = b;
+    return 0;
+}
+
+static bool list_has(const char *l, const char *s, size_t n)
+{
+    for (const char *p = l; p != NULL && *p;) {
+        const char *e = strstr(p, " | ");
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && strncasecmp(p, s, n) == 0)
+            return true;
+        p = e ? e + 3 : NULL;
+    }
+    return false;
+}
+
+/* The child's answer for (name, type) from the auth: rows of the dc's
+ * groups: the first that answered; NULL when none did. */
+static const char *child_addrs(const struct rep_agg *a, const struct open *op, uint32_t head,
+                               const char *name, size_t nl, const char *type)
+{
+    for (uint32_t gi = head; gi != 0; gi = op->grps[gi - 1].next_in_dc) {
+        const struct grp *g = &op->grps[gi - 1];
+        if (!a->dcss[g->dcs].auth)
+            continue;
+        for (uint32_t r = g->first; r != 0; r = op->rows[r - 1].next) {
+            const struct row *x = &op->rows[r - 1];
+            const char *qn = op->text + x->qname;
+            if (answered(x->status) && strcmp(op->text + x->qtype, type) == 0 && strlen(qn) == nl &&
+                strncasecmp(qn, name, nl) == 0)
+                return x->status == OBS_OK ? op->text + x->answer : "";
+        }
+    }
+    return NULL;
+}
+
+/* The glue findings for one in-domain NS name of a referral. */
+static int glue_check(const struct rep_agg *a, const struct open *op, uint32_t head,
+                      const char *text, const char *name, size_t nl, bool *bad)
+{
+    static const char *const types[2] = {"A", "AAAA"};
+    char nbuf[1100];
+    bool any = false, child_any = false;
+    if (nl >= sizeof nbuf)
+        return 0;
+    memcpy(nbuf, name, nl);
+    nbuf[nl] = '\0';
+    for (int t = 0; t < 2; t++) {
+        char *glue = NULL;
+        bool some = false;
+        if (deleg_text_glue(text, nbuf, types[t], &glue, &some) != 0)
+            return DP_ENOMEM;
+        any = any || some;
+        const char *child = child_addrs(a, op, head, name, nl, types[t]);
+        child_any = child_any || (child != NULL && child[0] != '\0');
+        if (glue[0] != '\0' && child != NULL && strcmp(glue, child) != 0)
+            *bad = true;
+        free(glue);
+    }
+    if (!any && child_any)
+        *bad = true; /* resolvers cannot reach an in-domain server without glue */
+    return 0;
+}
+
+static int deleg_round(struct rep_agg *a, struct open *op, struct rep_dcv *c)
+{
+    uint32_t dom_i = a->dcs[c->dc].dom, vname = a->vans[c->van].name;
+    const char *dom = a->str.s[a->doms[dom_i].name];
+    size_t dl = strlen(dom);
+    char *lame = NULL;
+    int rc = 0;
+    uint8_t all = 0;
+    /* the servers the parent names that answered, but not for the domain */
+    for (uint32_t gi = c->grp_head; gi != 0; gi = op->grps[gi - 1].next_in_dc) {
+        const struct grp *g = &op->grps[gi - 1];
+        const struct rep_dcs *d = &a->dcss[g->dcs];
+        if (!d->auth)
+            continue;
+        for (uint32_t r = g->first; r != 0; r = op->rows[r - 1].next) {
+            const struct row *x = &op->rows[r - 1];
+            const char *qn = op->text + x->qname, *srv = a->str.s[d->server] + 5;
+            if (strcmp(op->text + x->qtype, "NS") != 0 || strncasecmp(qn, dom, dl) != 0 ||
+                strcmp(qn + dl, ".") != 0)
+                continue;
+            bool lame_here =
+                !failed(x->status) || x->status == OBS_SERVFAIL || x->status == OBS_REFUSED;
+            lame_here = lame_here && !(x->status == OBS_OK && deleg_text_aa(op->text + x->answer));
+            if (!lame_here)
+                continue;
+            char nb[1100];
+            int n = snprintf(nb, sizeof nb, "%s.", srv);
+            if (n > 0 && (size_t)n < sizeof nb && (rc = list_add(&lame, nb, (size_t)n)) != 0)
+                goto out;
+        }
+    }
+    for (uint32_t gi = c->grp_head; gi != 0; gi = op->grps[gi - 1].next_in_dc) {
+        const struct grp *g = &op->grps[gi - 1];
+        const struct rep_dcs *d = &a->dcss[g->dcs];
+        const struct row *x = NULL;
+        if (d->auth)
+            continue;
+        for (uint32_t r = g->first; r != 0 && x == NULL; r = op->rows[r - 1].next)
+            if (strcmp(op->text + op->rows[r - 1].qtype, "NS") == 0)
+                x = &op->rows[r - 1];
+        if (x == NULL)
+            continue;
+        const char *text = op->text + x->answer;
+        uint8_t flags = x->match == OBS_MATCH_NO ? REP_DELEG_MISMATCH : 0;
+        char *mine = NULL;
+        bool glue_bad = false;
+        size_t nsl = x->status == OBS_OK ? deleg_text_nslen(text) : 0;
+        for (const char *p = text; p < text + nsl;) {
+            const char *e = strstr(p, " | ");
+            size_t len = e && e < text + nsl ? (size_t)(e - p) : (size_t)(text + nsl - p);
+            if (list_has(lame, p, len)) {
+                flags |= REP_DELEG_LAME;
+                if ((rc = list_add(&mine, p, len)) != 0)
+                    goto out;
+            }
+            char nb[1100];
+            if (len < sizeof nb) {
+                memcpy(nb, p, len);
+                nb[len] = '\0';
+                if (deleg_in_domain(nb, dom) &&
+                    (rc = glue_check(a, op, c->grp_head, text, p, len, &glue_bad)) != 0) {
+                    free(mine);
+                    goto out;
+                }
+            }
+            p += len + 3;
+        }
+        if (glue_bad)
+            flags |= REP_DELEG_GLUE;
+        all |= flags;
+        /* its row of delegation.csv */
+        uint32_t skey = rep__server_key(&a->str, vname, d->server, d->address);
+        uint64_t key = ((uint64_t)dom_i << 32) | skey;
+        uint32_t i = skey == UINT32_MAX ? UINT32_MAX : rep__map_get(&a->delmap, key);
+        if (skey == UINT32_MAX) {
+            free(mine);
+            rc = DP_ENOMEM;
+            goto out;
+        }
+        if (i == UINT32_MAX) {
+            if (REP_GROW(a, dels) != 0 || rep__map_put(&a->delmap, key, a->ndels) != 0) {
+                free(mine);
+                rc = DP_ENOMEM;
+                goto out;
+            }
+            i = a->ndels++;
+            memset(&a->dels[i], 0, sizeof a->dels[i]);
+            a->dels[i].dom = dom_i;
+            a->dels[i].dc = c->dc;
+            a->dels[i].van = c->van;
+            a->dels[i].server = d->server;
+            a->dels[i].old_ttl = a->dels[i].changed = -1;
+        }
+        struct rep_deleg *e = &a->dels[i];
+        e->address = d->address;
+        e->round = a->open_round;
+        e->time = g->min_time;
+        e->ttl = x->ttl;
+        e->status = x->status;
+        e->flags = flags;
+        /* the deadline: resolvers that took this server's old referral may
+         * follow it until the change plus the old referral's TTL */
+        if (x->match == OBS_MATCH_NO) {
+            if (x->ttl > e->old_ttl)
+                e->old_ttl = x->ttl;
+            e->changed = -1;
+        } else if (x->match == OBS_MATCH_YES && e->changed < 0 && e->old_ttl >= 0) {
+            e->changed = g->min_time;
+        }
+        free(e->answer);
+        free(e->child);
+        free(e->lame);
+        e->answer = strdup(text);
+        e->child = strdup(x->expected != UINT32_MAX ? op->text + x->expected : "");
+        e->lame = mine ? mine : strdup("");
+        if (e->answer == NULL || e->child == NULL || e->lame == NULL) {
+            rc = DP_ENOMEM;
+            goto out;
+        }
+    }
+    c->deleg = all;
+out:
+    free(lame);
+    return rc;
+}
+
 static int emit_timeline(struct rep_agg *a, struct rep_dcv *c)
 {
     struct csvw *w = &a->tl;
@@ -731,7 +964,8 @@ static int finish_round(struct rep_agg *a)
         struct rep_dcs *d = &a->dcss[g->dcs];
         struct rep_dcv *v = &a->dcvs[d->dcv];
         struct rep_dc *c = &a->dcs[d->dc];
-        const char *cq = check_qtype(a->str.s[c->check]);
+        const char *cq = primary_qtype(a->str.s[c->check]);
+        bool deleg = strcmp(a->str.s[c->check], "delegation") == 0;
         struct row *primary = NULL;
         bool prim_failed = false, exp_failed = false, auth_no = false;
         uint32_t nmatch = 0, nyes = 0;
@@ -763,7 +997,9 @@ static int finish_round(struct rep_agg *a)
          * records by its latest answer and its own expiry is ahead */
         int64_t stale_exp = -1;
         bool overdue = false;
-        for (uint32_t k = d->site_head; k != 0; k = a->sites[k - 1].next) {
+        /* a parent server that still names the old servers is no cache: it
+         * promised nothing, and once it changes it is converged at once */
+        for (uint32_t k = deleg ? 0 : d->site_head; k != 0; k = a->sites[k - 1].next) {
             const struct rep_site *x = &a->sites[k - 1];
             if (x->exp >= 0) {
                 stale_exp = max64(stale_exp, x->exp);
@@ -784,6 +1020,7 @@ static int finish_round(struct rep_agg *a)
         d->last_time = g->min_time;
         d->stale_exp = st == REP_STALE ? stale_exp : -1;
         d->overdue = st != REP_CONVERGED && overdue;
+        d->unreachable = primary != NULL && primary->status == OBS_UNREACHABLE;
         switch (st) {
         case REP_CONVERGED:
             if (!d->streak)
@@ -843,7 +1080,13 @@ static int finish_round(struct rep_agg *a)
      * row, the chart */
     for (uint32_t ti = 0; ti < op->ntouched; ti++) {
         struct rep_dcv *v = &a->dcvs[op->touched[ti]];
-        v->auth_disagree = auth_disagree(a, op, v->grp_head);
+        if (strcmp(a->str.s[a->dcs[v->dc].check], "delegation") == 0) {
+            v->auth_disagree = false;
+            if ((rc = deleg_round(a, op, v)) != 0)
+                return rc;
+        } else {
+            v->auth_disagree = auth_disagree(a, op, v->grp_head);
+        }
         v->grp_head = v->grp_tail = 0;
         track_change(v);
         if ((rc = emit_timeline(a, v)) != 0)
@@ -1024,8 +1267,14 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
     x->qname = put_text(op, qn, strlen(qn));
     x->qtype = put_text(op, qt, strlen(qt));
     x->answer = put_text(op, an, strlen(an));
+    x->expected = UINT32_MAX;
     if (x->qname == UINT32_MAX || x->qtype == UINT32_MAX || x->answer == UINT32_MAX)
         return DP_ENOMEM;
+    if (strcmp(chk, "delegation") == 0) {
+        const char *ex = o->expected ? o->expected : "";
+        if ((x->expected = put_text(op, ex, strlen(ex))) == UINT32_MAX)
+            return DP_ENOMEM;
+    }
     op->nrows++;
     if (g->last != 0)
         op->rows[g->last - 1].next = op->nrows;

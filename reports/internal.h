@@ -116,6 +116,7 @@ struct rep_dcv {
      * (change_time) and the largest TTL of the answer it replaced */
     uint64_t cur;
     int64_t cur_ttl, pre_ttl, change_time, old_ttl; /* -1: none */
+    uint8_t deleg; /* delegation: REP_DELEG_* found in its latest round */
 };
 
 /* One (domain, check, vantage, server): where it stands. */
@@ -127,6 +128,7 @@ struct rep_dcs {
     uint8_t state;            /* enum rep_state */
     bool streak;              /* in a matching streak */
     bool overdue;             /* a site broke its promise and has not converged since */
+    bool unreachable;         /* its latest query of the check's own type was unreachable */
     int64_t matching_since, first_match, last_mismatch, stale_exp, last_time; /* -1: none */
     uint32_t flaps, rounds, errors, last_round;
     uint32_t nsites;    /* distinct sites that answered */
@@ -153,6 +155,27 @@ struct rep_mx {
     uint32_t round, count, flags;
     int64_t time;
     char *hosts; /* owned: lower case, sorted, " | "-joined */
+};
+
+/* The delegation check's findings (reasons of delegation.csv). */
+enum {
+    REP_DELEG_MISMATCH = 1 << 0, /* delegation-mismatch: the parent's NS set is not the child's */
+    REP_DELEG_GLUE = 1 << 1,     /* glue-mismatch: in-domain glue is not the child's A/AAAA */
+    REP_DELEG_LAME = 1 << 2,     /* lame-delegation: a server it names does not serve the domain */
+};
+#define REP_DELEG_ALL 7
+
+/* One (domain, vantage, parent server) referral in its latest round. */
+struct rep_deleg {
+    uint32_t dom, dc, van, server, address; /* dc: the domain's delegation check */
+    uint32_t round;
+    int64_t time, ttl;
+    uint8_t status, flags;
+    int64_t old_ttl; /* largest NS TTL of a referral to other servers than the child's; -1 */
+    int64_t changed; /* first round it named the child's servers after that; -1 */
+    char *answer;    /* owned: the referral text */
+    char *child;     /* owned: the child's NS set it was compared with ("" unknown) */
+    char *lame;      /* owned: the lame servers it names, " | "-joined */
 };
 
 /* Percent converged per (check, vantage) over time, at most REP_SERIES_MAX
@@ -184,9 +207,10 @@ struct rep_agg {
     struct rep_site *sites;
     struct rep_mx *mxs;
     struct rep_series *ser;
-    uint32_t ndoms, nvans, ndcs, ndcvs, ndcss, nsites, nmxs, nser;
-    uint32_t capdoms, capvans, capdcs, capdcvs, capdcss, capsites, capmxs, capser;
-    struct rep_map dommap, vanmap, dcmap, dcvmap, dcsmap, sitemap, mxmap, sermap;
+    struct rep_deleg *dels;
+    uint32_t ndoms, nvans, ndcs, ndcvs, ndcss, nsites, nmxs, nser, ndels;
+    uint32_t capdoms, capvans, capdcs, capdcvs, capdcss, capsites, capmxs, capser, capdels;
+    struct rep_map dommap, vanmap, dcmap, dcvmap, dcsmap, sitemap, mxmap, sermap, delmap;
     /* The open round: rows of one (vantage, round) in a row of the log;
      * a row of any other vantage or round finishes it. */
     uint32_t open_van;   /* rep_van index + 1, 0 none */

@@ -471,6 +471,7 @@ static const char *const folder_names[] = {
     "mx_compliance.csv",
     "summary.csv",
     "convergence.svg",
+    "delegation.csv",
     "." LOG_NAME ".tmp",
     "..state.tmp",
     ".settings.csv.tmp",
@@ -479,6 +480,7 @@ static const char *const folder_names[] = {
     ".mx_compliance.csv.tmp",
     ".summary.csv.tmp",
     ".convergence.svg.tmp",
+    ".delegation.csv.tmp",
 };
 
 int obslog_check_folder(const struct datadir *dd, char *err, size_t errlen)

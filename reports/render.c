@@ -15,8 +15,28 @@
  *   verdict is compliant).
  * - propagating: anything else (stale, error, pending, an MX transition)
  *   inside the window.
+ * - delegation: critical for lame-delegation (a server the parent names
+ *   does not serve the domain: waiting cannot fix it); a delegation-mismatch
+ *   (the parent still names other servers: a move under way) or a
+ *   glue-mismatch is propagating inside the window, with the reasons in the
+ *   status line; expired when the window ended with parents still naming
+ *   other servers. A parent server this host cannot reach (unreachable) is
+ *   not counted; none reachable is propagating.
  * Exit status: the worst over all: converged 0, propagating 1, critical and
  * expired 2; no observations at all: 3.
+ *
+ * The deadline of an NS change is the parent's (PRODUCT.md section 12):
+ * for delegation, the latest over the parent servers of the round each
+ * first named the domain's own servers plus the largest NS TTL of its old
+ * referral, unknown while any still names other servers; for ns, the later
+ * of that and the ns check's own deadline (resolvers may follow the old
+ * delegation until then).
+ *
+ * delegation.csv: one row per domain, vantage and parent server, from its
+ * latest round: the referral's NS set, TTL and glue, the child's NS set it
+ * was compared with, the lame servers it names, a verdict (consistent,
+ * mismatch, lame, error, unknown), the reasons, and the change and deadline
+ * of that server. Written only when the log holds delegation rows.
  *
  * Over vantages: the counts of a (domain, check) are over the (vantage,
  * server) pairs of each vantage's latest round; the authoritative flags are
@@ -35,6 +55,7 @@
  * compliant otherwise.
  */
 #include "internal.h"
+#include "rules.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -346,6 +367,8 @@ struct dcview {
     int64_t old_ttl;     /* largest TTL of the answer it replaced; -1 */
     int64_t deadline;    /* change time + old TTL; -1 unknown */
     bool auth_mismatch, auth_disagree;
+    bool is_deleg; /* the delegation check */
+    uint8_t deleg; /* its REP_DELEG_* over the vantages' latest rounds */
     bool auth_mx_bad, res_mx_ok;
 };
 
@@ -353,7 +376,7 @@ struct dcview {
  * drawn in a few passes over the aggregates (never a search per domain):
  * views[dc], and overdue[dcs] for convergence.csv. */
 static void draw_views(const struct rep_agg *a, const struct eff *effs, struct dcview *views,
-                       bool *overdue)
+                       bool *overdue, const int64_t *parent_deadline)
 {
     for (uint32_t i = 0; i < a->ndcs; i++) {
         struct dcview *v = &views[i];
@@ -370,6 +393,7 @@ static void draw_views(const struct rep_agg *a, const struct eff *effs, struct d
             v->time = c->time;
         v->auth_mismatch |= c->auth_mismatch;
         v->auth_disagree |= c->auth_disagree;
+        v->deleg |= c->deleg;
         if (c->change_time >= 0 && (v->change_time < 0 || c->change_time < v->change_time))
             v->change_time = c->change_time;
         if (c->old_ttl > v->old_ttl)
@@ -380,6 +404,14 @@ static void draw_views(const struct rep_agg *a, const struct eff *effs, struct d
         int64_t change = v->change_time >= 0 ? v->change_time : v->e.since;
         int64_t ttl = v->old_ttl >= 0 ? v->old_ttl : v->e.old_ttl;
         v->deadline = ttl >= 0 ? change + ttl : -1;
+        /* an NS change: the parent's deadline */
+        const char *chk = a->str.s[a->dcs[i].check];
+        v->is_deleg = strcmp(chk, "delegation") == 0;
+        int64_t pd = parent_deadline[a->dcs[i].dom];
+        if (v->is_deleg)
+            v->deadline = pd;
+        else if (strcmp(chk, "ns") == 0 && pd > v->deadline)
+            v->deadline = pd;
     }
     for (uint32_t i = 0; i < a->ndcss; i++) {
         const struct rep_dcs *d = &a->dcss[i];
@@ -392,6 +424,10 @@ static void draw_views(const struct rep_agg *a, const struct eff *effs, struct d
                      (d->overdue || (d->state == REP_STALE && v->deadline >= 0 &&
                                      d->last_time > v->deadline + 1));
         if (d->auth || d->last_round != a->dcvs[d->dcv].round)
+            continue;
+        /* a parent server this host has no route to (IPv6 on an IPv4-only
+         * host) says nothing about the delegation */
+        if (v->is_deleg && d->unreachable)
             continue;
         v->servers++;
         v->conv += d->state == REP_CONVERGED;
@@ -416,9 +452,38 @@ static void draw_views(const struct rep_agg *a, const struct eff *effs, struct d
     }
 }
 
+/* "delegation-mismatch;glue-mismatch;lame-delegation", in bit order, for
+ * each set of REP_DELEG_* bits (static texts: the status line keeps them). */
+static const char *const deleg_reasons[REP_DELEG_ALL + 1] = {
+    "",
+    "delegation-mismatch",
+    "glue-mismatch",
+    "delegation-mismatch;glue-mismatch",
+    "lame-delegation",
+    "delegation-mismatch;lame-delegation",
+    "glue-mismatch;lame-delegation",
+    "delegation-mismatch;glue-mismatch;lame-delegation",
+};
+
 static void judge_dc(struct dcview *v)
 {
     v->why = NULL;
+    if (v->is_deleg && v->deleg == 0 && v->servers == 0) {
+        /* no parent server could be reached: nothing is known */
+        v->st = DS_PROPAGATING;
+        v->why = "no parent server reachable";
+        return;
+    }
+    if (v->is_deleg && v->deleg != 0) {
+        if (v->deleg & REP_DELEG_LAME)
+            v->st = DS_CRITICAL;
+        else if (v->time >= v->e.window_end && v->conv < v->servers)
+            v->st = DS_EXPIRED;
+        else
+            v->st = DS_PROPAGATING;
+        v->why = deleg_reasons[v->deleg & REP_DELEG_ALL];
+        return;
+    }
     if (v->auth_disagree) {
         v->st = DS_CRITICAL;
         v->why = "authoritative servers disagree";
@@ -522,6 +587,104 @@ static int write_convergence(struct obslog *l, const bool *overdue, char *err, s
     if (rc == 0)
         rc = datadir_replace(&l->dd, "convergence.csv", -1, 0, w.buf, w.len, err, errlen);
 out:
+    free(keys);
+    free(ord);
+    csvw_deinit(&w);
+    return rc;
+}
+
+#define DELEG_HEADER                                                                               \
+    "domain,server,address,time_utc,status,ns,ttl,glue,child_ns,lame,verdict,reasons,"             \
+    "changed_utc,old_ttl,deadline_utc,vantage\r\n"
+
+/* When resolvers must have let go of a parent server's old referral: the
+ * round it first named the child's servers plus the TTL of the old
+ * referral; -1 while it has not changed, or when its old TTL is unknown. */
+static int64_t deleg_row_deadline(const struct rep_deleg *e)
+{
+    return e->changed >= 0 && e->old_ttl >= 0 ? e->changed + e->old_ttl : -1;
+}
+
+/* The parent's deadline per domain (out[dom]): the latest over the parent
+ * servers of each vantage's latest round; -1 while any of them still names
+ * other servers, or when none is known. */
+static void parent_deadlines(const struct rep_agg *a, int64_t *out)
+{
+    bool *open = calloc(a->ndoms ? a->ndoms : 1, sizeof *open);
+    for (uint32_t i = 0; i < a->ndoms; i++)
+        out[i] = -1;
+    for (uint32_t i = 0; i < a->ndels; i++) {
+        const struct rep_deleg *e = &a->dels[i];
+        uint32_t cv = rep__map_get(&a->dcvmap, ((uint64_t)e->dc << 32) | e->van);
+        if (cv == UINT32_MAX || a->dcvs[cv].round != e->round)
+            continue;
+        if (e->flags & REP_DELEG_MISMATCH) {
+            if (open != NULL)
+                open[e->dom] = true;
+            continue;
+        }
+        int64_t dl = deleg_row_deadline(e);
+        if (dl > out[e->dom])
+            out[e->dom] = dl;
+    }
+    for (uint32_t i = 0; i < a->ndoms; i++)
+        if (open == NULL || open[i])
+            out[i] = -1;
+    free(open);
+}
+
+static int write_delegation(struct obslog *l, char *err, size_t errlen)
+{
+    const struct rep_agg *a = l->agg;
+    struct csvw w;
+    uint32_t *keys = NULL, *ord = NULL;
+    char *glue = NULL;
+    int rc = DP_ENOMEM;
+    if (a->ndels == 0)
+        return 0;
+    csvw_init(&w);
+    if ((keys = malloc((size_t)a->ndels * sizeof *keys)) == NULL)
+        goto out;
+    for (uint32_t i = 0; i < a->ndels; i++)
+        keys[i] = a->dels[i].dom;
+    if ((ord = order_by(a->ndels, keys)) == NULL)
+        goto out;
+    csvw_raw(&w, DELEG_HEADER, strlen(DELEG_HEADER));
+    for (uint32_t k = 0; k < a->ndels; k++) {
+        const struct rep_deleg *e = &a->dels[ord[k]];
+        bool ok = e->status == OBS_OK || e->status == OBS_NODATA || e->status == OBS_NXDOMAIN;
+        const char *verdict = !ok                           ? "error"
+                              : (e->flags & REP_DELEG_LAME) ? "lame"
+                              : e->flags                    ? "mismatch"
+                              : e->child[0] == '\0'         ? "unknown"
+                                                            : "consistent";
+        free(glue);
+        glue = NULL;
+        if (deleg_text_glue_list(e->answer, &glue) != 0)
+            goto out;
+        csvw_str(&w, a->str.s[a->doms[e->dom].name]);
+        csvw_str(&w, a->str.s[e->server]);
+        csvw_str(&w, a->str.s[e->address]);
+        csvw_time(&w, e->time);
+        csvw_str(&w, obs_status_name((enum obs_status)e->status));
+        csvw_field(&w, e->answer, deleg_text_nslen(e->answer));
+        csvw_opt(&w, e->ttl);
+        csvw_str(&w, glue);
+        csvw_str(&w, e->child);
+        csvw_str(&w, e->lame);
+        csvw_str(&w, verdict);
+        csvw_str(&w, deleg_reasons[e->flags & REP_DELEG_ALL]);
+        csvw_time(&w, e->changed);
+        csvw_opt(&w, e->old_ttl);
+        csvw_time(&w, deleg_row_deadline(e));
+        csvw_str(&w, a->str.s[a->vans[e->van].name]);
+        csvw_end(&w);
+    }
+    rc = csvw_error(&w);
+    if (rc == 0)
+        rc = datadir_replace(&l->dd, "delegation.csv", -1, 0, w.buf, w.len, err, errlen);
+out:
+    free(glue);
     free(keys);
     free(ord);
     csvw_deinit(&w);
@@ -1141,8 +1304,9 @@ int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
     struct eff *effs = calloc(a->ndoms ? a->ndoms : 1, sizeof *effs);
     struct dcview *views = calloc(a->ndcs ? a->ndcs : 1, sizeof *views);
     bool *overdue = calloc(a->ndcss ? a->ndcss : 1, sizeof *overdue);
+    int64_t *pdl = calloc(a->ndoms ? a->ndoms : 1, sizeof *pdl);
     int rc = DP_ENOMEM;
-    if (effs == NULL || views == NULL || overdue == NULL)
+    if (effs == NULL || views == NULL || overdue == NULL || pdl == NULL)
         goto out;
     if ((rc = sets_load(&l->dd, &sets, err, errlen)) != 0)
         goto out;
@@ -1163,12 +1327,14 @@ int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
         goto out;
     for (uint32_t i = 0; i < a->ndoms; i++)
         effs[i] = effective(a, i, &sets, ov);
-    draw_views(a, effs, views, overdue);
+    parent_deadlines(a, pdl);
+    draw_views(a, effs, views, overdue, pdl);
     for (uint32_t i = 0; i < a->ndcs; i++)
         judge_dc(&views[i]);
     if ((rc = write_convergence(l, overdue, err, errlen)) != 0 ||
         (rc = write_timeline(l, err, errlen)) != 0 || (rc = write_mx(l, effs, err, errlen)) != 0 ||
-        (rc = fill_summary(l, views)) != 0 || (rc = write_summary(l, err, errlen)) != 0 ||
+        (rc = write_delegation(l, err, errlen)) != 0 || (rc = fill_summary(l, views)) != 0 ||
+        (rc = write_summary(l, err, errlen)) != 0 ||
         (rc = write_svg(l, effs, views, err, errlen)) != 0)
         goto out;
     if (out != NULL)
@@ -1186,6 +1352,7 @@ out:
     free(effs);
     free(views);
     free(overdue);
+    free(pdl);
     return rc;
 }
 

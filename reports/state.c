@@ -24,7 +24,7 @@
 #define STATE_NAME ".state"
 /* 2: vantages, sites and the change (a state of version 1 is read as not
  * matching: the whole log is read again) */
-#define STATE_VERSION "2"
+#define STATE_VERSION "3"
 #define TAIL_BYTES    4096
 
 static void put_i(struct csvw *w, int64_t v)
@@ -128,6 +128,7 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
         put_i(&w, c->pre_ttl);
         put_i(&w, c->change_time);
         put_i(&w, c->old_ttl);
+        csvw_uint(&w, c->deleg);
         csvw_end(&w);
     }
     for (uint32_t i = 0; i < a->ndcss; i++) {
@@ -141,6 +142,7 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
         csvw_uint(&w, d->state);
         csvw_bool(&w, d->streak);
         csvw_bool(&w, d->overdue);
+        csvw_bool(&w, d->unreachable);
         put_i(&w, d->matching_since);
         put_i(&w, d->first_match);
         put_i(&w, d->last_mismatch);
@@ -180,6 +182,26 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
         csvw_uint(&w, m->flags);
         put_i(&w, m->time);
         csvw_str(&w, m->hosts);
+        csvw_end(&w);
+    }
+    for (uint32_t i = 0; i < a->ndels; i++) {
+        const struct rep_deleg *e = &a->dels[i];
+        csvw_str(&w, "g");
+        csvw_uint(&w, e->dom);
+        csvw_uint(&w, e->dc);
+        csvw_uint(&w, e->van);
+        csvw_uint(&w, e->server);
+        csvw_uint(&w, e->address);
+        csvw_uint(&w, e->round);
+        put_i(&w, e->time);
+        put_i(&w, e->ttl);
+        csvw_uint(&w, e->status);
+        csvw_uint(&w, e->flags);
+        put_i(&w, e->old_ttl);
+        put_i(&w, e->changed);
+        csvw_str(&w, e->answer);
+        csvw_str(&w, e->child);
+        csvw_str(&w, e->lame);
         csvw_end(&w);
     }
     for (uint32_t i = 0; i < a->nser; i++) {
@@ -417,6 +439,7 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             d->pre_ttl = get_i(&c);
             d->change_time = get_i(&c);
             d->old_ttl = get_i(&c);
+            d->deleg = (uint8_t)get_u(&c, REP_DELEG_ALL);
             d->t_yes_ttl = d->t_other_ttl = -1;
             if (c.bad || mput(&a->dcvmap, ((uint64_t)d->dc << 32) | d->van, a->ndcvs) != 0)
                 goto out;
@@ -434,6 +457,7 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             d->state = (uint8_t)get_u(&c, REP_ERROR);
             d->streak = get_b(&c);
             d->overdue = get_b(&c);
+            d->unreachable = get_b(&c);
             d->matching_since = get_i(&c);
             d->first_match = get_i(&c);
             d->last_mismatch = get_i(&c);
@@ -491,6 +515,33 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             uint32_t skey = rep__server_key(&a->str, a->vans[m->van].name, m->server, m->address);
             if (skey == UINT32_MAX ||
                 mput(&a->mxmap, ((uint64_t)m->dom << 32) | skey, a->nmxs - 1) != 0)
+                goto out;
+        } else if (strcmp(t, "g") == 0) {
+            if (REP_GROW(a, dels) != 0 || a->ndoms == 0 || a->ndcs == 0 || a->nvans == 0)
+                goto out;
+            struct rep_deleg *e = &a->dels[a->ndels];
+            memset(e, 0, sizeof *e);
+            e->dom = (uint32_t)get_u(&c, a->ndoms - 1);
+            e->dc = (uint32_t)get_u(&c, a->ndcs - 1);
+            e->van = (uint32_t)get_u(&c, a->nvans - 1);
+            e->server = (uint32_t)get_u(&c, a->str.n - 1);
+            e->address = (uint32_t)get_u(&c, a->str.n - 1);
+            e->round = (uint32_t)get_u(&c, UINT32_MAX);
+            e->time = get_i(&c);
+            e->ttl = get_i(&c);
+            e->status = (uint8_t)get_u(&c, OBS_STATUS_COUNT - 1);
+            e->flags = (uint8_t)get_u(&c, REP_DELEG_ALL);
+            e->old_ttl = get_i(&c);
+            e->changed = get_i(&c);
+            e->answer = get_s(&c);
+            e->child = get_s(&c);
+            e->lame = get_s(&c);
+            a->ndels++; /* counted now so that the strings are freed on failure */
+            if (c.bad || a->dcs[e->dc].dom != e->dom)
+                goto out;
+            uint32_t skey = rep__server_key(&a->str, a->vans[e->van].name, e->server, e->address);
+            if (skey == UINT32_MAX ||
+                mput(&a->delmap, ((uint64_t)e->dom << 32) | skey, a->ndels - 1) != 0)
                 goto out;
         } else if (strcmp(t, "p") == 0) {
             if (REP_GROW(a, ser) != 0 || a->str.n == 0)

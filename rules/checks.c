@@ -24,10 +24,17 @@
 #define CHECK__LINE_MAX 1024
 
 static const char *const check__names[CHECK_COUNT] = {
-    [CHECK_MX] = "mx",     [CHECK_SPF] = "spf",     [CHECK_AUTODISCOVER] = "autodiscover",
-    [CHECK_DKIM] = "dkim", [CHECK_DMARC] = "dmarc", [CHECK_NS] = "ns",
-    [CHECK_SOA] = "soa",   [CHECK_A] = "a",         [CHECK_AAAA] = "aaaa",
+    [CHECK_MX] = "mx",
+    [CHECK_SPF] = "spf",
+    [CHECK_AUTODISCOVER] = "autodiscover",
+    [CHECK_DKIM] = "dkim",
+    [CHECK_DMARC] = "dmarc",
+    [CHECK_NS] = "ns",
+    [CHECK_SOA] = "soa",
+    [CHECK_A] = "a",
+    [CHECK_AAAA] = "aaaa",
     [CHECK_TXT] = "txt",
+    [CHECK_DELEGATION] = "delegation",
 };
 
 static const uint16_t check__qtypes[CHECK_COUNT] = {
@@ -41,13 +48,14 @@ static const uint16_t check__qtypes[CHECK_COUNT] = {
     [CHECK_A] = LDNS_RR_TYPE_A,
     [CHECK_AAAA] = LDNS_RR_TYPE_AAAA,
     [CHECK_TXT] = LDNS_RR_TYPE_TXT,
+    [CHECK_DELEGATION] = LDNS_RR_TYPE_NS,
 };
 
 static const char *const check__qtype_names[CHECK_COUNT] = {
-    [CHECK_MX] = "MX",      [CHECK_SPF] = "TXT",   [CHECK_AUTODISCOVER] = "CNAME",
-    [CHECK_DKIM] = "CNAME", [CHECK_DMARC] = "TXT", [CHECK_NS] = "NS",
-    [CHECK_SOA] = "SOA",    [CHECK_A] = "A",       [CHECK_AAAA] = "AAAA",
-    [CHECK_TXT] = "TXT",
+    [CHECK_MX] = "MX",      [CHECK_SPF] = "TXT",       [CHECK_AUTODISCOVER] = "CNAME",
+    [CHECK_DKIM] = "CNAME", [CHECK_DMARC] = "TXT",     [CHECK_NS] = "NS",
+    [CHECK_SOA] = "SOA",    [CHECK_A] = "A",           [CHECK_AAAA] = "AAAA",
+    [CHECK_TXT] = "TXT",    [CHECK_DELEGATION] = "NS",
 };
 
 const char *check_name(enum check_id c)
@@ -127,7 +135,7 @@ int check_parse_list(const char *list, unsigned *set, char *err, size_t errlen)
         } else {
             snprintf(err, errlen,
                      "--checks: unknown check '%s' (known: "
-                     "mx,spf,autodiscover,dkim,dmarc,ns,soa,a,aaaa,txt,m365)",
+                     "mx,spf,autodiscover,dkim,dmarc,ns,soa,a,aaaa,txt,delegation,m365)",
                      check__quote(p, len, q, sizeof q));
             return DP_EINPUT;
         }
@@ -682,6 +690,10 @@ int check_plan_parse_checks(struct check_plan *plan, const char *list, char *err
     int rc = check_parse_list(list, &set, err, errlen);
     if (rc != 0)
         return rc;
+    /* delegation compares the parent's NS set with the domain's own: the
+     * authoritative servers' answers of the ns check, so ns comes with it */
+    if (set & CHECK_BIT(CHECK_DELEGATION))
+        set |= CHECK_BIT(CHECK_NS);
     plan->checks = set;
     plan->checks_given = true;
     return 0;
@@ -926,6 +938,12 @@ int check_plan_add_expect(struct check_plan *plan, const char *arg, char *err, s
         return DP_EINPUT;
     }
     value = eq + 1;
+    if (c == CHECK_DELEGATION) {
+        snprintf(err, errlen,
+                 "--expect delegation: give the NS set the parent should delegate to as "
+                 "--expect 'ns=NS1 | NS2'");
+        return DP_EINPUT;
+    }
     if (c == CHECK_DKIM) {
         if (strncmp(value, "selector1:", 10) == 0)
             qi = 0;

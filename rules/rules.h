@@ -70,6 +70,7 @@ enum check_id {
     CHECK_A,
     CHECK_AAAA,
     CHECK_TXT,
+    CHECK_DELEGATION, /* the parent's referral vs the domain's own NS (PRODUCT.md section 12) */
     CHECK_COUNT
 };
 #define CHECK_BIT(c) (1u << (c))
@@ -293,4 +294,62 @@ struct check_domain {
  * "FNAME:LINE: ..." in err, or DP_ENOMEM. */
 int check_domains_parse(const char *text, size_t len, const char *fname, enum profile dflt,
                         struct check_domain **out, size_t *n, char *err, size_t errlen);
+/* ---- delegation texts (rules/delegation.c) ---- */
+/* The `answer` of a `delegation` row (written by deleg_read_reply below, read
+ * back by the round and the reports), in printable ASCII:
+ *
+ *   TEXT  = NSSET *( " ; " PART )
+ *   NSSET = "" | NAME *( " | " NAME )   the NS targets: lower case, final dot,
+ *                                       sorted bytewise, each once
+ *   PART  = "glue " NAME " " ( "A" | "AAAA" ) " " ADDRESS
+ *                                       an address of a name of NSSET from the
+ *                                       additional section; sorted bytewise
+ *         | "aa"                        last: the NS set was the answer of an
+ *                                       authoritative server (AA set), not a referral
+ *
+ * e.g. "ns1.contoso.test. | ns2.example.net. ; glue ns1.contoso.test. A 192.0.2.1".
+ * Names are in presentation form, so a space or ';' inside a label is
+ * escaped (\032, \;) and " ; " and " | " only ever separate. */
+#define DELEG_PART_SEP " ; "
+/* Bytes of the NSSET part of text. */
+size_t deleg_text_nslen(const char *text);
+/* Whether text ends with the "aa" part. */
+bool deleg_text_aa(const char *text);
+/* The glue addresses of type ("A" or "AAAA") for name (lower case, final
+ * dot), " | "-joined in text order, into *out (malloc'd, "" for none); *any
+ * (may be NULL) tells whether the name has glue of either type. 0 or
+ * DP_ENOMEM. */
+int deleg_text_glue(const char *text, const char *name, const char *type, char **out, bool *any);
+/* Every glue part as "NAME TYPE ADDRESS", " | "-joined (for the glue column
+ * of delegation.csv); *out malloc'd. 0 or DP_ENOMEM. */
+int deleg_text_glue_list(const char *text, char **out);
+/* Whether name (final dot optional) is domain (no final dot) or below it:
+ * in-bailiwick of the child, where glue is the child's own data. */
+bool deleg_in_domain(const char *name, const char *domain);
+
+/* ---- delegation (rules/delegation.c) ---- */
+struct ldns_struct_pkt;
+/* What one reply says about the NS set of a domain: the parent's referral
+ * (NS set in the authority section, glue in the additional section), or an
+ * answer (NS set in the answer section; authoritative when AA is set). */
+struct deleg_reading {
+    enum obs_status status; /* ok: an NS set of the domain was found; nodata: NOERROR
+                               without one (an upward referral, or no delegation);
+                               nxdomain, refused, servfail: the rcode's */
+    int rcode;              /* the full rcode (with EDNS's extended bits) */
+    bool from_answer;       /* the NS set came from the answer section */
+    bool aa;                /* ... of a reply with AA set: the server is authoritative */
+    int64_t ttl;            /* smallest TTL of the NS set; -1 none */
+    char *text;             /* owned: the answer text (the grammar above);
+                               "" when no NS set */
+};
+/* Reads reply as the answer to "DOMAIN NS" (domain with or without final
+ * dot). Returns 0 (free with deleg_reading_deinit), DP_EMALFORMED for a reply
+ * that is not a response or holds an NS record of the domain whose RDATA is
+ * not one name, DP_EINPUT for a bad domain, or DP_ENOMEM; on error out->text
+ * is NULL. */
+int deleg_read_reply(const struct ldns_struct_pkt *reply, const char *domain,
+                     struct deleg_reading *out);
+void deleg_reading_deinit(struct deleg_reading *r);
+
 #endif

@@ -16,6 +16,7 @@ enum {
     OPT_DOMAINS,
     OPT_RESOLVERS,
     OPT_AUTHORITY,
+    OPT_PARENT,
     OPT_CHECKS,
     OPT_EXPECT,
     OPT_PROFILE,
@@ -39,6 +40,7 @@ static const struct option long_options[] = {
     {"domains", required_argument, NULL, OPT_DOMAINS},
     {"resolvers", required_argument, NULL, OPT_RESOLVERS},
     {"authority", required_argument, NULL, OPT_AUTHORITY},
+    {"parent", required_argument, NULL, OPT_PARENT},
     {"checks", required_argument, NULL, OPT_CHECKS},
     {"expect", required_argument, NULL, OPT_EXPECT},
     {"profile", required_argument, NULL, OPT_PROFILE},
@@ -131,6 +133,9 @@ int run_opts_parse(struct run_opts *o, const char *cmd, int argc, char **argv, b
             break;
         case OPT_AUTHORITY:
             o->authority = optarg;
+            break;
+        case OPT_PARENT:
+            o->parent = optarg;
             break;
         case OPT_CHECKS:
             o->checks = optarg;

@@ -31,6 +31,8 @@ struct round_cfg {
     size_t ndomains;
     const struct rlist *resolvers; /* asked with RD set */
     const struct rlist *authority; /* asked with RD clear; NULL: discovered from NS every round */
+    const struct rlist *parent;    /* delegation: the parent zone's servers (--parent); NULL:
+                                      found through the resolvers every round */
     const char *vantage;
     int verbose;
 };
@@ -58,6 +60,7 @@ struct run_opts {
     const char *domains_file; /* --domains */
     const char *resolvers;    /* --resolvers SPEC, NULL: the built-in list */
     const char *authority;    /* --authority SPEC, NULL: discovered */
+    const char *parent;       /* --parent SPEC (delegation), NULL: discovered */
     const char *checks;       /* --checks */
     const char **expect;      /* owned array of borrowed --expect values */
     size_t nexpect;
@@ -91,6 +94,7 @@ struct run_setup {
     struct dp_strtab names;            /* owned: the domains' names (domains[i].name is s[i]) */
     struct report_settings *settings;  /* owned: one per domain */
     struct rlist resolvers, authority; /* owned */
+    struct rlist parent;               /* owned: --parent */
     struct round_cfg cfg;              /* points into the above */
     char vantage[256];
 };

@@ -191,6 +191,29 @@ int run_setup_build(struct run_setup *s, const struct run_opts *o, const char *c
     }
     if (s->resolvers.n == 0 && s->authority.n == 0)
         return say(cmd, "no server to ask");
+    bool parent_given = o->parent != NULL;
+    if (parent_given) {
+        /* the same syntax as --authority, but a list of servers is needed */
+        if (strcmp(o->parent, "none") == 0)
+            return say(cmd, "--parent 'none': give the parent zone's servers, or leave "
+                            "--parent out to find them");
+        rc =
+            rlist_load_spec(&s->parent, o->parent, true, o->quiet ? NULL : stderr, err, sizeof err);
+        if (rc != 0 && strncmp(err, "--authority", 11) == 0) {
+            char msg[sizeof err];
+            snprintf(msg, sizeof msg, "--parent%s", err + 11);
+            snprintf(err, sizeof err, "%s", msg);
+        }
+        if (rc != 0)
+            return rc == DP_ENOMEM ? rc : say(cmd, err);
+        bool any = false;
+        for (size_t i = 0; i < s->ndomains; i++)
+            any = any || (check_plan_checks(&s->plan, s->domains[i].profile) &
+                          CHECK_BIT(CHECK_DELEGATION)) != 0;
+        if (!any)
+            return say(cmd, "--parent: only the delegation check asks the parent (add "
+                            "--checks ...,delegation)");
+    }
 
     /* where the run stands, and where it writes */
     if (o->vantage != NULL) {
@@ -228,6 +251,7 @@ int run_setup_build(struct run_setup *s, const struct run_opts *o, const char *c
     s->cfg.ndomains = s->ndomains;
     s->cfg.resolvers = &s->resolvers;
     s->cfg.authority = authority_given ? &s->authority : NULL;
+    s->cfg.parent = parent_given ? &s->parent : NULL;
     s->cfg.vantage = s->vantage;
     s->cfg.verbose = o->verbose;
     return 0;
@@ -242,5 +266,6 @@ void run_setup_deinit(struct run_setup *s)
     check_plan_deinit(&s->plan);
     rlist_deinit(&s->resolvers);
     rlist_deinit(&s->authority);
+    rlist_deinit(&s->parent);
     memset(s, 0, sizeof *s);
 }

@@ -139,6 +139,11 @@ row "threefields.csv:2:" check contoso.com --authority none --resolvers "$F/thre
 row "dupname.csv:3:" check contoso.com --authority none --resolvers "$F/dupname.csv"
 row "a_directory" check contoso.com --authority none --resolvers "$F/a_directory"
 row "port0.csv:2:" check contoso.com --resolvers 127.0.0.1:9 --authority "$F/port0.csv"
+row "port0.csv:2:" check contoso.com "${SAFE[@]}" --checks delegation --parent "$F/port0.csv"
+row "--parent '300.1.1.1'" check contoso.com "${SAFE[@]}" --checks delegation --parent 300.1.1.1
+row "--parent 'none'" check contoso.com "${SAFE[@]}" --checks delegation --parent none
+row "--parent: only the delegation check" check contoso.com "${SAFE[@]}" --checks mx --parent 127.0.0.1
+row "--expect delegation" check contoso.com "${SAFE[@]}" --checks delegation --expect 'delegation=ns1.example.'
 row "'127.0.0.1:0'" check contoso.com --authority none --resolvers 127.0.0.1:0
 row "'::1:53'" check contoso.com --authority none --resolvers ::1:53
 row "--resolvers" check contoso.com --authority none --resolvers '127.0.0.1,,127.0.0.2'

@@ -81,6 +81,8 @@ cmdline() {
   report) echo report --dir "$2" ;;
   upgrade) echo report --upgrade --dir "$2" ;;
   demo) echo demo --dir "$2" ;;
+  # the delegation check writes delegation.csv too (the parent: nothing listens)
+  delegation) echo check sym.test "${SAFE[*]}" --checks delegation --parent 127.0.0.6:9 --dir "$2" ;;
   esac
 }
 
@@ -140,6 +142,10 @@ for n in "${NAMES[@]}" "${OLD_TMP[@]}"; do
 done
 row symlink summary.csv lived watch
 row dangling observations.csv fresh watch
+row symlink delegation.csv lived delegation
+row dangling delegation.csv fresh delegation
+row fifo delegation.csv lived delegation
+row symlink .delegation.csv.tmp lived delegation
 row symlink convergence.csv lived demo
 row dangling .summary.csv.tmp fresh demo
 # report --upgrade rewrites the log: the same rules

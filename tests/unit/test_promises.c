@@ -708,7 +708,7 @@ static void test_old_state_rebuilt(void **state)
     size_t len;
     char *st = slurp(".state", &len);
     assert_non_null(st);
-    assert_int_equal(strncmp(st, "dnsprop-state,2\r\n", 17), 0);
+    assert_int_equal(strncmp(st, "dnsprop-state,3\r\n", 17), 0);
     st[14] = '1';
     char *end = st + len - 2;
     while (end > st && end[-1] != '\n')

@@ -576,6 +576,199 @@ static void test_same_name_two_addresses(void **state)
     free(conv);
 }
 
+/* The delegation check (PRODUCT.md section 12) as the reports judge it, from
+ * rows alone. contoso.com moves to ns3/ns4.contoso.com. Round 1: parent p1
+ * still names the old servers (one of which, ns1.old.example., answers
+ * REFUSED: lame); parent p2 names the new ones but its glue for
+ * ns3.contoso.com. is not the child's address. Round 2: both parents agree
+ * with the child, glue fixed: consistent. */
+#define DELEG_HEADER                                                                               \
+    "domain,server,address,time_utc,status,ns,ttl,glue,child_ns,lame,verdict,reasons,changed_utc," \
+    "old_ttl,deadline_utc,vantage\n"
+#define NEWNS  "ns3.contoso.com. | ns4.contoso.com."
+#define OLDNS  "ns1.old.example. | ns2.old.example."
+#define GLUE34 " ; glue ns3.contoso.com. A 192.0.2.3 ; glue ns4.contoso.com. A 192.0.2.4"
+static void deleg_round_rows(struct rows *r, unsigned round)
+{
+    int64_t t = T1 + 600 * (int64_t)(round - 1);
+    const char *d = "contoso.com", *q = "contoso.com.";
+    r->n = 0;
+    if (round == 1) {
+        add(r, t, round, d, "delegation", q, "NS", "parent:p1", "192.0.2.101", OBS_OK, 172800,
+            OLDNS, NEWNS, OBS_MATCH_NO);
+        add(r, t, round, d, "delegation", q, "NS", "parent:p2", "192.0.2.102", OBS_OK, 172800,
+            NEWNS " ; glue ns3.contoso.com. A 192.0.2.33 ; glue ns4.contoso.com. A 192.0.2.4",
+            NEWNS, OBS_MATCH_YES);
+        add(r, t, round, d, "delegation", q, "NS", "auth:ns1.old.example", "198.51.100.1",
+            OBS_REFUSED, -1, "", "", OBS_MATCH_NONE);
+        add(r, t, round, d, "delegation", q, "NS", "auth:ns2.old.example", "198.51.100.2", OBS_OK,
+            3600, OLDNS " ; aa", "", OBS_MATCH_NONE);
+    } else {
+        add(r, t, round, d, "delegation", q, "NS", "parent:p1", "192.0.2.101", OBS_OK, 172800,
+            NEWNS GLUE34, NEWNS, OBS_MATCH_YES);
+        add(r, t, round, d, "delegation", q, "NS", "parent:p2", "192.0.2.102", OBS_OK, 172800,
+            NEWNS GLUE34, NEWNS, OBS_MATCH_YES);
+    }
+    if (round == 2) {
+        /* the ns check: the child changed (old TTL 600), a resolver still has the old set */
+        add(r, t, round, d, "ns", q, "NS", "r1", "192.0.2.1", OBS_OK, 3600, OLDNS, NEWNS,
+            OBS_MATCH_NO);
+        add(r, t, round, d, "ns", q, "NS", "auth:ns3.contoso.com", "192.0.2.3", OBS_OK, 3600, NEWNS,
+            NEWNS, OBS_MATCH_YES);
+    }
+    /* a named server that timed out is not lame */
+    add(r, t, round, d, "delegation", q, "NS", "auth:ns3.contoso.com", "192.0.2.3", OBS_OK, 3600,
+        NEWNS GLUE34 " ; aa", "", OBS_MATCH_NONE);
+    add(r, t, round, d, "delegation", q, "NS", "auth:ns4.contoso.com", "192.0.2.4", OBS_TIMEOUT, -1,
+        "", "", OBS_MATCH_NONE);
+    /* the child's own addresses of its in-domain servers */
+    add(r, t, round, d, "delegation", "ns3.contoso.com.", "A", "auth:ns3.contoso.com", "192.0.2.3",
+        OBS_OK, 3600, "192.0.2.3", "", OBS_MATCH_NONE);
+    add(r, t, round, d, "delegation", "ns3.contoso.com.", "AAAA", "auth:ns3.contoso.com",
+        "192.0.2.3", OBS_OK, 3600, "2001:db8::3", "", OBS_MATCH_NONE);
+    add(r, t, round, d, "delegation", "ns4.contoso.com.", "A", "auth:ns3.contoso.com", "192.0.2.3",
+        OBS_OK, 3600, "192.0.2.4", "", OBS_MATCH_NONE);
+    add(r, t, round, d, "delegation", "ns4.contoso.com.", "AAAA", "auth:ns3.contoso.com",
+        "192.0.2.3", OBS_NODATA, 300, "", "", OBS_MATCH_NONE);
+}
+
+static void test_delegation(void **state)
+{
+    (void)state;
+    struct rows r;
+    struct report_outcome out;
+    char err[512];
+    deleg_round_rows(&r, 1);
+    append_refresh(&r, NULL, 0, &out);
+    assert_int_equal(out.exit_status, 2);
+    assert_string_equal(
+        out.status_line,
+        "DNSPROP CRITICAL - contoso.com delegation 1/2 converged, "
+        "delegation-mismatch;glue-mismatch;lame-delegation | converged=1;;;0;2 overdue=0");
+    expect_file("delegation.csv", DELEG_HEADER
+                "contoso.com,parent:p1,192.0.2.101,2026-11-30 00:00:00,ok," OLDNS ",172800,," NEWNS
+                ",ns1.old.example.,lame,delegation-mismatch;lame-delegation,,172800,,probe\n"
+                "contoso.com,parent:p2,192.0.2.102,2026-11-30 00:00:00,ok," NEWNS
+                ",172800,ns3.contoso.com. A 192.0.2.33 | ns4.contoso.com. A 192.0.2.4," NEWNS
+                ",,mismatch,glue-mismatch,,,,probe\n");
+    /* a parent that has not changed is no cache: no ETA */
+    expect_file("summary.csv",
+                "domain,check,servers,converged,stale,errors,percent_converged,eta_utc,"
+                "window_ends_utc,status,deadline_utc,overdue\n"
+                "contoso.com,delegation,2,1,1,0,50.0,,2026-12-03 00:00:00,critical,,0\n");
+
+    deleg_round_rows(&r, 2);
+    append_refresh(&r, NULL, 0, &out);
+    assert_true(last_from_state);
+    assert_int_equal(out.exit_status, 1); /* the ns check: a resolver still stale */
+    expect_file("delegation.csv", DELEG_HEADER
+                "contoso.com,parent:p1,192.0.2.101,2026-11-30 00:10:00,ok," NEWNS
+                ",172800,ns3.contoso.com. A 192.0.2.3 | ns4.contoso.com. A 192.0.2.4," NEWNS
+                ",,consistent,,2026-11-30 00:10:00,172800,2026-12-02 00:10:00,probe\n"
+                "contoso.com,parent:p2,192.0.2.102,2026-11-30 00:10:00,ok," NEWNS
+                ",172800,ns3.contoso.com. A 192.0.2.3 | ns4.contoso.com. A 192.0.2.4," NEWNS
+                ",,consistent,,,,,probe\n");
+
+    /* the deadline of the NS change is the parent's: p1 changed in round 2
+     * and its old referral had TTL 172800; p2 never named other servers.
+     * For ns it is the later of that and the ns check's own deadline. */
+    expect_file("summary.csv",
+                "domain,check,servers,converged,stale,errors,percent_converged,eta_utc,"
+                "window_ends_utc,status,deadline_utc,overdue\n"
+                "contoso.com,delegation,2,2,0,0,100.0,,2026-12-03 00:00:00,converged,"
+                "2026-12-02 00:10:00,0\n"
+                "contoso.com,ns,1,0,1,0,0.0,2026-11-30 01:10:00,2026-12-03 00:00:00,propagating,"
+                "2026-12-02 00:10:00,0\n");
+    /* the rebuild writes the same, with and without .state */
+    size_t l1, l2;
+    char *inc = slurp("delegation.csv", &l1);
+    assert_int_equal(report_rebuild(dir, 1000, NULL, &out, err, sizeof err), 0);
+    char *reb = slurp("delegation.csv", &l2);
+    assert_int_equal(l1, l2);
+    assert_memory_equal(inc, reb, l1);
+    free(reb);
+    char p[400];
+    snprintf(p, sizeof p, "%s/.state", dir);
+    assert_int_equal(unlink(p), 0);
+    append_refresh(NULL, NULL, 0, &out);
+    assert_false(last_from_state);
+    reb = slurp("delegation.csv", &l2);
+    assert_int_equal(l1, l2);
+    assert_memory_equal(inc, reb, l1);
+    free(reb);
+    free(inc);
+    assert_int_equal(out.exit_status, 1);
+}
+
+/* Missing in-domain glue is a glue-mismatch; AAAA glue missing while A glue
+ * is there is not (many registrars take IPv4 glue only); a delegation
+ * mismatch alone is a WARNING, and after the window an expired CRITICAL. */
+static void test_delegation_glue_rules(void **state)
+{
+    (void)state;
+    struct rows r;
+    struct report_outcome out;
+    const char *d = "contoso.com", *q = "contoso.com.";
+    r.n = 0;
+    add(&r, T1, 1, d, "delegation", q, "NS", "parent:p1", "192.0.2.101", OBS_OK, 3600,
+        "ns3.contoso.com. | ns4.contoso.com. ; glue ns3.contoso.com. A 192.0.2.3", NEWNS,
+        OBS_MATCH_YES);
+    add(&r, T1, 1, d, "delegation", "ns3.contoso.com.", "A", "auth:ns3.contoso.com", "192.0.2.3",
+        OBS_OK, 3600, "192.0.2.3", "", OBS_MATCH_NONE);
+    add(&r, T1, 1, d, "delegation", "ns3.contoso.com.", "AAAA", "auth:ns3.contoso.com", "192.0.2.3",
+        OBS_OK, 3600, "2001:db8::3", "", OBS_MATCH_NONE);
+    add(&r, T1, 1, d, "delegation", "ns4.contoso.com.", "A", "auth:ns3.contoso.com", "192.0.2.3",
+        OBS_OK, 3600, "192.0.2.4", "", OBS_MATCH_NONE);
+    append_refresh(&r, NULL, 0, &out);
+    assert_int_equal(out.exit_status, 1);
+    assert_non_null(strstr(out.status_line, ", glue-mismatch |"));
+    expect_file("delegation.csv", DELEG_HEADER
+                "contoso.com,parent:p1,192.0.2.101,2026-11-30 00:00:00,ok," NEWNS
+                ",3600,ns3.contoso.com. A 192.0.2.3," NEWNS ",,mismatch,glue-mismatch,,,,probe\n");
+    /* round 2: ns4 gets its glue; the parent's NS set still the old one */
+    r.n = 0;
+    add(&r, T1 + 600, 2, d, "delegation", q, "NS", "parent:p1", "192.0.2.101", OBS_OK, 3600, OLDNS,
+        NEWNS, OBS_MATCH_NO);
+    append_refresh(&r, NULL, 0, &out);
+    assert_int_equal(out.exit_status, 1);
+    assert_string_equal(out.status_line, "DNSPROP WARNING - contoso.com delegation 0/1 converged, "
+                                         "delegation-mismatch | converged=0;;;0;1 overdue=0");
+    /* past the window: expired */
+    struct report_settings s = {"contoso.com", "", false, 600, T1, 0};
+    r.n = 0;
+    add(&r, T1 + 1200, 3, d, "delegation", q, "NS", "parent:p1", "192.0.2.101", OBS_OK, 3600, OLDNS,
+        NEWNS, OBS_MATCH_NO);
+    append_refresh(&r, &s, 1, &out);
+    assert_int_equal(out.exit_status, 2);
+    assert_non_null(strstr(out.status_line, "delegation-mismatch"));
+}
+
+/* A parent server the host cannot reach (IPv6 without a route) is not
+ * counted; when none can be reached, nothing is known: WARNING. */
+static void test_delegation_unreachable(void **state)
+{
+    (void)state;
+    struct rows r;
+    struct report_outcome out;
+    const char *d = "contoso.com", *q = "contoso.com.";
+    r.n = 0;
+    add(&r, T1, 1, d, "delegation", q, "NS", "parent:p1", "192.0.2.101", OBS_OK, 3600, NEWNS, NEWNS,
+        OBS_MATCH_YES);
+    add(&r, T1, 1, d, "delegation", q, "NS", "parent:p1", "[2001:db8::101]", OBS_UNREACHABLE, -1,
+        "", NEWNS, OBS_MATCH_NONE);
+    append_refresh(&r, NULL, 0, &out);
+    assert_int_equal(out.exit_status, 0);
+    assert_string_equal(
+        out.status_line,
+        "DNSPROP OK - contoso.com delegation 1/1 converged | converged=1;;;0;1 overdue=0");
+    r.n = 0;
+    add(&r, T1 + 600, 2, d, "delegation", q, "NS", "parent:p1", "[2001:db8::101]", OBS_UNREACHABLE,
+        -1, "", NEWNS, OBS_MATCH_NONE);
+    append_refresh(&r, NULL, 0, &out);
+    assert_int_equal(out.exit_status, 1);
+    assert_non_null(strstr(out.status_line, "0/0 converged, no parent server reachable"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +781,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_round_split_over_refreshes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_formula_in_reports, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_name_two_addresses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delegation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delegation_glue_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delegation_unreachable, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
