@@ -358,6 +358,34 @@ static void test_obs_bad_values(void **state)
     csvr_deinit(&r);
 }
 
+/* The parser remembers the last good time field: the same text gives the
+ * same time, another text is parsed afresh, a bad one is still refused. */
+static void test_obs_time_memory(void **state)
+{
+    (void)state;
+    static const char *const tail =
+        ",paris,1,contoso.com,mx,contoso.com.,MX,r1,192.0.2.1,udp,ok,NOERROR,1,300,0 a.,,,,";
+    static const char *const times[] = {"2026-11-30 00:00:00", "2026-11-30 00:00:00",
+                                        "2026-11-30 00:10:00", "2026-11-30 00:10:0x",
+                                        "2026-11-30 00:10:00", "2026-11-31 00:10:00"};
+    static const int64_t want[] = {1795996800, 1795996800, 1795997400, -1, 1795997400, -1};
+    struct csvr r;
+    csvr_init(&r);
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        char line[300], why[200];
+        struct obs o;
+        snprintf(line, sizeof line, "%s%s", times[i], tail);
+        int rc = obs_parse_line(&r, line, strlen(line), &o, why, sizeof why);
+        if (want[i] < 0) {
+            assert_int_equal(rc, DP_EINPUT);
+        } else {
+            assert_int_equal(rc, 0);
+            assert_int_equal(o.time, want[i]);
+        }
+    }
+    csvr_deinit(&r);
+}
+
 static void test_obs_print(void **state)
 {
     (void)state;
@@ -376,11 +404,12 @@ static void test_obs_print(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quoting),        cmocka_unit_test(test_escape_non_ascii),
-        cmocka_unit_test(test_formula_prefix), cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_reader_refuses), cmocka_unit_test(test_reader_word_positions),
-        cmocka_unit_test(test_time_bool_opt),  cmocka_unit_test(test_obs_row_round_trip),
-        cmocka_unit_test(test_obs_bad_values), cmocka_unit_test(test_obs_print),
+        cmocka_unit_test(test_quoting),         cmocka_unit_test(test_escape_non_ascii),
+        cmocka_unit_test(test_formula_prefix),  cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_reader_refuses),  cmocka_unit_test(test_reader_word_positions),
+        cmocka_unit_test(test_time_bool_opt),   cmocka_unit_test(test_obs_row_round_trip),
+        cmocka_unit_test(test_obs_bad_values),  cmocka_unit_test(test_obs_print),
+        cmocka_unit_test(test_obs_time_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
