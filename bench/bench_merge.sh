@@ -44,6 +44,24 @@ timed "$dnsprop" merge --dir "$W/central" "$W/paris" "$W/tokyo"
 g_secs=$secs; g_kib=$kib
 grown=$(($(wc -l < "$W/central/observations.csv") - 1))
 [ "$grown" -eq $((2 * src_rows + 168)) ] || { echo "bench_merge: $grown rows after the growth, want $((2 * src_rows + 168))" >&2; exit 1; }
+# the usual cron case at scale: both sources grew by about 10% (whole
+# rounds of the same generator), merged into the folder that holds the rest
+mkdir -p "$W/g/paris" "$W/g/tokyo"
+awk -v rows="$((rows + rows / 10))" -f "$here/genlog.awk" > "$W/g/all.csv"
+cut_round=$(awk -F, -v n="$rows" 'NR == n + 1 { print $3 - 1; exit }' "$W/g/all.csv")
+for v in paris tokyo; do
+  awk -F, -v r="$cut_round" 'NR == 1 || $3 <= r' "$W/g/all.csv" | sed "s/,bench,/,$v,/" > "$W/g/$v/observations.csv"
+done
+"$dnsprop" merge --dir "$W/g/central" "$W/g/paris" "$W/g/tokyo" >/dev/null
+before=$(($(wc -l < "$W/g/central/observations.csv") - 1))
+for v in paris tokyo; do
+  awk -F, -v r="$cut_round" 'NR > 1 && $3 > r' "$W/g/all.csv" | sed "s/,bench,/,$v,/" >> "$W/g/$v/observations.csv"
+done
+rm -f "$W/g/all.csv"
+timed "$dnsprop" merge --dir "$W/g/central" "$W/g/paris" "$W/g/tokyo"
+i_secs=$secs; i_kib=$kib; i_cpu=$cpu
+i_rows=$(($(wc -l < "$W/g/central/observations.csv") - 1 - before))
+echo "after both sources grew by 10%: $i_rows new rows merged in $i_secs s wall, $i_cpu s CPU, peak $((i_kib / 1024)) MiB: $(awk -v n="$i_rows" -v s="$i_secs" -v c="$i_cpu" 'BEGIN { printf "%.0f rows/s wall, %.0f rows per CPU second", n / s, n / c }')"
 awk -v r="$r_secs" -v rc="$r_cpu" -v m="$m_secs" -v mc="$m_cpu" -v n="$((2 * src_rows))" -v mk="$m_kib" -v a="$a_secs" -v ak="$a_kib" \
     -v g="$g_secs" -v gk="$g_kib" 'BEGIN {
   printf "dnsprop merge of 2 x %d rows into an empty folder: %.2f s, %.0f rows/s, peak %.1f MiB (target >= 1000000 rows/s): %s\n",

@@ -338,7 +338,9 @@ uint32_t rep__server_key(struct dp_strtab *t, uint32_t vantage, uint32_t server,
 {
     const char *name = t->s[server], *addr = t->s[address], *van = t->s[vantage];
     size_t nl = strlen(name), al = strlen(addr), vl = strlen(van);
-    char *buf = malloc(nl + al + vl + 3);
+    char small[256]; /* most keys: no allocation */
+    size_t need = nl + al + vl + 3;
+    char *buf = need <= sizeof small ? small : malloc(need);
     if (buf == NULL)
         return UINT32_MAX;
     memcpy(buf, name, nl);
@@ -347,7 +349,8 @@ uint32_t rep__server_key(struct dp_strtab *t, uint32_t vantage, uint32_t server,
     buf[nl + 1 + al] = ' ';
     memcpy(buf + nl + al + 2, van, vl + 1);
     uint32_t id = rep__str(t, buf, nl + al + vl + 2);
-    free(buf);
+    if (buf != small)
+        free(buf);
     return id;
 }
 

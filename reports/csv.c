@@ -202,6 +202,26 @@ void csvr_deinit(struct csvr *r)
     memset(r, 0, sizeof *r);
 }
 
+#define CSV__ONES  0x0101010101010101ULL
+#define CSV__HIGHS 0x8080808080808080ULL
+
+/* Whether a word may hold a zero byte (never misses one) */
+static inline uint64_t csv__has_zero(uint64_t x)
+{
+    return (x - CSV__ONES) & ~x & CSV__HIGHS;
+}
+
+/* Whether an unquoted field's 8 bytes may hold anything but plain printable
+ * ASCII other than a quote: a comma, a quote, a byte below 0x20 or above
+ * 0x7e. May say yes for a clean word after a special byte, never no for a
+ * word that holds one. */
+static inline uint64_t csv__word_special(uint64_t v)
+{
+    uint64_t low = (v - CSV__ONES * 0x20) & ~v & CSV__HIGHS;           /* < 0x20 */
+    uint64_t high = ((v + CSV__ONES * (127 - 0x7e)) | v) & CSV__HIGHS; /* > 0x7e */
+    return low | high | csv__has_zero(v ^ (CSV__ONES * ',')) | csv__has_zero(v ^ (CSV__ONES * '"'));
+}
+
 int csvr_split(struct csvr *r, const char *line, size_t len, const char **why)
 {
     *why = NULL;
@@ -253,6 +273,31 @@ int csvr_split(struct csvr *r, const char *line, size_t len, const char **why)
                 return DP_EINPUT;
             }
         } else {
+            /* whole 8-byte words with no comma, quote, control byte or byte
+             * above 0x7e are copied at once; the bytewise loop below judges
+             * the rest (and names the first bad byte) */
+            while (i + 8 <= len) {
+                uint64_t v;
+                memcpy(&v, line + i, 8);
+                uint64_t sp = csv__word_special(v);
+                if (sp != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                    /* the lowest flagged byte is a true one (a false flag
+                     * only follows a true one): when it is the comma, the
+                     * field ends there */
+                    size_t k = (size_t)__builtin_ctzll(sp) / 8;
+                    if (line[i + k] == ',') {
+                        memcpy(o, &v, 8); /* room: o + 8 <= buf + i + n + 8 <= cap */
+                        o += k;
+                        i += k;
+                    }
+#endif
+                    break;
+                }
+                memcpy(o, &v, 8);
+                o += 8;
+                i += 8;
+            }
             while (i < len && line[i] != ',') {
                 unsigned char c = (unsigned char)line[i++];
                 if (c < 0x20 || c > 0x7e) {

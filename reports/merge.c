@@ -90,6 +90,8 @@ struct src {
     bool have_row;
     uint32_t *cnt; /* owned: rows seen per vantage id */
     uint32_t ncnt;
+    char *hbuf; /* owned: row_hash's scratch */
+    size_t hcap;
 };
 
 static void src_free(struct src *s)
@@ -102,6 +104,7 @@ static void src_free(struct src *s)
     free(s->id);
     free(s->path);
     free(s->cnt);
+    free(s->hbuf);
 }
 
 static char *join(const char *dir, const char *name)
@@ -409,16 +412,48 @@ static int src_van(struct merge *m, struct src *s, uint32_t *out)
  * older form (17 columns) cannot hold them: a row copied into such a log and
  * the same row in a current one are one observation. s->rd holds the fields
  * of the row s->row was parsed from. */
-static uint64_t row_hash(const struct src *s)
+static int span_hash(struct src *s, size_t a, size_t b, uint64_t *h)
 {
-    uint64_t h = REP__HASH_INIT;
-    for (size_t i = 0; i < s->rd.n && i < OBS_NCOLUMNS_V1; i++) {
-        if (i == 2)
-            continue;
-        h = rep__hash(h, s->rd.f[i], s->rd.len[i]);
-        h = (h ^ s->rd.len[i]) * 0x100000001b3ULL; /* field boundaries count */
+    const struct csvr *r = &s->rd;
+    size_t k = a + 1;
+    while (k < b && r->f[k - 1] + r->len[k - 1] + 1 == r->f[k])
+        k++;
+    if (k == b) { /* end to end in csvr's buffer, as it mostly is */
+        *h = rep__hash(*h, r->f[a], (size_t)(r->f[b - 1] + r->len[b - 1] + 1 - r->f[a]));
+        return 0;
     }
-    return h;
+    size_t need = 0;
+    for (k = a; k < b; k++)
+        need += r->len[k] + 1;
+    if (need > s->hcap) {
+        char *nb = realloc(s->hbuf, need);
+        if (nb == NULL)
+            return DP_ENOMEM;
+        s->hbuf = nb;
+        s->hcap = need;
+    }
+    size_t at = 0;
+    for (k = a; k < b; k++) {
+        memcpy(s->hbuf + at, r->f[k], r->len[k]);
+        at += r->len[k];
+        s->hbuf[at++] = '\0';
+    }
+    *h = rep__hash(*h, s->hbuf, at);
+    return 0;
+}
+
+static int row_hash(struct src *s, uint64_t *out)
+{
+    /* the fields as values, each ended by a NUL byte (no field holds one):
+     * csvr_split leaves them so in its buffer unless a field lost a
+     * leading ' there, when they are copied end to end first */
+    size_t n = s->rd.n < OBS_NCOLUMNS_V1 ? s->rd.n : OBS_NCOLUMNS_V1;
+    uint64_t h = REP__HASH_INIT;
+    int rc = span_hash(s, 0, n < 2 ? n : 2, &h);
+    if (rc == 0 && n > 3)
+        rc = span_hash(s, 3, n, &h);
+    *out = h;
+    return rc;
 }
 
 /* Hash of the header and of the TAIL_BYTES before `covered` of fd. */
@@ -694,7 +729,9 @@ static int read_dir_full(struct merge *m, char *err, size_t errlen)
         uint32_t v;
         if ((rc = src_van(m, &d, &v)) != 0)
             goto out;
-        if ((rc = seq_push(&m->vans[v].dir, row_hash(&d), d.line, 0, false)) != 0)
+        uint64_t h;
+        if ((rc = row_hash(&d, &h)) != 0 ||
+            (rc = seq_push(&m->vans[v].dir, h, d.line, 0, false)) != 0)
             goto out;
     }
     if (rc < 0)
@@ -794,7 +831,10 @@ static int decide(struct merge *m, size_t i, uint32_t v, uint32_t k, char *err, 
     char esc[128];
     if (m->incremental)
         return 1; /* the prescan made sure this source alone brings v */
-    uint64_t h = row_hash(s);
+    uint64_t h;
+    int hrc = row_hash(s, &h);
+    if (hrc != 0)
+        return hrc;
     if (k < vn->dir.n) {
         if (vn->dir.h[k] == h)
             return 0;
@@ -891,9 +931,11 @@ static int copy_row(struct merge *m, struct src *s, struct csvw *w, uint32_t rou
         if (len > 0 && s->raw[len - 1] == '\r')
             len--;
         char num[16];
-        int nl = snprintf(num, sizeof num, "%u", (unsigned)round);
+        size_t nl = 0;
+        for (uint32_t r = round; nl == 0 || r > 0; r /= 10)
+            num[sizeof num - 1 - nl++] = (char)('0' + r % 10);
         csvw_raw(w, s->raw, s->f2);
-        csvw_raw(w, num, (size_t)nl);
+        csvw_raw(w, num + sizeof num - nl, nl);
         csvw_raw(w, s->raw + s->f2end, len - s->f2end);
         if (s->ncols != dcols)
             csvw_raw(w, ",,", 2);

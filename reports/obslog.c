@@ -162,9 +162,18 @@ int obs_parse_line_cols(struct csvr *r, const char *line, size_t len, unsigned n
     uint64_t v;
     int bad = -1;
     memset(o, 0, sizeof *o);
-    if (dp_parse_time_exact(f[0], l[0], &o->time) != 0)
+    if (l[0] != 0 && l[0] == r->time_len && memcmp(f[0], r->time_text, l[0]) == 0) {
+        o->time = r->time_value;
+    } else if (dp_parse_time_exact(f[0], l[0], &o->time) != 0) {
         bad = 0;
-    else if (!parse_num(f[2], l[2], UINT32_MAX, &v) || v == 0)
+    } else if (l[0] < sizeof r->time_text) {
+        memcpy(r->time_text, f[0], l[0]);
+        r->time_len = l[0];
+        r->time_value = o->time;
+    }
+    if (bad >= 0) {
+        /* the time is bad: named below */
+    } else if (!parse_num(f[2], l[2], UINT32_MAX, &v) || v == 0)
         bad = 2;
     else if (l[3] == 0)
         bad = 3;

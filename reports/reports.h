@@ -61,6 +61,11 @@ struct csvr {
     size_t n;                       /* fields in the last line */
     const char *f[CSVR_MAX_FIELDS]; /* borrowed from buf */
     size_t len[CSVR_MAX_FIELDS];
+    /* the obs parser's memory of the last good time field: rows come in
+     * rounds that share one time, so most need no second parse */
+    char time_text[24];
+    size_t time_len; /* 0: none */
+    int64_t time_value;
 };
 void csvr_init(struct csvr *r);
 void csvr_deinit(struct csvr *r);

@@ -126,6 +126,55 @@ static void test_reader_refuses(void **state)
     csvr_deinit(&r);
 }
 
+/* csvr_split judges unquoted fields 8 bytes at a time: every special byte at
+ * every place of long and short fields (and of the word) must be judged as
+ * the bytewise reading would. */
+static void test_reader_word_positions(void **state)
+{
+    (void)state;
+    static const unsigned char special[] = {',', '"', 0x1f, 0x01, 0x7f, 0x80, 0xff, '\t'};
+    struct csvr r;
+    const char *why;
+    char line[64];
+    csvr_init(&r);
+    for (size_t len = 1; len < 40; len++) {
+        for (size_t at = 1; at < len; at++) {
+            for (size_t k = 0; k < sizeof special; k++) {
+                for (size_t i = 0; i < len; i++)
+                    line[i] = (char)('a' + (i % 26));
+                line[at] = (char)special[k];
+                int n = csvr_split(&r, line, len, &why);
+                if (special[k] == ',') {
+                    assert_int_equal(n, 2);
+                    assert_int_equal(r.len[0], at);
+                    assert_int_equal(r.len[1], len - at - 1);
+                    assert_memory_equal(r.f[0], line, at);
+                    assert_memory_equal(r.f[1], line + at + 1, len - at - 1);
+                    assert_int_equal(r.f[1][len - at - 1], '\0');
+                } else if (special[k] == '"') {
+                    assert_int_equal(n, DP_EINPUT);
+                    assert_string_equal(why, "a quote inside an unquoted field");
+                } else {
+                    assert_int_equal(n, DP_EINPUT);
+                    assert_string_equal(why, "a byte that is not printable ASCII");
+                }
+            }
+            /* all clean, a comma after a long field, then a second field */
+            for (size_t i = 0; i < len; i++)
+                line[i] = (char)(0x20 + (i * 7) % 0x5f);
+            for (size_t i = 0; i < len; i++)
+                if (line[i] == ',' || line[i] == '"')
+                    line[i] = 'x';
+            if (line[0] == '\'')
+                line[0] = 'y';
+            assert_int_equal(csvr_split(&r, line, len, &why), 1);
+            assert_int_equal(r.len[0], len);
+            assert_memory_equal(r.f[0], line, len);
+        }
+    }
+    csvr_deinit(&r);
+}
+
 static void test_time_bool_opt(void **state)
 {
     (void)state;
@@ -309,6 +358,34 @@ static void test_obs_bad_values(void **state)
     csvr_deinit(&r);
 }
 
+/* The parser remembers the last good time field: the same text gives the
+ * same time, another text is parsed afresh, a bad one is still refused. */
+static void test_obs_time_memory(void **state)
+{
+    (void)state;
+    static const char *const tail =
+        ",paris,1,contoso.com,mx,contoso.com.,MX,r1,192.0.2.1,udp,ok,NOERROR,1,300,0 a.,,,,";
+    static const char *const times[] = {"2026-11-30 00:00:00", "2026-11-30 00:00:00",
+                                        "2026-11-30 00:10:00", "2026-11-30 00:10:0x",
+                                        "2026-11-30 00:10:00", "2026-11-31 00:10:00"};
+    static const int64_t want[] = {1795996800, 1795996800, 1795997400, -1, 1795997400, -1};
+    struct csvr r;
+    csvr_init(&r);
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        char line[300], why[200];
+        struct obs o;
+        snprintf(line, sizeof line, "%s%s", times[i], tail);
+        int rc = obs_parse_line(&r, line, strlen(line), &o, why, sizeof why);
+        if (want[i] < 0) {
+            assert_int_equal(rc, DP_EINPUT);
+        } else {
+            assert_int_equal(rc, 0);
+            assert_int_equal(o.time, want[i]);
+        }
+    }
+    csvr_deinit(&r);
+}
+
 static void test_obs_print(void **state)
 {
     (void)state;
@@ -327,15 +404,12 @@ static void test_obs_print(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quoting),
-        cmocka_unit_test(test_escape_non_ascii),
-        cmocka_unit_test(test_formula_prefix),
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_reader_refuses),
-        cmocka_unit_test(test_time_bool_opt),
-        cmocka_unit_test(test_obs_row_round_trip),
-        cmocka_unit_test(test_obs_bad_values),
-        cmocka_unit_test(test_obs_print),
+        cmocka_unit_test(test_quoting),         cmocka_unit_test(test_escape_non_ascii),
+        cmocka_unit_test(test_formula_prefix),  cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_reader_refuses),  cmocka_unit_test(test_reader_word_positions),
+        cmocka_unit_test(test_time_bool_opt),   cmocka_unit_test(test_obs_row_round_trip),
+        cmocka_unit_test(test_obs_bad_values),  cmocka_unit_test(test_obs_print),
+        cmocka_unit_test(test_obs_time_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
