@@ -5,7 +5,7 @@
 BUILD_PACKAGES := gcc libc6-dev make cmake pkg-config libldns-dev libuv1-dev libcsv-dev libcmocka-dev libidn2-dev
 TEST_PACKAGES  := $(BUILD_PACKAGES) knot unbound ldnsutils bind9-dnsutils dnsperf faketime \
                   miller sqlite3 iproute2 util-linux procps valgrind \
-                  clang libclang-rt-14-dev
+                  clang libclang-rt-14-dev clang-format clang-tidy
 BENCH_PACKAGES := $(TEST_PACKAGES) time
 
 BUILD    ?= build
@@ -20,7 +20,7 @@ CMAKE_FLAGS += -DDNSPROP_WERROR=ON
 endif
 
 .PHONY: all demo test bench build build-asan build-fuzz fuzz valgrind deps-build deps-test deps-bench \
-        clean format
+        clean format format-check tidy lint
 
 all: build
 
@@ -59,6 +59,7 @@ demo: build
 
 test: deps-test
 	$(MAKE) build build-asan
+	$(MAKE) lint
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -O ctest.log
 	cd $(SANBUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -O ctest.log
@@ -70,6 +71,15 @@ bench: deps-bench build
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+# The style checks make test runs: every tracked C file formatted as
+# .clang-format says, and clang-tidy (.clang-tidy) clean over the program's
+# sources (compile_commands.json of the normal build).
+lint: format-check tidy
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+tidy: build
+	run-clang-tidy -quiet -p $(BUILD) -j $(JOBS) "$$(pwd)/(common|rules|monitor|resolvers|reports)/"
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD)

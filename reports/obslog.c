@@ -490,7 +490,7 @@ static const char *const folder_names[] = {
     "mx_compliance.csv",
     "summary.csv",
     "convergence.svg",
-    "." LOG_NAME ".tmp",
+    "." LOG_NAME ".tmp", /* NOLINT(bugprone-suspicious-missing-comma): one name */
     "..state.tmp",
     ".settings.csv.tmp",
     ".convergence.csv.tmp",

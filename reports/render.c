@@ -309,7 +309,7 @@ static enum verdict mx_verdict(const struct rep_mx *m, bool single_mx, char *rea
         }
     }
     if (legacy && o < rl)
-        o += (size_t)snprintf(reasons + o, rl - o, "%slegacy-plus-mx-microsoft", o ? ";" : "");
+        (void)snprintf(reasons + o, rl - o, "%slegacy-plus-mx-microsoft", o ? ";" : "");
     if (bad)
         return V_NONCOMPLIANT;
     return legacy ? V_TRANSITION : V_COMPLIANT;

@@ -1276,8 +1276,10 @@ void engine_close(struct engine *e)
         s->qtail = NULL;
         ring_remove(e, s);
     }
+    /* q_free() above cannot free e: engine_maybe_free() waits for the pump's
+     * close callback, which runs later from the loop */
     while (e->active != NULL)
-        q_fail(e->active, OBS_TIMEOUT);
+        q_fail(e->active, OBS_TIMEOUT); /* NOLINT(clang-analyzer-unix.Malloc) */
     for (size_t i = 0; i < ENGINE_HASH_SIZE; i++)
         for (struct eserver *s = e->servers[i]; s != NULL; s = s->hnext)
             while (s->avail != NULL) /* idle ones: the rest closed with their queries */

@@ -253,9 +253,10 @@ int run_rounds(uv_loop_t *loop, const struct run_opts *o, struct run_setup *setu
         .tty = watch && isatty(STDOUT_FILENO) && !o->quiet,
     };
     char err[512] = "";
-    int rc = obslog_open(setup->dir, REPORT_LOCK_WAIT_MS,
-                         (o->insecure_dir ? OBSLOG_INSECURE_DIR : 0) | (o->quiet ? OBSLOG_QUIET : 0),
-                         &run.log, err, sizeof err);
+    int rc =
+        obslog_open(setup->dir, REPORT_LOCK_WAIT_MS,
+                    (o->insecure_dir ? OBSLOG_INSECURE_DIR : 0) | (o->quiet ? OBSLOG_QUIET : 0),
+                    &run.log, err, sizeof err);
     if (rc != 0) {
         fprintf(stderr, "dnsprop %s: %s\n", cmd, err[0] ? err : dp_strerror(rc));
         return DP_EXIT_UNKNOWN;
