@@ -2,11 +2,11 @@
 # packages they need when run as root (otherwise they print the apt-get line).
 # The package lists live here and nowhere else.
 
-BUILD_PACKAGES := gcc libc6-dev make cmake pkg-config libldns-dev libuv1-dev libcsv-dev libcmocka-dev libidn2-dev
+BUILD_PACKAGES := gcc libc6-dev make cmake pkg-config libldns-dev libuv1-dev libcsv-dev libcmocka-dev libidn2-dev libjson-c-dev
 TEST_PACKAGES  := $(BUILD_PACKAGES) knot unbound ldnsutils bind9-dnsutils dnsperf faketime \
                   miller sqlite3 iproute2 util-linux procps valgrind \
                   clang libclang-rt-14-dev clang-format clang-tidy
-BENCH_PACKAGES := $(TEST_PACKAGES) time
+BENCH_PACKAGES := $(TEST_PACKAGES) time jq
 
 BUILD    ?= build
 SANBUILD ?= build-asan

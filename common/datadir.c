@@ -392,6 +392,75 @@ int datadir_stat(const struct datadir *dd, const char *name, struct stat *st)
     return fstatat(dd->fd, name, st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
 }
 
+int datadir_tmpfile(const struct datadir *dd, const char *name, char *tmpname, size_t tmplen,
+                    char *err, size_t errlen)
+{
+    char path[PATH_MAX + 64];
+    shown(dd, name, path, sizeof path);
+    if (dd->fd < 0 || (dd->flags & DATADIR_SOURCE) || tmplen == 0) {
+        dp_errf(err, errlen, "%s: internal error: not a writable data folder", path);
+        return DP_EINTERNAL;
+    }
+    tmpname[0] = '\0';
+    /* an unpredictable name, made with O_EXCL: nothing planted in advance
+     * can be there under it */
+    for (int i = 0; i < TMP_TRIES; i++) {
+        uint64_t r;
+        if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+            break;
+        int k = snprintf(tmpname, tmplen, ".%s.%016llx.tmp", name, (unsigned long long)r);
+        if (k < 0 || (size_t)k >= tmplen || (size_t)k > NAME_MAX) {
+            errno = ENAMETOOLONG;
+            break;
+        }
+        int fd =
+            openat(dd->fd, tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+                   DATADIR_FILE_MODE);
+        if (fd >= 0) {
+            if (fchmod(fd, DATADIR_FILE_MODE) == 0)
+                return fd;
+            int e = errno;
+            close(fd);
+            unlinkat(dd->fd, tmpname, 0);
+            errno = e;
+            break;
+        }
+        if (errno != EEXIST)
+            break;
+    }
+    int e = errno ? errno : EEXIST;
+    tmpname[0] = '\0';
+    dp_errf(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(e));
+    return -e;
+}
+
+int datadir_rename(const struct datadir *dd, const char *from, const char *to, char *err,
+                   size_t errlen)
+{
+    char path[PATH_MAX + 64];
+    struct stat st;
+    int rc;
+    shown(dd, to, path, sizeof path);
+    if (dd->fd < 0 || (dd->flags & DATADIR_SOURCE)) {
+        dp_errf(err, errlen, "%s: internal error: not a writable data folder", path);
+        return DP_EINTERNAL;
+    }
+    if (fstatat(dd->fd, to, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if ((rc = judge(dd, to, &st, err, errlen)) != 0)
+            return rc;
+    } else if (errno != ENOENT) {
+        rc = -errno;
+        dp_errf(err, errlen, "%s: %s", path, strerror(errno));
+        return rc;
+    }
+    if (renameat(dd->fd, from, dd->fd, to) != 0) {
+        rc = -errno;
+        dp_errf(err, errlen, "%s: cannot replace it: %s", path, strerror(errno));
+        return rc;
+    }
+    return 0;
+}
+
 int datadir_replace(const struct datadir *dd, const char *name, int prefix_fd, uint64_t prefix_len,
                     const char *data, size_t len, char *err, size_t errlen)
 {
@@ -411,26 +480,9 @@ int datadir_replace(const struct datadir *dd, const char *name, int prefix_fd, u
         dp_errf(err, errlen, "%s: %s", path, strerror(errno));
         return rc;
     }
-    /* an unpredictable name, made with O_EXCL: nothing planted in advance
-     * can be there under it */
-    bool made = false;
-    for (int i = 0; i < TMP_TRIES && !made; i++) {
-        uint64_t r;
-        if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
-            goto fail;
-        int k = snprintf(tmp, sizeof tmp, ".%s.%016llx.tmp", name, (unsigned long long)r);
-        if (k < 0 || (size_t)k >= sizeof tmp) {
-            errno = ENAMETOOLONG;
-            goto fail;
-        }
-        fd = openat(dd->fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
-                    DATADIR_FILE_MODE);
-        made = fd >= 0;
-        if (!made && errno != EEXIST)
-            goto fail;
-    }
-    if (!made || fchmod(fd, DATADIR_FILE_MODE) != 0)
-        goto fail;
+    fd = datadir_tmpfile(dd, name, tmp, sizeof tmp, err, errlen);
+    if (fd < 0)
+        return fd;
     if (prefix_fd >= 0) {
         off_t in = 0;
         uint64_t left = prefix_len;
@@ -466,8 +518,7 @@ fail : {
     int e = errno ? errno : EIO;
     if (fd >= 0)
         close(fd);
-    if (made)
-        unlinkat(dd->fd, tmp, 0);
+    unlinkat(dd->fd, tmp, 0);
     dp_errf(err, errlen, "%s: cannot write: %s", path, strerror(e));
     return DP_EIO;
 }

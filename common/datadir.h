@@ -102,6 +102,21 @@ int datadir_stat(const struct datadir *dd, const char *name, struct stat *st);
 int datadir_replace(const struct datadir *dd, const char *name, int prefix_fd, uint64_t prefix_len,
                     const char *data, size_t len, char *err, size_t errlen);
 
+/* For a caller that writes a replacement itself (report --upgrade): makes a
+ * new empty file with an unpredictable name ".NAME.<16 hex digits>.tmp" in
+ * the folder (O_CREAT|O_EXCL|O_NOFOLLOW, 0644), its name in tmpname (tmplen
+ * >= NAME_MAX + 1 is always enough). Returns the write-only descriptor (the
+ * caller closes it, and removes the file with datadir_unlink on failure) or
+ * a negative code with err set. */
+int datadir_tmpfile(const struct datadir *dd, const char *name, char *tmpname, size_t tmplen,
+                    char *err, size_t errlen);
+/* Renames `from` over `to`, both in the folder; an existing `to` that is not
+ * a regular file (or, unless DATADIR_INSECURE_OK, another user's or
+ * hard-linked) is refused with DP_EUNSAFE and left alone. 0 or a negative
+ * code with err set. */
+int datadir_rename(const struct datadir *dd, const char *from, const char *to, char *err,
+                   size_t errlen);
+
 /* Removes `name` from the folder (not a folder): 0, -ENOENT, or -errno. */
 int datadir_unlink(const struct datadir *dd, const char *name);
 

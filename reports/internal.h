@@ -39,6 +39,13 @@ struct obslog {
 /* Reads rows from l->size to the end of the file into l->agg (restarting
  * from scratch when asked to). Used by obslog_open and the refresh. */
 int rep__read_tail(struct obslog *l, char *err, size_t errlen);
+/* Writes whole lines (CRLF-ended, in the log's form) at the end of the log
+ * and fsyncs, for rows the caller has already fed to l->agg itself, in the
+ * same order and with the values they read back as (merge, which copies
+ * rows it has parsed): l->size, lines and last_round follow. On a write
+ * error this batch is cut off again. */
+int rep__append_fed(struct obslog *l, const char *buf, size_t len, unsigned nlines,
+                    uint32_t last_round, char *err, size_t errlen);
 /* Reads the whole log again into a fresh agg. */
 int rep__read_all(struct obslog *l, char *err, size_t errlen);
 

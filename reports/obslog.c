@@ -9,10 +9,10 @@
  * Anything else that does not read back as a row is damage: refused with its
  * line number, and nothing is changed.
  */
-#define _GNU_SOURCE /* mkostemp */
 #include "internal.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -484,6 +484,7 @@ static const char *const folder_names[] = {
     LOG_NAME,
     ".lock",
     ".state",
+    ".merge",
     "settings.csv",
     "convergence.csv",
     "timeline.csv",
@@ -609,7 +610,8 @@ int obslog_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog
         goto fail;
     }
     int ddflags = (flags & OBSLOG_NOCREATE ? 0 : DATADIR_CREATE) |
-                  (flags & OBSLOG_INSECURE_DIR ? DATADIR_INSECURE_OK : 0);
+                  (flags & OBSLOG_INSECURE_DIR ? DATADIR_INSECURE_OK : 0) |
+                  (flags & OBSLOG_NOWARN ? DATADIR_NOWARN : 0);
     rc = datadir_open(dir, ddflags, &l->dd, err, errlen);
     if (rc == -ENOENT && (flags & OBSLOG_NOCREATE)) {
         rc = DP_EINPUT;
@@ -728,6 +730,56 @@ unsigned obslog_columns(const struct obslog *l)
     return l->ncols;
 }
 
+/* Writes whole lines (CRLF-ended, in the log's form) at the end of the log,
+ * fsyncs, and feeds them as they read back to the aggregates; on a write
+ * error the log is cut back to where it was. */
+static int append_bytes(struct obslog *l, const char *buf, size_t len, char *err, size_t errlen)
+{
+    int rc = 0;
+    if (l->ncols == OBS_NCOLUMNS_V1 && !l->notified && len > 0) {
+        /* the log is kept in the form its readers know; say once what is left out */
+        l->notified = true;
+        if (!l->quiet)
+            fprintf(stderr,
+                    "dnsprop: notice: %s has the %u columns of an older dnsprop: new rows keep "
+                    "that form, without site and ede; 'dnsprop report --upgrade --dir %s' "
+                    "rewrites it once with them\n",
+                    l->path, OBS_NCOLUMNS_V1, l->dir);
+    }
+    size_t done = 0;
+    while (done < len) {
+        ssize_t k = write(l->fd, buf + done, len - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
+            rc = DP_EIO;
+            break;
+        }
+        done += (size_t)k;
+    }
+    if (rc == 0 && fsync(l->fd) != 0) {
+        dp_errf(err, errlen, "%s: fsync: %s", l->path, strerror(errno));
+        rc = DP_EIO;
+    }
+    if (rc != 0) {
+        /* leave no half row behind */
+        if (ftruncate(l->fd, (off_t)l->size) != 0)
+            fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
+        return rc;
+    }
+    /* Feed the aggregates with the rows as they read back from the file,
+     * so that a later rebuild from the log sees exactly the same values. */
+    uint64_t before = l->size;
+    rc = rep__read_tail(l, err, errlen);
+    if (rc != 0 && l->size == before) {
+        /* what was written does not read back as rows: take it out again */
+        if (ftruncate(l->fd, (off_t)before) != 0 || fsync(l->fd) != 0)
+            fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
+    }
+    return rc;
+}
+
 int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err, size_t errlen)
 {
     struct csvw w;
@@ -749,8 +801,35 @@ int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err,
     }
     if ((rc = csvw_error(&w)) != 0)
         goto out;
-    if (l->ncols == OBS_NCOLUMNS_V1 && !l->notified && n > 0) {
-        /* the log is kept in the form its readers know; say once what is left out */
+    rc = append_bytes(l, w.buf, w.len, err, errlen);
+out:
+    csvw_deinit(&w);
+    return rc;
+}
+
+int rep__append_fed(struct obslog *l, const char *buf, size_t len, unsigned nlines,
+                    uint32_t last_round, char *err, size_t errlen)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t k = write(l->fd, buf + done, len - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
+            if (ftruncate(l->fd, (off_t)l->size) != 0)
+                fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
+            return DP_EIO;
+        }
+        done += (size_t)k;
+    }
+    if (fsync(l->fd) != 0) {
+        dp_errf(err, errlen, "%s: fsync: %s", l->path, strerror(errno));
+        if (ftruncate(l->fd, (off_t)l->size) != 0)
+            fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
+        return DP_EIO;
+    }
+    if (l->ncols == OBS_NCOLUMNS_V1 && !l->notified && len > 0) {
         l->notified = true;
         if (!l->quiet)
             fprintf(stderr,
@@ -759,34 +838,26 @@ int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err,
                     "rewrites it once with them\n",
                     l->path, OBS_NCOLUMNS_V1, l->dir);
     }
-    size_t done = 0;
-    while (done < w.len) {
-        ssize_t k = write(l->fd, w.buf + done, w.len - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
-            rc = DP_EIO;
-            break;
-        }
-        done += (size_t)k;
+    l->size += len;
+    l->lines += nlines;
+    if (last_round > l->last_round)
+        l->last_round = last_round;
+    return 0;
+}
+
+int obslog_append_lines(struct obslog *l, const char *buf, size_t len, uint32_t first_round,
+                        char *err, size_t errlen)
+{
+    if (first_round < l->last_round || first_round == 0) {
+        dp_errf(err, errlen, "round %u, but the log is at round %u", (unsigned)first_round,
+                (unsigned)l->last_round);
+        return DP_EINPUT;
     }
-    if (rc == 0 && fsync(l->fd) != 0) {
-        dp_errf(err, errlen, "%s: fsync: %s", l->path, strerror(errno));
-        rc = DP_EIO;
+    if (len > 0 && (len < 2 || buf[len - 1] != '\n' || buf[len - 2] != '\r')) {
+        dp_errf(err, errlen, "internal error: lines without CRLF");
+        return DP_EINTERNAL;
     }
-    if (rc != 0) {
-        /* leave no half row behind */
-        if (ftruncate(l->fd, (off_t)l->size) != 0)
-            fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
-        goto out;
-    }
-    /* Feed the aggregates with the rows as they read back from the file,
-     * so that a later rebuild from the log sees exactly the same values. */
-    rc = rep__read_tail(l, err, errlen);
-out:
-    csvw_deinit(&w);
-    return rc;
+    return append_bytes(l, buf, len, err, errlen);
 }
 
 void obslog_close(struct obslog *l)
@@ -934,19 +1005,24 @@ static int upgrade_line(void *arg, const char *line, size_t len, unsigned lineno
 }
 
 /* Temporary files of an upgrade that a crash left behind. Only called under
- * the lock, when no other upgrade can be running. */
-static void upgrade_sweep(const char *dir)
+ * the lock, when no other upgrade can be running. Read through the folder's
+ * own descriptor (a copy: closedir closes it). */
+static void upgrade_sweep(const struct datadir *dd)
 {
-    DIR *d = opendir(dir);
+    int fd = openat(dd->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     struct dirent *de;
-    if (d == NULL)
+    if (d == NULL) {
+        if (fd >= 0)
+            close(fd);
         return;
+    }
     while ((de = readdir(d)) != NULL) {
         struct stat st;
         if (strncmp(de->d_name, UPGRADE_PREFIX, strlen(UPGRADE_PREFIX)) != 0)
             continue;
-        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-            unlinkat(dirfd(d), de->d_name, 0);
+        if (fstatat(dd->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+            unlinkat(dd->fd, de->d_name, 0);
     }
     closedir(d);
 }
@@ -954,39 +1030,39 @@ static void upgrade_sweep(const char *dir)
 int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint64_t *rows,
                    char *err, size_t errlen)
 {
+    return obslog_upgrade_flags(dir, 0, lock_wait_ms, upgraded, rows, err, errlen);
+}
+
+int obslog_upgrade_flags(const char *dir, int flags, unsigned lock_wait_ms, bool *upgraded,
+                         uint64_t *rows, char *err, size_t errlen)
+{
     struct obslog *l = NULL;
     struct upgrade u = {.fd = -1};
-    char *tmp = NULL;
+    char tmp[NAME_MAX + 1] = "";
     char why[300] = "";
     struct stat st;
     *upgraded = false;
     *rows = 0;
     /* the whole log is read back first: damage refuses the upgrade, nothing changed */
-    int rc = obslog_open(dir, lock_wait_ms, OBSLOG_NOCREATE | OBSLOG_REBUILD | OBSLOG_QUIET, &l,
-                         err, errlen);
+    int rc = obslog_open(dir, lock_wait_ms,
+                         (flags & (OBSLOG_INSECURE_DIR | OBSLOG_NOWARN)) | OBSLOG_NOCREATE |
+                             OBSLOG_REBUILD | OBSLOG_QUIET,
+                         &l, err, errlen);
     if (rc != 0)
         return rc;
     if (l->ncols == OBS_NCOLUMNS)
         goto out;
-    upgrade_sweep(l->dir);
-    size_t n = strlen(l->dir) + sizeof "/" UPGRADE_PREFIX "XXXXXX";
-    if ((tmp = malloc(n)) == NULL) {
-        rc = DP_ENOMEM;
-        goto out;
-    }
-    snprintf(tmp, n, "%s/" UPGRADE_PREFIX "XXXXXX", l->dir);
-    /* an unpredictable name, created with O_EXCL */
-    u.fd = mkostemp(tmp, O_CLOEXEC);
+    upgrade_sweep(&l->dd);
+    /* an unpredictable name, created with O_EXCL, in the folder held open */
+    u.fd = datadir_tmpfile(&l->dd, LOG_NAME ".upgrade", tmp, sizeof tmp, err, errlen);
     if (u.fd < 0) {
-        free(tmp);
-        tmp = NULL;
+        u.fd = -1;
         rc = DP_EIO;
-        dp_errf(err, errlen, "%s: cannot create a temporary file: %s", l->dir, strerror(errno));
         goto out;
     }
     if (fstat(l->fd, &st) != 0 || fchmod(u.fd, st.st_mode & 0777) != 0) {
         rc = DP_EIO;
-        dp_errf(err, errlen, "%s: %s", tmp, strerror(errno));
+        dp_errf(err, errlen, "%s/%s: %s", l->dir, tmp, strerror(errno));
         goto out;
     }
     static const char header[] = OBS_HEADER "\r\n";
@@ -1002,7 +1078,7 @@ int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint6
     bool torn = false;
     rc = scan_lines(l->fd, l->header_len, 2, upgrade_line, &u, &end, &next, &torn, why, sizeof why);
     if (rc != 0) {
-        dp_errf(err, errlen, "%s: %s", tmp, why);
+        dp_errf(err, errlen, "%s/%s: %s", l->dir, tmp, why);
         goto out;
     }
     if (torn || end != l->size) { /* cannot be: the log is locked and was just read whole */
@@ -1012,24 +1088,22 @@ int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint6
     }
     if (upgrade_flush(&u) != 0 || fsync(u.fd) != 0) {
         rc = DP_EIO;
-        dp_errf(err, errlen, "%s: cannot write the new log: %s", tmp, strerror(errno));
+        dp_errf(err, errlen, "%s/%s: cannot write the new log: %s", l->dir, tmp, strerror(errno));
         goto out;
     }
     if (close(u.fd) != 0) {
         u.fd = -1;
         rc = DP_EIO;
-        dp_errf(err, errlen, "%s: %s", tmp, strerror(errno));
+        dp_errf(err, errlen, "%s/%s: %s", l->dir, tmp, strerror(errno));
         goto out;
     }
     u.fd = -1;
     /* the switch: before it the old log is whole, after it the new one */
-    if (rename(tmp, l->path) != 0) {
-        rc = DP_EIO;
-        dp_errf(err, errlen, "%s: cannot replace the log: %s", l->path, strerror(errno));
+    if ((rc = datadir_rename(&l->dd, tmp, LOG_NAME, err, errlen)) != 0) {
+        rc = rc == DP_EUNSAFE ? DP_EUNSAFE : DP_EIO;
         goto out;
     }
-    free(tmp);
-    tmp = NULL;
+    tmp[0] = '\0';
     if (datadir_sync(&l->dd) != 0) {
         rc = DP_EIO;
         dp_errf(err, errlen, "%s: fsync: %s", l->dir, strerror(errno));
@@ -1040,10 +1114,94 @@ int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint6
 out:
     if (u.fd >= 0)
         close(u.fd);
-    if (tmp != NULL)
-        unlink(tmp);
-    free(tmp);
+    if (tmp[0] != '\0')
+        datadir_unlink(&l->dd, tmp);
     free(u.buf);
     obslog_close(l); /* releases the lock last */
     return rc;
+}
+
+/* ---- appending many rows ---- */
+
+#define BATCH_ROWS 32768
+#define BATCH_TEXT (8u << 20)
+
+/* The string fields of a row: copied into the batch's arena. */
+#define OBS_STR_FIELDS(o)                                                                          \
+    {                                                                                              \
+        &(o)->vantage, &(o)->domain, &(o)->check, &(o)->qname, &(o)->qtype, &(o)->server,          \
+            &(o)->address, &(o)->answer, &(o)->expected, &(o)->site, &(o)->ede                     \
+    }
+
+int obs_batch_add(struct obs_batch *b, const struct obs *o, uint32_t round)
+{
+    if (b->n == b->cap) {
+        size_t c = b->cap ? b->cap * 2 : 1024;
+        struct obs *r = realloc(b->rows, c * sizeof *r);
+        if (r == NULL)
+            return DP_ENOMEM;
+        b->rows = r;
+        b->cap = c;
+    }
+    struct obs *w = &b->rows[b->n];
+    *w = *o;
+    w->round = round;
+    const char **f[] = OBS_STR_FIELDS(w);
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        const char *s = *f[i] ? *f[i] : "";
+        size_t len = strlen(s) + 1;
+        if (b->ntext + len > b->captext) {
+            size_t c = b->captext ? b->captext : 1u << 16;
+            while (c < b->ntext + len)
+                c *= 2;
+            char *t = realloc(b->text, c);
+            if (t == NULL)
+                return DP_ENOMEM;
+            b->text = t;
+            b->captext = c;
+        }
+        memcpy(b->text + b->ntext, s, len);
+        *f[i] = (const char *)(uintptr_t)b->ntext; /* an offset until the append */
+        b->ntext += len;
+    }
+    b->n++;
+    return 0;
+}
+
+bool obs_batch_full(const struct obs_batch *b)
+{
+    return b->n >= BATCH_ROWS || b->ntext >= BATCH_TEXT;
+}
+
+int obs_batch_append(struct obs_batch *b, struct obslog *l, char *err, size_t errlen)
+{
+    if (b->n == 0)
+        return 0;
+    for (size_t r = 0; r < b->n; r++) {
+        const char **f[] = OBS_STR_FIELDS(&b->rows[r]);
+        for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+            *f[i] = b->text + (uintptr_t)*f[i];
+    }
+    int rc = obslog_append(l, b->rows, b->n, err, errlen);
+    b->n = 0;
+    b->ntext = 0;
+    return rc;
+}
+
+void obs_batch_deinit(struct obs_batch *b)
+{
+    free(b->rows);
+    free(b->text);
+    memset(b, 0, sizeof *b);
+}
+
+uint64_t obslog_mark(const struct obslog *l)
+{
+    return l->size;
+}
+
+void obslog_rollback(struct obslog *l, uint64_t mark)
+{
+    if (ftruncate(l->fd, (off_t)mark) != 0 || fsync(l->fd) != 0)
+        fprintf(stderr, "dnsprop: %s: cannot cut the log back: %s\n", l->path, strerror(errno));
 }

@@ -103,6 +103,7 @@ enum {
     OBSLOG_INSECURE_DIR = 4, /* --insecure-dir: accept a folder others can write or own
                                 (with a warning on stderr) */
     OBSLOG_QUIET = 8,        /* no notice on stderr about a log of the older form (-q) */
+    OBSLOG_NOWARN = 16,      /* no --insecure-dir warning: a second open in the same run */
 };
 
 /* Opens the data folder `dir`: creates it and observations.csv (with its
@@ -127,6 +128,35 @@ uint32_t obslog_next_round(const struct obslog *l);
  * (round >= the last round in the log), else DP_EINPUT. On a write error the
  * log is cut back to where it was. */
 int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err, size_t errlen);
+/* Appends rows already written in the log's form (obslog_columns; each
+ * line CRLF-ended, as obs_write_row_cols writes them), the first of round
+ * first_round and none going back in rounds, then fsyncs and reads them back
+ * into the aggregates: lines that do not read back as rows are taken out
+ * again and refused (DP_EDAMAGED). For merge, which copies rows it has
+ * already read and checked. */
+int obslog_append_lines(struct obslog *l, const char *buf, size_t len, uint32_t first_round,
+                        char *err, size_t errlen);
+/* Many rows for one obslog_append: the rows and their strings are copied
+ * into the batch (owned by it). Zero-initialize; obs_batch_deinit frees. */
+struct obs_batch {
+    struct obs *rows; /* owned; their strings are offsets into text until appended */
+    size_t n, cap;
+    char *text; /* owned */
+    size_t ntext, captext;
+};
+/* Copies o (with its round replaced by `round`). 0 or DP_ENOMEM. */
+int obs_batch_add(struct obs_batch *b, const struct obs *o, uint32_t round);
+/* Whether the batch is big enough to append now (32768 rows or 8 MiB). */
+bool obs_batch_full(const struct obs_batch *b);
+/* obslog_append of every row in the batch, which is then empty. */
+int obs_batch_append(struct obs_batch *b, struct obslog *l, char *err, size_t errlen);
+void obs_batch_deinit(struct obs_batch *b);
+/* Where the log ends now, and cutting it back there (after rows appended
+ * by a run that then fails: all or nothing; the caller then closes the log
+ * without a refresh). */
+uint64_t obslog_mark(const struct obslog *l);
+void obslog_rollback(struct obslog *l, uint64_t mark);
+
 /* Whether the open read only the rows after DIR/.state (true) or the whole
  * log (false: no state, a state that does not match, or OBSLOG_REBUILD). */
 bool obslog_from_state(const struct obslog *l);
@@ -147,6 +177,10 @@ unsigned obslog_columns(const struct obslog *l);
  * with a message in err. */
 int obslog_upgrade(const char *dir, unsigned lock_wait_ms, bool *upgraded, uint64_t *rows,
                    char *err, size_t errlen);
+/* The same with OBSLOG_INSECURE_DIR and OBSLOG_NOWARN (the only flags it
+ * takes from the caller). */
+int obslog_upgrade_flags(const char *dir, int flags, unsigned lock_wait_ms, bool *upgraded,
+                         uint64_t *rows, char *err, size_t errlen);
 /* Releases the lock and everything; NULL is fine. */
 void obslog_close(struct obslog *l);
 /* The data folder and log path (owned by l). */
@@ -171,6 +205,31 @@ int obslog_check_folder(const struct datadir *dd, char *err, size_t errlen);
  * FIFO or a device is refused (DP_EUNSAFE) without being opened. */
 int obslog_read(const char *path, int (*cb)(const struct obs *o, unsigned line, void *arg),
                 void *arg, char *err, size_t errlen);
+
+/* ---- merge (reports/merge.c) ---- */
+struct merge_stats {
+    size_t sources;           /* source folders read */
+    uint64_t rows_new;        /* rows this log did not hold */
+    uint64_t rows_held;       /* rows it held already (full comparison only) */
+    uint64_t rows_appended;   /* = rows_new after a merge that succeeded */
+    uint64_t rounds_appended; /* new rounds: one per (vantage, round) group of a source */
+    bool incremental;         /* DIR/.merge matched: only rows after the last merge were read */
+};
+
+/* `dnsprop merge`: appends to l (opened and locked by obslog_open) every row
+ * of the logs DIRS[i]/observations.csv that l does not hold yet; rows keep
+ * their vantage and time, each (vantage, round) group of a source becomes one
+ * new round of l, in the order of the groups' first times (reports/merge.c
+ * says why). Sources are only read; a symlink is followed to a regular file
+ * only. A damaged source (DP_EDAMAGED, "PATH:LINE: ..."), a source of
+ * another version (DP_EFORMAT), or two places that hold different rows for
+ * one vantage (DP_EINPUT, both named) are refused before anything is
+ * appended; a write error cuts l's log back to where it was. Remembers how
+ * far each source was merged in DIR/.merge, so that the next merge reads only
+ * what was added since. The caller refreshes the reports. Returns 0 or a
+ * negative code with a one-line message in err. */
+int obslog_merge(struct obslog *l, const char *const *dirs, size_t ndirs, struct merge_stats *st,
+                 char *err, size_t errlen);
 
 /* ---- reports ---- */
 /* Per-domain settings the log cannot carry (saved in DIR/settings.csv). */

@@ -1207,3 +1207,58 @@ out:
     free(d);
     return rc;
 }
+
+int check_recorded_answer(enum check_id c, const char *answer, char **out)
+{
+    int rc = check_view_answer(c, answer, out);
+    if (rc == DP_EINPUT) {
+        /* not splittable into records: keep it as served */
+        *out = strdup(answer);
+        rc = *out ? 0 : DP_ENOMEM;
+    }
+    return rc;
+}
+
+int64_t check_soa_serial(const char *answer)
+{
+    /* SOA RDATA: mname rname serial refresh retry expire minimum */
+    const char *p = answer;
+    for (int field = 0; field < 2 && p != NULL; field++) {
+        p = strchr(p, ' ');
+        if (p != NULL)
+            p++;
+    }
+    if (p == NULL || *p < '0' || *p > '9')
+        return -1;
+    char *end;
+    unsigned long long v = strtoull(p, &end, 10);
+    if (end == p || v > UINT32_MAX)
+        return -1;
+    return (int64_t)v;
+}
+
+long check_auth_truth(enum check_id c, const struct check_auth_answer *v, size_t n)
+{
+    bool disagree = false;
+    if (n == 0)
+        return -1;
+    for (size_t i = 1; i < n && !disagree; i++)
+        disagree = check_answers_equal(c, v[0].answer, v[i].answer) != 1;
+    if (!disagree)
+        return 0;
+    int64_t best_serial = -2;
+    size_t best_votes = 0;
+    long best = -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t votes = 0;
+        for (size_t j = 0; j < n; j++)
+            votes += check_answers_equal(c, v[j].answer, v[i].answer) == 1;
+        if (best < 0 || v[i].serial > best_serial ||
+            (v[i].serial == best_serial && votes > best_votes)) {
+            best = (long)i;
+            best_serial = v[i].serial;
+            best_votes = votes;
+        }
+    }
+    return best;
+}

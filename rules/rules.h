@@ -140,6 +140,25 @@ int check_mx_targets(const char *answer, struct check_mx_target **out, size_t *n
  * for a text that does not split into records, or DP_ENOMEM. */
 int check_view_answer(enum check_id c, const char *answer, char **out);
 
+/* The answer as a row records it: check_view_answer's view, or the text as
+ * served when it does not split into records. 0 (caller frees *out) or
+ * DP_ENOMEM. The live round and `import atlas` both record answers so. */
+int check_recorded_answer(enum check_id c, const char *answer, char **out);
+
+/* The serial of a normalized SOA answer ("mname rname serial ..."), or -1. */
+int64_t check_soa_serial(const char *answer);
+
+/* One authoritative server's answer to a question, for check_auth_truth. */
+struct check_auth_answer {
+    const char *answer; /* normalized, as recorded */
+    int64_t serial;     /* the SOA serial that server gave in the same round, -1 none */
+};
+/* The authoritative truth among n answers (ok, nxdomain, nodata) of check c
+ * (PRODUCT.md section 6): the one every server gave; when they disagree, the
+ * one from the server with the highest SOA serial, then the most common one.
+ * Returns its index, or -1 when n is 0. */
+long check_auth_truth(enum check_id c, const struct check_auth_answer *v, size_t n);
+
 /* Whether two normalized answers of check c are equal as sets. TXT-based
  * checks (spf, dmarc, txt) compare each record's strings joined, so a record
  * split differently into strings is the same record, as receivers read it.

@@ -67,6 +67,12 @@ run "check" 0 "$ok" "$build/dnsprop" check contoso.test --resolvers "$res" \
 run "check again" 0 "$ok" "$build/dnsprop" check contoso.test --resolvers "$res" \
   --authority "127.0.0.1:$3" --dir "$scratch/d" --checks m365
 run "report" 0 "$ok" "$build/dnsprop" report --dir "$scratch/d"
+run "merge" 0 "$ok" "$build/dnsprop" merge --dir "$scratch/m" "$scratch/d"
+run "merge again" 0 "$ok" "$build/dnsprop" merge --dir "$scratch/m" "$scratch/d"
+run "import atlas" 0 '^DNSPROP WARNING - 1xbet.com a 0/3 converged' "$build/dnsprop" import atlas \
+  "$src/tests/data/atlas/tools_dns_compact_basic.json" \
+  "$src/tests/data/atlas/tools_dns_compact_more.json" 1xbet.com ipv4only.arpa --checks a,aaaa \
+  --dir "$scratch/i"
 run "query" 0 ',contoso\.test\.,MX,.*,udp,ok,NOERROR,.*,10 mail\.contoso\.test\.,' \
   "$build/dnsprop" query "@127.0.0.1:$1" contoso.test MX
 run "query +tcp" 0 ',contoso\.test\.,TXT,.*,tcp,ok,NOERROR,.*v=spf1 -all' \

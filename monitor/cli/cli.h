@@ -14,5 +14,7 @@ int cmd_report(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_resolvers(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_merge(int argc, char **argv);  /* cmd_merge.c */
+int cmd_import(int argc, char **argv); /* cmd_import.c: import atlas */
 
 #endif

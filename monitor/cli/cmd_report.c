@@ -75,7 +75,9 @@ int cmd_report(int argc, char **argv)
     if (upgrade) {
         bool done = false;
         uint64_t rows = 0;
-        rc = obslog_upgrade(dir, REPORT_LOCK_WAIT_MS, &done, &rows, err, sizeof err);
+        /* the rebuild below gives the --insecure-dir warning of this run */
+        rc = obslog_upgrade_flags(dir, flags | OBSLOG_NOWARN, REPORT_LOCK_WAIT_MS, &done, &rows,
+                                  err, sizeof err);
         if (rc != 0) {
             fprintf(stderr, "dnsprop report: %s\n", err[0] ? err : dp_strerror(rc));
             return DP_EXIT_UNKNOWN;

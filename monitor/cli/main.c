@@ -59,6 +59,34 @@ static const struct command commands[] = {
      "                        old rows); every old value is kept as it was\n"
      "  --insecure-dir        accept a data folder writable by group or others, or owned by\n"
      "                        another user (refused otherwise; a warning every run)\n"},
+    {"merge", cmd_merge, "dnsprop merge --dir DIR SRCDIR... [-q] [--insecure-dir]",
+     "Append to DIR's log every row of the SRCDIR logs (other hosts' --vantage\n"
+     "folders) that it does not hold yet, then refresh DIR's reports. Rows keep\n"
+     "their vantage and time; each round of a source becomes a round of DIR.\n"
+     "Merging the same folders again appends nothing; after a source grew, only its\n"
+     "new rows are read. A damaged source (PATH:LINE), or two folders holding\n"
+     "different rows for one vantage, is refused and nothing is appended.\n"
+     "Exit 0 merged (the status line on stdout), 3 refused.\n\n"
+     "  --insecure-dir        accept a DIR writable by group or others, or owned by another\n"
+     "                        user (sources are only read and may be anyone's)\n"},
+    {"import", cmd_import, "dnsprop import atlas FILE... DOMAIN... [options]",
+     "Import RIPE Atlas DNS measurement results (a JSON array or one result per\n"
+     "line, as the Atlas API returns them) into the log and refresh the reports.\n"
+     "Each answer's abuf is judged like dnsprop's own answers; the vantage is\n"
+     "atlas:PROBE, the server the resolver the probe asked. A result already in\n"
+     "the log is not imported again. FILE arguments are those that name a file.\n\n"
+     "Options:\n"
+     "  --dir DIR             data folder (default ./dnsprop-<first domain>)\n"
+     "  --checks LIST         the checks to take from the results (default: those of check)\n"
+     "  --expect CHECK=VALUE  expected records, as for check\n"
+     "  --profile m365        Microsoft 365 expectations, as for check\n"
+     "  --single-mx           require exactly one MX\n"
+     "  --skip-bad            import the good results when some are bad (else nothing)\n"
+     "  --insecure-dir        accept a DIR writable by group or others, or another user's\n"
+     "  -q                    no summary on stderr\n"
+     "Without --expect or a profile rule, the expected value is the authoritative\n"
+     "answer in DIR's log (run check there too) at or before the result's time.\n"
+     "Exit 0 imported (the status line on stdout), 3 bad input (nothing imported).\n"},
     {"query", cmd_query, "dnsprop query [@SERVER] NAME [TYPE] [+tcp] [+norec]",
      "One validated query, printed as the observations header and one row.\n"
      "SERVER is ADDR, ADDR:PORT or [V6]:PORT (default: the first built-in resolver);\n"
