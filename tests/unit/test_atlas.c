@@ -29,7 +29,9 @@ static const char real[] =
 /* Reads every result of text; returns how many, or the error. */
 static int read_all(const char *text, char *err, size_t errlen)
 {
-    FILE *f = fmemopen((void *)text, strlen(text), "rb");
+    char *copy = strdup(text); /* fmemopen takes a plain pointer */
+    assert_non_null(copy);
+    FILE *f = fmemopen(copy, strlen(copy), "rb");
     struct atlas_reader *r;
     int n = 0, rc;
     assert_non_null(f);
@@ -42,6 +44,7 @@ static int read_all(const char *text, char *err, size_t errlen)
     }
     atlas_reader_free(r);
     fclose(f);
+    free(copy);
     return rc < 0 ? rc : n;
 }
 
