@@ -65,16 +65,6 @@ enum equery_state {
     EQ_DONE,       /* callback made; handles closing */
 };
 
-static const char *const state_names[] = {"queued",   "sending", "waiting",
-                                          "retrying", "tcp",     "done"};
-
-const char *engine_state_name(int state)
-{
-    if (state < 0 || state > EQ_DONE)
-        return "?";
-    return state_names[state];
-}
-
 struct eserver;
 struct engine;
 
