@@ -1,8 +1,9 @@
 /*
  * Fuzz target: the observation log reader. Each line through obs_parse_line()
- * (a parsed row must write back as a row that parses to the same fields), and
+ * in both forms, the current 19 columns and the older 17 (a parsed row must
+ * write back, in the same form, as a row that parses to the same fields), and
  * the whole input as a file through obslog_read() (an in-memory file, so no
- * disk is touched).
+ * disk is touched), whichever header it starts with.
  */
 #define _GNU_SOURCE
 #include "fuzz.h"
@@ -20,7 +21,7 @@ static int count_row(const struct obs *o, unsigned line, void *arg)
     return 0;
 }
 
-static void roundtrip(const struct obs *o)
+static void roundtrip(const struct obs *o, unsigned ncols)
 {
     struct csvw w;
     struct csvr r;
@@ -28,12 +29,16 @@ static void roundtrip(const struct obs *o)
     char why[256];
     csvw_init(&w);
     csvr_init(&r);
-    obs_write_row(&w, o);
+    obs_write_row_cols(&w, o, ncols);
     if (csvw_error(&w) == 0) {
         FUZZ_ASSERT(w.len >= 2 && w.buf[w.len - 1] == '\n');
-        FUZZ_ASSERT(obs_parse_line(&r, w.buf, w.len - 1, &back, why, sizeof why) == 0);
+        FUZZ_ASSERT(obs_parse_line_cols(&r, w.buf, w.len - 1, ncols, &back, why, sizeof why) == 0);
         FUZZ_ASSERT(back.time == o->time && back.round == o->round && back.status == o->status);
         FUZZ_ASSERT(back.rcode == o->rcode && back.ttl == o->ttl && back.match == o->match);
+        FUZZ_ASSERT(strcmp(back.answer, o->answer) == 0 && strcmp(back.server, o->server) == 0);
+        FUZZ_ASSERT(strcmp(back.site, o->site) == 0 && strcmp(back.ede, o->ede) == 0);
+        if (ncols == OBS_NCOLUMNS_V1)
+            FUZZ_ASSERT(back.site[0] == '\0' && back.ede[0] == '\0');
     }
     csvr_deinit(&r);
     csvw_deinit(&w);
@@ -50,7 +55,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
         size_t len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
         if (obs_parse_line(&r, (const char *)p, len, &o, why, sizeof why) == 0)
-            roundtrip(&o);
+            roundtrip(&o, OBS_NCOLUMNS);
+        if (obs_parse_line_cols(&r, (const char *)p, len, OBS_NCOLUMNS_V1, &o, why, sizeof why) ==
+            0)
+            roundtrip(&o, OBS_NCOLUMNS_V1);
         p += len + 1;
     }
     csvr_deinit(&r);

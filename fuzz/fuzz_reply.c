@@ -5,10 +5,14 @@
  * a few fixed questions (answers that do not belong to the question). The
  * answer text it returns is then read back the way the rest of the program
  * reads it: check_view_answer() for every check, check_mx_targets() and the
- * MX verdict for MX answers.
+ * MX verdict for MX answers. The reply's EDNS options go through
+ * engine_reply_site_ede(): the site must be printable ASCII, the codes
+ * decimal INFO-CODEs joined by ';', and both must come back unchanged from a
+ * row of the log written and read again.
  */
 #include "fuzz.h"
 #include "engine.h"
+#include "reports.h"
 #include "rules.h"
 
 #include <ldns/ldns.h>
@@ -50,6 +54,66 @@ static void judge(const ldns_pkt *pkt, const char *qname, uint16_t qtype)
     free(cname);
 }
 
+static void site_ede(ldns_pkt *pkt)
+{
+    char *site = NULL, *ede = NULL;
+    if (engine_reply_site_ede(pkt, &site, &ede) != 0) {
+        FUZZ_ASSERT(site == NULL && ede == NULL);
+        return;
+    }
+    FUZZ_ASSERT(site != NULL && ede != NULL);
+    for (const char *p = site; *p; p++)
+        FUZZ_ASSERT(*p >= 0x20 && *p <= 0x7e);
+    unsigned codes = 0;
+    for (const char *p = ede; *p;) {
+        unsigned long v = 0;
+        const char *start = p;
+        while (*p >= '0' && *p <= '9')
+            v = v * 10 + (unsigned long)(*p++ - '0');
+        FUZZ_ASSERT(p > start && p - start <= 5 && v <= 65535);
+        FUZZ_ASSERT(*start != '0' || p - start == 1);
+        codes++;
+        if (*p == ';') {
+            p++;
+            FUZZ_ASSERT(*p != '\0');
+        } else {
+            FUZZ_ASSERT(*p == '\0');
+        }
+    }
+    FUZZ_ASSERT(codes <= ENGINE_EDE_MAX);
+    /* through the log and back */
+    struct obs o = {.time = 1795996800,
+                    .vantage = "v",
+                    .round = 1,
+                    .domain = "contoso.com",
+                    .check = "mx",
+                    .qname = "contoso.com.",
+                    .qtype = "MX",
+                    .server = "r",
+                    .address = "127.0.0.1",
+                    .status = OBS_OK,
+                    .rcode = 0,
+                    .latency_ms = 1,
+                    .ttl = 1,
+                    .site = site,
+                    .ede = ede};
+    struct csvw w;
+    struct csvr r;
+    struct obs back;
+    char why[256];
+    csvw_init(&w);
+    csvr_init(&r);
+    obs_write_row(&w, &o);
+    if (csvw_error(&w) == 0) {
+        FUZZ_ASSERT(obs_parse_line(&r, w.buf, w.len - 1, &back, why, sizeof why) == 0);
+        FUZZ_ASSERT(strcmp(back.site, site) == 0 && strcmp(back.ede, ede) == 0);
+    }
+    csvr_deinit(&r);
+    csvw_deinit(&w);
+    free(site);
+    free(ede);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     ldns_pkt *pkt = NULL;
@@ -68,6 +132,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     judge(pkt, "contoso.com.", LDNS_RR_TYPE_MX);
     judge(pkt, "contoso.com", LDNS_RR_TYPE_TXT);
     judge(pkt, "selector1._domainkey.contoso.com.", LDNS_RR_TYPE_CNAME);
+    site_ede(pkt);
+    site_ede(pkt); /* again: ldns keeps the option list it read in the packet */
     ldns_pkt_free(pkt);
     return 0;
 }

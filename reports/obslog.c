@@ -589,6 +589,8 @@ static int check_header(struct obslog *l, char *err, size_t errlen)
     return 0;
 }
 
+static void upgrade_sweep(const struct datadir *dd);
+
 int obslog_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog **out, char *err,
                 size_t errlen)
 {
@@ -691,6 +693,9 @@ int obslog_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog
             goto fail;
         }
     }
+    /* an upgrade killed halfway left its copy of the log: under the lock,
+     * no upgrade is running, so the next run of any command removes it */
+    upgrade_sweep(&l->dd);
     *out = l;
     return 0;
 fail:

@@ -66,6 +66,9 @@ struct dset {
 struct sets {
     struct dset *v;
     size_t n;
+    bool v1; /* the file had the 5 columns of SETTINGS_HEADER_V1: written back so while no
+                domain has an old TTL to keep, so that the older dnsprop still reads the
+                folder (as a 17-column log keeps its form) */
 };
 
 static void sets_free(struct sets *s)
@@ -168,6 +171,7 @@ static int sets_load(const struct datadir *dd, struct sets *s, char *err, size_t
                 hl--;
             if (hl == strlen(SETTINGS_HEADER_V1) && memcmp(line, SETTINGS_HEADER_V1, hl) == 0) {
                 want = 5;
+                s->v1 = true;
                 continue;
             }
             if (hl != strlen(SETTINGS_HEADER) || memcmp(line, SETTINGS_HEADER, hl) != 0) {
@@ -228,8 +232,15 @@ out:
 static int sets_save(const struct datadir *dd, const struct sets *s, char *err, size_t errlen)
 {
     struct csvw w;
+    bool v1 = s->v1;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i].old_ttl_s > 0)
+            v1 = false; /* the old form cannot hold it: the new form, once */
     csvw_init(&w);
-    csvw_raw(&w, SETTINGS_HEADER "\r\n", strlen(SETTINGS_HEADER) + 2);
+    if (v1)
+        csvw_raw(&w, SETTINGS_HEADER_V1 "\r\n", strlen(SETTINGS_HEADER_V1) + 2);
+    else
+        csvw_raw(&w, SETTINGS_HEADER "\r\n", strlen(SETTINGS_HEADER) + 2);
     for (size_t i = 0; i < s->n; i++) {
         csvw_str(&w, s->v[i].domain);
         csvw_str(&w, s->v[i].profile);
@@ -238,7 +249,7 @@ static int sets_save(const struct datadir *dd, const struct sets *s, char *err, 
         csvw_time(&w, s->v[i].since);
         if (s->v[i].old_ttl_s > 0)
             csvw_uint(&w, s->v[i].old_ttl_s);
-        else
+        else if (!v1)
             csvw_field(&w, NULL, 0);
         csvw_end(&w);
     }

@@ -582,7 +582,7 @@ int atlas_result(struct atlas_ctx *c, struct json_object *res, char *err, size_t
     const char *why = NULL;
     int64_t prb, ts, msm;
     int rc = 0;
-    unsigned no = (unsigned)++c->st.results; /* the result's number, for messages */
+    unsigned no = (unsigned)++c->st.results; /* the result's position, for messages */
     const char *type = get_str(res, "type");
     if (type != NULL && strcmp(type, "dns") != 0) {
         c->st.not_dns++;

@@ -113,7 +113,7 @@ cp "$T/up/observations.csv" "$T/up.once"
 expect_exit 0 "$DNSPROP" report --upgrade --dir "$T/up"
 grep -q 'already has the current 19 columns, nothing to upgrade' "$T/err" || fail "upgrade twice: $(cat "$T/err")"
 cmp -s "$T/up.once" "$T/up/observations.csv" || fail "upgrade twice: log changed"
-ls -a "$T/up" | grep -q '^\.observations\.csv\.upgrade\.' && fail "upgrade: temporary file left"
+ls -a "$T/up" | grep -q '^\.observations\.csv\..*\.tmp$' && fail "upgrade: temporary file left"
 # a damaged old log is not upgraded: exit 3, one line, nothing changed
 mklog "$T/upbad"
 sed -i '4s/,udp,/,sctp,/' "$T/upbad/observations.csv"

@@ -9,7 +9,13 @@
 #   - Unbound resolvers whose only upstream is a lab Knot (stub zones for ".",
 #     "test." and each zone that Knot serves),
 #   - ldns-testns servers answering from scripted datafiles (misbehaviour on demand),
-#   - "swallowing" servers that read queries and never answer.
+#   - "swallowing" servers that read queries and never answer,
+#   - resolvers nobody here wrote, forwarding only to a lab Knot (namespace mode
+#     only, see below): BIND 9 (named, with NSID and serve-stale on request),
+#     PowerDNS Recursor, Knot Resolver (kresd),
+#   - a pool of Unbound caches behind one address (nftables DNAT, a random cache
+#     per flow, as anycast and load balancers do), and cuts of the path from a
+#     resolver to its authority (nftables drop), for serve-stale.
 #
 # Isolation. When unprivileged network namespaces work (`unshare -rn`), sourcing
 # this file re-runs the test script inside a fresh user+network namespace whose
@@ -76,6 +82,7 @@ LAB_IP="127.$((RANDOM % 250 + 2)).$((RANDOM % 256)).$((RANDOM % 253 + 1))"
 LAB_DIR="$T/lab"
 mkdir -p "$LAB_DIR"
 declare -A LAB_PID=() LAB_HOST=() LAB_PORT=() LAB_KIND=() LAB_CONF=() LAB_LOG=()
+declare -A LAB_SRC=() # the address a resolver sends its own queries from
 LAB_NAMES=()        # start order, so that stop runs in reverse
 LAB_PORTS_USED=" "  # ports handed out in this run
 LAB_TIMEOUT=${LAB_TIMEOUT:-10} # seconds a server may take to come up
@@ -171,7 +178,39 @@ lab__register() {
   LAB_PORT[$1]=$4
   LAB_CONF[$1]=$5
   LAB_LOG[$1]=$6
+  LAB_SRC[$1]=$3
   LAB_NAMES+=("$1")
+}
+
+# lab_need_netns WHAT: true in namespace mode; otherwise says why WHAT cannot
+# run. Resolvers the lab did not write (BIND, PowerDNS Recursor, Knot Resolver)
+# may look for the root servers or trust anchors on their own at start-up:
+# only the namespace, which has no route anywhere, guarantees that nothing
+# leaves the host. nftables rules, too, must never touch the host's tables.
+lab_need_netns() {
+  [ "$LAB_MODE" = netns ] && return 0
+  lab__err "$1 needs the lab's network namespace (unshare -rn), not the host's loopback"
+  return 1
+}
+
+# lab_new_ip: prints a fresh loopback address 127.X.Y.Z for one server, other
+# than LAB_IP and the ones handed out before; in namespace mode it is also
+# added to lo (BIND listens only on addresses that an interface has).
+LAB_IPS_USED=" $LAB_IP "
+lab_new_ip() {
+  local ip i
+  for i in $(seq 1 100); do
+    ip="127.$((RANDOM % 250 + 2)).$((RANDOM % 256)).$((RANDOM % 253 + 1))"
+    case "$LAB_IPS_USED" in *" $ip "*) continue ;; esac
+    LAB_IPS_USED="$LAB_IPS_USED$ip "
+    if [ "$LAB_MODE" = netns ]; then
+      ip addr add "$ip/32" dev lo 2>/dev/null || { lab__err "cannot add $ip to lo"; return 1; }
+    fi
+    echo "$ip"
+    return 0
+  done
+  lab__err "no free loopback address"
+  return 1
 }
 
 # ---- addresses and queries ---------------------------------------------------
@@ -408,15 +447,27 @@ lab_set_mx() {
 # lab_start_unbound NAME AUTH [OPTION-LINE...]: starts an Unbound resolver whose
 # only upstream is the Knot instance AUTH (stub zones for "." and "test.", and
 # for every zone AUTH serves at this moment). Each OPTION-LINE is added to its
-# server: clause, e.g. "cache-min-ttl: 30" or "cache-max-ttl: 2". Waits until it answers.
+# server: clause, e.g. "cache-min-ttl: 30", "cache-max-ttl: 2" or
+# 'nsid: "ascii_site-a"'. Waits until it answers. It listens on $LAB_IP and a
+# free port, or on LAB_UNBOUND_LISTEN=127.X.Y.Z:PORT when that is set, and
+# sends its own queries from that address.
 lab_start_unbound() {
-  local name=$1 auth=$2 dir port conf up opt zf z
+  local name=$1 auth=$2 dir host=$LAB_IP port conf up opt zf z
   shift 2
   lab__check_name "$name" || return 1
   [ "${LAB_KIND[$auth]:-}" = knot ] || { lab__err "lab_start_unbound $name: '$auth' is not a Knot instance"; return 1; }
   dir="$LAB_DIR/$name"
   mkdir -p "$dir" || return 1
-  port=$(lab__free_port) || return 1
+  if [ -n "${LAB_UNBOUND_LISTEN:-}" ]; then
+    host=${LAB_UNBOUND_LISTEN%:*}
+    port=${LAB_UNBOUND_LISTEN##*:}
+    [[ "$host" =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ && "$port" =~ ^[0-9]{1,5}$ ]] || {
+      lab__err "lab_start_unbound $name: LAB_UNBOUND_LISTEN '$LAB_UNBOUND_LISTEN' is not 127.X.Y.Z:PORT"
+      return 1
+    }
+  else
+    port=$(lab__free_port) || return 1
+  fi
   up="${LAB_HOST[$auth]}@${LAB_PORT[$auth]}"
   conf="$dir/unbound.conf"
   {
@@ -432,8 +483,8 @@ server:
     pidfile: "$dir/unbound.pid"
     num-threads: 1
     so-reuseport: no
-    interface: $LAB_IP@$port
-    outgoing-interface: $LAB_IP
+    interface: $host@$port
+    outgoing-interface: $host
     outgoing-port-avoid: 0-32767
     outgoing-range: 64
     num-queries-per-thread: 32
@@ -466,7 +517,7 @@ EOF
     sed 's/^/  /' "$dir/checkconf.log" >&2
     return 1
   }
-  lab__register "$name" unbound "$LAB_IP" "$port" "$conf" "$dir/unbound.log"
+  lab__register "$name" unbound "$host" "$port" "$conf" "$dir/unbound.log"
   unbound -d -c "$conf" >"$dir/unbound.log" 2>&1 </dev/null &
   LAB_PID[$name]=$!
   lab__wait_up "$name" lab__answers_locally "$name"
@@ -534,6 +585,252 @@ lab_testns_entry() {
   echo "ENTRY_END"
 }
 
+# ---- resolvers nobody here wrote ---------------------------------------------
+# Each forwards only to the Knot instance AUTH (the zones AUTH serves at start),
+# listens on an address of its own (lab_new_ip) and a free port, sends its own
+# queries from that address (so that lab_cut can take its path away), and is
+# waited for until it answers a zone of AUTH. Namespace mode only.
+
+# lab__auth_zones AUTH: the zones a Knot instance serves, one a line, no final dot.
+lab__auth_zones() {
+  local zf
+  for zf in "$LAB_DIR/$1"/*.zone; do basename "$zf" .zone; done
+}
+
+# lab__resolves NAME ZONE: true when the resolver answers ZONE's SOA (NOERROR).
+lab__resolves() {
+  lab_dig "$1" +time=1 "$2" SOA 2>/dev/null | grep -q 'status: NOERROR'
+}
+
+# lab__wait_resolves NAME AUTH: waits until NAME resolves every zone of AUTH.
+lab__wait_resolves() {
+  local z
+  for z in $(lab__auth_zones "$2"); do
+    lab__wait_up "$1" lab__resolves "$1" "$z" || return 1
+  done
+}
+
+# lab__need_auth FUNC NAME AUTH: checks the name and that AUTH is a Knot.
+lab__need_auth() {
+  lab__check_name "$2" || return 1
+  [ "${LAB_KIND[$3]:-}" = knot ] || { lab__err "$1 $2: '$3' is not a Knot instance"; return 1; }
+}
+
+# lab_start_bind NAME AUTH [OPTION-LINE...]: BIND 9 (named) as a recursive
+# resolver forwarding (forward only) to AUTH, with NSID "NAME" (server-id), no
+# DNSSEC validation, no rndc. Each OPTION-LINE goes into options { }, e.g. the
+# serve-stale set of lab_bind_serve_stale. named logs to $T/lab/NAME/named.log.
+lab_start_bind() {
+  local name=$1 auth=$2 dir ip port conf opt
+  shift 2
+  lab__need_auth lab_start_bind "$name" "$auth" || return 1
+  lab_need_netns "BIND ($name)" || return 1
+  command -v named >/dev/null 2>&1 || { lab__err "named not found (package bind9)"; return 1; }
+  dir="$LAB_DIR/$name"
+  mkdir -p "$dir" || return 1
+  ip=$(lab_new_ip) || return 1
+  port=$(lab__free_port) || return 1
+  conf="$dir/named.conf"
+  {
+    cat <<EOF
+options {
+    directory "$dir";
+    pid-file "$dir/named.pid";
+    session-keyfile "$dir/session.key";
+    managed-keys-directory "$dir";
+    listen-on port $port { $ip; };
+    listen-on-v6 { none; };
+    query-source address $ip;
+    notify-source $ip;
+    transfer-source $ip;
+    recursion yes;
+    allow-query { any; };
+    allow-recursion { any; };
+    forward only;
+    forwarders { ${LAB_HOST[$auth]} port ${LAB_PORT[$auth]}; };
+    dnssec-validation no;
+    server-id "$name";
+    notify no;
+    minimal-responses yes;
+    qname-minimization off;
+    prefetch 0;
+EOF
+    for opt in "$@"; do echo "    $opt"; done
+    echo "};"
+    echo "controls { };"
+  } >"$conf"
+  named-checkconf "$conf" >"$dir/checkconf.log" 2>&1 || {
+    lab__err "$conf rejected:"
+    sed 's/^/  /' "$dir/checkconf.log" >&2
+    return 1
+  }
+  lab__register "$name" bind "$ip" "$port" "$conf" "$dir/named.log"
+  # -g: foreground, log to stderr; -n 1: one worker; -4: IPv4 only
+  named -g -4 -n 1 -c "$conf" >"$dir/named.log" 2>&1 </dev/null &
+  LAB_PID[$name]=$!
+  lab__wait_resolves "$name" "$auth"
+}
+
+# lab_bind_serve_stale MAX-STALE: the options of lab_start_bind that make it
+# serve stale (RFC 8767): keep expired records for MAX-STALE seconds, answer
+# from them at once (stale-answer-client-timeout 0) when a refresh does not
+# come, with TTL stale-answer-ttl (30 s by default) and EDE 3; after a failed
+# refresh, stale answers are given for stale-refresh-time (30 s) before the
+# next try. Print them into an array: opts=($(...)) does not keep the spaces,
+# so use: mapfile -t opts < <(lab_bind_serve_stale 300).
+lab_bind_serve_stale() {
+  printf '%s\n' "stale-answer-enable yes;" "stale-cache-enable yes;" "max-stale-ttl $1;" \
+    "stale-answer-client-timeout 0;"
+}
+
+# lab_start_pdns NAME AUTH [SETTING...]: PowerDNS Recursor forwarding every
+# zone of AUTH to it (forward-zones), no DNSSEC, no root hints it can reach.
+# Each SETTING is a recursor.conf line, e.g. "max-cache-ttl=5".
+lab_start_pdns() {
+  local name=$1 auth=$2 dir ip port conf opt fz="" z
+  shift 2
+  lab__need_auth lab_start_pdns "$name" "$auth" || return 1
+  lab_need_netns "PowerDNS Recursor ($name)" || return 1
+  command -v pdns_recursor >/dev/null 2>&1 || { lab__err "pdns_recursor not found (package pdns-recursor)"; return 1; }
+  dir="$LAB_DIR/$name"
+  mkdir -p "$dir" || return 1
+  ip=$(lab_new_ip) || return 1
+  port=$(lab__free_port) || return 1
+  for z in $(lab__auth_zones "$auth"); do
+    fz="$fz${fz:+;}$z=${LAB_HOST[$auth]}:${LAB_PORT[$auth]}"
+  done
+  # the root hints name a root server at an address that is not there
+  printf '.  3600000 IN NS a.root-servers.lab.\na.root-servers.lab. 3600000 IN A 127.255.255.254\n' >"$dir/root.hints"
+  conf="$dir/recursor.conf"
+  {
+    echo "config-dir=$dir"
+    echo "socket-dir=$dir"
+    echo "local-address=$ip"
+    echo "local-port=$port"
+    echo "query-local-address=$ip"
+    echo "allow-from=127.0.0.0/8"
+    echo "forward-zones=$fz"
+    echo "dont-query="
+    echo "hint-file=$dir/root.hints"
+    echo "dnssec=off"
+    echo "daemon=no"
+    echo "write-pid=no"
+    echo "threads=1"
+    echo "pdns-distributes-queries=no"
+    echo "disable-syslog=yes"
+    echo "log-timestamp=yes"
+    echo "loglevel=4"
+    echo "quiet=yes"
+    echo "server-id=$name"
+    for opt in "$@"; do echo "$opt"; done
+  } >"$conf"
+  lab__register "$name" pdns "$ip" "$port" "$conf" "$dir/recursor.log"
+  pdns_recursor --config-dir="$dir" >"$dir/recursor.log" 2>&1 </dev/null &
+  LAB_PID[$name]=$!
+  lab__wait_resolves "$name" "$auth"
+}
+
+# lab_start_kresd NAME AUTH [LUA-LINE...]: Knot Resolver (kresd) stubbing every
+# zone of AUTH to it (policy.STUB), refusing everything else, NSID "NAME", no
+# trust anchor. Each LUA-LINE is added to its config, e.g. "cache.max_ttl(5)".
+lab_start_kresd() {
+  local name=$1 auth=$2 dir ip port conf opt z
+  shift 2
+  lab__need_auth lab_start_kresd "$name" "$auth" || return 1
+  lab_need_netns "Knot Resolver ($name)" || return 1
+  command -v kresd >/dev/null 2>&1 || { lab__err "kresd not found (package knot-resolver)"; return 1; }
+  dir="$LAB_DIR/$name"
+  mkdir -p "$dir" || return 1
+  ip=$(lab_new_ip) || return 1
+  port=$(lab__free_port) || return 1
+  conf="$dir/kresd.conf"
+  {
+    echo "trust_anchors.remove('.')"
+    echo "net.ipv6 = false"
+    echo "net.listen('$ip', $port, { kind = 'dns' })"
+    echo "net.outgoing_v4('$ip')"
+    echo "cache.open(10 * MB, 'lmdb://$dir/cache')"
+    echo "modules.load('nsid')"
+    echo "nsid.name('$name')"
+    for z in $(lab__auth_zones "$auth"); do
+      echo "policy.add(policy.suffix(policy.STUB({'${LAB_HOST[$auth]}@${LAB_PORT[$auth]}'}), {todname('$z.')}))"
+    done
+    echo "policy.add(policy.all(policy.REFUSE))"
+    for opt in "$@"; do echo "$opt"; done
+  } >"$conf"
+  lab__register "$name" kresd "$ip" "$port" "$conf" "$dir/kresd.log"
+  kresd -n -c "$conf" "$dir" >"$dir/kresd.log" 2>&1 </dev/null &
+  LAB_PID[$name]=$!
+  lab__wait_resolves "$name" "$auth"
+}
+
+# ---- nftables: a pool of caches behind one address, and cut paths ------------
+# One table of the lab's own (ip lab) in the namespace: a nat chain for the
+# pools and a filter chain for the cuts. Namespace mode only.
+
+lab__nft_init() {
+  [ -n "${LAB_NFT:-}" ] && return 0
+  command -v nft >/dev/null 2>&1 || { lab__err "nft not found (package nftables)"; return 1; }
+  nft -f - <<EOF || { lab__err "nftables: cannot make the lab's table"; return 1; }
+table ip lab {
+    chain pools { type nat hook output priority -100; policy accept; }
+    chain cuts { type filter hook output priority 0; policy accept; }
+}
+EOF
+  LAB_NFT=1
+}
+
+# lab_start_pool NAME AUTH N [OPTION-LINE...]: N Unbound caches (lab servers
+# NAME-1 ... NAME-N, each with NSID "NAME-i" and the OPTION-LINEs, each on an
+# address of its own) behind one address, lab server NAME: every new flow to
+# it (a new source port) goes to one of them at random (nftables DNAT,
+# numgen random), as an anycast address or a load balancer does. Ask NAME-i
+# to reach one cache directly. Stopping NAME stops nothing: its caches are
+# lab servers of their own.
+lab_start_pool() {
+  local name=$1 auth=$2 n=$3 ip port i mip map=""
+  shift 3
+  lab__check_name "$name" || return 1
+  lab_need_netns "a pool ($name)" || return 1
+  lab__nft_init || return 1
+  [[ "$n" =~ ^[1-9][0-9]?$ ]] || { lab__err "lab_start_pool $name: bad count '$n'"; return 1; }
+  ip=$(lab_new_ip) || return 1
+  port=$(lab__free_port) || return 1
+  for i in $(seq 1 "$n"); do
+    mip=$(lab_new_ip) || return 1
+    LAB_UNBOUND_LISTEN="$mip:$port" lab_start_unbound "$name-$i" "$auth" "nsid: \"ascii_$name-$i\"" "$@" || return 1
+    map="$map${map:+, }$((i - 1)) : $mip"
+  done
+  nft add rule ip lab pools ip daddr "$ip" udp dport "$port" dnat to numgen random mod "$n" map "{ $map }" &&
+    nft add rule ip lab pools ip daddr "$ip" tcp dport "$port" dnat to numgen random mod "$n" map "{ $map }" || {
+    lab__err "lab_start_pool $name: nftables refused the DNAT rules"
+    return 1
+  }
+  lab__register "$name" pool "$ip" "$port" "" "/dev/null"
+}
+
+# lab_cut NAME AUTH: drops every packet from resolver NAME's own address to the
+# Knot instance AUTH (UDP and TCP): the authority is gone for NAME only.
+# lab_uncut NAME AUTH gives the path back.
+lab_cut() {
+  lab__need "$1" && lab__need "$2" || return 1
+  lab_need_netns "lab_cut" || return 1
+  lab__nft_init || return 1
+  local p
+  for p in udp tcp; do
+    nft add rule ip lab cuts ip saddr "${LAB_SRC[$1]}" ip daddr "${LAB_HOST[$2]}" \
+      $p dport "${LAB_PORT[$2]}" drop comment "\"cut-$1-$2\"" || return 1
+  done
+}
+
+lab_uncut() {
+  lab__need "$1" && lab__need "$2" || return 1
+  local h
+  for h in $(nft -a list chain ip lab cuts 2>/dev/null | awk -v c="\"cut-$1-$2\"" '$0 ~ c { print $NF }'); do
+    nft delete rule ip lab cuts handle "$h" || return 1
+  done
+}
+
 # ---- stopping ----------------------------------------------------------------
 # lab_stop NAME: stops one server by PID: SIGTERM, up to 5 s, then SIGKILL.
 lab_stop() {
@@ -558,7 +855,11 @@ lab_stop() {
 lab_show() {
   local n
   for n in "${LAB_NAMES[@]}"; do
-    printf '%-12s %-8s %s pid %s\n' "$n" "${LAB_KIND[$n]}" "$(lab_addr "$n")" "${LAB_PID[$n]:-stopped}"
+    if [ "${LAB_KIND[$n]}" = pool ]; then
+      printf '%-12s %-8s %s DNAT to %s-1...\n' "$n" pool "$(lab_addr "$n")" "$n"
+    else
+      printf '%-12s %-8s %s pid %s\n' "$n" "${LAB_KIND[$n]}" "$(lab_addr "$n")" "${LAB_PID[$n]:-stopped}"
+    fi
   done
 }
 

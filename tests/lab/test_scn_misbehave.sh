@@ -9,7 +9,9 @@
 #   - a truncated UDP answer fetched again over TCP, transport tcp (check and
 #     query);
 #   - dnsprop query: header and one row, exit 0; exit 2 from a silent server
-#     within timeout x tries; +tcp recorded as tcp.
+#     within timeout x tries; +tcp recorded as tcp;
+#   - an error reply without a question section (an ldns-testns entry with
+#     none answers REFUSED so): status refused at once, not a timeout.
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lab.sh"
@@ -57,6 +59,9 @@ lab_start_testns tc "$T/tc.data" || exit 1
   lab_testns_entry "=cmd|calc!a0.$Z." AAAA NOERROR ""
 } >"$T/formula.data"
 lab_start_testns formula "$T/formula.data" || exit 1
+# every query: REFUSED, the ID copied, no question section
+printf 'ENTRY_BEGIN\nMATCH opcode\nADJUST copy_id\nREPLY QR REFUSED\nENTRY_END\n' >"$T/noq.data"
+lab_start_testns noq "$T/noq.data" || exit 1
 echo "lab up in $((SECONDS - started)) s"
 
 # run DIR RESOLVERS [OPTIONS...]: one check of the mx check (and options)
@@ -173,6 +178,11 @@ st=$(mlr --icsv --otsv --headerless-tsv-output cut -o -f status "$T/out")
 if [ "$ms" -ge 5500 ] && [ "$ms" -le 8000 ]; then ok "query of a silent server gave up after $ms ms (2 s x 3)"; else
   fail "query of a silent server took $ms ms, want about 6000 (2 s x 3 tries)"
 fi
+# REFUSED without a question: that rcode at once (a timeout of 2 s x 3 before)
+scn_time ms "$DNSPROP" query @"$(lab_addr noq)" $Z MX
+st=$(mlr --icsv --otsv --headerless-tsv-output cut -o -f status,rcode "$T/out")
+[ "$SCN_RC" -eq 2 ] && [ "$st" = $'refused\tREFUSED' ] && ok "no-question REFUSED: '$st' in $ms ms" ||
+  fail "no-question REFUSED: exit $SCN_RC, row '$st' after $ms ms"
 expect_exit 3 "$DNSPROP" query @"$(lab_addr good)" $Z NOSUCHTYPE
 [ "$(wc -l <"$T/err")" -eq 1 ] || fail "bad type: $(wc -l <"$T/err") lines on stderr, want 1"
 echo "scenario took $((SECONDS - started)) s"

@@ -13,8 +13,10 @@
 # above that noise, and the tolerances below are in hundreds of seconds; the
 # grid and its catch-up rule (run.c) are what is asserted, not an exact count.
 #
-# The query timeout is scaled too: 60 s (the most dnsprop takes) x 3 tries is
-# 18 ms of real time, plenty for a cached answer on loopback.
+# The query timeout is scaled too: 60 s (the most dnsprop takes) x 10 tries
+# (the most) is 60 ms of real time for a cached answer on loopback. A busy
+# machine can still miss that now and then, so the exit status is checked
+# against the last round's own verdict, and most rounds must have converged.
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lab.sh"
@@ -32,7 +34,7 @@ D="$T/data"
 scn_time ms env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
   timeout 100 faketime -f '+0 x10000' "$DNSPROP" watch $Z --resolvers "$(lab_addr r1)" \
   --authority "$(lab_addr auth)" --checks mx --interval 1h --window 72h \
-  --timeout 60s --tries 3 --vantage lab --dir "$D"
+  --timeout 60s --tries 10 --vantage lab --dir "$D"
 echo "watch: exit $SCN_RC after $ms ms real time; stderr: $(tr '\n' ' ' <"$T/err")"
 [ "$(grep -c '^DNSPROP ' "$T/out")" -eq "$(scn_csv "$D/timeline.csv" count)" ] ||
   fail "$(grep -c '^DNSPROP ' "$T/out") status lines for $(scn_csv "$D/timeline.csv" count) rounds"
@@ -61,10 +63,15 @@ d=$((f + 72 * 3600 - w))
 [ "$l" -le "$w" ] || fail "a round at $last, after the window end $wend"
 [ "$l" -ge $((w - 7200)) ] || fail "the last round $last is more than two intervals before the window end $wend"
 
-# exit status: the last round's (every round here converged)
+# exit status: the last round's (converged: 0; a query the busy machine let
+# time out: 1), and nearly every round converged
 st=$(scn_csv "$D/summary.csv" filter '$check == "mx"' then cut -f status)
-[ "$SCN_RC" -eq 0 ] && [ "$st" = converged ] && ok "exit 0, summary '$st'" ||
-  fail "exit $SCN_RC, summary '$st' (want 0, converged)"
+case "$st" in converged) want=0 ;; propagating) want=1 ;; *) want=x ;; esac
+[ "$SCN_RC" = "$want" ] && ok "exit $SCN_RC, the last round's summary '$st'" ||
+  fail "exit $SCN_RC, summary '$st' (want 0 for converged, 1 for propagating)"
+nconv=$(scn_csv "$D/timeline.csv" filter '$check == "mx" && $converged == 1' then count)
+[ "$nconv" -ge $((n - 3)) ] && ok "$nconv of $n rounds converged" ||
+  fail "only $nconv of $n rounds converged (a cached answer on loopback)"
 # The grid (run.c): rounds are due one interval apart from the first, so a
 # late round does not shift the next; a round a whole interval late starts a
 # new grid, with no rounds stacked behind it to catch up. So every gap is

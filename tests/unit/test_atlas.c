@@ -29,7 +29,8 @@ static const char real[] =
 /* Reads every result of text; returns how many, or the error. */
 static int read_all(const char *text, char *err, size_t errlen)
 {
-    char *copy = strdup(text); /* fmemopen takes a plain pointer */
+    /* fmemopen takes a char *, but a "rb" stream never writes to it */
+    char *copy = strdup(text);
     assert_non_null(copy);
     FILE *f = fmemopen(copy, strlen(copy), "rb");
     struct atlas_reader *r;
