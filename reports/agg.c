@@ -325,12 +325,6 @@ static const char *check_qtype(const char *check)
     return NULL;
 }
 
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
 static bool is_ip_literal(const char *host)
 {
     char buf[64];
@@ -445,7 +439,6 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
         goto out;
     }
     size_t o = 0;
-    unsigned legacy = 0, modern = 0;
     for (size_t h = 0; h < n; h++) {
         size_t len = strlen(hosts[h]);
         if (h > 0) {
@@ -462,8 +455,6 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
             m->flags |= REP_MX_IP;
             continue;
         }
-        legacy += ends_with(hosts[h], ".mail.protection.outlook.com.");
-        modern += ends_with(hosts[h], ".mx.microsoft.");
         /* what the group says about this target */
         bool a_neg = false, aaaa_neg = false;
         for (uint32_t r = g->first; r != 0; r = op->rows[r - 1].next) {
@@ -482,8 +473,6 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
             m->flags |= REP_MX_UNRES;
     }
     m->hosts[o] = '\0';
-    if (n == 2 && legacy == 1 && modern == 1)
-        m->flags |= REP_MX_LEGACY;
 out:
     free(hosts);
     free(copy);
