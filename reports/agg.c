@@ -299,15 +299,10 @@ uint32_t rep__agg_last_round(const struct rep_agg *a)
 
 /* ---- finishing a round ---- */
 
-static bool failed(uint8_t status)
-{
-    return status == OBS_SERVFAIL || status == OBS_REFUSED || status == OBS_TIMEOUT ||
-           status == OBS_UNREACHABLE || status == OBS_MALFORMED;
-}
-
+/* the log's statuses are kept as bytes */
 static bool answered(uint8_t status)
 {
-    return status == OBS_OK || status == OBS_NXDOMAIN || status == OBS_NODATA;
+    return obs_status_answered((enum obs_status)status);
 }
 
 /* The qtype of a check's primary row; NULL for a check we do not know. */
@@ -395,7 +390,7 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
     m->auth = d->auth;
     m->round = a->open_round;
     m->time = g->min_time;
-    m->failed = failed(mx->status);
+    m->failed = !answered(mx->status);
     m->count = 0;
     m->flags = 0;
     free(m->hosts);
@@ -678,7 +673,7 @@ static int judge_sites(struct rep_agg *a, struct open *op, struct grp *g)
             any_answer |= answered(y->status);
             if (y->match == OBS_MATCH_NONE)
                 continue;
-            bad |= failed(y->status);
+            bad |= !answered(y->status);
             if (y->match == OBS_MATCH_YES) {
                 yes = true;
             } else {
@@ -774,12 +769,12 @@ static int finish_round(struct rep_agg *a)
             struct row *x = &op->rows[r - 1];
             if (primary == NULL && (cq == NULL || strcmp(op->text + x->qtype, cq) == 0)) {
                 primary = x;
-                prim_failed = failed(x->status);
+                prim_failed = !answered(x->status);
             }
             if (x->match != OBS_MATCH_NONE) {
                 nmatch++;
                 nyes += x->match == OBS_MATCH_YES;
-                exp_failed |= failed(x->status);
+                exp_failed |= !answered(x->status);
                 auth_no |= x->match == OBS_MATCH_NO;
             }
         }

@@ -227,7 +227,7 @@ enum mx_verdict check_mx_verdict(const char *domain, enum obs_status status, con
     uint32_t r = 0;
     if (reasons)
         *reasons = 0;
-    if (status != OBS_OK && status != OBS_NXDOMAIN && status != OBS_NODATA)
+    if (!obs_status_answered(status))
         return MX_VERDICT_ERROR;
     if (profile == PROFILE_M365)
         single_mx = true;
