@@ -5,8 +5,8 @@
 BUILD_PACKAGES := gcc libc6-dev make cmake pkg-config libldns-dev libuv1-dev libcsv-dev libcmocka-dev libidn2-dev libjson-c-dev
 TEST_PACKAGES  := $(BUILD_PACKAGES) knot unbound ldnsutils bind9-dnsutils dnsperf faketime \
                   miller sqlite3 iproute2 util-linux procps valgrind \
-                  clang libclang-rt-14-dev bind9 pdns-recursor knot-resolver nftables \
-                  man-db groff-base systemd dpkg-dev prometheus
+                  clang libclang-rt-14-dev clang-format clang-tidy bind9 pdns-recursor knot-resolver \
+                  nftables man-db groff-base systemd dpkg-dev prometheus
 BENCH_PACKAGES := $(TEST_PACKAGES) time jq
 
 BUILD    ?= build
@@ -21,7 +21,7 @@ CMAKE_FLAGS += -DDNSPROP_WERROR=ON
 endif
 
 .PHONY: all demo test bench build build-asan build-fuzz fuzz valgrind deps-build deps-test deps-bench \
-        clean format install uninstall package
+        clean format format-check tidy lint install uninstall package
 
 # make install [PREFIX=/usr/local] [DESTDIR=/scratch/root]: the binary, dnsprop(1),
 # the systemd units, bash completion, the README and an example configuration.
@@ -67,6 +67,7 @@ demo: build
 
 test: deps-test
 	$(MAKE) build build-asan
+	$(MAKE) format-check
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -O ctest.log
 	cd $(SANBUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -O ctest.log
@@ -88,6 +89,17 @@ package: build
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+# The style checks: every tracked C file formatted as .clang-format says
+# (make test runs it), and clang-tidy (.clang-tidy) clean over the program's
+# sources (compile_commands.json of the normal build). make test runs tidy
+# again once the findings in monitor/atlas, monitor/cli/cmd_import.c and
+# reports/merge.c (merged after tidy was clean) are fixed.
+lint: format-check tidy
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+tidy: build
+	run-clang-tidy -quiet -p $(BUILD) -j $(JOBS) "$$(pwd)/(common|rules|monitor|resolvers|reports)/"
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD)

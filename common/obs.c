@@ -24,3 +24,8 @@ int obs_status_parse(const char *s, size_t len, enum obs_status *out)
     }
     return DP_EINPUT;
 }
+
+bool obs_status_answered(enum obs_status s)
+{
+    return s == OBS_OK || s == OBS_NXDOMAIN || s == OBS_NODATA;
+}

@@ -57,6 +57,9 @@ struct obs {
     const char *ede;  /* Extended DNS Error codes (RFC 8914), ';'-joined, "" none */
 };
 
+/* Whether the query was answered: ok, nxdomain or nodata (an answer, empty
+ * or not); every other status is a failure, not an answer. */
+bool obs_status_answered(enum obs_status s);
 /* "ok", "nxdomain", ... ; NULL for an out-of-range value. */
 const char *obs_status_name(enum obs_status s);
 /* Parses a status name; returns 0 or DP_EINPUT. */

@@ -54,11 +54,17 @@ static const char *truth(void *arg, const char *domain, const char *check, const
 
 static void run(const uint8_t *data, size_t size, struct atlas_ctx *c)
 {
-    FILE *f = fmemopen((void *)data, size, "rb");
+    void *copy = malloc(size ? size : 1); /* fmemopen takes a plain pointer */
+    if (copy == NULL)
+        return;
+    memcpy(copy, data, size);
+    FILE *f = fmemopen(copy, size, "rb");
     struct atlas_reader *r = NULL;
     char err[600];
-    if (f == NULL)
+    if (f == NULL) {
+        free(copy);
         return;
+    }
     if (atlas_reader_new(f, &r) == 0) {
         struct json_object *o;
         while (atlas_reader_next(r, &o, err, sizeof err) == 1) {
@@ -69,6 +75,7 @@ static void run(const uint8_t *data, size_t size, struct atlas_ctx *c)
     }
     atlas_reader_free(r);
     fclose(f);
+    free(copy);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -76,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *const names[] = {"as250.net", "1xbet.com", "contoso.test", "ipv4only.arpa"};
     struct check_plan plan, m365;
     struct round_domain d[5];
+    static char dname[5][DNSNAME_BUFLEN]; /* the names d[] borrow */
     struct atlas_ctx c;
     const char *why;
     char err[200];
@@ -86,12 +94,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     atlas_ctx_init(&c);
     for (size_t i = 0; i < 4; i++) {
         memset(&d[i], 0, sizeof d[i]);
-        dnsname_normalize(names[i], d[i].name, sizeof d[i].name, &why);
+        dnsname_normalize(names[i], dname[i], sizeof dname[i], &why);
+        d[i].name = dname[i];
         d[i].plan = &plan;
         atlas_ctx_add_domain(&c, &d[i]);
     }
     memset(&d[4], 0, sizeof d[4]);
-    dnsname_normalize("contoso.com", d[4].name, sizeof d[4].name, &why);
+    dnsname_normalize("contoso.com", dname[4], sizeof dname[4], &why);
+    d[4].name = dname[4];
     d[4].plan = &m365;
     d[4].profile = PROFILE_M365;
     atlas_ctx_add_domain(&c, &d[4]);

@@ -276,15 +276,10 @@ uint32_t rep__agg_last_round(const struct rep_agg *a)
 
 /* ---- finishing a round ---- */
 
-static bool failed(uint8_t status)
-{
-    return status == OBS_SERVFAIL || status == OBS_REFUSED || status == OBS_TIMEOUT ||
-           status == OBS_UNREACHABLE || status == OBS_MALFORMED;
-}
-
+/* the log's statuses are kept as bytes */
 static bool answered(uint8_t status)
 {
-    return status == OBS_OK || status == OBS_NXDOMAIN || status == OBS_NODATA;
+    return obs_status_answered((enum obs_status)status);
 }
 
 /* The qtype of a check's primary row; NULL for a check we do not know. */
@@ -300,12 +295,6 @@ static const char *primary_qtype(const char *check)
         if (strcmp(map[i][0], check) == 0)
             return map[i][1];
     return NULL;
-}
-
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
 static bool is_ip_literal(const char *host)
@@ -381,7 +370,7 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
     m->auth = d->auth;
     m->round = a->open_round;
     m->time = g->min_time;
-    m->failed = failed(mx->status);
+    m->failed = !answered(mx->status);
     m->count = 0;
     m->flags = 0;
     free(m->hosts);
@@ -425,7 +414,6 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
         goto out;
     }
     size_t o = 0;
-    unsigned legacy = 0, modern = 0;
     for (size_t h = 0; h < n; h++) {
         size_t len = strlen(hosts[h]);
         if (h > 0) {
@@ -442,8 +430,6 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
             m->flags |= REP_MX_IP;
             continue;
         }
-        legacy += ends_with(hosts[h], ".mail.protection.outlook.com.");
-        modern += ends_with(hosts[h], ".mx.microsoft.");
         /* what the group says about this target */
         bool a_neg = false, aaaa_neg = false;
         for (uint32_t r = g->first; r != 0; r = op->rows[r - 1].next) {
@@ -462,8 +448,6 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
             m->flags |= REP_MX_UNRES;
     }
     m->hosts[o] = '\0';
-    if (n == 2 && legacy == 1 && modern == 1)
-        m->flags |= REP_MX_LEGACY;
 out:
     free(hosts);
     free(copy);
@@ -879,7 +863,7 @@ static int judge_sites(struct rep_agg *a, struct open *op, struct grp *g)
             any_answer |= answered(y->status);
             if (y->match == OBS_MATCH_NONE)
                 continue;
-            bad |= failed(y->status);
+            bad |= !answered(y->status);
             if (y->match == OBS_MATCH_YES) {
                 yes = true;
             } else {
@@ -976,12 +960,12 @@ static int finish_round(struct rep_agg *a)
             struct row *x = &op->rows[r - 1];
             if (primary == NULL && (cq == NULL || strcmp(op->text + x->qtype, cq) == 0)) {
                 primary = x;
-                prim_failed = failed(x->status);
+                prim_failed = !answered(x->status);
             }
             if (x->match != OBS_MATCH_NONE) {
                 nmatch++;
                 nyes += x->match == OBS_MATCH_YES;
-                exp_failed |= failed(x->status);
+                exp_failed |= !answered(x->status);
                 auth_no |= x->match == OBS_MATCH_NO;
             }
         }

@@ -73,7 +73,9 @@ enum {
     REP_MX_CNAME = 1 << 3,    /* target-is-cname */
     REP_MX_IP = 1 << 4,       /* target-is-ip */
     REP_MX_UNRES = 1 << 5,    /* target-unresolvable */
-    REP_MX_LEGACY = 1 << 6,   /* the legacy + mx.microsoft pair */
+    /* 1 << 6 was the legacy + mx.microsoft pair, judged now at render time
+     * by the rules (check_mx_reasons_multiple); a state saved with it set
+     * means nothing more */
 };
 
 struct rep_dom {

@@ -481,7 +481,7 @@ static const char *const folder_names[] = {
     "summary.csv",
     "convergence.svg",
     "delegation.csv",
-    "." LOG_NAME ".tmp",
+    "." LOG_NAME ".tmp", /* NOLINT(bugprone-suspicious-missing-comma): one name */
     "..state.tmp",
     ".settings.csv.tmp",
     ".convergence.csv.tmp",

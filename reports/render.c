@@ -50,9 +50,10 @@
  * noncompliant for no-mx, null-mx, target-mismatch, target-is-cname,
  * target-is-ip, target-unresolvable, or multiple-mx (only when a single MX
  * is required); transition for the documented move to mx.microsoft (two MX,
- * one *.mail.protection.outlook.com. and one *.mx.microsoft.) when a single
- * MX is required (reasons then say multiple-mx;legacy-plus-mx-microsoft);
- * compliant otherwise.
+ * TOKEN.mail.protection.outlook.com. and TOKEN.<x>-v1.mx.microsoft. of the
+ * domain's own token) when a single MX is required (reason
+ * legacy-plus-mx-microsoft alone); compliant otherwise. The rule, the
+ * verdict and the reason names are the rules' (rules.h), as the live check's.
  */
 #include "internal.h"
 #include "rules.h"
@@ -312,43 +313,44 @@ static struct eff effective(const struct rep_agg *a, uint32_t dom, const struct 
 
 /* ---- MX verdicts ---- */
 
-enum verdict { V_COMPLIANT, V_TRANSITION, V_NONCOMPLIANT, V_ERROR };
-static const char *const verdict_names[] = {"compliant", "transition", "noncompliant", "error"};
-
-static enum verdict mx_verdict(const struct rep_mx *m, bool single_mx, char *reasons, size_t rl)
+/* The verdict and reasons of one server's MX (PRODUCT.md section 7), by the
+ * rules' own functions (rules.h): the findings agg.c read from the round's
+ * rows, and where one MX is required, the rules' judgement of several. */
+static enum mx_verdict mx_verdict(const struct rep_mx *m, const char *domain, bool single_mx,
+                                  char *reasons, size_t rl)
 {
     static const struct {
-        uint32_t flag;
-        const char *name;
-    } order[] = {
-        {REP_MX_NONE, "no-mx"},
-        {REP_MX_NULL, "null-mx"},
-        {REP_MX_MISMATCH, "target-mismatch"},
-        {REP_MX_CNAME, "target-is-cname"},
-        {REP_MX_IP, "target-is-ip"},
-        {REP_MX_UNRES, "target-unresolvable"},
+        uint32_t flag, reason;
+    } found[] = {
+        {REP_MX_NONE, CHECK_R_NO_MX},
+        {REP_MX_NULL, CHECK_R_NULL_MX},
+        {REP_MX_MISMATCH, CHECK_R_TARGET_MISMATCH},
+        {REP_MX_CNAME, CHECK_R_TARGET_IS_CNAME},
+        {REP_MX_IP, CHECK_R_TARGET_IS_IP},
+        {REP_MX_UNRES, CHECK_R_TARGET_UNRESOLVABLE},
     };
-    size_t o = 0;
     reasons[0] = '\0';
     if (m->failed)
-        return V_ERROR;
-    bool multiple = single_mx && m->count > 1;
-    bool legacy = single_mx && (m->flags & REP_MX_LEGACY);
-    bool bad = multiple && !legacy;
-    if (multiple)
-        o += (size_t)snprintf(reasons + o, rl - o, "%smultiple-mx", o ? ";" : "");
-    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
-        if (m->flags & order[i].flag) {
-            bad = true;
-            if (o < rl)
-                o += (size_t)snprintf(reasons + o, rl - o, "%s%s", o ? ";" : "", order[i].name);
+        return MX_VERDICT_ERROR;
+    uint32_t r = 0;
+    for (size_t i = 0; i < sizeof found / sizeof found[0]; i++)
+        if (m->flags & found[i].flag)
+            r |= found[i].reason;
+    if (single_mx && m->count > 1) {
+        /* the hosts "A | B" of a pair, for the transition rule */
+        char a[DNSNAME_BUFLEN] = "", b[DNSNAME_BUFLEN] = "";
+        const char *sep = m->count == 2 && m->hosts ? strstr(m->hosts, " | ") : NULL;
+        bool pair =
+            sep != NULL && (size_t)(sep - m->hosts) < sizeof a && strlen(sep + 3) < sizeof b;
+        if (pair) {
+            memcpy(a, m->hosts, (size_t)(sep - m->hosts));
+            a[sep - m->hosts] = '\0';
+            snprintf(b, sizeof b, "%s", sep + 3);
         }
+        r |= check_mx_reasons_multiple(domain, m->count, pair ? a : NULL, pair ? b : NULL);
     }
-    if (legacy && o < rl)
-        o += (size_t)snprintf(reasons + o, rl - o, "%slegacy-plus-mx-microsoft", o ? ";" : "");
-    if (bad)
-        return V_NONCOMPLIANT;
-    return legacy ? V_TRANSITION : V_COMPLIANT;
+    (void)check_reasons_format(r, ";", reasons, rl); /* cut at a whole name if it must be */
+    return mx_verdict_of_reasons(r);
 }
 
 /* ---- status per (domain, check) ---- */
@@ -444,11 +446,12 @@ static void draw_views(const struct rep_agg *a, const struct eff *effs, struct d
         uint32_t cv = rep__map_get(&a->dcvmap, ((uint64_t)m->dc << 32) | m->van);
         if (cv == UINT32_MAX || a->dcvs[cv].round != m->round)
             continue;
-        enum verdict vd = mx_verdict(m, v->e.single_mx, reasons, sizeof reasons);
+        enum mx_verdict vd =
+            mx_verdict(m, a->str.s[a->doms[m->dom].name], v->e.single_mx, reasons, sizeof reasons);
         if (m->auth)
-            v->auth_mx_bad |= vd == V_NONCOMPLIANT;
+            v->auth_mx_bad |= vd == MX_VERDICT_NONCOMPLIANT;
         else
-            v->res_mx_ok &= vd == V_COMPLIANT;
+            v->res_mx_ok &= vd == MX_VERDICT_COMPLIANT;
     }
 }
 
@@ -710,7 +713,8 @@ static int write_mx(struct obslog *l, const struct eff *effs, char *err, size_t 
         strlen("domain,server,address,time_utc,mx_count,mx_hosts,verdict,reasons,vantage\r\n"));
     for (uint32_t k = 0; k < a->nmxs; k++) {
         const struct rep_mx *m = &a->mxs[ord[k]];
-        enum verdict v = mx_verdict(m, effs[m->dom].single_mx, reasons, sizeof reasons);
+        enum mx_verdict v = mx_verdict(m, a->str.s[a->doms[m->dom].name], effs[m->dom].single_mx,
+                                       reasons, sizeof reasons);
         csvw_str(&w, a->str.s[a->doms[m->dom].name]);
         csvw_str(&w, a->str.s[m->server]);
         csvw_str(&w, a->str.s[m->address]);
@@ -720,7 +724,7 @@ static int write_mx(struct obslog *l, const struct eff *effs, char *err, size_t 
         else
             csvw_uint(&w, m->count);
         csvw_str(&w, m->hosts);
-        csvw_str(&w, verdict_names[v]);
+        csvw_str(&w, mx_verdict_name(v));
         csvw_str(&w, reasons);
         csvw_str(&w, a->str.s[a->vans[m->van].name]);
         csvw_end(&w);

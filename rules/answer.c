@@ -111,10 +111,9 @@ static char *rdata_text(const ldns_rr *rr)
         return NULL;
     for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
         const ldns_rdf *rdf = ldns_rr_rdf(rr, i);
-        size_t start = ldns_buffer_position(buf);
         if (i > 0)
             ldns_buffer_printf(buf, " ");
-        start = ldns_buffer_position(buf);
+        size_t start = ldns_buffer_position(buf);
         if (rdf == NULL)
             goto out;
         if (ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_DNAME
@@ -186,7 +185,7 @@ int answer_from_text(uint16_t qtype, const char *text, char **out, const char **
 {
     int rc = DP_EINPUT;
     size_t cap = 8, n = 0;
-    ldns_rr **rrs = calloc(cap, sizeof *rrs);
+    ldns_rr **rrs = calloc(cap, sizeof(ldns_rr *));
     char *copy = strdup(text ? text : "");
     char *typestr = ldns_rr_type2str((ldns_rr_type)qtype);
     ldns_rdf *root = ldns_dname_new_frm_str(".");
@@ -233,7 +232,7 @@ int answer_from_text(uint16_t qtype, const char *text, char **out, const char **
             goto out;
         }
         if (n == cap) {
-            ldns_rr **bigger = realloc(rrs, 2 * cap * sizeof *rrs);
+            ldns_rr **bigger = realloc(rrs, 2 * cap * sizeof(ldns_rr *));
             if (bigger == NULL) {
                 ldns_rr_free(rr);
                 rc = DP_ENOMEM;

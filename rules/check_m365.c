@@ -148,6 +148,20 @@ static bool dkim_host_ok(const char *host, unsigned qi, const char *token)
     return false;
 }
 
+uint32_t check_mx_reasons_multiple(const char *domain, size_t n, const char *a, const char *b)
+{
+    char token[DNSNAME_BUFLEN];
+    if (n < 2)
+        return 0;
+    if (n == 2 && a != NULL && b != NULL &&
+        check_m365_token(domain ? domain : "", token, sizeof token) == 0) {
+        enum mx_form fa = mx_host_form(a, token), fb = mx_host_form(b, token);
+        if ((fa == MX_LEGACY && fb == MX_NEW) || (fa == MX_NEW && fb == MX_LEGACY))
+            return CHECK_R_LEGACY_PLUS_MX_MICROSOFT;
+    }
+    return CHECK_R_MULTIPLE_MX;
+}
+
 /* The MX reasons of PRODUCT.md section 7 that one answer shows. */
 static int mx_reasons(const char *domain, const char *answer, bool single_mx, enum profile profile,
                       uint32_t *reasons)
@@ -171,15 +185,9 @@ static int mx_reasons(const char *domain, const char *answer, bool single_mx, en
     for (size_t i = 0; i < n; i++)
         if (t[i].is_ip)
             r |= CHECK_R_TARGET_IS_IP;
-    if (single_mx && n + (null_mx ? 1 : 0) > 1) {
-        enum mx_form f0 = n == 2 ? mx_host_form(t[0].host, token) : MX_OTHER;
-        enum mx_form f1 = n == 2 ? mx_host_form(t[1].host, token) : MX_OTHER;
-        if (!null_mx && n == 2 &&
-            ((f0 == MX_LEGACY && f1 == MX_NEW) || (f0 == MX_NEW && f1 == MX_LEGACY)))
-            r |= CHECK_R_LEGACY_PLUS_MX_MICROSOFT;
-        else
-            r |= CHECK_R_MULTIPLE_MX;
-    }
+    if (single_mx && n + (null_mx ? 1 : 0) > 1)
+        r |= check_mx_reasons_multiple(domain, n + (null_mx ? 1 : 0), n == 2 ? t[0].host : NULL,
+                                       n == 2 ? t[1].host : NULL);
     if (profile == PROFILE_M365)
         for (size_t i = 0; i < n; i++)
             if (mx_host_form(t[i].host, token) == MX_OTHER)
@@ -219,7 +227,7 @@ enum mx_verdict check_mx_verdict(const char *domain, enum obs_status status, con
     uint32_t r = 0;
     if (reasons)
         *reasons = 0;
-    if (status != OBS_OK && status != OBS_NXDOMAIN && status != OBS_NODATA)
+    if (!obs_status_answered(status))
         return MX_VERDICT_ERROR;
     if (profile == PROFILE_M365)
         single_mx = true;

@@ -1042,7 +1042,7 @@ enum obs_match check_judge(const struct check_plan *plan, enum profile profile, 
         *reasons = 0;
     if ((unsigned)c >= CHECK_COUNT || qi >= CHECK_MAX_QUESTIONS)
         return OBS_MATCH_NONE;
-    if (status != OBS_OK && status != OBS_NXDOMAIN && status != OBS_NODATA)
+    if (!obs_status_answered(status))
         return OBS_MATCH_NONE;
     if (plan)
         expect = plan->expect[c][qi];

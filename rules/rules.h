@@ -223,6 +223,13 @@ const char *mx_verdict_name(enum mx_verdict v);
  * query (not ok/nxdomain/nodata) is MX_VERDICT_ERROR. */
 enum mx_verdict check_mx_verdict(const char *domain, enum obs_status status, const char *answer,
                                  bool single_mx, enum profile profile, uint32_t *reasons);
+/* Where one MX is required and an answer has n > 1 (0 for n < 2): the one
+ * documented exception, hosts a and b (lower case, final dot; NULL unless
+ * n == 2) being TOKEN.mail.protection.outlook.com. and
+ * TOKEN.<x>-v1.mx.microsoft. of the domain's own token (either order), is
+ * legacy-plus-mx-microsoft (transition); anything else is multiple-mx. The
+ * live check and the reports both judge the pair with it. */
+uint32_t check_mx_reasons_multiple(const char *domain, size_t n, const char *a, const char *b);
 /* The verdict for a reason set: none -> compliant; only
  * legacy-plus-mx-microsoft -> transition; else noncompliant. */
 enum mx_verdict mx_verdict_of_reasons(uint32_t reasons);

@@ -389,11 +389,6 @@ static const char *type_name(uint16_t t, char *buf, size_t len)
     return buf;
 }
 
-static bool answered(enum obs_status s)
-{
-    return s == OBS_OK || s == OBS_NXDOMAIN || s == OBS_NODATA;
-}
-
 /* Emits the row of one wanted question for one entry. */
 static int emit(struct atlas_ctx *c, const struct atlas_question *aq, struct obs *o,
                 const char *raw_answer, unsigned result_no)
@@ -415,14 +410,14 @@ static int emit(struct atlas_ctx *c, const struct atlas_question *aq, struct obs
         goto out;
     if (rule[0] != '\0') {
         o->expected = rule;
-        if (answered(o->status))
+        if (obs_status_answered(o->status))
             o->match =
                 check_judge(d->plan, d->profile, aq->check, aq->qi, d->name, o->status, rec, NULL);
     } else if (c->truth != NULL) {
         const char *t = c->truth(c->arg, d->name, o->check, aq->q.qname, o->qtype, o->time);
         if (t != NULL) {
             o->expected = t;
-            if (answered(o->status)) {
+            if (obs_status_answered(o->status)) {
                 int eq = check_answers_equal(aq->check, rec, t);
                 if (eq < 0) {
                     rc = eq;

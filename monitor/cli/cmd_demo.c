@@ -95,8 +95,7 @@ static bool demo_round(void *arg, const struct obs *rows, size_t n,
         for (size_t j = 0; j < n; j++) {
             if (strcmp(rows[j].server, v[i].name) != 0 || rows[j].expected == NULL ||
                 rows[j].match == OBS_MATCH_NONE) {
-                if (strcmp(rows[j].server, v[i].name) == 0 && rows[j].status != OBS_OK &&
-                    rows[j].status != OBS_NODATA && rows[j].status != OBS_NXDOMAIN)
+                if (strcmp(rows[j].server, v[i].name) == 0 && !obs_status_answered(rows[j].status))
                     failed = true;
                 continue;
             }

@@ -166,11 +166,6 @@ static uint64_t qkey(const char *domain, const char *check, const char *qname, c
     return mix(h);
 }
 
-static bool answered(enum obs_status s)
-{
-    return s == OBS_OK || s == OBS_NXDOMAIN || s == OBS_NODATA;
-}
-
 /* The round's authoritative truths, by check_auth_truth (as round.c settles). */
 static int finish_round(struct known *k)
 {
@@ -249,7 +244,7 @@ static int known_row(const struct obs *o, unsigned line, void *arg)
         k->round_time = o->time;
     }
     enum check_id c;
-    if (strncmp(o->server, "auth:", 5) != 0 || !answered(o->status) ||
+    if (strncmp(o->server, "auth:", 5) != 0 || !obs_status_answered(o->status) ||
         check_parse(o->check, strlen(o->check), &c) != 0)
         return 0;
     if (k->nrows == k->caprows) {

@@ -65,16 +65,6 @@ enum equery_state {
     EQ_DONE,       /* callback made; handles closing */
 };
 
-static const char *const state_names[] = {"queued",   "sending", "waiting",
-                                          "retrying", "tcp",     "done"};
-
-const char *engine_state_name(int state)
-{
-    if (state < 0 || state > EQ_DONE)
-        return "?";
-    return state_names[state];
-}
-
 struct eserver;
 struct engine;
 
@@ -1276,8 +1266,10 @@ void engine_close(struct engine *e)
         s->qtail = NULL;
         ring_remove(e, s);
     }
+    /* q_free() above cannot free e: engine_maybe_free() waits for the pump's
+     * close callback, which runs later from the loop */
     while (e->active != NULL)
-        q_fail(e->active, OBS_TIMEOUT);
+        q_fail(e->active, OBS_TIMEOUT); /* NOLINT(clang-analyzer-unix.Malloc) */
     for (size_t i = 0; i < ENGINE_HASH_SIZE; i++)
         for (struct eserver *s = e->servers[i]; s != NULL; s = s->hnext)
             while (s->avail != NULL) /* idle ones: the rest closed with their queries */

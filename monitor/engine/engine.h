@@ -160,7 +160,4 @@ int engine_judge_reply_name(const struct ldns_struct_pkt *reply,
  * has neither. *site and *ede are malloc'd (caller frees). Returns 0 or
  * DP_ENOMEM (then both are NULL). */
 int engine_reply_site_ede(struct ldns_struct_pkt *reply, char **site, char **ede);
-
-/* "queued", "sending", ... for -v logs; "?" for an unknown value. */
-const char *engine_state_name(int state);
 #endif

@@ -97,7 +97,7 @@ int engine_judge_reply_name(const ldns_pkt *reply, const ldns_rdf *qname, uint16
     const ldns_rr_list *an = ldns_pkt_answer(reply);
     size_t n = an != NULL ? ldns_rr_list_rr_count(an) : 0;
     ldns_rr *few[8]; /* most answers: no allocation */
-    found = n <= sizeof few / sizeof few[0] ? few : calloc(n, sizeof *found);
+    found = n <= sizeof few / sizeof few[0] ? few : calloc(n, sizeof(ldns_rr *));
     if (found == NULL)
         goto out;
     int64_t chain_ttl = -1;

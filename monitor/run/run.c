@@ -64,7 +64,7 @@ static void run_close(struct run *run)
     uv_handle_t *hs[] = {(uv_handle_t *)&run->timer, (uv_handle_t *)&run->ticker,
                          (uv_handle_t *)&run->sigint, (uv_handle_t *)&run->sigterm};
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
-        if (!uv_is_closing(hs[i]))
+        if (hs[i]->loop != NULL && !uv_is_closing(hs[i])) /* loop: set by its init */
             uv_close(hs[i], handle_closed);
     if (run->engine != NULL)
         engine_close(run->engine);
@@ -286,12 +286,31 @@ int run_rounds(uv_loop_t *loop, const struct run_opts *o, struct run_setup *setu
         obslog_close(run.log);
         return DP_EXIT_UNKNOWN;
     }
-    uv_timer_init(loop, &run.timer);
-    uv_timer_init(loop, &run.ticker);
-    uv_signal_init(loop, &run.sigint);
-    uv_signal_init(loop, &run.sigterm);
-    run.handles_open = 4;
+    /* in order, each counted once open; a signal handle can fail to open (the
+     * loop's first one makes a pipe), and then the run ends before it began */
+    rc = uv_timer_init(loop, &run.timer);
+    if (rc == 0) {
+        run.handles_open++;
+        rc = uv_timer_init(loop, &run.ticker);
+    }
+    if (rc == 0) {
+        run.handles_open++;
+        rc = uv_signal_init(loop, &run.sigint);
+    }
+    if (rc == 0) {
+        run.handles_open++;
+        rc = uv_signal_init(loop, &run.sigterm);
+    }
+    if (rc == 0)
+        run.handles_open++;
     run.timer.data = run.ticker.data = run.sigint.data = run.sigterm.data = &run;
+    if (rc != 0) {
+        fprintf(stderr, "dnsprop %s: %s\n", cmd, dp_strerror(rc));
+        run_close(&run);
+        uv_run(loop, UV_RUN_DEFAULT);
+        obslog_close(run.log);
+        return DP_EXIT_UNKNOWN;
+    }
     if (watch) {
         uv_signal_start(&run.sigint, on_signal, SIGINT);
         uv_signal_start(&run.sigterm, on_signal, SIGTERM);

@@ -127,6 +127,25 @@ static void test_mx_verdict(void **state)
     assert_string_equal(mx_verdict_name(MX_VERDICT_TRANSITION), "transition");
 }
 
+/* The pair rule the reports use too (reports/render.c): only the domain's
+ * own token makes the documented move. */
+static void test_mx_reasons_multiple(void **state)
+{
+    (void)state;
+    const char *legacy = "contoso-com.mail.protection.outlook.com.";
+    const char *modern = "contoso-com.o-v1.mx.microsoft.";
+    assert_int_equal(check_mx_reasons_multiple(D, 2, legacy, modern),
+                     CHECK_R_LEGACY_PLUS_MX_MICROSOFT);
+    assert_int_equal(check_mx_reasons_multiple(D, 2, modern, legacy),
+                     CHECK_R_LEGACY_PLUS_MX_MICROSOFT);
+    assert_int_equal(check_mx_reasons_multiple(D, 2, "fabrikam-com.mail.protection.outlook.com.",
+                                               "fabrikam-com.o-v1.mx.microsoft."),
+                     CHECK_R_MULTIPLE_MX);
+    assert_int_equal(check_mx_reasons_multiple(D, 2, legacy, legacy), CHECK_R_MULTIPLE_MX);
+    assert_int_equal(check_mx_reasons_multiple(D, 3, NULL, NULL), CHECK_R_MULTIPLE_MX);
+    assert_int_equal(check_mx_reasons_multiple(D, 1, NULL, NULL), 0);
+}
+
 static void test_spf(void **state)
 {
     (void)state;
@@ -277,7 +296,7 @@ int main(void)
         cmocka_unit_test(test_mx_verdict),    cmocka_unit_test(test_spf),
         cmocka_unit_test(test_autodiscover),  cmocka_unit_test(test_dkim),
         cmocka_unit_test(test_dmarc),         cmocka_unit_test(test_other_checks),
-        cmocka_unit_test(test_expected_text),
+        cmocka_unit_test(test_expected_text), cmocka_unit_test(test_mx_reasons_multiple),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
