@@ -120,6 +120,7 @@ struct rep_dcv {
      * (change_time) and the largest TTL of the answer it replaced */
     uint64_t cur;
     int64_t cur_ttl, pre_ttl, change_time, old_ttl; /* -1: none */
+    bool auth_seen; /* an auth: server answered (ok, nxdomain, nodata) once */
 };
 
 /* One (domain, check, vantage, server): where it stands. */

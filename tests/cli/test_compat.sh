@@ -171,7 +171,7 @@ for FX in "$DATA"/v0.1-folder-*/; do
     fail "$name: new rows' field counts: $bad(want 17)"
   # rows of 17 fields are new rows of this run (round, vantage)
   [ "$(mlr --icsv --onidx uniq -f vantage "$T/new.csv")" = lab ] || fail "$name: new rows' vantage"
-  [ "$(head -1 "$D/.state" | tr -d '\r')" = "dnsprop-state,2" ] || fail "$name: .state not rewritten in the current form"
+  [ "$(head -1 "$D/.state" | tr -d '\r')" = "dnsprop-state,3" ] || fail "$name: .state not rewritten in the current form"
   R=$(rebuilt "$D") && same_reports "$D" "$R" && ok "$name: check: the reports equal a rebuild from the log" ||
     fail "$name: check's reports differ from a rebuild (the old .state misread?)"
   # settings.csv: the same settings again, nothing the old form cannot hold:
