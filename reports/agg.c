@@ -39,8 +39,11 @@
  *   round stays stale while another of its sites holds the old records by
  *   its latest answer and its expiry is ahead; its stale_expires is the
  *   latest over its sites'. It is overdue while not converged and a site
- *   has broken its promise. Overdue past the deadline is decided at render
- *   time (the deadline needs the settings).
+ *   has broken its promise: the records had changed at the auth: servers
+ *   by the time the promise ran out (judge_sites). Overdue past the
+ *   deadline is decided at render time (the deadline needs the settings).
+ * - Each round's auth: groups are finished first, then the change they show
+ *   (track_change), then the resolvers' groups, judged against it.
  * - The change, per (domain, check, vantage) (track_change): the round in
  *   which the auth: servers first served, as expected, an answer other
  *   than before (or after answers that were not expected), and the largest
