@@ -84,4 +84,30 @@ void dp_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((form
 struct sockaddr;
 bool dp_sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b);
 
+/* ---- interned strings and growing arrays (common/strtab.c) ---- */
+
+/* FNV-1a, 64 bits, over 8-byte words: fingerprints and hash tables, not
+ * security. Stable: saved files hold its values. */
+uint64_t dp_hash(uint64_t h, const void *p, size_t n);
+#define DP_HASH_INIT 0xcbf29ce484222325ULL
+
+/* Makes room in *arr (elements of size sz, *cap of them) for element n:
+ * doubles the capacity (16 at first) when n has reached it, so n appends
+ * cost O(n) in all. Returns 0 or DP_ENOMEM (*arr unchanged). */
+int dp_grow(void **arr, size_t *cap, size_t n, size_t sz);
+
+/* Interned strings: each distinct string once, its id its place in order of
+ * first appearance (s[id]). Zero-initialize; dp_strtab_deinit frees. */
+struct dp_strtab {
+    char **s;        /* owned, each owned and NUL-terminated */
+    uint32_t n, cap; /* strings in s, room in s */
+    uint32_t *slots; /* owned; open addressing, id + 1, 0 = free */
+    uint32_t nslots; /* a power of two, at least twice n */
+};
+/* The id of s (len bytes, no NUL inside), added if new. UINT32_MAX: no memory. */
+uint32_t dp_strtab_add(struct dp_strtab *t, const char *s, size_t len);
+/* The id of s, or UINT32_MAX when it is not in the table. */
+uint32_t dp_strtab_find(const struct dp_strtab *t, const char *s, size_t len);
+void dp_strtab_deinit(struct dp_strtab *t);
+
 #endif

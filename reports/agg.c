@@ -67,52 +67,6 @@ static uint64_t mix(uint64_t k)
     return k;
 }
 
-uint32_t rep__str(struct rep_strtab *t, const char *s, size_t len)
-{
-    if (t->n * 2 >= t->nslots) {
-        uint32_t ns = t->nslots ? t->nslots * 2 : 64;
-        uint32_t *slots = calloc(ns, sizeof *slots);
-        if (slots == NULL)
-            return UINT32_MAX;
-        for (uint32_t i = 0; i < t->n; i++) {
-            uint64_t h = rep__hash(REP__HASH_INIT, t->s[i], strlen(t->s[i]));
-            uint32_t j = (uint32_t)h & (ns - 1);
-            while (slots[j] != 0)
-                j = (j + 1) & (ns - 1);
-            slots[j] = i + 1;
-        }
-        free(t->slots);
-        t->slots = slots;
-        t->nslots = ns;
-    }
-    uint64_t h = rep__hash(REP__HASH_INIT, s, len);
-    uint32_t j = (uint32_t)h & (t->nslots - 1);
-    while (t->slots[j] != 0) {
-        const char *c = t->s[t->slots[j] - 1];
-        if (strncmp(c, s, len) == 0 && c[len] == '\0')
-            return t->slots[j] - 1;
-        j = (j + 1) & (t->nslots - 1);
-    }
-    if (rep__grow((void **)&t->s, &t->cap, t->n, sizeof *t->s) != 0)
-        return UINT32_MAX;
-    char *c = malloc(len + 1);
-    if (c == NULL)
-        return UINT32_MAX;
-    memcpy(c, s, len);
-    c[len] = '\0';
-    t->s[t->n] = c;
-    t->slots[j] = t->n + 1;
-    return t->n++;
-}
-
-static void strtab_free(struct rep_strtab *t)
-{
-    for (uint32_t i = 0; i < t->n; i++)
-        free(t->s[i]);
-    free(t->s);
-    free(t->slots);
-}
-
 /* Returns the index for key, or UINT32_MAX when absent. */
 uint32_t rep__map_get(const struct rep_map *m, uint64_t key)
 {
@@ -274,7 +228,7 @@ void rep__agg_free(struct rep_agg *a)
         free(a->dcss[i].answer);
     for (uint32_t i = 0; i < a->nmxs; i++)
         free(a->mxs[i].hosts);
-    strtab_free(&a->str);
+    dp_strtab_deinit(&a->str);
     free(a->doms);
     free(a->vans);
     free(a->dcs);
@@ -360,7 +314,7 @@ static void lower(char *s)
             *s = (char)(*s - 'A' + 'a');
 }
 
-uint32_t rep__server_key(struct rep_strtab *t, uint32_t vantage, uint32_t server, uint32_t address)
+uint32_t rep__server_key(struct dp_strtab *t, uint32_t vantage, uint32_t server, uint32_t address)
 {
     const char *name = t->s[server], *addr = t->s[address], *van = t->s[vantage];
     size_t nl = strlen(name), al = strlen(addr), vl = strlen(van);

@@ -51,14 +51,6 @@ int rep__read_all(struct obslog *l, char *err, size_t errlen);
 
 /* ---- the aggregates, shared by agg.c (which fills them) and render.c ---- */
 
-/* Interned strings: ids in order of first appearance. */
-struct rep_strtab {
-    char **s; /* owned, each owned */
-    uint32_t n, cap;
-    uint32_t *slots; /* owned; open addressing, id + 1, 0 = free */
-    uint32_t nslots;
-};
-
 /* A map from a 64-bit key to an index, open addressing. */
 struct rep_map {
     uint64_t *keys; /* owned */
@@ -180,7 +172,7 @@ struct rep_series {
 };
 
 struct rep_agg {
-    struct rep_strtab str;
+    struct dp_strtab str;
     struct rep_dom *doms; /* owned arrays, in order of first appearance */
     struct rep_van *vans;
     struct rep_dc *dcs;
@@ -205,7 +197,11 @@ struct rep_agg {
     uint64_t tl_dev, tl_ino, tl_size, tl_mtime_ns;
 };
 
-uint32_t rep__str(struct rep_strtab *t, const char *s, size_t len); /* UINT32_MAX: no memory */
+/* The id of s, added if new; UINT32_MAX: no memory. */
+static inline uint32_t rep__str(struct dp_strtab *t, const char *s, size_t len)
+{
+    return dp_strtab_add(t, s, len);
+}
 /* Makes room in *arr (elements of size sz, *cap of them) for element n: doubles
  * the capacity (16 at first) when n has reached it. 0 or DP_ENOMEM. */
 int rep__grow(void **arr, uint32_t *cap, uint32_t n, size_t sz);
@@ -218,7 +214,7 @@ int rep__map_put(struct rep_map *m, uint64_t key, uint32_t val);
 /* The id of "SERVER ADDRESS VANTAGE" (names and addresses hold no space, so the vantage is all that
  * follows the second one): a server is known by its name and address together (an NS name with an
  * IPv4 and an IPv6 address is two servers), and as seen from one vantage. UINT32_MAX: no memory. */
-uint32_t rep__server_key(struct rep_strtab *t, uint32_t vantage, uint32_t server, uint32_t address);
+uint32_t rep__server_key(struct dp_strtab *t, uint32_t vantage, uint32_t server, uint32_t address);
 
 struct rep_agg *rep__agg_new(void);
 void rep__agg_free(struct rep_agg *a);
@@ -241,8 +237,8 @@ int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
                 const struct report_override *ov, struct report_outcome *out, char *err,
                 size_t errlen);
 
-/* FNV-1a, 64 bits: fingerprints, not security. */
-uint64_t rep__hash(uint64_t h, const void *p, size_t n);
-#define REP__HASH_INIT 0xcbf29ce484222325ULL
+/* FNV-1a, 64 bits: fingerprints, not security (common/strtab.c). */
+#define rep__hash(h, p, n) dp_hash((h), (p), (n))
+#define REP__HASH_INIT     DP_HASH_INIT
 
 #endif

@@ -309,7 +309,7 @@ struct merge {
     struct obslog *l;
     struct src *srcs;
     size_t nsrc;
-    struct rep_strtab vt; /* vantage names -> ids */
+    struct dp_strtab vt; /* vantage names -> ids */
     struct van *vans;
     uint32_t nvans, capvans;
     bool incremental;

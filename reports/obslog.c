@@ -36,26 +36,6 @@ static const char *const columns[OBS_NCOLUMNS] = {
     "answer",   "expected", "match",     "site",   "ede",
 };
 
-uint64_t rep__hash(uint64_t h, const void *p, size_t n)
-{
-    /* FNV-1a over 8-byte words (then the tail bytewise): a fingerprint,
-     * not a defence; the same bytes always give the same value */
-    const unsigned char *c = p;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t v;
-        memcpy(&v, c + i, 8);
-        h ^= v;
-        h *= 0x100000001b3ULL;
-        h ^= h >> 29;
-    }
-    for (; i < n; i++) {
-        h ^= c[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 /* ---- rows ---- */
 
 static void write_rcode(struct csvw *w, int rcode)
@@ -735,13 +715,30 @@ unsigned obslog_columns(const struct obslog *l)
     return l->ncols;
 }
 
-/* Writes whole lines (CRLF-ended, in the log's form) at the end of the log,
- * fsyncs, and feeds them as they read back to the aggregates; on a write
- * error the log is cut back to where it was. */
-static int append_bytes(struct obslog *l, const char *buf, size_t len, char *err, size_t errlen)
+/* Writes len bytes at the end of the log. 0 or DP_EIO (err set). */
+static int write_all(struct obslog *l, const char *buf, size_t len, char *err, size_t errlen)
 {
-    int rc = 0;
-    if (l->ncols == OBS_NCOLUMNS_V1 && !l->notified && len > 0) {
+    size_t done = 0;
+    while (done < len) {
+        ssize_t k = write(l->fd, buf + done, len - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
+            return DP_EIO;
+        }
+        done += (size_t)k;
+    }
+    return 0;
+}
+
+/* After whole lines were written at the end of the log (rc: how that
+ * went; any: some bytes were meant to go): fsyncs, and feeds them as they
+ * read back to the aggregates; on an error the log is cut back to where it
+ * was. */
+static int append_finish(struct obslog *l, int rc, bool any, char *err, size_t errlen)
+{
+    if (l->ncols == OBS_NCOLUMNS_V1 && !l->notified && any) {
         /* the log is kept in the form its readers know; say once what is left out */
         l->notified = true;
         if (!l->quiet)
@@ -750,18 +747,6 @@ static int append_bytes(struct obslog *l, const char *buf, size_t len, char *err
                     "that form, without site and ede; 'dnsprop report --upgrade --dir %s' "
                     "rewrites it once with them\n",
                     l->path, OBS_NCOLUMNS_V1, l->dir);
-    }
-    size_t done = 0;
-    while (done < len) {
-        ssize_t k = write(l->fd, buf + done, len - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
-            rc = DP_EIO;
-            break;
-        }
-        done += (size_t)k;
     }
     if (rc == 0 && fsync(l->fd) != 0) {
         dp_errf(err, errlen, "%s: fsync: %s", l->path, strerror(errno));
@@ -785,11 +770,22 @@ static int append_bytes(struct obslog *l, const char *buf, size_t len, char *err
     return rc;
 }
 
+/* Writes whole lines at the end of the log, then append_finish. */
+static int append_bytes(struct obslog *l, const char *buf, size_t len, char *err, size_t errlen)
+{
+    return append_finish(l, write_all(l, buf, len, err, errlen), len > 0, err, errlen);
+}
+
+/* Rows go out in pieces of about this many bytes: a round of 100,000
+ * domains is some 40 MB of text, which need not sit in memory at once */
+#define APPEND_CHUNK (1u << 20)
+
 int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err, size_t errlen)
 {
     struct csvw w;
     int rc = 0;
     csvw_init(&w);
+    /* every row is checked before the first byte goes out */
     for (size_t i = 0; i < n; i++) {
         if (rows[i].round < l->last_round || rows[i].round == 0) {
             dp_errf(err, errlen, "row %zu: round %u, but the log is at round %u", i + 1,
@@ -802,11 +798,24 @@ int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err,
             rc = DP_EINPUT;
             goto out;
         }
-        obs_write_row_cols(&w, &rows[i], l->ncols);
     }
-    if ((rc = csvw_error(&w)) != 0)
-        goto out;
-    rc = append_bytes(l, w.buf, w.len, err, errlen);
+    bool any = false;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        obs_write_row_cols(&w, &rows[i], l->ncols);
+        if (w.len >= APPEND_CHUNK || i + 1 == n) {
+            if ((rc = csvw_error(&w)) != 0) {
+                /* nothing of this piece went out: cut back what did */
+                if (any && ftruncate(l->fd, (off_t)l->size) != 0)
+                    fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
+                goto out;
+            }
+            any = true;
+            rc = write_all(l, w.buf, w.len, err, errlen);
+            csvw_clear(&w);
+        }
+    }
+    csvw_deinit(&w);
+    return append_finish(l, rc, any, err, errlen);
 out:
     csvw_deinit(&w);
     return rc;

@@ -1097,6 +1097,7 @@ int check_domains_parse(const char *text, size_t len, const char *fname, enum pr
                         struct check_domain **out, size_t *n, char *err, size_t errlen)
 {
     struct check_domain *d = NULL;
+    struct dp_strtab seen = {0}; /* the names so far, ids in the order of d */
     size_t count = 0, cap = 0, line = 0, pos = 0;
     int rc = DP_EINPUT;
     char q[300];
@@ -1188,11 +1189,20 @@ int check_domains_parse(const char *text, size_t len, const char *fname, enum pr
             }
             cur->has_profile = true;
         }
-        for (size_t i = 0; i < count; i++)
-            if (strcmp(d[i].name, cur->name) == 0) {
-                snprintf(err, errlen, "%s:%zu: domain '%s' given twice", fname, line, cur->name);
-                goto out;
-            }
+        /* a repeat: one lookup among the names so far, not a scan of them */
+        size_t clen = strlen(cur->name);
+        uint32_t first = dp_strtab_find(&seen, cur->name, clen);
+        if (first != UINT32_MAX) {
+            snprintf(err, errlen, "%s:%zu: domain '%s' given twice (first on line %u)", fname, line,
+                     cur->name, d[first].line);
+            goto out;
+        }
+        if (dp_strtab_add(&seen, cur->name, clen) == UINT32_MAX) {
+            rc = DP_ENOMEM;
+            snprintf(err, errlen, "%s:%zu: out of memory", fname, line);
+            goto out;
+        }
+        cur->line = (unsigned)line;
         count++;
     }
     if (count == 0) {
@@ -1205,6 +1215,7 @@ int check_domains_parse(const char *text, size_t len, const char *fname, enum pr
     rc = 0;
 out:
     free(d);
+    dp_strtab_deinit(&seen);
     return rc;
 }
 

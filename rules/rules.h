@@ -283,6 +283,7 @@ struct check_domain {
     char name[DNSNAME_BUFLEN]; /* normalized, no final dot */
     enum profile profile;      /* the line's profile, or the default passed in */
     bool has_profile;          /* the line named one */
+    unsigned line;             /* its line in the file, from 1 */
 };
 /* Parses the text of a --domains file (len bytes): one domain a line,
  * optionally ",profile" (CSV; fields may be double-quoted), '#' comment lines,

@@ -400,13 +400,14 @@ int cmd_import(int argc, char **argv)
     FILE **files = calloc((size_t)argc, sizeof *files);
     const char **fnames = calloc((size_t)argc, sizeof *fnames);
     struct round_domain *doms = calloc((size_t)argc, sizeof *doms);
+    char(*names)[DNSNAME_BUFLEN] = calloc((size_t)argc, sizeof *names); /* doms[i].name */
     size_t nfiles = 0, ndoms = 0;
     uint64_t bad = 0;
     char first_bad[1200] = "";
     check_plan_init(&plan);
     atlas_ctx_init(&ctx);
     memset(&im, 0, sizeof im);
-    if (files == NULL || fnames == NULL || doms == NULL)
+    if (files == NULL || fnames == NULL || doms == NULL || names == NULL)
         goto out;
     if (argc < 2 || strcmp(argv[1], "atlas") != 0) {
         usage(argc < 2 ? "missing source (only 'atlas' is known)" : "unknown source",
@@ -470,7 +471,8 @@ int cmd_import(int argc, char **argv)
                 goto out;
             } else {
                 const char *why;
-                if (dnsname_normalize(a, doms[ndoms].name, sizeof doms[ndoms].name, &why) != 0) {
+                doms[ndoms].name = names[ndoms];
+                if (dnsname_normalize(a, names[ndoms], sizeof names[ndoms], &why) != 0) {
                     char esc[256];
                     fprintf(stderr, "dnsprop import: bad domain '%s': %s\n",
                             dp_escape(a, strlen(a), esc, sizeof esc), why);
@@ -653,6 +655,7 @@ out:
     free(files);
     free(fnames);
     free(doms);
+    free(names);
     atlas_ctx_deinit(&ctx);
     check_plan_deinit(&plan);
     return status;

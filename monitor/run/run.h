@@ -20,7 +20,7 @@
 
 /* One monitored domain and how it is judged. */
 struct round_domain {
-    char name[DNSNAME_BUFLEN];     /* normalized: ASCII, lower case, no final dot */
+    const char *name;              /* borrowed; normalized: ASCII, lower case, no final dot */
     enum profile profile;          /* the domain's profile (--profile or its --domains line) */
     const struct check_plan *plan; /* borrowed: checks, expectations */
 };
@@ -87,6 +87,7 @@ struct run_setup {
     struct check_plan plan;       /* owned */
     struct round_domain *domains; /* owned */
     size_t ndomains;
+    struct dp_strtab names;            /* owned: the domains' names (domains[i].name is s[i]) */
     struct report_settings *settings;  /* owned: one per domain */
     struct rlist resolvers, authority; /* owned */
     struct round_cfg cfg;              /* points into the above */

@@ -64,25 +64,87 @@ static int read_file(const char *path, size_t max, char **out, size_t *len, char
     return 0;
 }
 
-static int add_domain(struct run_setup *s, const char *name, enum profile profile, const char *cmd)
+/* Adds one normalized domain; s->names holds every name added before (ids
+ * in the order of s->domains), so a repeat costs one lookup, not a scan;
+ * *cap is the room in s->domains. where: the file line it comes from, or
+ * NULL. */
+static int add_domain(struct run_setup *s, size_t *cap, const char *name, enum profile profile,
+                      const char *where, const char *cmd)
 {
-    for (size_t i = 0; i < s->ndomains; i++) {
-        if (strcmp(s->domains[i].name, name) == 0) {
-            char msg[DNSNAME_BUFLEN + 64];
+    struct dp_strtab *seen = &s->names;
+    size_t len = strlen(name);
+    if (dp_strtab_find(seen, name, len) != UINT32_MAX) {
+        char msg[DNSNAME_BUFLEN + 400];
+        if (where != NULL)
+            snprintf(msg, sizeof msg, "%s: domain '%s' given twice (also an argument)", where,
+                     name);
+        else
             snprintf(msg, sizeof msg, "domain '%s' given twice", name);
-            return say(cmd, msg);
-        }
+        return say(cmd, msg);
     }
-    struct round_domain *bigger = realloc(s->domains, (s->ndomains + 1) * sizeof *bigger);
-    if (bigger == NULL)
+    if (dp_grow((void **)&s->domains, cap, s->ndomains, sizeof *s->domains) != 0)
         return DP_ENOMEM;
-    s->domains = bigger;
+    uint32_t id = dp_strtab_add(seen, name, len);
+    if (id == UINT32_MAX)
+        return DP_ENOMEM;
     struct round_domain *d = &s->domains[s->ndomains++];
     memset(d, 0, sizeof *d);
-    snprintf(d->name, sizeof d->name, "%s", name);
+    d->name = seen->s[id];
     d->profile = profile;
     d->plan = &s->plan;
     return 0;
+}
+
+/* The domains of the arguments, then those of the --domains file, each
+ * once. Returns 0, DP_EINPUT (said on stderr) or DP_ENOMEM. */
+static int add_domains(struct run_setup *s, const struct run_opts *o, const char *cmd)
+{
+    struct check_domain *list = NULL;
+    size_t cap = 0, n = 0;
+    char *text = NULL;
+    char err[1024] = "";
+    int rc = 0;
+    for (size_t i = 0; i < o->ndomains && rc == 0; i++) {
+        char name[DNSNAME_BUFLEN];
+        const char *why = "";
+        if (dnsname_normalize(o->domains[i], name, sizeof name, &why) != 0) {
+            char esc[300], msg[512];
+            dp_escape(o->domains[i], strlen(o->domains[i]), esc, sizeof esc);
+            snprintf(msg, sizeof msg, "bad domain '%s': %s", esc, why);
+            rc = say(cmd, msg);
+            goto out;
+        }
+        rc = add_domain(s, &cap, name, s->plan.profile, NULL, cmd);
+    }
+    if (rc != 0 || o->domains_file == NULL)
+        goto out;
+    size_t len = 0;
+    rc = read_file(o->domains_file, DOMAINS_FILE_MAX, &text, &len, err, sizeof err);
+    if (rc == 0)
+        rc = check_domains_parse(text, len, o->domains_file, s->plan.profile, &list, &n, err,
+                                 sizeof err);
+    if (rc != 0) {
+        rc = rc == DP_ENOMEM ? rc : say(cmd, err);
+        goto out;
+    }
+    /* a file line repeating an argument: the file's place named */
+    char where[300 + 32];
+    dp_escape(o->domains_file, strlen(o->domains_file), where, sizeof where - 32);
+    size_t wl = strlen(where);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        snprintf(where + wl, sizeof where - wl, ":%u", list[i].line);
+        rc = add_domain(s, &cap, list[i].name, list[i].profile, where, cmd);
+    }
+    if (rc == 0 && s->ndomains < cap) {
+        /* every domain is in: the doubling's spare room goes back */
+        struct round_domain *fit = realloc(s->domains, s->ndomains * sizeof *fit);
+        if (fit != NULL)
+            s->domains = fit;
+    }
+out:
+    free(text);
+    free(list);
+    return rc;
 }
 
 int run_setup_build(struct run_setup *s, const struct run_opts *o, const char *cmd)
@@ -107,37 +169,8 @@ int run_setup_build(struct run_setup *s, const struct run_opts *o, const char *c
         return say(cmd, err);
 
     /* domains: arguments first, then the --domains file */
-    for (size_t i = 0; i < o->ndomains; i++) {
-        char name[DNSNAME_BUFLEN];
-        const char *why = "";
-        if (dnsname_normalize(o->domains[i], name, sizeof name, &why) != 0) {
-            char esc[300], msg[512];
-            dp_escape(o->domains[i], strlen(o->domains[i]), esc, sizeof esc);
-            snprintf(msg, sizeof msg, "bad domain '%s': %s", esc, why);
-            return say(cmd, msg);
-        }
-        if ((rc = add_domain(s, name, s->plan.profile, cmd)) != 0)
-            return rc;
-    }
-    if (o->domains_file != NULL) {
-        char *text = NULL;
-        size_t len = 0;
-        struct check_domain *list = NULL;
-        size_t n = 0;
-        rc = read_file(o->domains_file, DOMAINS_FILE_MAX, &text, &len, err, sizeof err);
-        if (rc != 0)
-            return rc == DP_ENOMEM ? rc : say(cmd, err);
-        rc = check_domains_parse(text, len, o->domains_file, s->plan.profile, &list, &n, err,
-                                 sizeof err);
-        free(text);
-        if (rc != 0)
-            return rc == DP_ENOMEM ? rc : say(cmd, err);
-        for (size_t i = 0; i < n && rc == 0; i++)
-            rc = add_domain(s, list[i].name, list[i].profile, cmd);
-        free(list);
-        if (rc != 0)
-            return rc;
-    }
+    if ((rc = add_domains(s, o, cmd)) != 0)
+        return rc;
     if (s->ndomains == 0)
         return say(cmd, "no domain to check");
 
@@ -205,6 +238,7 @@ void run_setup_deinit(struct run_setup *s)
     free(s->dir);
     free(s->domains);
     free(s->settings);
+    dp_strtab_deinit(&s->names);
     check_plan_deinit(&s->plan);
     rlist_deinit(&s->resolvers);
     rlist_deinit(&s->authority);

@@ -219,9 +219,11 @@ static void test_many_domains(void **state)
     assert_int_equal(check_plan_parse_checks(&f.plan, "mx,txt,ns,soa", err, sizeof err), 0);
     enum { NDOM = 400 };
     struct round_domain *doms = calloc(NDOM, sizeof *doms);
+    static char dnames[NDOM][32];
     assert_non_null(doms);
     for (int i = 0; i < NDOM; i++) {
-        snprintf(doms[i].name, sizeof doms[i].name, "d%03d.contoso.test", i);
+        snprintf(dnames[i], sizeof dnames[i], "d%03d.contoso.test", i);
+        doms[i].name = dnames[i];
         doms[i].plan = &f.plan;
     }
     const struct obs *rows;

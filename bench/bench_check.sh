@@ -1,0 +1,128 @@
+#!/bin/bash
+# The command a user runs, at MSP scale: `dnsprop check --domains FILE
+# --checks mx --resolvers 127.0.0.1:PORT --authority none --rate 0` with
+# 100,000 domains against one local Knot, beside dnsperf sending the same
+# 300,000 questions (each domain's MX, its target's A and AAAA) to the same
+# server in the same run. dnsprop is timed as a whole process (reading the
+# file, setup, the round, the log, every report, the status line) under
+# /usr/bin/time -v, and its answered queries per second are compared with
+# dnsperf's. The same command with 10,000 domains gives the time per domain
+# at a tenth of the size: the two must be within 1.5x (linear growth).
+# Targets: >= 0.6 x dnsperf, 0 answers lost, peak memory <= 256 MiB, time
+# per domain at 100,000 <= 1.5 x that at 10,000.
+# Usage: bench/bench_check.sh BUILD_DIR   (knotd runs as the current user)
+#
+# The zone: one zone, bench.test., holding every domain as a name under it
+# (d000001.bench.test. MX 10 mx000001.bench.test., and the target's A and
+# AAAA). dnsprop asks exactly what it would ask of delegated domains with
+# --authority none; a zone of 300,000 records loads in a few seconds, where
+# 100,000 zones would take Knot minutes and gigabytes.
+set -u
+build=${1:-build}
+N=${BENCH_DOMAINS:-100000}
+SMALL=$((N / 10))
+INFLIGHT=${BENCH_INFLIGHT:-256} # dnsprop's default --inflight, and dnsperf -q the same
+RUNS=${BENCH_RUNS:-3}
+dnsprop=$build/dnsprop
+[ -x "$dnsprop" ] || { echo "bench_check: $dnsprop not built" >&2; exit 3; }
+command -v dnsperf >/dev/null || { echo "bench_check: dnsperf not found (Debian: dnsperf)" >&2; exit 3; }
+[ -x /usr/bin/time ] || { echo "bench_check: /usr/bin/time missing (Debian: time)" >&2; exit 3; }
+
+T=$(mktemp -d /tmp/bench_check.XXXXXX)
+. "$(dirname "$0")/knot.sh"
+cleanup() {
+  bench_knot_stop
+  rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+{
+  echo '$ORIGIN bench.test.'
+  echo '$TTL 3600'
+  echo '@ IN SOA ns.bench.test. host.bench.test. 1 7200 900 1209600 300'
+  echo '@ IN NS ns.bench.test.'
+  echo 'ns IN A 127.0.0.1'
+  awk -v n="$N" 'BEGIN { for (i = 1; i <= n; i++)
+      printf "d%06d IN MX 10 mx%06d\nmx%06d IN A 192.0.2.%d\nmx%06d IN AAAA 2001:db8::%x:%x\n",
+             i, i, i, i % 250 + 1, i, int(i / 65536), i % 65536 }'
+} > "$T/bench.test.zone"
+awk -v n="$N" 'BEGIN { for (i = 1; i <= n; i++) printf "d%06d.bench.test\n", i }' > "$T/domains"
+head -n "$SMALL" "$T/domains" > "$T/domains.small"
+awk -v n="$N" 'BEGIN { for (i = 1; i <= n; i++)
+    printf "d%06d.bench.test MX\nmx%06d.bench.test A\nmx%06d.bench.test AAAA\n", i, i, i }' > "$T/queries"
+
+# as in bench_engine.sh: the server on CPU 1, each client on CPU 0, so the
+# comparison is the work per query on one core (dnsperf still has two
+# threads, dnsprop one loop)
+pin=
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  KNOT_CPU=1
+  pin="taskset -c 0"
+  echo "knotd pinned to CPU 1, dnsperf and dnsprop to CPU 0"
+fi
+bench_knot_start "$T/knot" bench.test "$T/bench.test.zone" "d$(printf %06d "$N").bench.test" MX || exit 1
+port=$KNOT_PORT
+echo "knotd $KNOT_PID on 127.0.0.1:$port, $N domains, $((3 * N)) records"
+
+median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+# check FILE DIR: one dnsprop check round, timed; sets secs, kib, answered
+check() {
+  rm -rf "$2"
+  $pin /usr/bin/time -v -o "$T/time.txt" "$dnsprop" check --domains "$1" --checks mx \
+    --resolvers "127.0.0.1:$port" --authority none --rate 0 --dir "$2" > "$T/status.txt" 2> "$T/check.err"
+  local rc=$?
+  case $rc in 0 | 1 | 2) ;; *) echo "bench_check: dnsprop check failed (exit $rc):" >&2; cat "$T/check.err" >&2; exit 1 ;; esac
+  secs=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$T/time.txt")
+  kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$T/time.txt")
+  # answered: a reply came (ok, nodata, nxdomain); the log has one row a query
+  answered=$(awk -F, 'NR > 1 && ($11 == "ok" || $11 == "nodata" || $11 == "nxdomain") { n++ } END { print n + 0 }' "$2/observations.csv")
+  lines=$(wc -l < "$T/status.txt")
+}
+
+: > "$T/dp.qps"; : > "$T/big.s"; : > "$T/small.s"
+lost=0; peak=0; status_lines=0
+for i in $(seq "$RUNS"); do
+  $pin dnsperf -s 127.0.0.1 -p "$port" -d "$T/queries" -n 1 -q "$INFLIGHT" -t 5 > "$T/dnsperf.out" 2>&1
+  dp_qps=$(awk '/Queries per second:/ { print $4 }' "$T/dnsperf.out")
+  dp_lost=$(awk '/Queries lost:/ { print $3 }' "$T/dnsperf.out")
+  [ -n "$dp_qps" ] || { echo "bench_check: dnsperf failed:" >&2; cat "$T/dnsperf.out" >&2; exit 1; }
+  echo "$dp_qps" >> "$T/dp.qps"
+
+  check "$T/domains" "$T/big"
+  echo "$secs" >> "$T/big.s"
+  big_lost=$((3 * N - answered))
+  lost=$((lost + big_lost))
+  [ "$kib" -gt "$peak" ] && peak=$kib
+  [ "$lines" = 1 ] || status_lines=$lines
+  big_kib=$kib
+
+  check "$T/domains.small" "$T/small"
+  echo "$secs" >> "$T/small.s"
+  lost=$((lost + 3 * SMALL - answered))
+  printf 'run %d: dnsperf %.0f q/s (lost %s); dnsprop check %d domains %.2f s, %.0f answered q/s, peak %.1f MiB (lost %d); %d domains %.2f s, peak %.1f MiB\n' \
+    "$i" "$dp_qps" "$dp_lost" "$N" "$(tail -1 "$T/big.s")" "$(awk -v s="$(tail -1 "$T/big.s")" -v n=$((3 * N - big_lost)) 'BEGIN { print n / s }')" \
+    "$(awk -v k="$big_kib" 'BEGIN { print k / 1024 }')" "$big_lost" "$SMALL" "$secs" "$(awk -v k="$kib" 'BEGIN { print k / 1024 }')"
+done
+echo "status line at $N domains ($(wc -l < "$T/status.txt") line): $(cut -c1-160 "$T/status.txt")..."
+dp=$(median < "$T/dp.qps")
+big=$(median < "$T/big.s")
+small=$(median < "$T/small.s")
+awk -v dp="$dp" -v big="$big" -v small="$small" -v n="$N" -v m="$SMALL" -v lost="$lost" \
+    -v peak="$peak" -v lines="$status_lines" -v runs="$RUNS" 'BEGIN {
+  qps = 3 * n / big; ratio = qps / dp
+  per_big = big / n * 1e6; per_small = small / m * 1e6; growth = per_big / per_small
+  printf "medians of %d runs: dnsperf %.0f q/s; dnsprop check %.0f answered q/s for the whole process\n", runs, dp, qps
+  printf "dnsprop/dnsperf: %.2f (target >= 0.6): %s\n", ratio, (ratio >= 0.6) ? "PASS" : "MISS"
+  printf "answers lost in all runs: %d (target 0): %s\n", lost, (lost == 0) ? "PASS" : "MISS"
+  printf "peak memory at %d domains: %.1f MiB (target <= 256 MiB): %s\n", n, peak / 1024, (peak <= 262144) ? "PASS" : "MISS"
+  printf "time per domain: %.1f us at %d, %.1f us at %d: %.2fx (target <= 1.5x): %s\n", per_small, m, per_big, n, growth, (growth <= 1.5) ? "PASS" : "MISS"
+  if (lines != 0) printf "status line: %d lines, not one: MISS\n", lines
+  bad = (ratio < 0.6) || (lost != 0) || (peak > 262144) || (lines != 0)
+  if ((growth > 1.5)) {
+    printf "\n*** MISS: the time per domain grows with the number of domains (%.2fx from %d to %d) ***\n", growth, m, n
+    printf "*** something in check is no longer linear: profile it (perf record -g) ***\n\n"
+    bad = 1
+  }
+  exit bad
+}' || { echo "bench_check: BELOW TARGET"; exit 1; }
