@@ -5,7 +5,8 @@
 BUILD_PACKAGES := gcc libc6-dev make cmake pkg-config libldns-dev libuv1-dev libcsv-dev libcmocka-dev libidn2-dev libjson-c-dev
 TEST_PACKAGES  := $(BUILD_PACKAGES) knot unbound ldnsutils bind9-dnsutils dnsperf faketime \
                   miller sqlite3 iproute2 util-linux procps valgrind \
-                  clang libclang-rt-14-dev bind9 pdns-recursor knot-resolver nftables
+                  clang libclang-rt-14-dev bind9 pdns-recursor knot-resolver nftables \
+                  man-db groff-base systemd dpkg-dev prometheus
 BENCH_PACKAGES := $(TEST_PACKAGES) time jq
 
 BUILD    ?= build
@@ -20,7 +21,14 @@ CMAKE_FLAGS += -DDNSPROP_WERROR=ON
 endif
 
 .PHONY: all demo test bench build build-asan build-fuzz fuzz valgrind deps-build deps-test deps-bench \
-        clean format
+        clean format install uninstall package
+
+# make install [PREFIX=/usr/local] [DESTDIR=/scratch/root]: the binary, dnsprop(1),
+# the systemd units, bash completion, the README and an example configuration.
+# Every path written is listed in $(BUILD)/install_manifest.txt; make uninstall
+# removes exactly those. make package: a Debian package (CPack) in $(BUILD).
+PREFIX  ?= /usr/local
+DESTDIR ?=
 
 all: build
 
@@ -67,6 +75,16 @@ test: deps-test
 
 bench: deps-bench build
 	@sh bench/run.sh $(BUILD)
+
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+uninstall:
+	DESTDIR="$(DESTDIR)" cmake -DMANIFEST=$(BUILD)/install_manifest.txt -P dist/uninstall.cmake
+
+package: build
+	@sh tools/ensure-packages.sh dpkg-dev
+	cd $(BUILD) && cpack -G DEB
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

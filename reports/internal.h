@@ -34,6 +34,10 @@ struct obslog {
     struct rep_agg *agg; /* owned */
     bool from_state;     /* agg started from DIR/.state, not from line 2 */
     struct csvr rd;      /* scratch for reading rows */
+
+    /* owned: the summary rows of the last refresh (report_summary) */
+    struct report_summary *summary;
+    size_t nsummary;
 };
 
 /* Reads rows from l->size to the end of the file into l->agg (restarting
@@ -236,6 +240,9 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
 int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
                 const struct report_override *ov, struct report_outcome *out, char *err,
                 size_t errlen);
+
+/* Frees n summary rows and their strings (render.c); NULL is fine. */
+void rep__summary_free(struct report_summary *rows, size_t n);
 
 /* FNV-1a, 64 bits: fingerprints, not security (common/strtab.c). */
 #define rep__hash(h, p, n) dp_hash((h), (p), (n))

@@ -885,6 +885,7 @@ void obslog_close(struct obslog *l)
     datadir_close(&l->dd);
     rep__agg_free(l->agg);
     csvr_deinit(&l->rd);
+    rep__summary_free(l->summary, l->nsummary);
     free(l->dir);
     free(l->path);
     free(l);

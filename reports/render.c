@@ -52,6 +52,8 @@
 
 enum dstatus { DS_CONVERGED, DS_PROPAGATING, DS_EXPIRED, DS_CRITICAL };
 static const char *const dstatus_names[] = {"converged", "propagating", "expired", "critical"};
+/* what each status means as an exit status (PRODUCT.md section 3) */
+static const int dstatus_exit[] = {DP_EXIT_OK, DP_EXIT_WARNING, DP_EXIT_CRITICAL, DP_EXIT_CRITICAL};
 
 /* One domain's settings, owned. */
 struct dset {
@@ -648,30 +650,80 @@ out:
     return rc;
 }
 
-static int write_summary(struct obslog *l, const struct dcview *views, char *err, size_t errlen)
+void rep__summary_free(struct report_summary *rows, size_t n)
+{
+    for (size_t i = 0; rows != NULL && i < n; i++) {
+        free(rows[i].domain);
+        free(rows[i].check);
+    }
+    free(rows);
+}
+
+/* The summary rows, one per (domain, check) in views' order: the one place
+ * their figures are drawn, for summary.csv and for the Prometheus text. The
+ * array replaces l's previous one. */
+static int fill_summary(struct obslog *l, const struct dcview *views)
 {
     const struct rep_agg *a = l->agg;
+    struct report_summary *rows = calloc(a->ndcs ? a->ndcs : 1, sizeof *rows);
+    if (rows == NULL)
+        return DP_ENOMEM;
+    for (uint32_t k = 0; k < a->ndcs; k++) {
+        const struct dcview *v = &views[k];
+        const struct rep_dc *c = &a->dcs[v->dc];
+        struct report_summary *r = &rows[k];
+        r->domain = strdup(a->str.s[a->doms[c->dom].name]);
+        r->check = strdup(a->str.s[c->check]);
+        if (r->domain == NULL || r->check == NULL) {
+            rep__summary_free(rows, k + 1);
+            return DP_ENOMEM;
+        }
+        r->servers = v->servers;
+        r->converged = v->conv;
+        r->stale = v->stale;
+        r->errors = v->errors;
+        r->overdue = v->overdue;
+        r->eta = v->stale > 0 ? v->eta : -1;
+        r->window_end = v->e.window_end;
+        r->deadline = v->deadline;
+        r->last_round = v->time;
+        r->status = dstatus_names[v->st];
+        r->exit_status = dstatus_exit[v->st];
+    }
+    rep__summary_free(l->summary, l->nsummary);
+    l->summary = rows;
+    l->nsummary = a->ndcs;
+    return 0;
+}
+
+const struct report_summary *report_summary(const struct obslog *l, size_t *n)
+{
+    *n = l->nsummary;
+    return l->summary;
+}
+
+static int write_summary(struct obslog *l, char *err, size_t errlen)
+{
     struct csvw w;
     csvw_init(&w);
 #define SUMMARY_HEADER                                                                             \
     "domain,check,servers,converged,stale,errors,percent_converged,eta_utc,window_ends_utc,"       \
     "status,deadline_utc,overdue\r\n"
     csvw_raw(&w, SUMMARY_HEADER, strlen(SUMMARY_HEADER));
-    for (uint32_t k = 0; k < a->ndcs; k++) {
-        const struct dcview *v = &views[k];
-        const struct rep_dc *c = &a->dcs[v->dc];
-        csvw_str(&w, a->str.s[a->doms[c->dom].name]);
-        csvw_str(&w, a->str.s[c->check]);
-        csvw_uint(&w, v->servers);
-        csvw_uint(&w, v->conv);
-        csvw_uint(&w, v->stale);
-        csvw_uint(&w, v->errors);
-        put_percent(&w, v->conv, v->servers);
-        csvw_time(&w, v->stale > 0 ? v->eta : -1);
-        csvw_time(&w, v->e.window_end);
-        csvw_str(&w, dstatus_names[v->st]);
-        csvw_time(&w, v->deadline);
-        csvw_uint(&w, v->overdue);
+    for (size_t k = 0; k < l->nsummary; k++) {
+        const struct report_summary *r = &l->summary[k];
+        csvw_str(&w, r->domain);
+        csvw_str(&w, r->check);
+        csvw_uint(&w, r->servers);
+        csvw_uint(&w, r->converged);
+        csvw_uint(&w, r->stale);
+        csvw_uint(&w, r->errors);
+        put_percent(&w, r->converged, r->servers);
+        csvw_time(&w, r->eta);
+        csvw_time(&w, r->window_end);
+        csvw_str(&w, r->status);
+        csvw_time(&w, r->deadline);
+        csvw_uint(&w, r->overdue);
         csvw_end(&w);
     }
     int rc = csvw_error(&w);
@@ -1107,9 +1159,7 @@ static void status_line(const struct rep_agg *a, const struct dcview *views, uin
     }
     memcpy(v, views, n * sizeof *v);
     qsort(v, n, sizeof *v, cmp_views);
-    int code = v[0].st == DS_CONVERGED     ? DP_EXIT_OK
-               : v[0].st == DS_PROPAGATING ? DP_EXIT_WARNING
-                                           : DP_EXIT_CRITICAL;
+    int code = dstatus_exit[v[0].st];
     static const char *const words[] = {"OK", "WARNING", "CRITICAL"};
     out->exit_status = code;
     o += (size_t)snprintf(s + o, cap - o, "DNSPROP %s - ", words[code]);
@@ -1196,7 +1246,7 @@ int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
         judge_dc(&views[i]);
     if ((rc = write_convergence(l, overdue, err, errlen)) != 0 ||
         (rc = write_timeline(l, err, errlen)) != 0 || (rc = write_mx(l, effs, err, errlen)) != 0 ||
-        (rc = write_summary(l, views, err, errlen)) != 0 ||
+        (rc = fill_summary(l, views)) != 0 || (rc = write_summary(l, err, errlen)) != 0 ||
         (rc = write_svg(l, effs, views, err, errlen)) != 0)
         goto out;
     if (out != NULL)

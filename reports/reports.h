@@ -288,6 +288,46 @@ int report_rebuild_flags(const char *dir, int obslog_flags, unsigned lock_wait_m
                          const struct report_override *ov, struct report_outcome *out, char *err,
                          size_t errlen);
 
+/* One row of summary.csv, as the last refresh drew it: the figures the
+ * Prometheus text (report_write_prometheus) exposes, taken from the same
+ * judgement as the CSV so the two can never disagree. */
+struct report_summary {
+    char *domain;     /* owned by the array's owner: lower case, no final dot */
+    char *check;      /* owned likewise: mx, spf, ... */
+    uint32_t servers; /* resolvers ((vantage, server) pairs) in the latest rounds */
+    uint32_t converged, stale, errors;
+    uint32_t overdue;   /* resolvers not converged that broke their TTL promise */
+    int64_t eta;        /* Unix seconds; -1 when none is stale (eta_utc empty) */
+    int64_t window_end; /* Unix seconds (window_ends_utc) */
+    int64_t deadline;   /* Unix seconds (deadline_utc: change + old TTL); -1 unknown */
+    int64_t last_round; /* Unix seconds: the start of the latest round (over vantages) */
+    const char *status; /* "converged", "propagating", "expired", "critical" (static) */
+    int exit_status;    /* the status as enum dp_exit: 0, 1 or 2 */
+};
+
+/* The summary rows of the last report_refresh on l, in summary.csv's order
+ * (NULL and *n = 0 before the first). Owned by l: valid until the next
+ * refresh or obslog_close. */
+const struct report_summary *report_summary(const struct obslog *l, size_t *n);
+
+/* Writes rows as Prometheus text exposition (format 0.0.4) to path, for
+ * node_exporter's textfile collector: one gauge family per figure, labelled
+ * domain and check (values escaped), with HELP and TYPE lines. Atomic: a
+ * temporary file with an unpredictable name in path's folder (created with
+ * O_EXCL|O_NOFOLLOW, never through a symlink), fsync, rename over path, fsync
+ * of the folder. Returns 0, or a negative code with a one-line message in
+ * err (the temporary file is removed). */
+int report_write_prometheus(const char *path, const struct report_summary *rows, size_t n,
+                            char *err, size_t errlen);
+/* Renders the same text into a memory buffer (*out malloc'd, the caller
+ * frees; *len bytes). Returns 0 or DP_ENOMEM. */
+int report_prometheus_text(const struct report_summary *rows, size_t n, char **out, size_t *len);
+/* Checks before a run that path can take the Prometheus text: its folder
+ * exists and is a folder, and path itself is absent or a regular file (a
+ * symlink to one is fine: rename replaces the link). Returns 0 or DP_EINPUT
+ * with a one-line message in err. Changes nothing. */
+int report_prometheus_check_path(const char *path, char *err, size_t errlen);
+
 /* The default lock wait (PRODUCT.md section 9). */
 #define REPORT_LOCK_WAIT_MS     30000
 #define REPORT_DEFAULT_WINDOW_S (72 * 3600)

@@ -133,6 +133,22 @@ int rlist_load_spec(struct rlist *l, const char *spec, bool authoritative, FILE 
  * unit tests hold the list free of them). */
 int rlist_load_public(struct rlist *l, char *err, size_t errlen);
 
+/* The system's resolver, as dig finds it: the first "nameserver ADDR" line
+ * of resolv.conf text (resolv.conf(5): IPv4 or IPv6, port 53; lines whose
+ * first non-blank byte is '#' or ';' are comments, and so is the rest of a
+ * line after one). A nameserver whose address dnsprop cannot use (an IPv6
+ * zone such as fe80::1%eth0, a typo) is passed over, as the resolver library
+ * does. Returns 0 with the address in *sa, or DP_EINPUT with *why saying what
+ * is missing. */
+int rlist_resolv_conf_first(const char *data, size_t len, struct sockaddr_storage *sa,
+                            socklen_t *salen, const char **why);
+/* Reads path (at most RLIST_RESOLV_MAX bytes) and adds its first usable
+ * nameserver to l, named by its address. A missing, unreadable or empty file,
+ * or one with no usable nameserver, is DP_EINPUT with one line in err naming
+ * the path. */
+#define RLIST_RESOLV_MAX (64u << 10)
+int rlist_load_resolv_conf(struct rlist *l, const char *path, char *err, size_t errlen);
+
 /* Writes the list as the `resolvers` command prints it: RLIST_HEADER and one
  * row per server, RFC 4180 quoting, CRLF line ends, and a leading ' on a
  * field that starts with = + - @ TAB or CR (never run as a formula).

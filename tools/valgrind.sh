@@ -65,7 +65,11 @@ ok='^DNSPROP OK - contoso.test mx 2/2 converged'
 run "check" 0 "$ok" "$build/dnsprop" check contoso.test --resolvers "$res" \
   --authority "127.0.0.1:$3" --dir "$scratch/d" --checks m365
 run "check again" 0 "$ok" "$build/dnsprop" check contoso.test --resolvers "$res" \
-  --authority "127.0.0.1:$3" --dir "$scratch/d" --checks m365
+  --authority "127.0.0.1:$3" --dir "$scratch/d" --checks m365 --prometheus "$scratch/dnsprop.prom"
+grep -q '^dnsprop_converged{domain="contoso.test",check="mx"} 2$' "$scratch/dnsprop.prom" || {
+  echo "valgrind: check again: FAILED: --prometheus wrote no dnsprop_converged 2 for mx" >&2
+  failed=$((failed + 1))
+}
 run "report" 0 "$ok" "$build/dnsprop" report --dir "$scratch/d"
 run "merge" 0 "$ok" "$build/dnsprop" merge --dir "$scratch/m" "$scratch/d"
 run "merge again" 0 "$ok" "$build/dnsprop" merge --dir "$scratch/m" "$scratch/d"
@@ -77,6 +81,12 @@ run "query" 0 ',contoso\.test\.,MX,.*,udp,ok,NOERROR,.*,10 mail\.contoso\.test\.
   "$build/dnsprop" query "@127.0.0.1:$1" contoso.test MX
 run "query +tcp" 0 ',contoso\.test\.,TXT,.*,tcp,ok,NOERROR,.*v=spf1 -all' \
   "$build/dnsprop" query "@127.0.0.1:$1" contoso.test TXT +tcp
+# the resolv.conf reader up to its error (a usable line would send a query to port 53)
+printf '# none\nnameserver not-an-address\n' >"$scratch/resolv.conf"
+export DNSPROP_RESOLV_CONF="$scratch/resolv.conf"
+run "query, no usable resolv.conf" 3 'resolv.conf: no usable nameserver line' \
+  "$build/dnsprop" query contoso.test MX
+unset DNSPROP_RESOLV_CONF
 run "resolvers" 0 '^name,address,operator,country' "$build/dnsprop" resolvers
 run "bad input" 3 "^dnsprop check: --expect mx: bad value '99999 x\.'" \
   "$build/dnsprop" check contoso.test --resolvers "$res" --expect 'mx=99999 x.'

@@ -1,7 +1,8 @@
 /*
  * dnsprop query [@SERVER] NAME [TYPE] [+tcp] [+norec]: one validated query,
  * printed as the observations header and one row, so that what a user sees
- * here is exactly what check would log. Exit 0 when the server answered (ok,
+ * here is exactly what check would log. Without @SERVER it asks the first
+ * nameserver of /etc/resolv.conf, as dig does. Exit 0 when the server answered (ok,
  * nxdomain, nodata), 2 when it did not, 3 for bad usage.
  */
 #include "cli.h"
@@ -133,10 +134,17 @@ int cmd_query(int argc, char **argv)
             rlist_deinit(&servers);
             return DP_EXIT_UNKNOWN;
         }
-    } else if (rlist_load_public(&servers, err, sizeof err) != 0 || servers.n == 0) {
-        fprintf(stderr, "dnsprop query: built-in resolver list: %s\n", err);
-        rlist_deinit(&servers);
-        return DP_EXIT_UNKNOWN;
+    } else {
+        /* the system's resolver, as dig asks it; DNSPROP_RESOLV_CONF names
+         * another file (for tests) */
+        const char *conf = getenv("DNSPROP_RESOLV_CONF");
+        if (conf == NULL || conf[0] == '\0')
+            conf = "/etc/resolv.conf";
+        if (rlist_load_resolv_conf(&servers, conf, err, sizeof err) != 0 || servers.n == 0) {
+            fprintf(stderr, "dnsprop query: %s (give the server as @SERVER)\n", err);
+            rlist_deinit(&servers);
+            return DP_EXIT_UNKNOWN;
+        }
     }
     const struct rlist_server *s = &servers.v[0];
 

@@ -30,6 +30,7 @@ static const char check_options[] =
     "  --rate N              queries per second to any one server, 0 = no limit (default 20)\n"
     "  --inflight N          queries in flight at once (default 256)\n"
     "  --vantage NAME        where this run stands (default: the host name)\n"
+    "  --prometheus FILE     also write the summary as Prometheus text (node_exporter)\n"
     "  --insecure-dir        accept a data folder writable by group or others, or owned by\n"
     "                        another user (refused otherwise; a warning every run)\n"
     "  -q, -v                quieter; more detail on stderr\n";
@@ -91,12 +92,13 @@ static const struct command commands[] = {
      "Exit 0 imported (the status line on stdout), 3 bad input (nothing imported).\n"},
     {"query", cmd_query, "dnsprop query [@SERVER] NAME [TYPE] [+tcp] [+norec]",
      "One validated query, printed as the observations header and one row.\n"
-     "SERVER is ADDR, ADDR:PORT or [V6]:PORT (default: the first built-in resolver);\n"
+     "SERVER is ADDR, ADDR:PORT or [V6]:PORT (default: the first nameserver of\n"
+     "/etc/resolv.conf, as dig asks; none there is an error, exit 3);\n"
      "TYPE defaults to A. Exit 0 when the server answered (ok, nxdomain, nodata),\n"
      "2 when it did not, 3 for bad usage.\n"},
     {"resolvers", cmd_resolvers, "dnsprop resolvers [--resolvers SPEC]",
      "Print the resolver set as CSV: name,address,operator,country.\n"},
-    {"demo", cmd_demo, "dnsprop demo [--dir DIR] [--insecure-dir]",
+    {"demo", cmd_demo, "dnsprop demo [--dir DIR] [--insecure-dir] [-q]",
      "A complete offline run on a simulated DNS world on loopback: an authoritative\n"
      "server and caching resolvers, an MX move to Microsoft 365, and a watch until\n"
      "everything that can converge has. Writes ./dnsprop-demo/ by default.\n\n"

@@ -29,6 +29,7 @@ enum {
     OPT_RATE,
     OPT_INFLIGHT,
     OPT_VANTAGE,
+    OPT_PROMETHEUS,
     OPT_INSECURE_DIR,
     OPT_OLD_TTL,
 };
@@ -51,6 +52,7 @@ static const struct option long_options[] = {
     {"rate", required_argument, NULL, OPT_RATE},
     {"inflight", required_argument, NULL, OPT_INFLIGHT},
     {"vantage", required_argument, NULL, OPT_VANTAGE},
+    {"prometheus", required_argument, NULL, OPT_PROMETHEUS},
     {"insecure-dir", no_argument, NULL, OPT_INSECURE_DIR},
     {"old-ttl", required_argument, NULL, OPT_OLD_TTL},
     {"quiet", no_argument, NULL, 'q'},
@@ -197,6 +199,15 @@ int run_opts_parse(struct run_opts *o, const char *cmd, int argc, char **argv, b
                 return bad(cmd, optname, "vantage must be 1 to 255 characters", optarg);
             o->vantage = optarg;
             break;
+        case OPT_PROMETHEUS: {
+            char err[512];
+            if (report_prometheus_check_path(optarg, err, sizeof err) != 0) {
+                fprintf(stderr, "dnsprop %s: %s\n", cmd, err);
+                return DP_EINPUT;
+            }
+            o->prometheus = optarg;
+            break;
+        }
         case OPT_INSECURE_DIR:
             o->insecure_dir = true;
             break;

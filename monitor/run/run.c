@@ -157,6 +157,17 @@ static void round_done(struct round *r, void *arg)
         goto stop;
     }
     run->last_exit = out.exit_status;
+    if (run->o->prometheus != NULL) {
+        /* the same rows summary.csv was just drawn from; a monitor that
+         * cannot get its figures must hear of it: UNKNOWN, but the round is
+         * logged and watch goes on */
+        size_t nrows;
+        const struct report_summary *sum = report_summary(run->log, &nrows);
+        if (report_write_prometheus(run->o->prometheus, sum, nrows, err, sizeof err) != 0) {
+            fprintf(stderr, "dnsprop %s: %s\n", run->cmd, err);
+            run->last_exit = DP_EXIT_UNKNOWN;
+        }
+    }
     if (run->o->verbose) {
         /* counters since the engine started, so a watch shows its totals */
         struct engine_stats st;

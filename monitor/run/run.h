@@ -68,8 +68,9 @@ struct run_opts {
     uint64_t old_ttl_s; /* --old-ttl, seconds; 0: not given */
     bool until_converged;
     struct engine_opts engine;
-    const char *vantage; /* NULL: the host name */
-    bool insecure_dir;   /* --insecure-dir: accept a folder others can write or own */
+    const char *vantage;    /* NULL: the host name */
+    const char *prometheus; /* --prometheus FILE, NULL: none */
+    bool insecure_dir;      /* --insecure-dir: accept a folder others can write or own */
     bool quiet;
     int verbose;
     const char **domains; /* owned array of borrowed positional domains */

@@ -89,6 +89,9 @@ row "is for watch only" check contoso.com "${SAFE[@]}" --interval 5m
 row "unknown command 'chek'" chek contoso.com
 row "--profile" check contoso.com "${SAFE[@]}" --profile gmail
 row "--vantage" check contoso.com "${SAFE[@]}" --vantage ''
+row "--prometheus" check contoso.com "${SAFE[@]}" --prometheus "$F/no_such_dir/x.prom"
+row "--prometheus" check contoso.com "${SAFE[@]}" --prometheus "$F/"
+row "--prometheus: empty file name" watch contoso.com "${SAFE[@]}" --prometheus ""
 # ---- durations and times -------------------------------------------------------
 row "'-5m'" watch contoso.com "${SAFE[@]}" --interval -5m
 row "'10x'" watch contoso.com "${SAFE[@]}" --interval 10x
