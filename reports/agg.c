@@ -39,8 +39,11 @@
  *   round stays stale while another of its sites holds the old records by
  *   its latest answer and its expiry is ahead; its stale_expires is the
  *   latest over its sites'. It is overdue while not converged and a site
- *   has broken its promise. Overdue past the deadline is decided at render
- *   time (the deadline needs the settings).
+ *   has broken its promise: the records had changed at the auth: servers
+ *   by the time the promise ran out (judge_sites). Overdue past the
+ *   deadline is decided at render time (the deadline needs the settings).
+ * - Each round's auth: groups are finished first, then the change they show
+ *   (track_change), then the resolvers' groups, judged against it.
  * - The change, per (domain, check, vantage) (track_change): the round in
  *   which the auth: servers first served, as expected, an answer other
  *   than before (or after answers that were not expected), and the largest
@@ -679,7 +682,7 @@ static int deleg_round(struct rep_agg *a, struct open *op, struct rep_dcv *c)
                 strcmp(qn + dl, ".") != 0)
                 continue;
             bool lame_here =
-                !failed(x->status) || x->status == OBS_SERVFAIL || x->status == OBS_REFUSED;
+                answered(x->status) || x->status == OBS_SERVFAIL || x->status == OBS_REFUSED;
             lame_here = lame_here && !(x->status == OBS_OK && deleg_text_aa(op->text + x->answer));
             if (!lame_here)
                 continue;
@@ -837,12 +840,28 @@ static struct rep_site *site_of(struct rep_agg *a, uint32_t dcs, uint32_t site)
 }
 
 /* Promises kept per (server, site), PRODUCT.md section 6: every site that
- * answered in group g has its own stale expiry and promise. A site's stale
- * answer (match=no) after the promise its earlier stale answers gave, with
- * 1 s of clock grace, or one the reply itself calls stale (EDE 3), breaks
- * the promise: the site is overdue until it answers the expected value. */
+ * answered in group g has its own stale expiry and promise. A promise is
+ * the expiry (time + TTL) of a stale answer; it is broken only when the
+ * records had already changed at the authoritative servers by then: the
+ * change time (track_change; before it, or when the auth: servers do not
+ * serve the expected answer, no change is known and nothing is broken) is
+ * at or before the promise + 1 s of clock grace, and the site still answers
+ * the old records after the promise + 1 s. A stale answer the reply itself
+ * calls stale (EDE 3) at or after the change time breaks it too. A promise
+ * that ran out unbroken (it ended before the change) is replaced by the
+ * newer answer's. A broken promise makes the site overdue until it answers
+ * the expected value. */
 static int judge_sites(struct rep_agg *a, struct open *op, struct grp *g)
 {
+    const struct rep_dcv *v = &a->dcvs[a->dcss[g->dcs].dcv];
+    /* the change time as far as this vantage knows it: INT64_MIN when the
+     * auth: servers serve the expected answer but the log never showed the
+     * old one (the log began after the change) or when the log has no auth:
+     * answers at all (--expect over resolvers only): the change is before
+     * everything logged; -1 no change known */
+    int64_t change = v->change_time >= 0              ? v->change_time
+                     : (v->cur != 0 || !v->auth_seen) ? INT64_MIN
+                                                      : -1;
     for (uint32_t r = g->first; r != 0; r = op->rows[r - 1].next) {
         const struct row *x = &op->rows[r - 1];
         bool first = true;
@@ -884,9 +903,13 @@ static int judge_sites(struct rep_agg *a, struct open *op, struct grp *g)
             a->dcss[g->dcs].nsites++;
         }
         if (no) {
-            if ((s->promise >= 0 && when > s->promise + 1) || ede)
+            bool known = change != -1;
+            bool ran_out = s->promise >= 0 && when > s->promise + 1;
+            if (known && ((ran_out && change <= s->promise + 1) || (ede && when >= change)))
                 s->overdue = true;
-            if (exp >= 0 && (s->promise < 0 || exp < s->promise))
+            if (!s->overdue && ran_out)
+                s->promise = exp; /* it ran out before the change: a new one */
+            else if (exp >= 0 && (s->promise < 0 || exp < s->promise))
                 s->promise = exp;
             s->exp = exp >= 0 ? exp : when;
         } else if (yes && !bad) {
@@ -939,6 +962,8 @@ static void track_change(struct rep_dcv *v)
     }
 }
 
+static int finish_group(struct rep_agg *a, struct grp *g, uint32_t R);
+
 static int finish_round(struct rep_agg *a)
 {
     struct open *op = a->open;
@@ -946,125 +971,53 @@ static int finish_round(struct rep_agg *a)
     int rc = 0;
     if (a->open_van == 0)
         return 0;
+    /* the round of every (domain, check, vantage) it touched begins */
+    for (uint32_t ti = 0; ti < op->ntouched; ti++) {
+        struct rep_dcv *v = &a->dcvs[op->touched[ti]];
+        v->round = R;
+        v->time = op->grps[v->grp_head - 1].min_time;
+        for (uint32_t g = v->grp_head; g != 0; g = op->grps[g - 1].next_in_dc)
+            if (op->grps[g - 1].min_time < v->time)
+                v->time = op->grps[g - 1].min_time;
+        v->servers = v->conv = v->stale = v->errors = v->pending = 0;
+        v->auth_mismatch = v->auth_disagree = false;
+        v->t_yes = 0;
+        v->t_yes_ttl = v->t_other_ttl = -1;
+    }
+    /* the auth: servers first, then the change they show (track_change),
+     * then the resolvers, judged against it (judge_sites) */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            for (uint32_t ti = 0; ti < op->ntouched; ti++)
+                track_change(&a->dcvs[op->touched[ti]]);
+        for (uint32_t gi = 0; gi < op->ngrps; gi++) {
+            struct grp *g = &op->grps[gi];
+            if (a->dcss[g->dcs].auth != (pass == 0))
+                continue;
+            if ((rc = finish_group(a, g, R)) != 0)
+                return rc;
+        }
+    }
+    /* the MX findings, in the order of the groups (mx_compliance.csv
+     * lists servers as they first came) */
     for (uint32_t gi = 0; gi < op->ngrps; gi++) {
         struct grp *g = &op->grps[gi];
         struct rep_dcs *d = &a->dcss[g->dcs];
-        struct rep_dcv *v = &a->dcvs[d->dcv];
-        struct rep_dc *c = &a->dcs[d->dc];
-        const char *cq = primary_qtype(a->str.s[c->check]);
-        bool deleg = strcmp(a->str.s[c->check], "delegation") == 0;
-        struct row *primary = NULL;
-        bool prim_failed = false, exp_failed = false, auth_no = false;
-        uint32_t nmatch = 0, nyes = 0;
+        const char *chk = a->str.s[a->dcs[d->dc].check];
+        const char *cq = primary_qtype(chk);
+        if (cq == NULL || strcmp(chk, "mx") != 0)
+            continue;
         for (uint32_t r = g->first; r != 0; r = op->rows[r - 1].next) {
             struct row *x = &op->rows[r - 1];
-            if (primary == NULL && (cq == NULL || strcmp(op->text + x->qtype, cq) == 0)) {
-                primary = x;
-                prim_failed = !answered(x->status);
-            }
-            if (x->match != OBS_MATCH_NONE) {
-                nmatch++;
-                nyes += x->match == OBS_MATCH_YES;
-                exp_failed |= !answered(x->status);
-                auth_no |= x->match == OBS_MATCH_NO;
+            if (strcmp(op->text + x->qtype, cq) == 0) {
+                if ((rc = judge_mx(a, op, g, x, d)) != 0)
+                    return rc;
+                break;
             }
         }
-        uint8_t st;
-        if (prim_failed || exp_failed)
-            st = REP_ERROR;
-        else if (nmatch > 0 && nyes == nmatch)
-            st = REP_CONVERGED;
-        else if (nmatch > 0)
-            st = REP_STALE;
-        else
-            st = REP_PENDING;
-        if ((rc = judge_sites(a, op, g)) != 0)
-            return rc;
-        /* the sites: converged only when no site still holds the old
-         * records by its latest answer and its own expiry is ahead */
-        int64_t stale_exp = -1;
-        bool overdue = false;
-        /* a parent server that still names the old servers is no cache: it
-         * promised nothing, and once it changes it is converged at once */
-        for (uint32_t k = deleg ? 0 : d->site_head; k != 0; k = a->sites[k - 1].next) {
-            const struct rep_site *x = &a->sites[k - 1];
-            if (x->exp >= 0) {
-                stale_exp = max64(stale_exp, x->exp);
-                if (st == REP_CONVERGED && x->exp > g->min_time)
-                    st = REP_STALE;
-            }
-            overdue |= x->overdue;
-        }
-
-        char *ans = group_answer(op, g, cq);
-        if (ans == NULL)
-            return DP_ENOMEM;
-        free(d->answer);
-        d->answer = ans;
-        d->state = st;
-        d->rounds++;
-        d->last_round = R;
-        d->last_time = g->min_time;
-        d->stale_exp = st == REP_STALE ? stale_exp : -1;
-        d->overdue = st != REP_CONVERGED && overdue;
-        d->unreachable = primary != NULL && primary->status == OBS_UNREACHABLE;
-        switch (st) {
-        case REP_CONVERGED:
-            if (!d->streak)
-                d->matching_since = g->min_time;
-            d->streak = true;
-            if (d->first_match < 0)
-                d->first_match = g->min_time;
-            break;
-        case REP_STALE:
-            if (d->streak)
-                d->flaps++;
-            d->streak = false;
-            d->last_mismatch = g->min_time;
-            break;
-        case REP_PENDING:
-            d->streak = false;
-            break;
-        default:
-            d->errors++;
-            break;
-        }
-        if (primary != NULL && strcmp(a->str.s[c->check], "mx") == 0 && cq != NULL &&
-            (rc = judge_mx(a, op, g, primary, d)) != 0)
-            return rc;
-        if (v->round != R) {
-            v->round = R;
-            v->time = g->min_time;
-            v->servers = v->conv = v->stale = v->errors = v->pending = 0;
-            v->auth_mismatch = v->auth_disagree = false;
-            v->t_yes = 0;
-            v->t_yes_ttl = v->t_other_ttl = -1;
-        } else if (g->min_time < v->time) {
-            v->time = g->min_time;
-        }
-        if (d->auth) {
-            v->auth_mismatch |= auth_no;
-            int64_t ttl = group_ttl(op, g, cq);
-            if (st == REP_CONVERGED) {
-                uint64_t h = rep__hash(REP__HASH_INIT, ans, strlen(ans));
-                h = h ? h : 1;
-                if (v->t_yes == 0)
-                    v->t_yes = h;
-                if (h == v->t_yes)
-                    v->t_yes_ttl = max64(v->t_yes_ttl, ttl);
-            } else if (st == REP_STALE || st == REP_PENDING) {
-                v->t_other_ttl = max64(v->t_other_ttl, ttl);
-            }
-            continue;
-        }
-        v->servers++;
-        v->conv += st == REP_CONVERGED;
-        v->stale += st == REP_STALE;
-        v->errors += st == REP_ERROR;
-        v->pending += st == REP_PENDING;
     }
-    /* per (domain, check, vantage): disagreement, the change, the timeline
-     * row, the chart */
+    /* per (domain, check, vantage): disagreement, the timeline row, the
+     * chart */
     for (uint32_t ti = 0; ti < op->ntouched; ti++) {
         struct rep_dcv *v = &a->dcvs[op->touched[ti]];
         if (strcmp(a->str.s[a->dcs[v->dc].check], "delegation") == 0) {
@@ -1075,7 +1028,6 @@ static int finish_round(struct rep_agg *a)
             v->auth_disagree = auth_disagree(a, op, v->grp_head);
         }
         v->grp_head = v->grp_tail = 0;
-        track_change(v);
         if ((rc = emit_timeline(a, v)) != 0)
             return rc;
         if ((rc = add_point(a, a->dcs[v->dc].check, v->van, v->time, R, v->conv, v->servers)) != 0)
@@ -1087,6 +1039,117 @@ static int finish_round(struct rep_agg *a)
     op->nrows = op->ngrps = op->ntouched = 0;
     op->ntext = 0;
     map_clear(&op->grpmap);
+    return 0;
+}
+
+/* One group of the open round (finish_round): its state, its sites, its
+ * share of the round's counts. */
+static int finish_group(struct rep_agg *a, struct grp *g, uint32_t R)
+{
+    struct open *op = a->open;
+    int rc = 0;
+    struct rep_dcs *d = &a->dcss[g->dcs];
+    struct rep_dcv *v = &a->dcvs[d->dcv];
+    struct rep_dc *c = &a->dcs[d->dc];
+    const char *cq = primary_qtype(a->str.s[c->check]);
+    bool deleg = strcmp(a->str.s[c->check], "delegation") == 0;
+    struct row *primary = NULL;
+    bool prim_failed = false, exp_failed = false, auth_no = false;
+    uint32_t nmatch = 0, nyes = 0;
+    for (uint32_t r = g->first; r != 0; r = op->rows[r - 1].next) {
+        struct row *x = &op->rows[r - 1];
+        if (primary == NULL && (cq == NULL || strcmp(op->text + x->qtype, cq) == 0)) {
+            primary = x;
+            prim_failed = !answered(x->status);
+        }
+        if (x->match != OBS_MATCH_NONE) {
+            nmatch++;
+            nyes += x->match == OBS_MATCH_YES;
+            exp_failed |= !answered(x->status);
+            auth_no |= x->match == OBS_MATCH_NO;
+        }
+    }
+    uint8_t st;
+    if (prim_failed || exp_failed)
+        st = REP_ERROR;
+    else if (nmatch > 0 && nyes == nmatch)
+        st = REP_CONVERGED;
+    else if (nmatch > 0)
+        st = REP_STALE;
+    else
+        st = REP_PENDING;
+    if ((rc = judge_sites(a, op, g)) != 0)
+        return rc;
+    /* the sites: converged only when no site still holds the old
+     * records by its latest answer and its own expiry is ahead */
+    int64_t stale_exp = -1;
+    bool overdue = false;
+    /* a parent server that still names the old servers is no cache: it
+     * promised nothing, and once it changes it is converged at once */
+    for (uint32_t k = deleg ? 0 : d->site_head; k != 0; k = a->sites[k - 1].next) {
+        const struct rep_site *x = &a->sites[k - 1];
+        if (x->exp >= 0) {
+            stale_exp = max64(stale_exp, x->exp);
+            if (st == REP_CONVERGED && x->exp > g->min_time)
+                st = REP_STALE;
+        }
+        overdue |= x->overdue;
+    }
+
+    char *ans = group_answer(op, g, cq);
+    if (ans == NULL)
+        return DP_ENOMEM;
+    free(d->answer);
+    d->answer = ans;
+    d->state = st;
+    d->rounds++;
+    d->last_round = R;
+    d->last_time = g->min_time;
+    d->stale_exp = st == REP_STALE ? stale_exp : -1;
+    d->overdue = st != REP_CONVERGED && overdue;
+    d->unreachable = primary != NULL && primary->status == OBS_UNREACHABLE;
+    switch (st) {
+    case REP_CONVERGED:
+        if (!d->streak)
+            d->matching_since = g->min_time;
+        d->streak = true;
+        if (d->first_match < 0)
+            d->first_match = g->min_time;
+        break;
+    case REP_STALE:
+        if (d->streak)
+            d->flaps++;
+        d->streak = false;
+        d->last_mismatch = g->min_time;
+        break;
+    case REP_PENDING:
+        d->streak = false;
+        break;
+    default:
+        d->errors++;
+        break;
+    }
+    if (d->auth) {
+        v->auth_mismatch |= auth_no;
+        v->auth_seen |= primary != NULL && answered(primary->status);
+        int64_t ttl = group_ttl(op, g, cq);
+        if (st == REP_CONVERGED) {
+            uint64_t h = rep__hash(REP__HASH_INIT, ans, strlen(ans));
+            h = h ? h : 1;
+            if (v->t_yes == 0)
+                v->t_yes = h;
+            if (h == v->t_yes)
+                v->t_yes_ttl = max64(v->t_yes_ttl, ttl);
+        } else if (st == REP_STALE || st == REP_PENDING) {
+            v->t_other_ttl = max64(v->t_other_ttl, ttl);
+        }
+        return 0;
+    }
+    v->servers++;
+    v->conv += st == REP_CONVERGED;
+    v->stale += st == REP_STALE;
+    v->errors += st == REP_ERROR;
+    v->pending += st == REP_PENDING;
     return 0;
 }
 

@@ -118,7 +118,8 @@ struct rep_dcv {
      * (change_time) and the largest TTL of the answer it replaced */
     uint64_t cur;
     int64_t cur_ttl, pre_ttl, change_time, old_ttl; /* -1: none */
-    uint8_t deleg; /* delegation: REP_DELEG_* found in its latest round */
+    uint8_t deleg;  /* delegation: REP_DELEG_* found in its latest round */
+    bool auth_seen; /* an auth: server answered (ok, nxdomain, nodata) once */
 };
 
 /* One (domain, check, vantage, server): where it stands. */

@@ -155,17 +155,14 @@ static char *join(const char *dir, const char *name)
     return p;
 }
 
+static int sets_read(int fd, const char *path, const char *name, struct sets *s, char *err,
+                     size_t errlen);
+
 /* Reads DIR/settings.csv (absent: no settings). Hostile input: one line. */
 static int sets_load(const struct datadir *dd, struct sets *s, char *err, size_t errlen)
 {
     char *path = join(dd->path, SETTINGS_NAME);
-    FILE *f = NULL;
-    char *line = NULL;
-    size_t cap = 0;
-    unsigned ln = 0;
-    struct csvr r;
     int rc = 0;
-    csvr_init(&r);
     if (path == NULL)
         return DP_ENOMEM;
     int fd = datadir_openat_file(dd, SETTINGS_NAME, O_RDONLY, err, errlen);
@@ -173,8 +170,25 @@ static int sets_load(const struct datadir *dd, struct sets *s, char *err, size_t
         rc = fd == -ENOENT ? 0 : fd == DP_EUNSAFE ? DP_EUNSAFE : DP_EIO;
         if (rc == 0 && errlen > 0)
             err[0] = '\0';
-        goto out;
+    } else {
+        rc = sets_read(fd, path, SETTINGS_NAME, s, err, errlen);
     }
+    free(path);
+    return rc;
+}
+
+/* Reads the settings file open on fd (taken: closed here) into s; path for
+ * system errors, name for the line numbers of bad lines. */
+static int sets_read(int fd, const char *path, const char *name, struct sets *s, char *err,
+                     size_t errlen)
+{
+    FILE *f = NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    unsigned ln = 0;
+    struct csvr r;
+    int rc = 0;
+    csvr_init(&r);
     f = fdopen(fd, "r");
     if (f == NULL) {
         rc = DP_EIO;
@@ -201,14 +215,14 @@ static int sets_load(const struct datadir *dd, struct sets *s, char *err, size_t
                 continue;
             }
             if (hl != strlen(SETTINGS_HEADER) || memcmp(line, SETTINGS_HEADER, hl) != 0) {
-                snprintf(err, errlen, SETTINGS_NAME ":1: not the header '" SETTINGS_HEADER "'");
+                snprintf(err, errlen, "%s:1: not the header '" SETTINGS_HEADER "'", name);
                 rc = DP_EFORMAT;
                 goto out;
             }
             continue;
         }
         if (n != want) {
-            snprintf(err, errlen, SETTINGS_NAME ":%u: %s", ln,
+            snprintf(err, errlen, "%s:%u: %s", name, ln,
                      n < 0       ? why
                      : want == 5 ? "want 5 fields: " SETTINGS_HEADER_V1
                                  : "want 6 fields: " SETTINGS_HEADER);
@@ -238,7 +252,7 @@ static int sets_load(const struct datadir *dd, struct sets *s, char *err, size_t
                       : strcmp(bad, "window") == 0    ? 3
                       : strcmp(bad, "since_utc") == 0 ? 4
                                                       : 5;
-            snprintf(err, errlen, SETTINGS_NAME ":%u: bad %s '%s'", ln, bad,
+            snprintf(err, errlen, "%s:%u: bad %s '%s'", name, ln, bad,
                      dp_escape(r.f[col], r.len[col], esc, sizeof esc));
             rc = DP_EINPUT;
             goto out;
@@ -250,7 +264,6 @@ out:
     if (f != NULL)
         fclose(f);
     free(line);
-    free(path);
     csvr_deinit(&r);
     return rc;
 }
@@ -292,6 +305,71 @@ struct eff {
     int64_t since, window_end;
     int64_t old_ttl; /* --old-ttl, -1 none */
 };
+
+static bool dset_same(const struct dset *x, const struct dset *y)
+{
+    return strcmp(x->profile, y->profile) == 0 && x->single_mx == y->single_mx &&
+           x->window_s == y->window_s && x->since == y->since && x->old_ttl_s == y->old_ttl_s;
+}
+
+int report_merge_settings(struct obslog *l, const char *const *dirs, size_t ndirs, bool save,
+                          char *err, size_t errlen)
+{
+    struct sets mine = {0}, theirs = {0};
+    char *path = NULL;
+    bool changed = false;
+    int rc = sets_load(&l->dd, &mine, err, errlen);
+    if (rc != 0)
+        goto out;
+    for (size_t k = 0; k < ndirs; k++) {
+        sets_free(&theirs);
+        free(path);
+        if ((path = join(dirs[k], SETTINGS_NAME)) == NULL) {
+            rc = DP_ENOMEM;
+            goto out;
+        }
+        int fd = datadir_open_read(path, err, errlen);
+        if (fd == -ENOENT) {
+            if (errlen > 0)
+                err[0] = '\0';
+            continue; /* a source without settings: nothing to take */
+        }
+        if (fd < 0) {
+            rc = fd == DP_ENOMEM || fd == DP_EUNSAFE ? fd : DP_EINPUT;
+            goto out;
+        }
+        if ((rc = sets_read(fd, path, path, &theirs, err, errlen)) != 0) {
+            if (rc != DP_ENOMEM && rc != DP_EUNSAFE)
+                rc = DP_EINPUT;
+            goto out;
+        }
+        for (size_t i = 0; i < theirs.n; i++) {
+            const struct dset *t = &theirs.v[i];
+            const struct dset *m = sets_find(&mine, t->domain);
+            if (m == NULL) {
+                if ((rc = sets_put(&mine, t->domain, t->profile, t->single_mx, t->window_s,
+                                   t->since, t->old_ttl_s)) != 0)
+                    goto out;
+                changed = true;
+            } else if (save && !dset_same(m, t)) {
+                char e1[128], e2[128], e3[128];
+                fprintf(stderr,
+                        "dnsprop merge: warning: the settings of %s differ in %s and %s: %s's "
+                        "kept\n",
+                        dp_escape(t->domain, strlen(t->domain), e1, sizeof e1),
+                        dp_escape(l->dd.path, strlen(l->dd.path), e2, sizeof e2),
+                        dp_escape(dirs[k], strlen(dirs[k]), e3, sizeof e3), e2);
+            }
+        }
+    }
+    if (save && changed)
+        rc = sets_save(&l->dd, &mine, err, errlen);
+out:
+    sets_free(&mine);
+    sets_free(&theirs);
+    free(path);
+    return rc;
+}
 
 static struct eff effective(const struct rep_agg *a, uint32_t dom, const struct sets *s,
                             const struct report_override *ov)

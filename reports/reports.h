@@ -236,6 +236,17 @@ struct merge_stats {
 int obslog_merge(struct obslog *l, const char *const *dirs, size_t ndirs, struct merge_stats *st,
                  char *err, size_t errlen);
 
+/* The per-domain settings of merge's sources (SRCDIR/settings.csv, absent:
+ * none): a domain l's folder has no settings for takes the first source's;
+ * where a source's differ from the folder's, the folder's are kept and, when
+ * saving, one warning line on stderr names the domain and both folders.
+ * save false only reads and checks every file (before anything is
+ * appended); save true also writes DIR/settings.csv when a domain was taken.
+ * A bad source file is DP_EINPUT with its path and line in err. Returns 0 or
+ * a negative code with err set. */
+int report_merge_settings(struct obslog *l, const char *const *dirs, size_t ndirs, bool save,
+                          char *err, size_t errlen);
+
 /* ---- reports ---- */
 /* Per-domain settings the log cannot carry (saved in DIR/settings.csv). */
 struct report_settings {

@@ -22,8 +22,9 @@
 #include <unistd.h>
 
 #define STATE_NAME ".state"
-/* 2: vantages, sites and the change (a state of version 1 is read as not
- * matching: the whole log is read again) */
+/* 2: vantages, sites and the change; 3: the delegation findings and
+ * whether the auth: servers answered (a state of an older version is read
+ * as not matching: the whole log is read again) */
 #define STATE_VERSION "3"
 #define TAIL_BYTES    4096
 
@@ -129,6 +130,7 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
         put_i(&w, c->change_time);
         put_i(&w, c->old_ttl);
         csvw_uint(&w, c->deleg);
+        csvw_bool(&w, c->auth_seen);
         csvw_end(&w);
     }
     for (uint32_t i = 0; i < a->ndcss; i++) {
@@ -440,6 +442,7 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             d->change_time = get_i(&c);
             d->old_ttl = get_i(&c);
             d->deleg = (uint8_t)get_u(&c, REP_DELEG_ALL);
+            d->auth_seen = get_b(&c);
             d->t_yes_ttl = d->t_other_ttl = -1;
             if (c.bad || mput(&a->dcvmap, ((uint64_t)d->dc << 32) | d->van, a->ndcvs) != 0)
                 goto out;

@@ -92,8 +92,14 @@ int cmd_merge(int argc, char **argv)
     int rc = obslog_open(dir, REPORT_LOCK_WAIT_MS, oflags | (quiet ? OBSLOG_QUIET : 0), &l, err,
                          sizeof err);
     struct merge_stats st;
+    /* the sources' settings are checked before anything is appended, and
+     * taken after */
+    if (rc == 0)
+        rc = report_merge_settings(l, srcs, nsrc, false, err, sizeof err);
     if (rc == 0)
         rc = obslog_merge(l, srcs, nsrc, &st, err, sizeof err);
+    if (rc == 0)
+        rc = report_merge_settings(l, srcs, nsrc, true, err, sizeof err);
     struct report_outcome out;
     if (rc == 0)
         rc = report_refresh(l, NULL, 0, NULL, &out, err, sizeof err);

@@ -69,6 +69,8 @@ static const struct command commands[] = {
      "Merging the same folders again appends nothing; after a source grew, only its\n"
      "new rows are read. A damaged source (PATH:LINE), or two folders holding\n"
      "different rows for one vantage, is refused and nothing is appended.\n"
+     "A source's settings.csv is taken for the domains DIR has no settings for;\n"
+     "where they differ from DIR's, DIR's are kept (one warning line).\n"
      "Exit 0 merged (the status line on stdout), 3 refused.\n\n"
      "  --insecure-dir        accept a DIR writable by group or others, or owned by another\n"
      "                        user (sources are only read and may be anyone's)\n"},

@@ -187,4 +187,42 @@ expect_exit 3 "$DNSPROP" merge --dir "$T/c" "$T/b"
 grep -q '.merge' "$T/err" || fail "symlinked .merge not named: $(cat "$T/err")"
 [ "$(cat "$T/victim")" = precious ] || fail "symlinked .merge: victim changed"
 
+# the sources' settings.csv: a domain DIR has no settings for takes the source's (saved in
+# DIR's settings.csv, so the merged folder renders with the source's window and since);
+# where a source's differ from DIR's, DIR's are kept with one warning line naming the
+# domain and both folders; a bad source settings.csv is refused before anything is appended
+SH='domain,profile,single_mx,window,since_utc,old_ttl'
+mkhost "$T/sa" oslo 1 2 0
+printf '%s\r\ncontoso.com,,yes,3600,2026-11-30 00:00:00,120\r\n' "$SH" > "$T/sa/settings.csv"
+mkhost "$T/sb" rome 1 2 0
+printf '%s\r\ncontoso.com,,no,7200,,\r\n' "$SH" > "$T/sb/settings.csv"
+expect_exit 0 "$DNSPROP" merge --dir "$T/sd" "$T/sa"
+grep -q '^contoso.com,,yes,3600,2026-11-30 00:00:00,120'$'\r''$' "$T/sd/settings.csv" ||
+  fail "source settings not taken: $(cat "$T/sd/settings.csv" 2>&1)"
+grep -q '^contoso.com,mx,.*,2026-11-30 01:00:00,' "$T/sd/summary.csv" ||
+  fail "merged folder not rendered with the source's window: $(cat "$T/sd/summary.csv")"
+grep -q 'warning' "$T/err" && fail "first merge warned: $(cat "$T/err")"
+cp "$T/sd/settings.csv" "$T/sd.want"
+expect_exit 0 "$DNSPROP" merge --dir "$T/sd" "$T/sb"
+[ "$(grep -c 'warning' "$T/err")" -eq 1 ] || fail "differing settings: not one warning: $(cat "$T/err")"
+grep 'warning' "$T/err" | grep 'contoso.com' | grep -- "$T/sd" | grep -q -- "$T/sb" ||
+  fail "warning does not name the domain and both folders: $(cat "$T/err")"
+cmp -s "$T/sd/settings.csv" "$T/sd.want" || fail "differing source settings changed DIR's"
+grep -q '^contoso.com,mx,.*,2026-11-30 01:00:00,' "$T/sd/summary.csv" || fail "DIR's window not kept"
+# the same merge again: still DIR's, still one warning
+expect_exit 0 "$DNSPROP" merge --dir "$T/sd" "$T/sa" "$T/sb"
+[ "$(grep -c 'warning' "$T/err")" -eq 1 ] || fail "again: $(cat "$T/err")"
+# a bad settings.csv in a source: exit 3, one line naming file and line, nothing appended
+mkhost "$T/se" lima 1 2 0
+printf '%s\r\nfabrikam.com,,maybe,3600,,\r\n' "$SH" > "$T/se/settings.csv"
+n0=$(rows "$T/sd")
+expect_exit 3 "$DNSPROP" merge --dir "$T/sd" "$T/se"
+[ "$(wc -l < "$T/err")" -eq 1 ] || fail "bad source settings: not one line: $(cat "$T/err")"
+grep -q "$T/se/settings.csv:2: bad single_mx" "$T/err" || fail "bad source settings: $(cat "$T/err")"
+[ "$(rows "$T/sd")" -eq "$n0" ] || fail "bad source settings: rows appended"
+cmp -s "$T/sd/settings.csv" "$T/sd.want" || fail "bad source settings: DIR's settings changed"
+# a new folder is not left behind by it
+expect_exit 3 "$DNSPROP" merge --dir "$T/sf" "$T/se"
+[ ! -e "$T/sf" ] || fail "bad source settings left the new folder behind"
+
 finish

@@ -875,6 +875,146 @@ static void test_old_17_column_log(void **state)
     memcpy(dir, keep, sizeof dir);
 }
 
+/* ---- promises and the change (PRODUCT.md section 6) ---- */
+
+/* One round at T1 + dt: the authoritative server serves auth_ans, resolver
+ * "res" serves res_ans with res_ttl (and EDE ede), --expect NEW; fed, then
+ * whether res is overdue in convergence.csv. */
+static bool change_round(int64_t dt, uint32_t round, const char *auth_ans, const char *res_ans,
+                         int64_t res_ttl, const char *ede, struct report_outcome *out)
+{
+    struct rows r = {.n = 0};
+    add(&r, "v", T1 + dt, round, "mx", "auth:ns1.contoso.com.", OBS_OK, 20, auth_ans, NEW, "");
+    struct obs *o = add(&r, "v", T1 + dt, round, "mx", "res", OBS_OK, res_ttl, res_ans, NEW, "");
+    o->ede = ede;
+    feed(&r, NULL, 0, out);
+    char *row = line_of("convergence.csv", "contoso.com,mx,res,");
+    assert_non_null(row);
+    bool yes = strstr(row, ",v,1,yes") != NULL;
+    if (!yes)
+        assert_non_null(strstr(row, ",v,1,no"));
+    free(row);
+    return yes;
+}
+
+/* (a) A resolver that serves what the authoritative servers serve, when
+ * that answer is not the expected one (an --expect or profile value the
+ * zone does not have yet): stale by the contract, never overdue, however
+ * long its TTLs have run out; the status line names no one. */
+static void test_same_as_auth_not_overdue(void **state)
+{
+    (void)state;
+    struct report_outcome out;
+    for (uint32_t i = 0; i < 5; i++) {
+        struct obs *o;
+        struct rows r = {.n = 0};
+        add(&r, "v", T1 + 100 * i, i + 1, "mx", "auth:ns1.contoso.com.", OBS_OK, 20, OLD, NEW, "");
+        add(&r, "v", T1 + 100 * i, i + 1, "mx", "fast", OBS_OK, 20, OLD, NEW, "");
+        o = add(&r, "v", T1 + 100 * i, i + 1, "mx", "slow", OBS_OK, 20, OLD, NEW, "site-a");
+        o->ede = "3"; /* even a reply that calls itself stale */
+        feed(&r, NULL, 0, &out);
+    }
+    char *row = line_of("convergence.csv", "contoso.com,mx,fast,");
+    assert_non_null(strstr(row, ",stale,"));
+    assert_non_null(strstr(row, ",v,1,no"));
+    free(row);
+    row = line_of("convergence.csv", "contoso.com,mx,slow,");
+    assert_non_null(strstr(row, ",v,1,no"));
+    free(row);
+    assert_null(strstr(out.status_line, "overdue:"));
+    assert_non_null(strstr(out.status_line, "overdue=0"));
+    expect_line("summary.csv", "contoso.com,mx",
+                "contoso.com,mx,2,0,2,0,0.0,2026-11-30 00:07:00,2026-12-03 00:00:00,critical,"
+                ",0");
+}
+
+/* (b) watch started before the change with --expect: while the
+ * authoritative servers still serve the old records, a resolver that
+ * refetches them after its TTL gives a new promise and breaks nothing.
+ * After the change, its last promise from before the change (+60 + 20)
+ * still runs: not overdue at +75, overdue at +82 with the old answer. */
+static void test_before_change_not_overdue(void **state)
+{
+    (void)state;
+    struct report_outcome out;
+    assert_false(change_round(0, 1, OLD, OLD, 20, "", &out));
+    assert_false(change_round(30, 2, OLD, OLD, 20, "", &out));
+    /* EDE 3 before the change: it serves what the zone has */
+    assert_false(change_round(60, 3, OLD, OLD, 20, "3", &out));
+    /* the change at +70: the promise +80 is after it */
+    assert_false(change_round(70, 4, NEW, OLD, 10, "", &out));
+    assert_false(change_round(75, 5, NEW, OLD, 5, "", &out));
+    assert_non_null(strstr(out.status_line, "overdue=0"));
+    assert_true(change_round(82, 6, NEW, OLD, 20, "", &out));
+    assert_non_null(strstr(out.status_line, "overdue: res"));
+    assert_false(change_round(90, 7, NEW, NEW, 20, "", &out));
+    assert_non_null(strstr(out.status_line, "overdue=0"));
+}
+
+/* A promise that ran out before the change was kept: the answer after it
+ * gives the promise that counts. */
+static void test_promise_ended_before_change(void **state)
+{
+    (void)state;
+    struct report_outcome out;
+    assert_false(change_round(0, 1, OLD, OLD, 5, "", &out));   /* promise +5 */
+    assert_false(change_round(10, 2, NEW, OLD, 20, "", &out)); /* change +10: promise +30 */
+    assert_false(change_round(25, 3, NEW, OLD, 5, "", &out));
+    assert_false(change_round(31, 4, NEW, OLD, 5, "", &out)); /* +30 and its grace */
+    assert_true(change_round(32, 5, NEW, OLD, 5, "", &out));
+}
+
+/* A real serve-stale after the change: a reply that calls itself stale
+ * (EDE 3) is overdue at once, until it converges; a stale answer after the
+ * deadline is overdue too. */
+static void test_serve_stale_after_change(void **state)
+{
+    (void)state;
+    struct report_outcome out;
+    assert_false(change_round(0, 1, OLD, OLD, 20, "", &out));
+    assert_false(change_round(10, 2, NEW, OLD, 30, "", &out));
+    assert_true(change_round(15, 3, NEW, OLD, 30, "3", &out));
+    assert_true(change_round(20, 4, NEW, OLD, 30, "", &out)); /* stays until it converges */
+    assert_false(change_round(25, 5, NEW, NEW, 300, "", &out));
+    /* stale again after converging: the deadline (the change + the old
+     * TTL, +30) has passed */
+    assert_true(change_round(40, 6, NEW, OLD, 30, "", &out));
+}
+
+/* The change and the resolvers' answers in one round of a log rebuilt at
+ * once or refreshed round by round: the same reports. */
+static void test_change_rebuild_identity(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t dt;
+        const char *auth, *res;
+        int64_t ttl;
+    } R[] = {{0, OLD, OLD, 20},  {30, OLD, OLD, 20}, {45, NEW, OLD, 20},
+             {52, NEW, OLD, 20}, {70, NEW, OLD, 20}, {80, NEW, NEW, 20}};
+    struct report_outcome out, out2;
+    for (uint32_t i = 0; i < sizeof R / sizeof R[0]; i++) {
+        struct rows r = {.n = 0};
+        add(&r, "v", T1 + R[i].dt, i + 1, "mx", "auth:ns1.contoso.com.", OBS_OK, 20, R[i].auth, NEW,
+            "");
+        add(&r, "v", T1 + R[i].dt, i + 1, "mx", "res", OBS_OK, R[i].ttl, R[i].res, NEW, "");
+        write_rows(&r);
+        refresh(NULL, 0, &out);
+        if (i == 4) {
+            char *row = line_of("convergence.csv", "contoso.com,mx,res,");
+            assert_non_null(strstr(row, ",v,1,yes"));
+            free(row);
+        }
+    }
+    struct snap a, b;
+    take(&a, &out);
+    rebuild(&out2);
+    take(&b, &out2);
+    same(&a, &b);
+    drop(&a);
+    drop(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -894,6 +1034,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sites_in_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sites_rebuild_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_17_column_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_as_auth_not_overdue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_before_change_not_overdue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_promise_ended_before_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_serve_stale_after_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_change_rebuild_identity, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
