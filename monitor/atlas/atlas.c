@@ -429,6 +429,8 @@ static int emit(struct atlas_ctx *c, const struct atlas_question *aq, struct obs
     }
     rc = c->row(c->arg, o, result_no);
 out:
+    /* o is the caller's: leave it no pointer into this frame or freed text */
+    o->qtype = o->answer = o->expected = NULL;
     free(rec);
     free(rule);
     return rc;
