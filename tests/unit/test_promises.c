@@ -23,11 +23,7 @@
 #define NEW "0 contoso-com.mail.protection.outlook.com."
 
 #include "scratch.h"
-
-static char *slurp(const char *name, size_t *len)
-{
-    return slurp_path(path_of(name), len);
-}
+#include "reportlog.h"
 
 /* The line of DIR/name that starts with `prefix` (CRLF cut), malloc'd; NULL
  * when there is none. */
@@ -61,32 +57,18 @@ static void expect_line(const char *name, const char *prefix, const char *want)
 
 /* ---- rows ---- */
 
-struct rows {
-    struct obs v[64];
-    size_t n;
-};
-
 static struct obs *add(struct rows *r, const char *vantage, int64_t t, uint32_t round,
                        const char *check, const char *server, enum obs_status st, int64_t ttl,
                        const char *answer, const char *expected, const char *site)
 {
-    assert_true(r->n < 64);
-    struct obs *o = &r->v[r->n++];
-    memset(o, 0, sizeof *o);
+    struct obs *o = rows_next(r, vantage, t, round, st, ttl);
     bool mx = strcmp(check, "mx") == 0;
-    o->time = t;
-    o->vantage = vantage;
-    o->round = round;
     o->domain = "contoso.com";
     o->check = check;
     o->qname = mx ? "contoso.com." : "autodiscover.contoso.com.";
     o->qtype = mx ? "MX" : "CNAME";
     o->server = server;
     o->address = strncmp(server, "auth:", 5) == 0 ? "192.0.2.53" : "192.0.2.1";
-    o->status = st;
-    o->rcode = st == OBS_TIMEOUT ? -1 : st == OBS_NXDOMAIN ? 3 : 0;
-    o->latency_ms = st == OBS_TIMEOUT ? -1 : 5;
-    o->ttl = ttl;
     o->answer = answer;
     o->expected = expected;
     o->match = expected[0] == '\0'             ? OBS_MATCH_NONE
@@ -157,39 +139,6 @@ static void rebuild(struct report_outcome *out)
 }
 
 /* ---- reports over vantages ---- */
-
-static const char *const REPORTS[] = {"convergence.csv", "timeline.csv", "mx_compliance.csv",
-                                      "summary.csv", "convergence.svg"};
-
-struct snap {
-    char *f[5];
-    size_t len[5];
-    struct report_outcome out;
-};
-
-static void take(struct snap *s, const struct report_outcome *out)
-{
-    for (int i = 0; i < 5; i++) {
-        s->f[i] = slurp(REPORTS[i], &s->len[i]);
-        assert_non_null(s->f[i]);
-    }
-    s->out = *out;
-}
-
-static void same(const struct snap *a, const struct snap *b)
-{
-    for (int i = 0; i < 5; i++)
-        if (a->len[i] != b->len[i] || memcmp(a->f[i], b->f[i], a->len[i]) != 0)
-            fail_msg("%s differs:\n%s\n---\n%s", REPORTS[i], a->f[i], b->f[i]);
-    assert_int_equal(a->out.exit_status, b->out.exit_status);
-    assert_string_equal(a->out.status_line, b->out.status_line);
-}
-
-static void drop(struct snap *s)
-{
-    for (int i = 0; i < 5; i++)
-        free(s->f[i]);
-}
 
 /* One round of vantage v at time t: r1 and the authoritative server. */
 static void van_round(struct rows *r, const char *v, int64_t t, uint32_t round, const char *r1,
