@@ -55,6 +55,16 @@ static void expect_line(const char *name, const char *prefix, const char *want)
     free(got);
 }
 
+/* summary.csv's line for contoso.com's MX when its one resolver is stale:
+ * the ETA, the window's end and the deadline as given ("" for none). */
+static void expect_mx_stale(const char *eta, const char *window_end, const char *deadline)
+{
+    char want[256];
+    snprintf(want, sizeof want, "contoso.com,mx,1,0,1,0,0.0,%s,%s,propagating,%s,0", eta,
+             window_end, deadline);
+    expect_line("summary.csv", "contoso.com,mx", want);
+}
+
 /* ---- rows ---- */
 
 static struct obs *add(struct rows *r, const char *vantage, int64_t t, uint32_t round,
@@ -520,9 +530,7 @@ static void test_deadline_from_log(void **state)
     part.n = 6; /* rounds 1..3 */
     write_rows(&part);
     refresh(NULL, 0, &out);
-    expect_line("summary.csv", "contoso.com,mx",
-                "contoso.com,mx,1,0,1,0,0.0,2026-11-30 00:25:00,2026-12-03 00:00:00,propagating,"
-                "2026-11-30 01:20:00,0");
+    expect_mx_stale("2026-11-30 00:25:00", "2026-12-03 00:00:00", "2026-11-30 01:20:00");
     assert_string_equal(out.status_line,
                         "DNSPROP WARNING - contoso.com mx 0/1 converged, ETA 2026-11-30 00:25 UTC, "
                         "deadline 2026-11-30 01:20 UTC | converged=0;;;0;1 overdue=0");
@@ -581,29 +589,21 @@ static void test_deadline_old_ttl_setting(void **state)
     van_round(&r, "v", T1, 1, OLD, 300);
     write_rows(&r);
     refresh(NULL, 0, &out);
-    expect_line("summary.csv", "contoso.com,mx",
-                "contoso.com,mx,1,0,1,0,0.0,2026-11-30 00:05:00,2026-12-03 00:00:00,propagating,,"
-                "0");
+    expect_mx_stale("2026-11-30 00:05:00", "2026-12-03 00:00:00", "");
     struct report_settings s = {"contoso.com", NULL, false, 0, -1, 7200};
     refresh(&s, 1, &out);
     expect_line("settings.csv", "domain", "domain,profile,single_mx,window,since_utc,old_ttl");
     expect_line("settings.csv", "contoso.com", "contoso.com,,no,259200,,7200");
-    expect_line("summary.csv", "contoso.com,mx",
-                "contoso.com,mx,1,0,1,0,0.0,2026-11-30 00:05:00,2026-12-03 00:00:00,propagating,"
-                "2026-11-30 02:00:00,0");
+    expect_mx_stale("2026-11-30 00:05:00", "2026-12-03 00:00:00", "2026-11-30 02:00:00");
     /* a later run without --old-ttl, with --since */
     s.old_ttl_s = 0;
     s.since = T1 - 3600;
     refresh(&s, 1, &out);
     expect_line("settings.csv", "contoso.com", "contoso.com,,no,259200,2026-11-29 23:00:00,7200");
-    expect_line("summary.csv", "contoso.com,mx",
-                "contoso.com,mx,1,0,1,0,0.0,2026-11-30 00:05:00,2026-12-02 23:00:00,propagating,"
-                "2026-11-30 01:00:00,0");
+    expect_mx_stale("2026-11-30 00:05:00", "2026-12-02 23:00:00", "2026-11-30 01:00:00");
     /* report rebuilds with the saved settings */
     rebuild(&out);
-    expect_line("summary.csv", "contoso.com,mx",
-                "contoso.com,mx,1,0,1,0,0.0,2026-11-30 00:05:00,2026-12-02 23:00:00,propagating,"
-                "2026-11-30 01:00:00,0");
+    expect_mx_stale("2026-11-30 00:05:00", "2026-12-02 23:00:00", "2026-11-30 01:00:00");
     /* a change seen in the log wins over --old-ttl and --since */
     r.n = 0;
     add(&r, "v", T1 + 600, 2, "mx", "r1", OBS_OK, 300, OLD, OLD, "");
@@ -612,9 +612,7 @@ static void test_deadline_old_ttl_setting(void **state)
     add(&r, "v", T1 + 1200, 3, "mx", "auth:ns1.contoso.com.", OBS_OK, 300, NEW, NEW, "");
     write_rows(&r);
     refresh(NULL, 0, &out);
-    expect_line("summary.csv", "contoso.com,mx",
-                "contoso.com,mx,1,0,1,0,0.0,2026-11-30 00:25:00,2026-12-02 23:00:00,propagating,"
-                "2026-11-30 00:21:00,0");
+    expect_mx_stale("2026-11-30 00:25:00", "2026-12-02 23:00:00", "2026-11-30 00:21:00");
 }
 
 /* settings.csv as written before old_ttl existed still reads; a bad
@@ -630,9 +628,7 @@ static void test_old_settings_file(void **state)
     fputs("domain,profile,single_mx,window,since_utc\r\ncontoso.com,,no,3600,\r\n", f);
     fclose(f);
     rebuild(&out);
-    expect_line("summary.csv", "contoso.com,mx",
-                "contoso.com,mx,1,0,1,0,0.0,2026-11-30 00:05:00,2026-11-30 01:00:00,propagating,,"
-                "0");
+    expect_mx_stale("2026-11-30 00:05:00", "2026-11-30 01:00:00", "");
     f = fopen(path_of("settings.csv"), "wb");
     fputs("domain,profile,single_mx,window,since_utc,old_ttl\r\ncontoso.com,,no,3600,,1h\r\n", f);
     fclose(f);
