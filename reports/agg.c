@@ -421,8 +421,8 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
     for (size_t h = 0; h < n; h++) {
         size_t len = strlen(hosts[h]);
         if (h > 0) {
-            memcpy(m->hosts + o, " | ", 3);
-            o += 3;
+            memcpy(m->hosts + o, ANSWER_TEXT_SEP, ANSWER_TEXT_SEPLEN);
+            o += ANSWER_TEXT_SEPLEN;
         }
         memcpy(m->hosts + o, hosts[h], len);
         o += len;
