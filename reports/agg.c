@@ -402,10 +402,8 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
     size_t n = 0, total = 1;
     answer_text_init(&it, ans, alen, 0);
     while (n < nh && answer_text_next(&it, &rec) == 1) {
-        char *p = copy + (rec.s - ans);
-        p[rec.len] = '\0';
-        char *sp = memchr(p, ' ', rec.len);
-        hosts[n] = sp ? sp + 1 : p;
+        copy[(size_t)(rec.s - ans) + rec.len] = '\0';
+        hosts[n] = copy + (answer_mx_host(&rec).s - ans);
         lower(hosts[n]);
         total += strlen(hosts[n]) + 3;
         n++;
