@@ -125,13 +125,18 @@ static enum mx_verdict mx_verdict(const struct rep_mx *m, const char *domain, bo
     if (single_mx && m->count > 1) {
         /* the hosts "A | B" of a pair, for the transition rule */
         char a[DNSNAME_BUFLEN] = "", b[DNSNAME_BUFLEN] = "";
-        const char *sep = m->count == 2 && m->hosts ? strstr(m->hosts, " | ") : NULL;
-        bool pair =
-            sep != NULL && (size_t)(sep - m->hosts) < sizeof a && strlen(sep + 3) < sizeof b;
+        struct answer_text it;
+        struct answer_rec first = {NULL, 0};
+        answer_text_init(&it, m->count == 2 ? m->hosts : NULL,
+                         m->count == 2 && m->hosts ? strlen(m->hosts) : 0, 0);
+        /* the first host, and all after the first separator */
+        bool pair = answer_text_next(&it, &first) == 1 && !it.done && first.len < sizeof a &&
+                    (size_t)(it.end - it.p) < sizeof b;
         if (pair) {
-            memcpy(a, m->hosts, (size_t)(sep - m->hosts));
-            a[sep - m->hosts] = '\0';
-            snprintf(b, sizeof b, "%s", sep + 3);
+            memcpy(a, first.s, first.len);
+            a[first.len] = '\0';
+            memcpy(b, it.p, (size_t)(it.end - it.p));
+            b[it.end - it.p] = '\0';
         }
         r |= check_mx_reasons_multiple(domain, m->count, pair ? a : NULL, pair ? b : NULL);
     }
