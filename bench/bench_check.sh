@@ -38,11 +38,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 {
-  echo '$ORIGIN bench.test.'
-  echo '$TTL 3600'
-  echo '@ IN SOA ns.bench.test. host.bench.test. 1 7200 900 1209600 300'
-  echo '@ IN NS ns.bench.test.'
-  echo 'ns IN A 127.0.0.1'
+  bench_zone_head
   awk -v n="$N" 'BEGIN { for (i = 1; i <= n; i++)
       printf "d%06d IN MX 10 mx%06d\nmx%06d IN A 192.0.2.%d\nmx%06d IN AAAA 2001:db8::%x:%x\n",
              i, i, i, i % 250 + 1, i, int(i / 65536), i % 65536 }'

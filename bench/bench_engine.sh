@@ -40,11 +40,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 {
-  echo '$ORIGIN bench.test.'
-  echo '$TTL 3600'
-  echo '@ IN SOA ns.bench.test. host.bench.test. 1 7200 900 1209600 300'
-  echo '@ IN NS ns.bench.test.'
-  echo 'ns IN A 127.0.0.1'
+  bench_zone_head
   awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "h%d IN MX 10 mx%d.bench.test.\n", i, i }'
 } > "$T/bench.test.zone"
 awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "h%d.bench.test MX\n", i }' > "$T/queries"
