@@ -46,10 +46,7 @@ static void query_done(const struct engine_result *res, void *arg)
 
 static int usage_error(const char *what, const char *text)
 {
-    char esc[256];
-    fprintf(stderr, "dnsprop query: %s '%s'\n", what,
-            dp_escape(text, strlen(text), esc, sizeof esc));
-    return DP_EXIT_UNKNOWN;
+    return cli_usage("query", what, text);
 }
 
 int cmd_query(int argc, char **argv)
@@ -86,8 +83,7 @@ int cmd_query(int argc, char **argv)
         }
     }
     if (name == NULL) {
-        fprintf(stderr, "dnsprop query: no name given (try 'dnsprop query --help')\n");
-        return DP_EXIT_UNKNOWN;
+        return cli_usage("query", "no name given", NULL);
     }
     char qname[DNSNAME_BUFLEN];
     const char *why = NULL;
