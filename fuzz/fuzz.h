@@ -39,6 +39,31 @@ static inline char *fuzz_cstr(const uint8_t *data, size_t size)
             abort();                                                                               \
     } while (0)
 
+/* The whole file at path, malloc'd (*len its size); NULL when it cannot be
+ * opened. */
+static inline char *fuzz_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    char *buf = NULL;
+    size_t cap = 0, n = 0, got;
+    do {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 4096;
+            char *b = realloc(buf, cap);
+            if (b == NULL)
+                abort();
+            buf = b;
+        }
+        got = fread(buf + n, 1, cap - n, f);
+        n += got;
+    } while (got > 0);
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
 /* Empties and removes a scratch folder of plain files (faster than rm -rf);
  * nothing when it is not there. */
 static inline void fuzz_rm_rf(const char *d)

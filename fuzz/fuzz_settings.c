@@ -14,30 +14,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* The whole file at path, malloc'd (*len its size); NULL when absent. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    char *buf = NULL;
-    size_t cap = 0, n = 0, got;
-    do {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 4096;
-            char *b = realloc(buf, cap);
-            if (b == NULL)
-                abort();
-            buf = b;
-        }
-        got = fread(buf + n, 1, cap - n, f);
-        n += got;
-    } while (got > 0);
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char src[FUZZ_PATHLEN], dst[FUZZ_PATHLEN], path[160];
@@ -54,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     obslog_close(l);
     snprintf(path, sizeof path, "%s/settings.csv", dst);
     size_t len1 = 0, len2 = 0;
-    char *one = slurp(path, &len1);
+    char *one = fuzz_slurp(path, &len1);
     if (rc != 0) {
         FUZZ_ASSERT(one == NULL);
         return 0;
@@ -64,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(obslog_open(dst, 1000, OBSLOG_QUIET, &l, err, sizeof err) == 0);
     FUZZ_ASSERT(report_merge_settings(l, srcs, 1, false, err, sizeof err) == 0);
     obslog_close(l);
-    char *two = slurp(path, &len2);
+    char *two = fuzz_slurp(path, &len2);
     FUZZ_ASSERT((one == NULL) == (two == NULL));
     FUZZ_ASSERT(one == NULL || (len1 == len2 && memcmp(one, two, len1) == 0));
     free(one);

@@ -23,30 +23,6 @@ static struct obslog *lg; /* open (and locked) for the whole run */
 static char *head;        /* "dnsprop-state,3\r\nlog,...\r\n" of the real log */
 static size_t head_len;
 
-/* The whole file at path, malloc'd (*len its size); NULL when absent. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    char *buf = NULL;
-    size_t cap = 0, n = 0, got;
-    do {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 4096;
-            char *b = realloc(buf, cap);
-            if (b == NULL)
-                abort();
-            buf = b;
-        }
-        got = fread(buf + n, 1, cap - n, f);
-        n += got;
-    } while (got > 0);
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
 static void put_file(const char *path, const char *buf, size_t len)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -81,7 +57,7 @@ static void make_log(void)
     FUZZ_ASSERT(report_refresh(lg, NULL, 0, NULL, NULL, err, sizeof err) == 0);
     size_t len;
     snprintf(path, sizeof path, "%s/.state", dir);
-    head = slurp(path, &len);
+    head = fuzz_slurp(path, &len);
     FUZZ_ASSERT(head != NULL);
     /* the version line and the log line */
     char *e = strstr(head, "\r\n");
@@ -128,13 +104,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(rep__state_save(lg, a, err, sizeof err) == 0);
     rep__agg_free(a);
     size_t len1, len2;
-    char *one = slurp(path, &len1);
+    char *one = fuzz_slurp(path, &len1);
     FUZZ_ASSERT(one != NULL);
     a = NULL;
     FUZZ_ASSERT(rep__state_load(lg, &a, &covered, &lines) == 0);
     FUZZ_ASSERT(rep__state_save(lg, a, err, sizeof err) == 0);
     rep__agg_free(a);
-    char *two = slurp(path, &len2);
+    char *two = fuzz_slurp(path, &len2);
     FUZZ_ASSERT(two != NULL && len1 == len2 && memcmp(one, two, len1) == 0);
     free(one);
     free(two);
