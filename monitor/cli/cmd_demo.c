@@ -157,87 +157,93 @@ static int clear_dir(const char *dir, int ddflags)
     return rc;
 }
 
-/* The data folder's report NAME open for reading, its header line read;
- * NULL when it cannot be read (the demo then prints no table). */
-static FILE *open_report(const char *dir, int ddflags, const char *name)
+/* A report of the data folder, read a row at a time. */
+struct report_rows {
+    FILE *f;
+    struct csvr r;   /* the last row's fields (they borrow from line) */
+    char line[4096]; /* the last row */
+};
+
+/* Opens the data folder's report NAME and reads its header line; false when
+ * it cannot be read (the demo then prints no table). */
+static bool rows_open(struct report_rows *rr, const char *dir, int ddflags, const char *name)
 {
     struct datadir dd;
     char err[1024];
     if (datadir_open(dir, ddflags, &dd, err, sizeof err) != 0)
-        return NULL;
+        return false;
     int fd = datadir_openat_file(&dd, name, O_RDONLY, err, sizeof err);
     datadir_close(&dd);
-    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
-    if (f == NULL) {
+    rr->f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (rr->f == NULL) {
         if (fd >= 0)
             close(fd);
-        return NULL;
+        return false;
     }
-    char header[4096];
-    if (fgets(header, sizeof header, f) == NULL) {
-        fclose(f);
-        return NULL;
+    if (fgets(rr->line, sizeof rr->line, rr->f) == NULL) {
+        fclose(rr->f);
+        return false;
     }
-    return f;
+    csvr_init(&rr->r);
+    return true;
 }
 
-/* The next row of f split into r (line: its text, fields borrow from it):
- * the number of fields (0 for a row that does not split), or -1 at the end. */
-static int next_row(FILE *f, struct csvr *r, char *line, size_t cap)
+/* The next row split into rr->r: its number of fields (0 for a row that does
+ * not split), or -1 at the end. */
+static int rows_next(struct report_rows *rr)
 {
     const char *why;
-    if (fgets(line, (int)cap, f) == NULL)
+    if (fgets(rr->line, sizeof rr->line, rr->f) == NULL)
         return -1;
-    int n = csvr_split(r, line, strcspn(line, "\r\n"), &why);
+    int n = csvr_split(&rr->r, rr->line, strcspn(rr->line, "\r\n"), &why);
     return n < 0 ? 0 : n;
+}
+
+static void rows_close(struct report_rows *rr)
+{
+    csvr_deinit(&rr->r);
+    fclose(rr->f);
 }
 
 /* The MX rows of convergence.csv: every resolver's state, sites and
  * whether it is overdue, as the reports have them. */
 static void print_resolvers(const char *dir, int ddflags, const struct demo *d)
 {
-    FILE *f = open_report(dir, ddflags, "convergence.csv");
-    if (f == NULL)
-        return;
-    char line[4096];
-    struct csvr r;
+    struct report_rows rr;
     int n;
-    csvr_init(&r);
+    if (!rows_open(&rr, dir, ddflags, "convergence.csv"))
+        return;
     printf("\ndemo: where each resolver stands on the MX (convergence.csv):\n");
-    while ((n = next_row(f, &r, line, sizeof line)) >= 0) {
-        if (n < 16 || strcmp(r.f[1], "mx") != 0 || strncmp(r.f[2], "auth:", 5) == 0)
+    while ((n = rows_next(&rr)) >= 0) {
+        const char *const *f = rr.r.f;
+        if (n < 16 || strcmp(f[1], "mx") != 0 || strncmp(f[2], "auth:", 5) == 0)
             continue;
         const char *kind = "";
         for (size_t i = 0; i < d->nresolvers; i++)
-            if (strcmp(d->states[i][0], r.f[2]) == 0)
+            if (strcmp(d->states[i][0], f[2]) == 0)
                 kind = d->states[i][2];
-        printf("  %-10s %-9s %-10s sites %-3s%s\n", r.f[2], kind, r.f[4], r.f[14],
-               strcmp(r.f[15], "yes") == 0 ? "  overdue: stale past its promise or the deadline"
-                                           : "");
+        printf("  %-10s %-9s %-10s sites %-3s%s\n", f[2], kind, f[4], f[14],
+               strcmp(f[15], "yes") == 0 ? "  overdue: stale past its promise or the deadline"
+                                         : "");
     }
-    csvr_deinit(&r);
-    fclose(f);
+    rows_close(&rr);
 }
 
 static void print_summary(const char *dir, int ddflags)
 {
-    FILE *f = open_report(dir, ddflags, "summary.csv");
-    if (f == NULL)
-        return;
-    char line[4096];
-    struct csvr r;
+    struct report_rows rr;
     int n;
-    csvr_init(&r);
+    if (!rows_open(&rr, dir, ddflags, "summary.csv"))
+        return;
     printf("\n%-14s %-13s %8s %10s %6s %7s %9s %8s  %-12s %s\n", "domain", "check", "servers",
            "converged", "stale", "errors", "percent", "overdue", "status", "deadline (UTC)");
-    while ((n = next_row(f, &r, line, sizeof line)) >= 0) {
-        if (n < 12)
-            continue;
-        printf("%-14s %-13s %8s %10s %6s %7s %8s%% %8s  %-12s %s\n", r.f[0], r.f[1], r.f[2], r.f[3],
-               r.f[4], r.f[5], r.f[6], r.f[11], r.f[9], r.f[10]);
+    while ((n = rows_next(&rr)) >= 0) {
+        const char *const *f = rr.r.f;
+        if (n >= 12)
+            printf("%-14s %-13s %8s %10s %6s %7s %8s%% %8s  %-12s %s\n", f[0], f[1], f[2], f[3],
+                   f[4], f[5], f[6], f[11], f[9], f[10]);
     }
-    csvr_deinit(&r);
-    fclose(f);
+    rows_close(&rr);
 }
 
 int cmd_demo(int argc, char **argv)
