@@ -172,6 +172,7 @@ struct grp {
     uint32_t first, last; /* rows + 1 */
     uint32_t next_in_dc;  /* next group of the same dcv + 1 */
     int64_t min_time;
+    bool ans_same; /* finish_group: its current_answer is the one of the dcs's last group */
 };
 
 struct open {
@@ -192,7 +193,11 @@ struct open {
     uint32_t *dcs_mx;   /* its rep_mx + 1 */
     uint32_t *dcs_grp;  /* its group in the open round + 1, true when that group's dcs is it */
     uint32_t *dcs_next; /* the rep_dcs of the row that last followed a row of it + 1 */
+    /* 1 + the match of the lone row (status ok, an answer) its MX entry
+     * was last drawn from; 0 when it was drawn from anything else */
+    uint32_t *dcs_solo;
     uint32_t capcache;
+    bool rekeyed;     /* a dcs changed address (see rep__agg_add): dcs_solo is not used */
     uint8_t *dc_kind; /* per rep_dc: index in primary_map + 1, 0 not known yet */
     uint32_t capkind;
     /* the previous row's vantage, (domain, check), (domain, check,
@@ -256,6 +261,7 @@ void rep__agg_free(struct rep_agg *a)
         free(op->dcs_mx);
         free(op->dcs_grp);
         free(op->dcs_next);
+        free(op->dcs_solo);
         free(op->dc_kind);
         csvw_deinit(&op->sb);
         free(op->hbuf);
@@ -328,13 +334,10 @@ static uint32_t check_kind(const char *check)
     return i;
 }
 
-/* check_kind of rep_dc ci, remembered; KIND_OTHER also when there is no
- * memory to remember it in (then it is only slower). */
-static uint32_t dc_kind(struct rep_agg *a, uint32_t ci)
+/* check_kind of rep_dc ci, remembered (dc_kind). */
+static uint32_t dc_kind_slow(struct rep_agg *a, uint32_t ci)
 {
     struct open *op = a->open;
-    if (ci < op->capkind && op->dc_kind[ci] != 0)
-        return op->dc_kind[ci] - 1u;
     uint32_t k = check_kind(a->str.s[a->dcs[ci].check]);
     if (ci >= op->capkind) {
         uint32_t cap = op->capkind ? op->capkind : 64;
@@ -349,6 +352,15 @@ static uint32_t dc_kind(struct rep_agg *a, uint32_t ci)
     }
     op->dc_kind[ci] = (uint8_t)(k + 1);
     return k;
+}
+
+/* check_kind of rep_dc ci. */
+static inline uint32_t dc_kind(struct rep_agg *a, uint32_t ci)
+{
+    const struct open *op = a->open;
+    if (ci < op->capkind && op->dc_kind[ci] != 0)
+        return op->dc_kind[ci] - 1u;
+    return dc_kind_slow(a, ci);
 }
 
 /* The qtype of the primary rows of rep_dc ci; NULL for a check we do not
@@ -371,8 +383,8 @@ static int cache_fit(struct open *op, uint32_t n)
             return DP_ENOMEM;
         cap *= 2;
     }
-    uint32_t **arrs[4] = {&op->dcs_skey, &op->dcs_mx, &op->dcs_grp, &op->dcs_next};
-    for (int i = 0; i < 4; i++) {
+    uint32_t **arrs[5] = {&op->dcs_skey, &op->dcs_mx, &op->dcs_grp, &op->dcs_next, &op->dcs_solo};
+    for (int i = 0; i < 5; i++) {
         uint32_t *b = realloc(*arrs[i], (size_t)cap * sizeof *b);
         if (b == NULL)
             return DP_ENOMEM; /* those grown already keep their room: harmless */
@@ -410,11 +422,24 @@ static int cmp_cstr(const void *x, const void *y)
     return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
-static void lower(char *s)
+/* ASCII lower case of n bytes, 8 at a time. */
+static void lower(char *s, size_t n)
 {
-    for (; *s; s++)
-        if (*s >= 'A' && *s <= 'Z')
-            *s = (char)(*s - 'A' + 'a');
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v, h;
+        memcpy(&v, s + i, 8);
+        h = v & ~highs; /* each byte's low 7 bits: the sums below never carry over */
+        uint64_t upper = (h + ones * (0x80 - 'A')) & ~(h + ones * (0x80 - 'Z' - 1)) & ~v & highs;
+        if (upper != 0) {
+            v ^= upper >> 2; /* 0x80 >> 2 is the case bit */
+            memcpy(s + i, &v, 8);
+        }
+    }
+    for (; i < n; i++)
+        if (s[i] >= 'A' && s[i] <= 'Z')
+            s[i] = (char)(s[i] - 'A' + 'a');
 }
 
 uint32_t rep__server_key(struct dp_strtab *t, uint32_t vantage, uint32_t server, uint32_t address)
@@ -451,10 +476,11 @@ static uint32_t dcs_server_key(struct rep_agg *a, uint32_t si)
 }
 
 /* Makes *slot (owned, NULL none) hold s (len bytes), keeping *slot when
- * it holds it already. 0 or DP_ENOMEM. */
-static int keep_text(const char *s, size_t len, char **slot)
+ * it holds it already (*same then). 0 or DP_ENOMEM. */
+static int keep_text(const char *s, size_t len, char **slot, bool *same)
 {
-    if (*slot != NULL && strncmp(*slot, s, len) == 0 && (*slot)[len] == '\0')
+    *same = *slot != NULL && strncmp(*slot, s, len) == 0 && (*slot)[len] == '\0';
+    if (*same)
         return 0;
     char *b = malloc(len + 1);
     if (b == NULL)
@@ -490,8 +516,9 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
             a->mxs[i].van = van;
             a->mxs[i].server = d->server;
         }
-        if (cache_fit(op, si) == 0)
-            op->dcs_mx[si] = i + 1;
+        if (cache_fit(op, si) != 0)
+            return DP_ENOMEM;
+        op->dcs_mx[si] = i + 1;
     }
     struct rep_mx *m = &a->mxs[i];
     m->address = d->address;
@@ -499,6 +526,13 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
     m->round = a->open_round;
     m->time = g->min_time;
     m->failed = !answered(mx->status);
+    /* a lone row with the same answer and match as the one the entry was
+     * drawn from last: the same hosts and findings */
+    bool solo = g->first == g->last && mx->status == OBS_OK && op->text[mx->answer] != '\0';
+    uint32_t solo_key = solo ? 1u + mx->match : 0;
+    if (solo && g->ans_same && !op->rekeyed && op->dcs_solo[si] == solo_key)
+        return 0;
+    op->dcs_solo[si] = 0;
     m->count = 0;
     m->flags = 0;
     /* the host list of the previous round, kept when it is the same */
@@ -533,6 +567,9 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
     }
     char *copy = op->hbuf, **hosts = op->hv;
     memcpy(copy, ans, alen + 1);
+    /* the hosts in lower case (what precedes each, the preference and
+     * the separators, is not kept) */
+    lower(copy, alen);
     size_t n = 0;
     for (char *p = copy; p != NULL && n < nh;) {
         char *sep = strstr(p, " | ");
@@ -540,7 +577,6 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
             *sep = '\0';
         char *sp = strchr(p, ' ');
         hosts[n] = sp ? sp + 1 : p;
-        lower(hosts[n]);
         n++;
         p = sep ? sep + 3 : NULL;
     }
@@ -581,7 +617,11 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
     if (csvw_error(w) != 0)
         goto nomem;
     m->hosts = old;
-    return keep_text(w->buf ? w->buf : "", w->len, &m->hosts);
+    bool same;
+    int rc = keep_text(w->buf ? w->buf : "", w->len, &m->hosts, &same);
+    if (rc == 0)
+        op->dcs_solo[si] = solo_key;
+    return rc;
 nomem:
     free(old);
     return DP_ENOMEM;
@@ -591,7 +631,7 @@ none:
 }
 
 /* Makes *slot (owned) the current_answer of a group, keeping it when it
- * has not changed. 0 or DP_ENOMEM. */
+ * has not changed (g->ans_same then). 0 or DP_ENOMEM. */
 static int group_answer(struct open *op, struct grp *g, char **slot)
 {
     size_t parts = 0;
@@ -604,7 +644,7 @@ static int group_answer(struct open *op, struct grp *g, char **slot)
     if (parts == 1 && op->text[only->answer] != '\0') {
         /* one answer, as it is (the most common case) */
         const char *ans = op->text + only->answer;
-        return keep_text(ans, strlen(ans), slot);
+        return keep_text(ans, strlen(ans), slot, &g->ans_same);
     }
     struct csvw *w = &op->sb;
     csvw_clear(w);
@@ -631,7 +671,7 @@ static int group_answer(struct open *op, struct grp *g, char **slot)
     }
     if (csvw_error(w) != 0)
         return DP_ENOMEM;
-    return keep_text(w->buf ? w->buf : "", w->len, slot);
+    return keep_text(w->buf ? w->buf : "", w->len, slot, &g->ans_same);
 }
 
 static int add_point(struct rep_agg *a, uint32_t check, uint32_t van, int64_t t, uint32_t round,
@@ -937,11 +977,18 @@ static int emit_timeline(struct rep_agg *a, struct rep_dcv *c)
     if (c->servers == 0) {
         csvw_field(w, NULL, 0);
     } else {
-        char b[16];
+        char b[24];
         uint64_t permille = ((uint64_t)c->conv * 2000 + c->servers) / (2 * (uint64_t)c->servers);
-        int n = snprintf(b, sizeof b, "%llu.%llu", (unsigned long long)(permille / 10),
-                         (unsigned long long)(permille % 10));
-        csvw_field(w, b, (size_t)n);
+        /* "%llu.%llu" of permille / 10 and % 10, by hand */
+        size_t i = sizeof b;
+        b[--i] = (char)('0' + permille % 10);
+        b[--i] = '.';
+        uint64_t whole = permille / 10;
+        do {
+            b[--i] = (char)('0' + whole % 10);
+            whole /= 10;
+        } while (whole != 0);
+        csvw_field(w, b + i, sizeof b - i);
     }
     csvw_str(w, a->str.s[a->vans[c->van].name]);
     csvw_end(w);
@@ -1480,6 +1527,7 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
             d->dc = ci;
             d->dcv = cvi;
             d->server = server;
+            d->address = address;
             d->auth = strncmp(srv, "auth:", 5) == 0;
             d->matching_since = d->first_match = d->last_mismatch = d->stale_exp = -1;
             d->last_time = -1;
@@ -1492,6 +1540,7 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
              * another address) its key is drawn from the new address */
             d->address = address;
             op->dcs_skey[si] = op->dcs_mx[si] = 0;
+            op->rekeyed = true;
         }
         if (d->server == server && a->dcvs[d->dcv].van == vi)
             op->dcs_skey[si] = skey + 1;
