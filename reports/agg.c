@@ -1411,14 +1411,17 @@ static uint32_t dcv_of(struct rep_agg *a, uint32_t ci, uint32_t vi)
     return cvi;
 }
 
-/* Whether rep_dcs si is the one of (rep_dcv cvi, server, address) (its
- * strings compared, so a guess is never taken for a match). */
-static bool dcs_is(const struct rep_agg *a, uint32_t si, uint32_t cvi, const char *srv,
-                   const char *adr)
+/* Whether rep_dcs si is the one of (rep_van vi, domain, check, server,
+ * address) (its strings compared, so a guess is never taken for a
+ * match). */
+static bool dcs_is(const struct rep_agg *a, uint32_t si, uint32_t vi, const char *dom,
+                   const char *chk, const char *srv, const char *adr)
 {
     const struct rep_dcs *d = &a->dcss[si];
-    return d->dcv == cvi && strcmp(a->str.s[d->server], srv) == 0 &&
-           strcmp(a->str.s[d->address], adr) == 0;
+    const struct rep_dc *c = &a->dcs[d->dc];
+    return a->dcvs[d->dcv].van == vi && strcmp(a->str.s[d->server], srv) == 0 &&
+           strcmp(a->str.s[c->check], chk) == 0 && strcmp(a->str.s[d->address], adr) == 0 &&
+           strcmp(a->str.s[a->doms[c->dom].name], dom) == 0;
 }
 
 int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whylen)
@@ -1466,34 +1469,41 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
     const char *dom = o->domain, *chk = o->check, *srv = o->server;
     const char *adr = o->address ? o->address : "";
     const char *sn = o->site ? o->site : "";
-    uint32_t ci = op->last_dc - 1;
-    if (op->last_dc == 0 || strcmp(a->str.s[a->doms[a->dcs[ci].dom].name], dom) != 0 ||
-        strcmp(a->str.s[a->dcs[ci].check], chk) != 0) {
-        if ((ci = dc_of(a, dom, chk, o->time)) == UINT32_MAX)
-            return DP_ENOMEM;
+    /* the (domain, check, vantage, server): the previous row's, or the one
+     * that followed it last */
+    uint32_t prev = op->last_dcs - 1, si = UINT32_MAX, ci, cvi;
+    if (op->last_dcs != 0) {
+        if (dcs_is(a, prev, vi, dom, chk, srv, adr))
+            si = prev;
+        else if (prev < op->capcache && op->dcs_next[prev] != 0 &&
+                 dcs_is(a, op->dcs_next[prev] - 1, vi, dom, chk, srv, adr))
+            si = op->dcs_next[prev] - 1;
+    }
+    if (si != UINT32_MAX) {
+        ci = a->dcss[si].dc;
+        cvi = a->dcss[si].dcv;
         op->last_dc = ci + 1;
+        op->last_dcv = cvi + 1;
+    } else {
+        ci = op->last_dc - 1;
+        if (op->last_dc == 0 || strcmp(a->str.s[a->doms[a->dcs[ci].dom].name], dom) != 0 ||
+            strcmp(a->str.s[a->dcs[ci].check], chk) != 0) {
+            if ((ci = dc_of(a, dom, chk, o->time)) == UINT32_MAX)
+                return DP_ENOMEM;
+            op->last_dc = ci + 1;
+        }
+        cvi = op->last_dcv - 1;
+        if (op->last_dcv == 0 || a->dcvs[cvi].dc != ci || a->dcvs[cvi].van != vi) {
+            if ((cvi = dcv_of(a, ci, vi)) == UINT32_MAX)
+                return DP_ENOMEM;
+            op->last_dcv = cvi + 1;
+        }
     }
     struct rep_dom *dm = &a->doms[a->dcs[ci].dom];
     if (o->time < dm->first_time)
         dm->first_time = o->time;
     if (o->time > dm->last_time)
         dm->last_time = o->time;
-    uint32_t cvi = op->last_dcv - 1;
-    if (op->last_dcv == 0 || a->dcvs[cvi].dc != ci || a->dcvs[cvi].van != vi) {
-        if ((cvi = dcv_of(a, ci, vi)) == UINT32_MAX)
-            return DP_ENOMEM;
-        op->last_dcv = cvi + 1;
-    }
-
-    /* the server: the previous row's, or the one that followed it last */
-    uint32_t prev = op->last_dcs - 1, si = UINT32_MAX;
-    if (op->last_dcs != 0) {
-        if (dcs_is(a, prev, cvi, srv, adr))
-            si = prev;
-        else if (prev < op->capcache && op->dcs_next[prev] != 0 &&
-                 dcs_is(a, op->dcs_next[prev] - 1, cvi, srv, adr))
-            si = op->dcs_next[prev] - 1;
-    }
     uint32_t server = UINT32_MAX, address = UINT32_MAX;
     if (si == UINT32_MAX) {
         server = rep__str(&a->str, srv, strlen(srv));

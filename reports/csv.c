@@ -225,6 +225,27 @@ static inline uint64_t csv__word_special(uint64_t v)
     return low | high | csv__has_zero(v ^ (CSV__ONES * ',')) | csv__has_zero(v ^ (CSV__ONES * '"'));
 }
 
+/* Whether n bytes are all printable ASCII (0x20..0x7e). */
+static bool csv__printable(const char *s, size_t n)
+{
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+    __m128i bad = _mm_setzero_si128();
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        /* signed: 0x80..0xff are below 0x20 too */
+        bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmplt_epi8(v, space), _mm_cmpeq_epi8(v, del)));
+    }
+    if (_mm_movemask_epi8(bad) != 0)
+        return false;
+#endif
+    for (; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+            return false;
+    return true;
+}
+
 /* Field n of a plain line: s, l bytes, NUL-terminated in r->buf; one
  * leading ' taken back (see csvr_split). */
 static inline void csvr__plain_field(struct csvr *r, size_t n, const char *s, size_t l)
@@ -313,24 +334,27 @@ int csvr_split(struct csvr *r, const char *line, size_t len, const char **why)
         if (i < len && line[i] == '"') {
             i++;
             for (;;) {
-                if (i >= len) {
-                    *why = "unterminated quoted field";
-                    return DP_EINPUT;
-                }
-                char c = line[i++];
-                if (c == '"') {
-                    if (i < len && line[i] == '"') {
-                        *o++ = '"';
-                        i++;
-                        continue;
-                    }
-                    break;
-                }
-                if ((unsigned char)c < 0x20 || (unsigned char)c > 0x7e) {
+                /* up to the next quote at once: a doubled one is one quote
+                 * of the text, a single one ends the field */
+                const char *q = memchr(line + i, '"', len - i);
+                size_t span = q != NULL ? (size_t)(q - (line + i)) : len - i;
+                if (!csv__printable(line + i, span)) {
                     *why = "a byte that is not printable ASCII";
                     return DP_EINPUT;
                 }
-                *o++ = c;
+                if (q == NULL) {
+                    *why = "unterminated quoted field";
+                    return DP_EINPUT;
+                }
+                memcpy(o, line + i, span);
+                o += span;
+                i += span + 1;
+                if (i < len && line[i] == '"') {
+                    *o++ = '"';
+                    i++;
+                    continue;
+                }
+                break;
             }
             if (i < len && line[i] != ',') {
                 *why = "text after a closing quote";

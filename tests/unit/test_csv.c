@@ -118,6 +118,34 @@ static void test_reader_refuses(void **state)
     }
     assert_int_equal(csvr_split(&r, "a,", 2, &why), 2);
     assert_string_equal(r.f[1], "");
+    /* quoted fields: read up to each quote at once; every byte before it
+     * judged, at every place of a long field */
+    char q[80];
+    for (size_t at = 1; at < 60; at++) {
+        for (int k = 0; k < 3; k++) {
+            memset(q, 'x', 62);
+            q[0] = '"';
+            q[61] = '"';
+            q[at] = "\t\x7f\x80"[k];
+            assert_int_equal(csvr_split(&r, q, 62, &why), DP_EINPUT);
+            assert_string_equal(why, "a byte that is not printable ASCII");
+            /* unterminated, with a bad byte: the byte is named */
+            assert_int_equal(csvr_split(&r, q, 61, &why), DP_EINPUT);
+            assert_string_equal(why, "a byte that is not printable ASCII");
+        }
+        q[at] = '"';
+        q[at + 1] = '"'; /* a doubled quote inside: one quote of the text */
+        assert_int_equal(csvr_split(&r, q, 62, &why), 1);
+        assert_int_equal(r.len[0], 59);
+        assert_int_equal(r.f[0][at - 1], '"');
+        assert_int_equal(r.f[0][at], at < 59 ? 'x' : '\0');
+        assert_int_equal(csvr_split(&r, q, 61, &why), DP_EINPUT);
+        assert_string_equal(why, "unterminated quoted field");
+    }
+    assert_int_equal(csvr_split(&r, "\"a,\"\"b\",\"\",c", 12, &why), 3);
+    assert_string_equal(r.f[0], "a,\"b");
+    assert_string_equal(r.f[1], "");
+    assert_string_equal(r.f[2], "c");
     assert_int_equal(csvr_split(&r, "", 0, &why), 1);
     char many[200] = "";
     for (int i = 0; i < 40; i++)
