@@ -172,7 +172,8 @@ struct grp {
     uint32_t first, last; /* rows + 1 */
     uint32_t next_in_dc;  /* next group of the same dcv + 1 */
     int64_t min_time;
-    bool ans_same; /* finish_group: its current_answer is the one of the dcs's last group */
+    uint32_t nrows; /* rows in it */
+    bool ans_same;  /* finish_group: its current_answer is the one of the dcs's last group */
 };
 
 struct open {
@@ -196,6 +197,7 @@ struct open {
     /* 1 + the match of the lone row (status ok, an answer) its MX entry
      * was last drawn from; 0 when it was drawn from anything else */
     uint32_t *dcs_solo;
+    uint32_t *dcs_nrows; /* rows in its last finished group */
     uint32_t capcache;
     bool rekeyed;     /* a dcs changed address (see rep__agg_add): dcs_solo is not used */
     uint8_t *dc_kind; /* per rep_dc: index in primary_map + 1, 0 not known yet */
@@ -212,19 +214,28 @@ struct open {
     size_t caphv;
 };
 
-static uint32_t put_text(struct open *op, const char *s, size_t len)
+/* Makes room for n more bytes of text (offsets stay below UINT32_MAX).
+ * 0 or DP_ENOMEM. */
+static int text_room(struct open *op, size_t n)
 {
-    if (op->ntext + len + 1 > op->captext) {
+    if (op->ntext + n > UINT32_MAX)
+        return DP_ENOMEM;
+    if (op->ntext + n > op->captext) {
         size_t cap = op->captext ? op->captext : 65536;
-        while (op->ntext + len + 1 > cap)
+        while (op->ntext + n > cap)
             cap *= 2;
         char *b = realloc(op->text, cap);
         if (b == NULL)
-            return UINT32_MAX;
+            return DP_ENOMEM;
         op->text = b;
         op->captext = cap;
     }
-    if (op->ntext + len + 1 > UINT32_MAX)
+    return 0;
+}
+
+static uint32_t put_text(struct open *op, const char *s, size_t len)
+{
+    if (text_room(op, len + 1) != 0)
         return UINT32_MAX;
     uint32_t off = (uint32_t)op->ntext;
     memcpy(op->text + off, s, len);
@@ -262,6 +273,7 @@ void rep__agg_free(struct rep_agg *a)
         free(op->dcs_grp);
         free(op->dcs_next);
         free(op->dcs_solo);
+        free(op->dcs_nrows);
         free(op->dc_kind);
         csvw_deinit(&op->sb);
         free(op->hbuf);
@@ -383,8 +395,9 @@ static int cache_fit(struct open *op, uint32_t n)
             return DP_ENOMEM;
         cap *= 2;
     }
-    uint32_t **arrs[5] = {&op->dcs_skey, &op->dcs_mx, &op->dcs_grp, &op->dcs_next, &op->dcs_solo};
-    for (int i = 0; i < 5; i++) {
+    uint32_t **arrs[] = {&op->dcs_skey, &op->dcs_mx,   &op->dcs_grp,
+                         &op->dcs_next, &op->dcs_solo, &op->dcs_nrows};
+    for (size_t i = 0; i < sizeof arrs / sizeof arrs[0]; i++) {
         uint32_t *b = realloc(*arrs[i], (size_t)cap * sizeof *b);
         if (b == NULL)
             return DP_ENOMEM; /* those grown already keep their room: harmless */
@@ -1213,6 +1226,8 @@ static int finish_round(struct rep_agg *a)
         if ((rc = add_point(a, a->dcs[v->dc].check, v->van, v->time, R, v->conv, v->servers)) != 0)
             return rc;
     }
+    for (uint32_t gi = 0; gi < op->ngrps; gi++)
+        op->dcs_nrows[op->grps[gi].dcs] = op->grps[gi].nrows; /* each dcs is in the caches */
     a->vans[a->open_van - 1].finalized_round = R;
     a->open_van = 0;
     a->open_round = 0;
@@ -1473,11 +1488,17 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
      * that followed it last */
     uint32_t prev = op->last_dcs - 1, si = UINT32_MAX, ci, cvi;
     if (op->last_dcs != 0) {
-        if (dcs_is(a, prev, vi, dom, chk, srv, adr))
-            si = prev;
-        else if (prev < op->capcache && op->dcs_next[prev] != 0 &&
-                 dcs_is(a, op->dcs_next[prev] - 1, vi, dom, chk, srv, adr))
-            si = op->dcs_next[prev] - 1;
+        /* the previous row's first while its group has fewer rows than its
+         * last one had, the next one's first otherwise */
+        uint32_t next = op->dcs_next[prev] - 1, pg = op->dcs_grp[prev] - 1;
+        bool more = op->dcs_grp[prev] != 0 && pg < op->ngrps && op->grps[pg].dcs == prev &&
+                    op->grps[pg].nrows < op->dcs_nrows[prev];
+        uint32_t first = more || op->dcs_next[prev] == 0 ? prev : next;
+        uint32_t second = first == prev ? (op->dcs_next[prev] != 0 ? next : UINT32_MAX) : prev;
+        if (dcs_is(a, first, vi, dom, chk, srv, adr))
+            si = first;
+        else if (second != UINT32_MAX && dcs_is(a, second, vi, dom, chk, srv, adr))
+            si = second;
     }
     if (si != UINT32_MAX) {
         ci = a->dcss[si].dc;
@@ -1579,6 +1600,7 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
         v->grp_tail = gi + 1;
     }
     struct grp *g = &op->grps[gi];
+    g->nrows++;
     if (o->time < g->min_time)
         g->min_time = o->time;
     if (REP_GROW(op, rows) != 0)
@@ -1595,12 +1617,19 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
     const char *an = o->answer ? o->answer : "";
     const char *cq = dc_primary(a, ci);
     x->prim = cq == NULL || strcmp(qt, cq) == 0;
-    x->qname = put_text(op, qn, strlen(qn));
-    x->qtype = put_text(op, qt, strlen(qt));
-    x->answer = put_text(op, an, strlen(an));
-    x->expected = UINT32_MAX;
-    if (x->qname == UINT32_MAX || x->qtype == UINT32_MAX || x->answer == UINT32_MAX)
+    size_t nl = strlen(qn), tl = strlen(qt), al = strlen(an);
+    /* room for all three at once: then none can fail */
+    if (text_room(op, nl + tl + al + 3) != 0)
         return DP_ENOMEM;
+    char *t = op->text + op->ntext; /* each with its NUL */
+    x->qname = (uint32_t)op->ntext;
+    memcpy(t, qn, nl + 1);
+    x->qtype = x->qname + (uint32_t)nl + 1;
+    memcpy(t + nl + 1, qt, tl + 1);
+    x->answer = x->qtype + (uint32_t)tl + 1;
+    memcpy(t + nl + tl + 2, an, al + 1);
+    op->ntext += nl + tl + al + 3;
+    x->expected = UINT32_MAX;
     if (dc_kind(a, ci) == KIND_DELEG) {
         const char *ex = o->expected ? o->expected : "";
         if ((x->expected = put_text(op, ex, strlen(ex))) == UINT32_MAX)
