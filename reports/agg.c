@@ -66,7 +66,6 @@
 #include "internal.h"
 #include "rules.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,28 +407,6 @@ static int cache_fit(struct open *op, uint32_t n)
     return 0;
 }
 
-static bool is_ip_literal(const char *host)
-{
-    char buf[64];
-    size_t n = 0;
-    unsigned char addr[16];
-    /* an address is written in hex digits, ':' and '.' only: any other
-     * byte (most host names have one) settles it without inet_pton */
-    for (; host[n] != '\0'; n++) {
-        char c = host[n];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-              c == ':' || c == '.'))
-            return false;
-    }
-    if (n > 0 && host[n - 1] == '.')
-        n--;
-    if (n == 0 || n >= sizeof buf)
-        return false;
-    memcpy(buf, host, n);
-    buf[n] = '\0';
-    return inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1;
-}
-
 static int cmp_cstr(const void *x, const void *y)
 {
     return strcmp(*(char *const *)x, *(char *const *)y);
@@ -587,10 +564,8 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
     size_t n = 0;
     answer_text_init(&it, ans, alen, 0);
     while (n < nh && answer_text_next(&it, &rec) == 1) {
-        char *p = copy + (rec.s - ans);
-        p[rec.len] = '\0';
-        char *sp = memchr(p, ' ', rec.len);
-        hosts[n] = sp ? sp + 1 : p;
+        copy[(size_t)(rec.s - ans) + rec.len] = '\0';
+        hosts[n] = copy + (answer_mx_host(&rec).s - ans);
         n++;
     }
     if (n > 1)
@@ -600,13 +575,13 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
     csvw_clear(w);
     for (size_t h = 0; h < n; h++) {
         if (h > 0)
-            csvw_raw(w, " | ", 3);
+            csvw_raw(w, ANSWER_TEXT_SEP, ANSWER_TEXT_SEPLEN);
         csvw_raw(w, hosts[h], strlen(hosts[h]));
         if (strcmp(hosts[h], ".") == 0) {
             m->flags |= REP_MX_NULL;
             continue;
         }
-        if (is_ip_literal(hosts[h])) {
+        if (dnsname_is_ip_literal(hosts[h])) {
             m->flags |= REP_MX_IP;
             continue;
         }
