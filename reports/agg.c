@@ -402,10 +402,8 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
     size_t n = 0, total = 1;
     answer_text_init(&it, ans, alen, 0);
     while (n < nh && answer_text_next(&it, &rec) == 1) {
-        char *p = copy + (rec.s - ans);
-        p[rec.len] = '\0';
-        char *sp = memchr(p, ' ', rec.len);
-        hosts[n] = sp ? sp + 1 : p;
+        copy[(size_t)(rec.s - ans) + rec.len] = '\0';
+        hosts[n] = copy + (answer_mx_host(&rec).s - ans);
         lower(hosts[n]);
         total += strlen(hosts[n]) + 3;
         n++;
@@ -421,8 +419,8 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
     for (size_t h = 0; h < n; h++) {
         size_t len = strlen(hosts[h]);
         if (h > 0) {
-            memcpy(m->hosts + o, " | ", 3);
-            o += 3;
+            memcpy(m->hosts + o, ANSWER_TEXT_SEP, ANSWER_TEXT_SEPLEN);
+            o += ANSWER_TEXT_SEPLEN;
         }
         memcpy(m->hosts + o, hosts[h], len);
         o += len;

@@ -294,8 +294,8 @@ static int check__filter(const char *answer, bool (*keep)(const char *, size_t),
 {
     struct answer_text it;
     struct answer_rec rec;
-    size_t len = strlen(answer), o = 0;
-    int rc = answer_text_count(answer, ANSWER_TEXT_STRINGS, &o);
+    size_t len = strlen(answer), o = 0, n = 0;
+    int rc = answer_text_count(answer, ANSWER_TEXT_STRINGS, &n); /* all of it splits */
     char *s = NULL;
 
     *out = NULL;
@@ -307,7 +307,6 @@ static int check__filter(const char *answer, bool (*keep)(const char *, size_t),
         goto out;
     }
     s[0] = '\0';
-    o = 0;
     answer_text_init(&it, answer, len, ANSWER_TEXT_STRINGS);
     while ((rc = answer_text_next(&it, &rec)) == 1) {
         char *txt = NULL;

@@ -82,6 +82,10 @@ int answer_text_count(const char *text, unsigned flags, size_t *n);
  * NUL-terminates and returns the new length. dst must hold at +
  * ANSWER_TEXT_SEPLEN + len + 1 bytes. */
 size_t answer_text_put(char *dst, size_t at, const char *rec, size_t len);
+/* The host of an MX record as the text holds it, a slice of rec: what follows
+ * the first space, or all of rec when it has none. The reports read any log's
+ * rows so; answer_mx_read() is the strict reading. */
+struct answer_rec answer_mx_host(const struct answer_rec *rec);
 /* Reads an MX record "PREFERENCE HOST" (a decimal 0..65535 of at most 7
  * digits, one space, a host of 1..DNSNAME_BUFLEN-1 bytes without a space):
  * *host is a slice of rec. 0 or DP_EINPUT. */
