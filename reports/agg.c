@@ -66,7 +66,6 @@
 #include "internal.h"
 #include "rules.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,20 +299,6 @@ static const char *primary_qtype(const char *check)
     return NULL;
 }
 
-static bool is_ip_literal(const char *host)
-{
-    char buf[64];
-    size_t n = strlen(host);
-    unsigned char addr[16];
-    if (n > 0 && host[n - 1] == '.')
-        n--;
-    if (n == 0 || n >= sizeof buf)
-        return false;
-    memcpy(buf, host, n);
-    buf[n] = '\0';
-    return inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1;
-}
-
 static int cmp_cstr(const void *x, const void *y)
 {
     return strcmp(*(char *const *)x, *(char *const *)y);
@@ -428,7 +413,7 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
             m->flags |= REP_MX_NULL;
             continue;
         }
-        if (is_ip_literal(hosts[h])) {
+        if (dnsname_is_ip_literal(hosts[h])) {
             m->flags |= REP_MX_IP;
             continue;
         }

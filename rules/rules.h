@@ -118,6 +118,11 @@ int dnsname_normalize(const char *in, char *out, size_t outlen, const char **why
 /* The same with flags (DNSNAME_ANY: any name, e.g. for `query`). */
 int dnsname_normalize_ex(const char *in, unsigned flags, char *out, size_t outlen,
                          const char **why);
+/* Whether an MX target as the answer text holds it is an address, not a
+ * host name (target-is-ip): an IPv4 or IPv6 literal, with or without a final
+ * dot, or an SMTP address literal in brackets ("[192.0.2.1]"). The one rule,
+ * used by the live check and by the reports. */
+bool dnsname_is_ip_literal(const char *host);
 
 enum check_id {
     CHECK_MX = 0,
