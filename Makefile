@@ -97,8 +97,11 @@ format:
 # reports/merge.c (merged after tidy was clean) are fixed.
 lint: format-check tidy
 format-check:
+	@sh tools/ensure-packages.sh clang-format
 	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+# clang-tidy and run-clang-tidy: Debian's clang-tidy (in TEST_PACKAGES too)
 tidy: build
+	@sh tools/ensure-packages.sh clang-tidy
 	run-clang-tidy -quiet -p $(BUILD) -j $(JOBS) "$$(pwd)/(common|rules|monitor|resolvers|reports)/"
 
 clean:
