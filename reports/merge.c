@@ -395,7 +395,9 @@ static int van_id(struct merge *m, const char *name, uint32_t *out)
 static int src_van(struct merge *m, struct src *s, uint32_t *out)
 {
     const char *v = s->row.vantage;
-    if (s->vlast[0] != '\0' && strcmp(s->vlast, v) == 0) {
+    /* vlast_id < nvans holds whenever vlast is set: said again for the
+     * analyzer, which cannot tell that vlast starts empty */
+    if (s->vlast[0] != '\0' && s->vlast_id < m->nvans && strcmp(s->vlast, v) == 0) {
         *out = s->vlast_id;
         return 0;
     }
@@ -715,8 +717,12 @@ static void reset_plan(struct merge *m)
     }
 }
 
-/* Full mode: this log's rows per vantage. */
-static int read_dir_full(struct merge *m, char *err, size_t errlen)
+/* This log's rows, read as a source: in full mode all of them, each row's
+ * fingerprint kept per vantage; in incremental mode the rows it gained
+ * since the last merge (its own runs'), which must not be of a vantage a
+ * source brought. Returns 0, 1 (incremental: a full merge is needed) or an
+ * error. */
+static int read_dir(struct merge *m, bool full, char *err, size_t errlen)
 {
     struct src d;
     char why[600] = "";
@@ -724,47 +730,30 @@ static int read_dir_full(struct merge *m, char *err, size_t errlen)
     int rc = src_open(&d, m->l->dir, err, errlen);
     if (rc != 0)
         goto out;
-    src_seek(&d, d.header_len, 2, m->l->size);
+    if (full)
+        src_seek(&d, d.header_len, 2, m->l->size);
+    else
+        src_seek(&d, m->l_size, 0, m->l->size); /* line numbers unknown there */
     while ((rc = src_next(&d, &torn, why, sizeof why)) == 1) {
         uint32_t v;
         if ((rc = src_van(m, &d, &v)) != 0)
             goto out;
+        struct van *vn = &m->vans[v];
         uint64_t h;
-        if ((rc = row_hash(&d, &h)) != 0 ||
-            (rc = seq_push(&m->vans[v].dir, h, d.line, 0, false)) != 0)
-            goto out;
-    }
-    if (rc < 0)
-        dp_errf(err, errlen, "%s:%u: %s", d.path, d.line, why);
-out:
-    src_free(&d);
-    return rc < 0 ? rc : 0;
-}
-
-/* Incremental mode: the rows this log gained since the last merge (its own
- * runs') must not be of a vantage a source brought. Returns 1 when a full
- * merge is needed. */
-static int read_dir_tail(struct merge *m, char *err, size_t errlen)
-{
-    struct src d;
-    char why[600] = "";
-    bool torn = false;
-    int rc = src_open(&d, m->l->dir, err, errlen);
-    if (rc != 0)
-        goto out;
-    src_seek(&d, m->l_size, 0, m->l->size);
-    while ((rc = src_next(&d, &torn, why, sizeof why)) == 1) {
-        uint32_t v;
-        if ((rc = src_van(m, &d, &v)) != 0)
-            goto out;
-        if (m->vans[v].known && m->vans[v].owner != NO_OWNER) {
+        if (full) {
+            if ((rc = row_hash(&d, &h)) != 0 || (rc = seq_push(&vn->dir, h, d.line, 0, false)) != 0)
+                goto out;
+        } else if (vn->known && vn->owner != NO_OWNER) {
             rc = 1;
             goto out;
+        } else {
+            vn->known = true;
+            vn->owner = NO_OWNER;
         }
-        m->vans[v].known = true;
-        m->vans[v].owner = NO_OWNER;
     }
-    if (rc < 0)
+    if (rc < 0 && full)
+        dp_errf(err, errlen, "%s:%u: %s", d.path, d.line, why);
+    else if (rc < 0)
         dp_errf(err, errlen, "%s: %s", d.path, why);
 out:
     src_free(&d);
@@ -1084,7 +1073,7 @@ int obslog_merge(struct obslog *l, const char *const *dirs, size_t ndirs, struct
     ledger_load(&m);
     m.incremental = ledger_matches(&m);
     if (m.incremental) {
-        rc = read_dir_tail(&m, err, errlen);
+        rc = read_dir(&m, false, err, errlen);
         if (rc == 0)
             rc = prescan(&m);
         if (rc < 0)
@@ -1097,11 +1086,10 @@ int obslog_merge(struct obslog *l, const char *const *dirs, size_t ndirs, struct
                 m.vans[v].owner = NO_OWNER;
             }
         }
-        rc = 0;
     }
     if (!m.incremental) {
         reset_plan(&m);
-        if ((rc = read_dir_full(&m, err, errlen)) != 0)
+        if ((rc = read_dir(&m, true, err, errlen)) != 0)
             goto out;
     }
     st->incremental = m.incremental;
