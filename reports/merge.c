@@ -38,6 +38,7 @@
  * read. Anything else, and the merge compares everything (the same result,
  * only slower). The file is a cache, never the truth.
  */
+#include "feed.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -322,6 +323,7 @@ struct merge {
     struct ledger_src *lsrc;
     size_t nlsrc;
     struct merge_stats *st;
+    struct rep_feed *feed; /* owned while stream runs: the aggregates' feeder */
 };
 
 /* Appends a fingerprint: with its line (this log's rows, for messages) or
@@ -409,6 +411,42 @@ static int src_van(struct merge *m, struct src *s, uint32_t *out)
     return rc;
 }
 
+/* The fingerprint of a row's fields, 8 bytes at a step (rep__hash takes a
+ * byte at a time, and merge hashes every byte of every row it judges). Kept
+ * in memory only, for this run: nothing is written with it. */
+static uint64_t rotl64(uint64_t v, unsigned k)
+{
+    return (v << k) | (v >> (64 - k));
+}
+
+static uint64_t row_mix(uint64_t h, const char *p, size_t n)
+{
+    /* two lanes of 8 bytes, so that each step waits for half the work */
+    const uint64_t k1 = 0x87c37b91114253d5u, k2 = 0x4cf5ad432745937fu;
+    uint64_t w, v, g = h ^ 0x9e3779b97f4a7c15u;
+    h ^= (uint64_t)n * k1;
+    for (; n >= 16; p += 16, n -= 16) {
+        memcpy(&w, p, 8);
+        memcpy(&v, p + 8, 8);
+        h ^= rotl64(w * k1, 31) * k2;
+        g ^= rotl64(v * k2, 33) * k1;
+        h = rotl64(h, 27) * 5 + 0x52dce729u;
+        g = rotl64(g, 31) * 5 + 0x38495ab5u;
+    }
+    w = v = 0;
+    memcpy(&w, p, n < 8 ? n : 8);
+    if (n > 8)
+        memcpy(&v, p + 8, n - 8);
+    h ^= rotl64(w * k1, 31) * k2;
+    g ^= rotl64(v * k2, 33) * k1;
+    h += g;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdu;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53u;
+    return h ^ (h >> 33);
+}
+
 /* What identifies a row: every column but round, site and ede, as read
  * (unquoted) from its line. site and ede are left out because a log of the
  * older form (17 columns) cannot hold them: a row copied into such a log and
@@ -421,7 +459,7 @@ static int span_hash(struct src *s, size_t a, size_t b, uint64_t *h)
     while (k < b && r->f[k - 1] + r->len[k - 1] + 1 == r->f[k])
         k++;
     if (k == b) { /* end to end in csvr's buffer, as it mostly is */
-        *h = rep__hash(*h, r->f[a], (size_t)(r->f[b - 1] + r->len[b - 1] + 1 - r->f[a]));
+        *h = row_mix(*h, r->f[a], (size_t)(r->f[b - 1] + r->len[b - 1] + 1 - r->f[a]));
         return 0;
     }
     size_t need = 0;
@@ -440,7 +478,7 @@ static int span_hash(struct src *s, size_t a, size_t b, uint64_t *h)
         at += r->len[k];
         s->hbuf[at++] = '\0';
     }
-    *h = rep__hash(*h, s->hbuf, at);
+    *h = row_mix(*h, s->hbuf, at);
     return 0;
 }
 
@@ -904,9 +942,9 @@ static bool locate_round(struct src *s)
  * the line's own bytes with the round replaced when it can (the same form,
  * or an old 17-column line gaining empty site,ede), else written again
  * from its fields. */
-static int copy_row(struct merge *m, struct src *s, struct csvw *w, uint32_t round, char *why,
-                    size_t whylen)
+static int copy_row(struct merge *m, size_t i, struct csvw *w, uint32_t round)
 {
+    struct src *s = &m->srcs[i];
     unsigned dcols = obslog_columns(m->l);
     struct obs o = s->row;
     o.round = round;
@@ -934,8 +972,22 @@ static int copy_row(struct merge *m, struct src *s, struct csvw *w, uint32_t rou
     }
     int rc = csvw_error(w);
     if (rc == 0)
-        rc = rep__agg_add(m->l->agg, &o, why, whylen);
-    return rc == REP__RESTART ? DP_EINTERNAL : rc;
+        rc = rep__feed_row(m->feed, &o, &s->rd, (uint32_t)i, s->line);
+    return rc;
+}
+
+/* Ends the feed (joins its thread) once; with drain, every row handed over
+ * is fed first and an error of the aggregates is named with its row's
+ * path:line in err. */
+static int feed_close(struct merge *m, bool drain, char *err, size_t errlen)
+{
+    char why[600] = "";
+    uint32_t bs = 0, bl = 0;
+    int rc = rep__feed_end(m->feed, drain, why, sizeof why, &bs, &bl);
+    m->feed = NULL;
+    if (rc != 0)
+        dp_errf(err, errlen, "%s:%u: %s", bs < m->nsrc ? m->srcs[bs].path : m->l->path, bl, why);
+    return rc;
 }
 
 /* The next row of source i (s->row), its end remembered; damage is named
@@ -968,12 +1020,14 @@ static int stream(struct merge *m, char *err, size_t errlen)
     uint32_t round = obslog_next_round(l), last = 0;
     unsigned lines = 0;
     bool *torn = calloc(m->nsrc ? m->nsrc : 1, sizeof *torn);
-    char why[600] = "";
     csvw_init(&w);
     if (torn == NULL) {
         rc = DP_ENOMEM;
         goto out;
     }
+    /* the aggregates are fed by a second thread while this one reads on */
+    if ((rc = rep__feed_start(l->agg, true, &m->feed)) != 0)
+        goto out;
     for (size_t i = 0; i < m->nsrc; i++) {
         struct src *s = &m->srcs[i];
         struct stat st;
@@ -1016,8 +1070,11 @@ static int stream(struct merge *m, char *err, size_t errlen)
                     gr = last = round++;
                     m->st->rounds_appended++;
                 }
-                if ((rc = copy_row(m, best, &w, gr, why, sizeof why)) != 0) {
-                    dp_errf(err, errlen, "%s:%u: %s", best->path, best->line, why);
+                if ((rc = copy_row(m, bi, &w, gr)) != 0) {
+                    /* the aggregates failed on a row handed over before
+                     * (named by feed_close), or no memory */
+                    int frc = feed_close(m, true, err, errlen);
+                    rc = frc != 0 ? frc : rc;
                     goto out;
                 }
                 m->st->rows_new++;
@@ -1042,7 +1099,9 @@ static int stream(struct merge *m, char *err, size_t errlen)
             lines = 0;
         }
     }
-    if (w.len > 0)
+    /* every row is in the aggregates before the last batch goes out */
+    rc = feed_close(m, true, err, errlen);
+    if (rc == 0 && w.len > 0)
         rc = rep__append_fed(l, w.buf, w.len, lines, last, err, errlen);
     for (size_t i = 0; rc == 0 && i < m->nsrc; i++)
         if (torn[i])
@@ -1050,6 +1109,8 @@ static int stream(struct merge *m, char *err, size_t errlen)
                     "dnsprop: warning: %s:%u: torn last line (no line end) left for later\n",
                     m->srcs[i].path, m->srcs[i].end_line + 1);
 out:
+    if (m->feed != NULL)
+        feed_close(m, false, err, errlen); /* failing anyway: drop what is queued */
     free(torn);
     csvw_deinit(&w);
     return rc;
