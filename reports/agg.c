@@ -387,27 +387,28 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
     }
     if (mx->match == OBS_MATCH_NO)
         m->flags |= REP_MX_MISMATCH;
-    /* split "PREF HOST | PREF HOST" */
-    char *copy = strdup(ans);
-    size_t nh = 1;
-    for (const char *p = ans; (p = strstr(p, " | ")) != NULL; p += 3)
-        nh++;
+    /* split "PREF HOST | PREF HOST": each host NUL-terminated in a copy */
+    size_t alen = strlen(ans), nh = 0;
+    (void)answer_text_count(ans, 0, &nh);
+    char *copy = malloc(alen + 1);
     char **hosts = calloc(nh, sizeof *hosts);
     if (copy == NULL || hosts == NULL) {
         rc = DP_ENOMEM;
         goto out;
     }
+    memcpy(copy, ans, alen + 1);
+    struct answer_text it;
+    struct answer_rec rec;
     size_t n = 0, total = 1;
-    for (char *p = copy; p != NULL && n < nh;) {
-        char *sep = strstr(p, " | ");
-        if (sep != NULL)
-            *sep = '\0';
-        char *sp = strchr(p, ' ');
+    answer_text_init(&it, ans, alen, 0);
+    while (n < nh && answer_text_next(&it, &rec) == 1) {
+        char *p = copy + (rec.s - ans);
+        p[rec.len] = '\0';
+        char *sp = memchr(p, ' ', rec.len);
         hosts[n] = sp ? sp + 1 : p;
         lower(hosts[n]);
         total += strlen(hosts[n]) + 3;
         n++;
-        p = sep ? sep + 3 : NULL;
     }
     qsort(hosts, n, sizeof *hosts, cmp_cstr);
     m->count = (uint32_t)n;
@@ -579,38 +580,30 @@ static bool auth_disagree(struct rep_agg *a, struct open *op, uint32_t head)
 
 /* ---- the delegation check ---- */
 
+/* Whether the " | "-joined list l holds s (n bytes), in any case. */
+static bool list_has(const char *l, const char *s, size_t n)
+{
+    struct answer_text it;
+    struct answer_rec rec;
+    answer_text_init(&it, l, l ? strlen(l) : 0, 0);
+    while (answer_text_next(&it, &rec) == 1)
+        if (rec.len == n && strncasecmp(rec.s, s, n) == 0 && !(n == 0 && it.done))
+            return true;
+    return false;
+}
+
 /* Appends s (n bytes) to the " | "-joined list *l unless it is in it. */
 static int list_add(char **l, const char *s, size_t n)
 {
     size_t have = *l ? strlen(*l) : 0;
-    for (const char *p = *l; p != NULL && *p;) {
-        const char *e = strstr(p, " | ");
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len == n && strncasecmp(p, s, n) == 0)
-            return 0;
-        p = e ? e + 3 : NULL;
-    }
+    if (list_has(*l, s, n))
+        return 0;
     char *b = realloc(*l, have + n + 4);
     if (b == NULL)
         return DP_ENOMEM;
-    if (have > 0)
-        memcpy(b + have, " | ", 3), have += 3;
-    memcpy(b + have, s, n);
-    b[have + n] = '\0';
+    answer_text_put(b, have, s, n);
     *l = b;
     return 0;
-}
-
-static bool list_has(const char *l, const char *s, size_t n)
-{
-    for (const char *p = l; p != NULL && *p;) {
-        const char *e = strstr(p, " | ");
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len == n && strncasecmp(p, s, n) == 0)
-            return true;
-        p = e ? e + 3 : NULL;
-    }
-    return false;
 }
 
 /* The child's answer for (name, type) from the auth: rows of the dc's
@@ -708,9 +701,13 @@ static int deleg_round(struct rep_agg *a, struct open *op, struct rep_dcv *c)
         char *mine = NULL;
         bool glue_bad = false;
         size_t nsl = x->status == OBS_OK ? deleg_text_nslen(text) : 0;
-        for (const char *p = text; p < text + nsl;) {
-            const char *e = strstr(p, " | ");
-            size_t len = e && e < text + nsl ? (size_t)(e - p) : (size_t)(text + nsl - p);
+        struct answer_text it;
+        struct answer_rec rec;
+        /* the NS names: the records that start in the NSSET part, cut at its end */
+        answer_text_init(&it, text, nsl > 0 ? strlen(text) : 0, 0);
+        while (answer_text_next(&it, &rec) == 1 && rec.s < text + nsl) {
+            const char *p = rec.s;
+            size_t len = rec.len < (size_t)(text + nsl - p) ? rec.len : (size_t)(text + nsl - p);
             if (list_has(lame, p, len)) {
                 flags |= REP_DELEG_LAME;
                 if ((rc = list_add(&mine, p, len)) != 0)
@@ -726,7 +723,6 @@ static int deleg_round(struct rep_agg *a, struct open *op, struct rep_dcv *c)
                     goto out;
                 }
             }
-            p += len + 3;
         }
         if (glue_bad)
             flags |= REP_DELEG_GLUE;

@@ -1,6 +1,22 @@
 /*
  * reports: declarations shared by the files of this folder only (rep__
  * prefix). Not part of the module's interface: see reports/reports.h.
+ *
+ * The files, each using only those before it:
+ *   csv.c       the one CSV writer and reader (csvw_*, csvr_*)
+ *   row.c       one observation row and back (obs_write_row*, obs_parse_line*,
+ *               obs_header_columns)
+ *   agg.c       the aggregates: rows in, per-server findings out; no files
+ *   obslog.c    observations.csv: open and lock, read rows into the
+ *               aggregates, append, upgrade; the batches of rows
+ *   state.c     DIR/.state: the aggregates written and read back, nothing else
+ *   settings.c  DIR/settings.csv: each domain's settings
+ *   render.c    the reports drawn from the aggregates and the settings
+ *   report.c    the entry points that tie them together: open the log, try
+ *               the state, read the tail; refresh = finish, settings,
+ *               render, save the state
+ *   merge.c     dnsprop merge (other vantages' logs appended to this one)
+ *   prom.c      the Prometheus text of the last refresh
  */
 #ifndef DNSPROP_REPORTS_INTERNAL_H
 #define DNSPROP_REPORTS_INTERNAL_H
@@ -10,10 +26,7 @@
 
 #include <sys/types.h>
 
-/* rep__agg_add's answer when a row belongs to a round that was already
- * finished (rows appended to a round after a refresh): the caller reads the
- * whole log again from scratch. */
-#define REP__RESTART 1
+/* ---- obslog.c: the log ---- */
 
 struct obslog {
     struct datadir dd; /* the folder, opened once: every file is reached through it */
@@ -40,6 +53,24 @@ struct obslog {
     size_t nsummary;
 };
 
+/* Opens DIR's log for a run (OBSLOG_* flags; OBSLOG_REBUILD is the
+ * caller's): the folder checked, the lock taken, the log created with its
+ * header or its header checked. Nothing is read yet: l->agg is NULL and
+ * l->size covers the header alone. On failure nothing is left open and
+ * nothing created stays (rep__log_refuse). */
+int rep__log_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog **out, char *err,
+                  size_t errlen);
+/* The log takes a (owned from now) as the aggregates of its first `covered`
+ * bytes, `lines` lines (a saved state that matched the log). */
+void rep__log_resume(struct obslog *l, struct rep_agg *a, uint64_t covered, unsigned lines);
+/* Reads the rest of the log into l->agg (a fresh one if none), cuts off a
+ * torn last line once everything before it read back fine, and sweeps what
+ * a killed upgrade left. */
+int rep__log_read(struct obslog *l, char *err, size_t errlen);
+/* Closes l after a failed open (rc: why), first removing the lock file if
+ * this run made it and the log was refused (damaged, another version,
+ * unsafe), so that a refusal leaves the folder as it was. NULL is fine. */
+void rep__log_refuse(struct obslog *l, int rc);
 /* Reads rows from l->size to the end of the file into l->agg (restarting
  * from scratch when asked to). Used by obslog_open and the refresh. */
 int rep__read_tail(struct obslog *l, char *err, size_t errlen);
@@ -53,7 +84,10 @@ int rep__append_fed(struct obslog *l, const char *buf, size_t len, unsigned nlin
 /* Reads the whole log again into a fresh agg. */
 int rep__read_all(struct obslog *l, char *err, size_t errlen);
 
-/* ---- the aggregates, shared by agg.c (which fills them) and render.c ---- */
+/* DIR/NAME, malloc'd (the caller frees); NULL: no memory. */
+char *rep__path_join(const char *dir, const char *name);
+
+/* ---- agg.c: the aggregates, filled by agg.c, saved by state.c, drawn by render.c ---- */
 
 /* A map from a 64-bit key to an index, open addressing. */
 struct rep_map {
@@ -246,6 +280,11 @@ int rep__map_put(struct rep_map *m, uint64_t key, uint32_t val);
  * IPv4 and an IPv6 address is two servers), and as seen from one vantage. UINT32_MAX: no memory. */
 uint32_t rep__server_key(struct dp_strtab *t, uint32_t vantage, uint32_t server, uint32_t address);
 
+/* rep__agg_add's answer when a row belongs to a round that was already
+ * finished (rows appended to a round after a refresh): the caller reads the
+ * whole log again from scratch. */
+#define REP__RESTART 1
+
 struct rep_agg *rep__agg_new(void);
 void rep__agg_free(struct rep_agg *a);
 /* Adds one row (already validated). Returns 0, REP__RESTART, DP_EDAMAGED (a
@@ -255,6 +294,8 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
 int rep__agg_finish(struct rep_agg *a);
 uint32_t rep__agg_last_round(const struct rep_agg *a);
 
+/* ---- state.c: the saved aggregates ---- */
+
 /* The saved state: DIR/.state, written after every refresh. Loading checks
  * the fingerprint of the log (device, inode, the covered size, a hash of the
  * header and of the 4 KiB before the covered end); on any mismatch it
@@ -262,13 +303,53 @@ uint32_t rep__agg_last_round(const struct rep_agg *a);
 int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, unsigned *lines);
 int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, size_t errlen);
 
-/* The reports, drawn from a finished agg (reports/render.c). */
-int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
-                const struct report_override *ov, struct report_outcome *out, char *err,
-                size_t errlen);
+/* ---- settings.c: DIR/settings.csv ---- */
 
-/* Frees n summary rows and their strings (render.c); NULL is fine. */
+/* One domain's settings, owned. */
+struct rep_dset {
+    char *domain;
+    char *profile;
+    bool single_mx;
+    uint64_t window_s;
+    int64_t since;
+    uint64_t old_ttl_s; /* 0: none */
+};
+
+/* The settings of every domain, in order of first mention; names holds
+ * the domains (id = index in v), so a domain's settings are one lookup. */
+struct rep_sets {
+    struct rep_dset *v; /* owned */
+    size_t n, cap;
+    struct dp_strtab names;
+    bool v1; /* the file had the 5 columns of SETTINGS_HEADER_V1: written back so while no
+                domain has an old TTL to keep, so that the older dnsprop still reads the
+                folder (as a 17-column log keeps its form) */
+};
+
+/* Frees what s holds (not s); a zeroed s is fine. */
+void rep__sets_free(struct rep_sets *s);
+/* The settings of domain, NULL for none. */
+struct rep_dset *rep__sets_find(const struct rep_sets *s, const char *domain);
+/* Reads DIR/settings.csv (absent: no settings) into *out (zeroed by the
+ * caller, freed by the caller with rep__sets_free, also on failure), puts
+ * the run's settings s[0..ns) over it and, when ns > 0, writes the file
+ * back. Bad settings: DP_EINPUT with err saying so; a bad file: its line. */
+int rep__sets_take(const struct datadir *dd, const struct report_settings *s, size_t ns,
+                   struct rep_sets *out, char *err, size_t errlen);
+
+/* ---- render.c: the reports ---- */
+
+/* The reports, drawn from a finished l->agg and the settings; the status
+ * line and window end into *out (NULL: none). */
+int rep__render(struct obslog *l, const struct rep_sets *sets, const struct report_override *ov,
+                struct report_outcome *out, char *err, size_t errlen);
+/* Whether timeline.csv is still the file the state last wrote (when not,
+ * its finished rows are not in the state: the log is read again). */
+bool rep__timeline_intact(const struct obslog *l);
+/* Frees n summary rows and their strings; NULL is fine. */
 void rep__summary_free(struct report_summary *rows, size_t n);
+
+/* ---- common: hashing ---- */
 
 /* FNV-1a, 64 bits: fingerprints, not security (common/strtab.c). */
 #define rep__hash(h, p, n) dp_hash((h), (p), (n))

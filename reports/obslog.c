@@ -2,12 +2,17 @@
  * observations.csv: the append-only log of every answer, the truth from
  * which every report is rebuilt (PRODUCT.md sections 4 and 9).
  *
- * One writer at a time: obslog_open takes an exclusive flock on DIR/.lock.
+ * One writer at a time: opening takes an exclusive flock on DIR/.lock.
  * Every row is written by the one CSV writer, so a row is always one line of
  * printable ASCII ended by CRLF; a line without its line end can only be the
  * tail of a write cut short by a crash, and it is cut off on the next open.
  * Anything else that does not read back as a row is damage: refused with its
  * line number, and nothing is changed.
+ *
+ * Here: the log's file (open and lock, header, read rows into the
+ * aggregates, append, upgrade an older form) and batches of rows. A row's
+ * text is row.c's; the saved state is state.c's, tried by report.c
+ * between rep__log_open and rep__log_read (obslog_open lives there).
  */
 #include "internal.h"
 
@@ -24,289 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <ldns/ldns.h>
-
 #define LOG_NAME   "observations.csv"
 #define READ_CHUNK (1u << 20)
 #define MAX_LINE   (16u << 20)
-
-static const char *const columns[OBS_NCOLUMNS] = {
-    "time_utc", "vantage",  "round",     "domain", "check", "qname",      "qtype",
-    "server",   "address",  "transport", "status", "rcode", "latency_ms", "ttl",
-    "answer",   "expected", "match",     "site",   "ede",
-};
-
-/* ---- rows ---- */
-
-static void write_rcode(struct csvw *w, int rcode)
-{
-    if (rcode < 0) {
-        csvw_field(w, NULL, 0);
-        return;
-    }
-    const ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, rcode);
-    if (t != NULL && t->name != NULL)
-        csvw_str(w, t->name);
-    else
-        csvw_uint(w, (uint64_t)rcode);
-}
-
-void obs_write_row(struct csvw *w, const struct obs *o)
-{
-    obs_write_row_cols(w, o, OBS_NCOLUMNS);
-}
-
-void obs_write_row_cols(struct csvw *w, const struct obs *o, unsigned ncolumns)
-{
-    csvw_time(w, o->time);
-    csvw_str(w, o->vantage);
-    csvw_uint(w, o->round);
-    csvw_str(w, o->domain);
-    csvw_str(w, o->check);
-    csvw_str(w, o->qname);
-    csvw_str(w, o->qtype);
-    csvw_str(w, o->server);
-    csvw_str(w, o->address);
-    csvw_str(w, o->tcp ? "tcp" : "udp");
-    csvw_str(w, obs_status_name(o->status));
-    write_rcode(w, o->rcode);
-    csvw_opt(w, o->latency_ms);
-    csvw_opt(w, o->ttl);
-    csvw_str(w, o->answer);
-    csvw_str(w, o->expected);
-    csvw_str(w, o->match == OBS_MATCH_YES ? "yes" : o->match == OBS_MATCH_NO ? "no" : NULL);
-    if (ncolumns != OBS_NCOLUMNS_V1) {
-        csvw_str(w, o->site);
-        csvw_str(w, o->ede);
-    }
-    csvw_end(w);
-}
-
-int obs_print(FILE *f, const struct obs *o, bool header)
-{
-    struct csvw w;
-    int rc = 0;
-    csvw_init(&w);
-    if (header)
-        csvw_raw(&w, OBS_HEADER "\r\n", strlen(OBS_HEADER) + 2);
-    obs_write_row(&w, o);
-    rc = csvw_error(&w);
-    if (rc == 0 && (fwrite(w.buf, 1, w.len, f) != w.len || fflush(f) != 0))
-        rc = DP_EIO;
-    csvw_deinit(&w);
-    return rc;
-}
-
-/* A whole decimal number in [0, max] from a field of known length. */
-static bool parse_num(const char *s, size_t len, uint64_t max, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (len == 0 || len > 19 || (len > 1 && s[0] == '0'))
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    if (v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
-/* The ede column: empty, or INFO-CODEs (0..65535, no leading zeros) joined
- * by ';'. */
-static bool ede_ok(const char *s, size_t len)
-{
-    size_t i = 0;
-    if (len == 0)
-        return true;
-    for (;;) {
-        size_t j = i;
-        while (j < len && s[j] != ';')
-            j++;
-        uint64_t v;
-        if (!parse_num(s + i, j - i, 65535, &v))
-            return false;
-        if (j == len)
-            return true;
-        i = j + 1;
-    }
-}
-
-int obs_parse_line(struct csvr *r, const char *line, size_t len, struct obs *o, char *why,
-                   size_t whylen)
-{
-    return obs_parse_line_cols(r, line, len, OBS_NCOLUMNS, o, why, whylen);
-}
-
-int obs_parse_line_cols(struct csvr *r, const char *line, size_t len, unsigned ncolumns,
-                        struct obs *o, char *why, size_t whylen)
-{
-    const char *w = NULL;
-    if (ncolumns != OBS_NCOLUMNS && ncolumns != OBS_NCOLUMNS_V1) {
-        dp_errf(why, whylen, "no log has %u columns", ncolumns);
-        return DP_EINPUT;
-    }
-    int n = csvr_split(r, line, len, &w);
-    if (n < 0) {
-        dp_errf(why, whylen, "%s", w);
-        return n == DP_ENOMEM ? DP_ENOMEM : DP_EINPUT;
-    }
-    if (n != (int)ncolumns) {
-        dp_errf(why, whylen, "%d fields, want %u", n, ncolumns);
-        return DP_EINPUT;
-    }
-    const char *const *f = r->f;
-    const size_t *l = r->len;
-    uint64_t v;
-    int bad = -1;
-    memset(o, 0, sizeof *o);
-    if (l[0] != 0 && l[0] == r->time_len && memcmp(f[0], r->time_text, l[0]) == 0) {
-        o->time = r->time_value;
-    } else if (dp_parse_time_exact(f[0], l[0], &o->time) != 0) {
-        bad = 0;
-    } else if (l[0] < sizeof r->time_text) {
-        memcpy(r->time_text, f[0], l[0]);
-        r->time_len = l[0];
-        r->time_value = o->time;
-    }
-    if (bad >= 0) {
-        /* the time is bad: named below */
-    } else if (!parse_num(f[2], l[2], UINT32_MAX, &v) || v == 0)
-        bad = 2;
-    else if (l[3] == 0)
-        bad = 3;
-    else if (l[4] == 0)
-        bad = 4;
-    else if (l[5] == 0)
-        bad = 5;
-    else if (l[6] == 0)
-        bad = 6;
-    else if (l[7] == 0)
-        bad = 7;
-    if (bad < 0) {
-        o->round = (uint32_t)v;
-        o->vantage = f[1];
-        o->domain = f[3];
-        o->check = f[4];
-        o->qname = f[5];
-        o->qtype = f[6];
-        o->server = f[7];
-        o->address = f[8];
-        if (strcmp(f[9], "udp") == 0)
-            o->tcp = false;
-        else if (strcmp(f[9], "tcp") == 0)
-            o->tcp = true;
-        else
-            bad = 9;
-    }
-    if (bad < 0 && obs_status_parse(f[10], l[10], &o->status) != 0)
-        bad = 10;
-    if (bad < 0) {
-        o->rcode = -1;
-        if (l[11] > 0) {
-            const ldns_lookup_table *t = ldns_lookup_by_name(ldns_rcodes, f[11]);
-            if (t != NULL && strcmp(t->name, f[11]) == 0)
-                o->rcode = t->id;
-            else if (parse_num(f[11], l[11], 4095, &v) &&
-                     ldns_lookup_by_id(ldns_rcodes, (int)v) == NULL)
-                o->rcode = (int)v; /* a number only where there is no mnemonic */
-            else
-                bad = 11;
-        }
-    }
-    if (bad < 0) {
-        o->latency_ms = -1;
-        if (l[12] > 0) {
-            if (parse_num(f[12], l[12], INT64_MAX, &v))
-                o->latency_ms = (int64_t)v;
-            else
-                bad = 12;
-        }
-    }
-    if (bad < 0) {
-        o->ttl = -1;
-        if (l[13] > 0) {
-            if (parse_num(f[13], l[13], INT64_MAX, &v))
-                o->ttl = (int64_t)v;
-            else
-                bad = 13;
-        }
-    }
-    if (bad < 0) {
-        o->answer = f[14];
-        o->expected = f[15];
-        if (l[16] == 0)
-            o->match = OBS_MATCH_NONE;
-        else if (strcmp(f[16], "yes") == 0)
-            o->match = OBS_MATCH_YES;
-        else if (strcmp(f[16], "no") == 0)
-            o->match = OBS_MATCH_NO;
-        else
-            bad = 16;
-    }
-    o->site = "";
-    o->ede = "";
-    if (bad < 0 && ncolumns == OBS_NCOLUMNS) {
-        o->site = f[17];
-        o->ede = f[18];
-        if (!ede_ok(f[18], l[18]))
-            bad = 18;
-    }
-    if (bad >= 0) {
-        char esc[64];
-        dp_errf(why, whylen, "bad %s '%s'", columns[bad],
-                dp_escape(f[bad], l[bad], esc, sizeof esc));
-        return DP_EINPUT;
-    }
-    return 0;
-}
-
-/* ---- the header ---- */
-
-unsigned obs_header_columns(struct csvr *r, const char *line, size_t len, char *why, size_t whylen)
-{
-    const char *w;
-    if (len > 0 && line[len - 1] == '\r')
-        len--;
-    if (len == strlen(OBS_HEADER) && memcmp(line, OBS_HEADER, len) == 0)
-        return OBS_NCOLUMNS;
-    /* exactly the old header: a log of an older dnsprop, read as it was written */
-    if (len == strlen(OBS_HEADER_V1) && memcmp(line, OBS_HEADER_V1, len) == 0)
-        return OBS_NCOLUMNS_V1;
-    int n = csvr_split(r, line, len, &w);
-    if (n < 0) {
-        dp_errf(why, whylen, "not an observations header (%s)", w);
-        return 0;
-    }
-    char missing[512] = "", added[512] = "";
-    size_t mo = 0, ao = 0;
-    for (int i = 0; i < OBS_NCOLUMNS; i++) {
-        bool found = false;
-        for (int j = 0; j < n && !found; j++)
-            found = strcmp(r->f[j], columns[i]) == 0;
-        if (!found && mo < sizeof missing)
-            mo += (size_t)snprintf(missing + mo, sizeof missing - mo, "%s%s", mo ? "," : "",
-                                   columns[i]);
-    }
-    for (int j = 0; j < n; j++) {
-        bool found = false;
-        for (int i = 0; i < OBS_NCOLUMNS && !found; i++)
-            found = strcmp(r->f[j], columns[i]) == 0;
-        if (!found && ao < sizeof added) {
-            char esc[64];
-            ao += (size_t)snprintf(added + ao, sizeof added - ao, "%s%s", ao ? "," : "",
-                                   dp_escape(r->f[j], r->len[j], esc, sizeof esc));
-        }
-    }
-    if (mo == 0 && ao == 0)
-        dp_errf(why, whylen, "header of another version: the columns are in another order");
-    else
-        dp_errf(why, whylen, "header of another version:%s%s%s%s", mo ? " missing " : "", missing,
-                ao ? " unknown " : "", added);
-    return 0;
-}
 
 /* ---- scanning ---- */
 
@@ -455,7 +180,7 @@ int rep__read_tail(struct obslog *l, char *err, size_t errlen)
 
 /* ---- opening ---- */
 
-static char *path_join(const char *dir, const char *name)
+char *rep__path_join(const char *dir, const char *name)
 {
     size_t n = strlen(dir) + strlen(name) + 2;
     char *p = malloc(n);
@@ -500,12 +225,12 @@ int obslog_check_folder(const struct datadir *dd, char *err, size_t errlen)
 
 static int take_lock(struct obslog *l, unsigned wait_ms, char *err, size_t errlen)
 {
-    char *lp = path_join(l->dir, ".lock");
+    char *lp = rep__path_join(l->dir, ".lock");
     int rc = 0;
     if (lp == NULL)
         return DP_ENOMEM;
     /* O_EXCL first, to learn whether this run made the lock file (see
-     * obslog_open's refusal path); a lock removed by such a refusal between
+     * rep__log_refuse); a lock removed by such a refusal between
      * the two opens is made again */
     for (int i = 0; i < 3 && l->lockfd < 0; i++) {
         l->lockfd = datadir_openat_file(&l->dd, ".lock", O_RDWR | O_CREAT | O_EXCL, err, errlen);
@@ -582,8 +307,8 @@ static int check_header(struct obslog *l, char *err, size_t errlen)
 
 static void upgrade_sweep(const struct datadir *dd);
 
-int obslog_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog **out, char *err,
-                size_t errlen)
+int rep__log_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog **out, char *err,
+                  size_t errlen)
 {
     struct obslog *l = calloc(1, sizeof *l);
     struct stat st;
@@ -597,7 +322,7 @@ int obslog_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog
     l->quiet = (flags & OBSLOG_QUIET) != 0;
     csvr_init(&l->rd);
     l->dir = strdup(dir);
-    l->path = path_join(dir, LOG_NAME);
+    l->path = rep__path_join(dir, LOG_NAME);
     if (l->dir == NULL || l->path == NULL) {
         rc = DP_ENOMEM;
         goto fail;
@@ -645,33 +370,28 @@ int obslog_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog
     l->ino = st.st_ino;
     if ((rc = check_header(l, err, errlen)) != 0)
         goto fail;
+    l->size = l->header_len;
+    l->lines = 1;
+    *out = l;
+    return 0;
+fail:
+    rep__log_refuse(l, rc);
+    return rc;
+}
 
-    uint64_t covered = 0;
-    unsigned lines = 0;
-    if (!(flags & OBSLOG_REBUILD) && rep__state_load(l, &l->agg, &covered, &lines) == 0) {
-        l->size = covered;
-        l->lines = lines;
-        l->last_round = rep__agg_last_round(l->agg);
-        l->from_state = true;
-    } else {
-        l->agg = rep__agg_new();
-        if (l->agg == NULL) {
-            rc = DP_ENOMEM;
-            goto fail;
-        }
-        l->size = l->header_len;
-        l->lines = 1;
-    }
+int rep__log_read(struct obslog *l, char *err, size_t errlen)
+{
+    struct stat st;
+    if (l->agg == NULL && (l->agg = rep__agg_new()) == NULL)
+        return DP_ENOMEM;
     bool torn = false;
-    rc = read_from(l, &torn, err, errlen);
+    int rc = read_from(l, &torn, err, errlen);
     if (rc == REP__RESTART)
         rc = rep__read_all(l, err, errlen);
     if (rc != 0)
-        goto fail;
-    if (fstat(l->fd, &st) != 0) {
-        rc = DP_EIO;
-        goto fail;
-    }
+        return rc;
+    if (fstat(l->fd, &st) != 0)
+        return DP_EIO;
     if ((uint64_t)st.st_size > l->size) {
         /* only now, with everything before it read back fine: cut the tail */
         fprintf(stderr,
@@ -679,26 +399,38 @@ int obslog_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog
                 "cut off\n",
                 l->lines + 1, (unsigned long long)((uint64_t)st.st_size - l->size));
         if (ftruncate(l->fd, (off_t)l->size) != 0 || fsync(l->fd) != 0) {
-            rc = DP_EIO;
             dp_errf(err, errlen, "%s: cannot cut the torn line: %s", l->path, strerror(errno));
-            goto fail;
+            return DP_EIO;
         }
     }
     /* an upgrade killed halfway left its copy of the log: under the lock,
      * no upgrade is running, so the next run of any command removes it */
     upgrade_sweep(&l->dd);
-    *out = l;
     return 0;
-fail:
+}
+
+void rep__log_resume(struct obslog *l, struct rep_agg *a, uint64_t covered, unsigned lines)
+{
+    rep__agg_free(l->agg);
+    l->agg = a;
+    l->size = covered;
+    l->lines = lines;
+    l->last_round = rep__agg_last_round(a);
+    l->from_state = true;
+}
+
+void rep__log_refuse(struct obslog *l, int rc)
+{
     /* A damaged log or one of another version is refused with nothing
      * created or changed (PRODUCT.md section 9): drop the lock file if this
      * run made it, while still holding the lock. A run that opened it in the
      * meantime locks the unlinked file, reads the same unchanged log and
      * refuses it too, so no two writers can follow. */
+    if (l == NULL)
+        return;
     if (l->lock_created && (rc == DP_EDAMAGED || rc == DP_EFORMAT || rc == DP_EUNSAFE))
         datadir_unlink(&l->dd, ".lock");
     obslog_close(l);
-    return rc;
 }
 
 uint32_t obslog_next_round(const struct obslog *l)
@@ -1070,12 +802,16 @@ int obslog_upgrade_flags(const char *dir, int flags, unsigned lock_wait_ms, bool
     *upgraded = false;
     *rows = 0;
     /* the whole log is read back first: damage refuses the upgrade, nothing changed */
-    int rc = obslog_open(dir, lock_wait_ms,
-                         (flags & (OBSLOG_INSECURE_DIR | OBSLOG_NOWARN)) | OBSLOG_NOCREATE |
-                             OBSLOG_REBUILD | OBSLOG_QUIET,
-                         &l, err, errlen);
+    int rc = rep__log_open(dir, lock_wait_ms,
+                           (flags & (OBSLOG_INSECURE_DIR | OBSLOG_NOWARN)) | OBSLOG_NOCREATE |
+                               OBSLOG_QUIET,
+                           &l, err, errlen);
     if (rc != 0)
         return rc;
+    if ((rc = rep__log_read(l, err, errlen)) != 0) {
+        rep__log_refuse(l, rc);
+        return rc;
+    }
     if (l->ncols == OBS_NCOLUMNS)
         goto out;
     upgrade_sweep(&l->dd);

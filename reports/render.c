@@ -67,237 +67,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SETTINGS_NAME   "settings.csv"
-#define SETTINGS_HEADER "domain,profile,single_mx,window,since_utc,old_ttl"
-/* settings.csv as written before old_ttl: still read */
-#define SETTINGS_HEADER_V1 "domain,profile,single_mx,window,since_utc"
-
 enum dstatus { DS_CONVERGED, DS_PROPAGATING, DS_EXPIRED, DS_CRITICAL };
 static const char *const dstatus_names[] = {"converged", "propagating", "expired", "critical"};
 /* what each status means as an exit status (PRODUCT.md section 3) */
 static const int dstatus_exit[] = {DP_EXIT_OK, DP_EXIT_WARNING, DP_EXIT_CRITICAL, DP_EXIT_CRITICAL};
-
-/* One domain's settings, owned. */
-struct dset {
-    char *domain;
-    char *profile;
-    bool single_mx;
-    uint64_t window_s;
-    int64_t since;
-    uint64_t old_ttl_s; /* 0: none */
-};
-
-/* The settings of every domain, in order of first mention; names holds
- * the domains (id = index in v), so a domain's settings are one lookup. */
-struct sets {
-    struct dset *v; /* owned */
-    size_t n, cap;
-    struct dp_strtab names;
-    bool v1; /* the file had the 5 columns of SETTINGS_HEADER_V1: written back so while no
-                domain has an old TTL to keep, so that the older dnsprop still reads the
-                folder (as a 17-column log keeps its form) */
-};
-
-static void sets_free(struct sets *s)
-{
-    for (size_t i = 0; i < s->n; i++) {
-        free(s->v[i].domain);
-        free(s->v[i].profile);
-    }
-    free(s->v);
-    dp_strtab_deinit(&s->names);
-    memset(s, 0, sizeof *s);
-}
-
-static struct dset *sets_find(const struct sets *s, const char *domain)
-{
-    uint32_t id = dp_strtab_find(&s->names, domain, strlen(domain));
-    return id == UINT32_MAX ? NULL : &s->v[id];
-}
-
-/* old_ttl_s 0 keeps the domain's saved old TTL: --old-ttl is given once,
- * when the log began after the change, and holds for the later runs. */
-static int sets_put(struct sets *s, const char *domain, const char *profile, bool single_mx,
-                    uint64_t window_s, int64_t since, uint64_t old_ttl_s)
-{
-    struct dset *d = sets_find(s, domain);
-    if (d == NULL) {
-        if (dp_grow((void **)&s->v, &s->cap, s->n, sizeof *s->v) != 0)
-            return DP_ENOMEM;
-        d = &s->v[s->n];
-        memset(d, 0, sizeof *d);
-        d->domain = strdup(domain);
-        if (d->domain == NULL ||
-            dp_strtab_add(&s->names, domain, strlen(domain)) != (uint32_t)s->n) {
-            free(d->domain);
-            return DP_ENOMEM;
-        }
-        s->n++;
-    }
-    free(d->profile);
-    d->profile = strdup(profile ? profile : "");
-    if (d->profile == NULL)
-        return DP_ENOMEM;
-    d->single_mx = single_mx;
-    d->window_s = window_s;
-    d->since = since;
-    if (old_ttl_s > 0)
-        d->old_ttl_s = old_ttl_s;
-    return 0;
-}
-
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p != NULL)
-        snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
-static int sets_read(int fd, const char *path, const char *name, struct sets *s, char *err,
-                     size_t errlen);
-
-/* Reads DIR/settings.csv (absent: no settings). Hostile input: one line. */
-static int sets_load(const struct datadir *dd, struct sets *s, char *err, size_t errlen)
-{
-    char *path = join(dd->path, SETTINGS_NAME);
-    int rc = 0;
-    if (path == NULL)
-        return DP_ENOMEM;
-    int fd = datadir_openat_file(dd, SETTINGS_NAME, O_RDONLY, err, errlen);
-    if (fd < 0) {
-        rc = fd == -ENOENT ? 0 : fd == DP_EUNSAFE ? DP_EUNSAFE : DP_EIO;
-        if (rc == 0 && errlen > 0)
-            err[0] = '\0';
-    } else {
-        rc = sets_read(fd, path, SETTINGS_NAME, s, err, errlen);
-    }
-    free(path);
-    return rc;
-}
-
-/* Reads the settings file open on fd (taken: closed here) into s; path for
- * system errors, name for the line numbers of bad lines. */
-static int sets_read(int fd, const char *path, const char *name, struct sets *s, char *err,
-                     size_t errlen)
-{
-    FILE *f = NULL;
-    char *line = NULL;
-    size_t cap = 0;
-    unsigned ln = 0;
-    struct csvr r;
-    int rc = 0;
-    csvr_init(&r);
-    f = fdopen(fd, "r");
-    if (f == NULL) {
-        rc = DP_EIO;
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        close(fd);
-        goto out;
-    }
-    ssize_t len;
-    int want = 6; /* fields in a line: 5 in a file of the first version */
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        const char *why = NULL;
-        char esc[64];
-        ln++;
-        if (len > 0 && line[len - 1] == '\n')
-            len--;
-        int n = csvr_split(&r, line, (size_t)len, &why);
-        if (ln == 1) {
-            size_t hl = (size_t)len;
-            if (hl > 0 && line[hl - 1] == '\r')
-                hl--;
-            if (hl == strlen(SETTINGS_HEADER_V1) && memcmp(line, SETTINGS_HEADER_V1, hl) == 0) {
-                want = 5;
-                s->v1 = true;
-                continue;
-            }
-            if (hl != strlen(SETTINGS_HEADER) || memcmp(line, SETTINGS_HEADER, hl) != 0) {
-                snprintf(err, errlen, "%s:1: not the header '" SETTINGS_HEADER "'", name);
-                rc = DP_EFORMAT;
-                goto out;
-            }
-            continue;
-        }
-        if (n != want) {
-            snprintf(err, errlen, "%s:%u: %s", name, ln,
-                     n < 0       ? why
-                     : want == 5 ? "want 5 fields: " SETTINGS_HEADER_V1
-                                 : "want 6 fields: " SETTINGS_HEADER);
-            rc = DP_EINPUT;
-            goto out;
-        }
-        uint64_t w = 0, ottl = 0;
-        int64_t since = -1;
-        bool smx = strcmp(r.f[2], "yes") == 0;
-        const char *bad = NULL;
-        if (r.len[0] == 0)
-            bad = "domain";
-        else if (r.len[1] != 0 && strcmp(r.f[1], "m365") != 0)
-            bad = "profile";
-        else if (!smx && strcmp(r.f[2], "no") != 0)
-            bad = "single_mx";
-        else if (dp_parse_uint(r.f[3], 1, 3650ULL * 86400, &w) != 0)
-            bad = "window";
-        else if (r.len[4] != 0 && dp_parse_time_exact(r.f[4], r.len[4], &since) != 0)
-            bad = "since_utc";
-        else if (want > 5 && r.len[5] != 0 && dp_parse_uint(r.f[5], 1, 3650ULL * 86400, &ottl) != 0)
-            bad = "old_ttl";
-        if (bad != NULL) {
-            int col = strcmp(bad, "domain") == 0      ? 0
-                      : strcmp(bad, "profile") == 0   ? 1
-                      : strcmp(bad, "single_mx") == 0 ? 2
-                      : strcmp(bad, "window") == 0    ? 3
-                      : strcmp(bad, "since_utc") == 0 ? 4
-                                                      : 5;
-            snprintf(err, errlen, "%s:%u: bad %s '%s'", name, ln, bad,
-                     dp_escape(r.f[col], r.len[col], esc, sizeof esc));
-            rc = DP_EINPUT;
-            goto out;
-        }
-        if ((rc = sets_put(s, r.f[0], r.f[1], smx, w, since, ottl)) != 0)
-            goto out;
-    }
-out:
-    if (f != NULL)
-        fclose(f);
-    free(line);
-    csvr_deinit(&r);
-    return rc;
-}
-
-static int sets_save(const struct datadir *dd, const struct sets *s, char *err, size_t errlen)
-{
-    struct csvw w;
-    bool v1 = s->v1;
-    for (size_t i = 0; i < s->n; i++)
-        if (s->v[i].old_ttl_s > 0)
-            v1 = false; /* the old form cannot hold it: the new form, once */
-    csvw_init(&w);
-    if (v1)
-        csvw_raw(&w, SETTINGS_HEADER_V1 "\r\n", strlen(SETTINGS_HEADER_V1) + 2);
-    else
-        csvw_raw(&w, SETTINGS_HEADER "\r\n", strlen(SETTINGS_HEADER) + 2);
-    for (size_t i = 0; i < s->n; i++) {
-        csvw_str(&w, s->v[i].domain);
-        csvw_str(&w, s->v[i].profile);
-        csvw_bool(&w, s->v[i].single_mx);
-        csvw_uint(&w, s->v[i].window_s);
-        csvw_time(&w, s->v[i].since);
-        if (s->v[i].old_ttl_s > 0)
-            csvw_uint(&w, s->v[i].old_ttl_s);
-        else if (!v1)
-            csvw_field(&w, NULL, 0);
-        csvw_end(&w);
-    }
-    int rc = csvw_error(&w);
-    if (rc == 0)
-        rc = datadir_replace(dd, SETTINGS_NAME, -1, 0, w.buf, w.len, err, errlen);
-    csvw_deinit(&w);
-    return rc;
-}
 
 /* The settings in force for one domain of the aggregates. */
 struct eff {
@@ -306,76 +79,11 @@ struct eff {
     int64_t old_ttl; /* --old-ttl, -1 none */
 };
 
-static bool dset_same(const struct dset *x, const struct dset *y)
-{
-    return strcmp(x->profile, y->profile) == 0 && x->single_mx == y->single_mx &&
-           x->window_s == y->window_s && x->since == y->since && x->old_ttl_s == y->old_ttl_s;
-}
-
-int report_merge_settings(struct obslog *l, const char *const *dirs, size_t ndirs, bool save,
-                          char *err, size_t errlen)
-{
-    struct sets mine = {0}, theirs = {0};
-    char *path = NULL;
-    bool changed = false;
-    int rc = sets_load(&l->dd, &mine, err, errlen);
-    if (rc != 0)
-        goto out;
-    for (size_t k = 0; k < ndirs; k++) {
-        sets_free(&theirs);
-        free(path);
-        if ((path = join(dirs[k], SETTINGS_NAME)) == NULL) {
-            rc = DP_ENOMEM;
-            goto out;
-        }
-        int fd = datadir_open_read(path, err, errlen);
-        if (fd == -ENOENT) {
-            if (errlen > 0)
-                err[0] = '\0';
-            continue; /* a source without settings: nothing to take */
-        }
-        if (fd < 0) {
-            rc = fd == DP_ENOMEM || fd == DP_EUNSAFE ? fd : DP_EINPUT;
-            goto out;
-        }
-        if ((rc = sets_read(fd, path, path, &theirs, err, errlen)) != 0) {
-            if (rc != DP_ENOMEM && rc != DP_EUNSAFE)
-                rc = DP_EINPUT;
-            goto out;
-        }
-        for (size_t i = 0; i < theirs.n; i++) {
-            const struct dset *t = &theirs.v[i];
-            const struct dset *m = sets_find(&mine, t->domain);
-            if (m == NULL) {
-                if ((rc = sets_put(&mine, t->domain, t->profile, t->single_mx, t->window_s,
-                                   t->since, t->old_ttl_s)) != 0)
-                    goto out;
-                changed = true;
-            } else if (save && !dset_same(m, t)) {
-                char e1[128], e2[128], e3[128];
-                fprintf(stderr,
-                        "dnsprop merge: warning: the settings of %s differ in %s and %s: %s's "
-                        "kept\n",
-                        dp_escape(t->domain, strlen(t->domain), e1, sizeof e1),
-                        dp_escape(l->dd.path, strlen(l->dd.path), e2, sizeof e2),
-                        dp_escape(dirs[k], strlen(dirs[k]), e3, sizeof e3), e2);
-            }
-        }
-    }
-    if (save && changed)
-        rc = sets_save(&l->dd, &mine, err, errlen);
-out:
-    sets_free(&mine);
-    sets_free(&theirs);
-    free(path);
-    return rc;
-}
-
-static struct eff effective(const struct rep_agg *a, uint32_t dom, const struct sets *s,
+static struct eff effective(const struct rep_agg *a, uint32_t dom, const struct rep_sets *s,
                             const struct report_override *ov)
 {
     const char *name = a->str.s[a->doms[dom].name];
-    const struct dset *d = sets_find(s, name);
+    const struct rep_dset *d = rep__sets_find(s, name);
     struct eff e;
     uint64_t window = d && d->window_s ? d->window_s : REPORT_DEFAULT_WINDOW_S;
     e.since = d && d->since >= 0 ? d->since : a->doms[dom].first_time;
@@ -417,13 +125,18 @@ static enum mx_verdict mx_verdict(const struct rep_mx *m, const char *domain, bo
     if (single_mx && m->count > 1) {
         /* the hosts "A | B" of a pair, for the transition rule */
         char a[DNSNAME_BUFLEN] = "", b[DNSNAME_BUFLEN] = "";
-        const char *sep = m->count == 2 && m->hosts ? strstr(m->hosts, " | ") : NULL;
-        bool pair =
-            sep != NULL && (size_t)(sep - m->hosts) < sizeof a && strlen(sep + 3) < sizeof b;
+        struct answer_text it;
+        struct answer_rec first = {NULL, 0};
+        answer_text_init(&it, m->count == 2 ? m->hosts : NULL,
+                         m->count == 2 && m->hosts ? strlen(m->hosts) : 0, 0);
+        /* the first host, and all after the first separator */
+        bool pair = answer_text_next(&it, &first) == 1 && !it.done && first.len < sizeof a &&
+                    (size_t)(it.end - it.p) < sizeof b;
         if (pair) {
-            memcpy(a, m->hosts, (size_t)(sep - m->hosts));
-            a[sep - m->hosts] = '\0';
-            snprintf(b, sizeof b, "%s", sep + 3);
+            memcpy(a, first.s, first.len);
+            a[first.len] = '\0';
+            memcpy(b, it.p, (size_t)(it.end - it.p));
+            b[it.end - it.p] = '\0';
         }
         r |= check_mx_reasons_multiple(domain, m->count, pair ? a : NULL, pair ? b : NULL);
     }
@@ -906,7 +619,7 @@ static int write_summary(struct obslog *l, char *err, size_t errlen)
 static int write_timeline(struct obslog *l, char *err, size_t errlen)
 {
     struct rep_agg *a = l->agg;
-    char *path = join(l->dir, "timeline.csv");
+    char *path = rep__path_join(l->dir, "timeline.csv");
     int fd = -1, rc;
     struct stat st;
     if (path == NULL)
@@ -974,7 +687,7 @@ out:
 }
 
 /* Whether timeline.csv is still the file the state last wrote. */
-static bool timeline_intact(const struct obslog *l)
+bool rep__timeline_intact(const struct obslog *l)
 {
     const struct rep_agg *a = l->agg;
     struct stat st;
@@ -1377,11 +1090,9 @@ static void status_line(const struct rep_agg *a, const struct dcview *views, uin
 
 /* ---- everything ---- */
 
-int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
-                const struct report_override *ov, struct report_outcome *out, char *err,
-                size_t errlen)
+int rep__render(struct obslog *l, const struct rep_sets *sets, const struct report_override *ov,
+                struct report_outcome *out, char *err, size_t errlen)
 {
-    struct sets sets = {0};
     struct rep_agg *a = l->agg;
     struct eff *effs = calloc(a->ndoms ? a->ndoms : 1, sizeof *effs);
     struct dcview *views = calloc(a->ndcs ? a->ndcs : 1, sizeof *views);
@@ -1390,25 +1101,8 @@ int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
     int rc = DP_ENOMEM;
     if (effs == NULL || views == NULL || overdue == NULL || pdl == NULL)
         goto out;
-    if ((rc = sets_load(&l->dd, &sets, err, errlen)) != 0)
-        goto out;
-    for (size_t i = 0; i < ns; i++) {
-        if (s[i].domain == NULL || s[i].domain[0] == '\0' ||
-            (s[i].profile && s[i].profile[0] && strcmp(s[i].profile, "m365") != 0)) {
-            snprintf(err, errlen, "settings: bad domain or profile");
-            rc = DP_EINPUT;
-            goto out;
-        }
-        rc = sets_put(&sets, s[i].domain, s[i].profile, s[i].single_mx,
-                      s[i].window_s ? s[i].window_s : REPORT_DEFAULT_WINDOW_S, s[i].since,
-                      s[i].old_ttl_s);
-        if (rc != 0)
-            goto out;
-    }
-    if (ns > 0 && (rc = sets_save(&l->dd, &sets, err, errlen)) != 0)
-        goto out;
     for (uint32_t i = 0; i < a->ndoms; i++)
-        effs[i] = effective(a, i, &sets, ov);
+        effs[i] = effective(a, i, sets, ov);
     parent_deadlines(a, pdl);
     draw_views(a, effs, views, overdue, pdl);
     for (uint32_t i = 0; i < a->ndcs; i++)
@@ -1430,50 +1124,9 @@ int rep__render(struct obslog *l, const struct report_settings *s, size_t ns,
     }
     rc = 0;
 out:
-    sets_free(&sets);
     free(effs);
     free(views);
     free(overdue);
     free(pdl);
-    return rc;
-}
-
-int report_refresh(struct obslog *l, const struct report_settings *s, size_t ns,
-                   const struct report_override *ov, struct report_outcome *out, char *err,
-                   size_t errlen)
-{
-    int rc = rep__agg_finish(l->agg);
-    if (rc != 0)
-        return rc;
-    if (l->agg->tl_valid && !timeline_intact(l)) {
-        /* timeline.csv is not what we wrote: its finished rows are not in
-         * the state, so draw everything again from the log */
-        if ((rc = rep__read_all(l, err, errlen)) != 0 || (rc = rep__agg_finish(l->agg)) != 0)
-            return rc;
-    }
-    if ((rc = rep__render(l, s, ns, ov, out, err, errlen)) != 0)
-        return rc;
-    if ((rc = rep__state_save(l, l->agg, err, errlen)) != 0)
-        return rc;
-    datadir_sync(&l->dd);
-    return 0;
-}
-
-int report_rebuild(const char *dir, unsigned lock_wait_ms, const struct report_override *ov,
-                   struct report_outcome *out, char *err, size_t errlen)
-{
-    return report_rebuild_flags(dir, 0, lock_wait_ms, ov, out, err, errlen);
-}
-
-int report_rebuild_flags(const char *dir, int obslog_flags, unsigned lock_wait_ms,
-                         const struct report_override *ov, struct report_outcome *out, char *err,
-                         size_t errlen)
-{
-    struct obslog *l = NULL;
-    int rc = obslog_open(dir, lock_wait_ms, obslog_flags | OBSLOG_NOCREATE | OBSLOG_REBUILD, &l,
-                         err, errlen);
-    if (rc == 0)
-        rc = report_refresh(l, NULL, 0, ov, out, err, errlen);
-    obslog_close(l);
     return rc;
 }

@@ -1,23 +1,12 @@
 /*
- * Private to the checks (checks.c, check_m365.c): splitting normalized answer
- * texts into records and reading TXT strings. Not part of monitor's public
- * interface.
+ * Private to the checks (checks.c, check_m365.c): reading TXT strings (the
+ * records of an answer come from answer_text_next(), rules/answer.c). Not
+ * part of the rules' public interface.
  */
 #ifndef DNSPROP_CHECK_INTERNAL_H
 #define DNSPROP_CHECK_INTERNAL_H
 
 #include "rules.h"
-
-/* One record of a normalized answer: a slice of the answer text (borrowed). */
-struct check__rec {
-    const char *s;
-    size_t len;
-};
-
-/* Splits a normalized answer at the " | " that stand outside quoted strings.
- * *recs is malloc'd (caller frees; NULL when *n == 0, i.e. for ""). Returns 0,
- * DP_EINPUT for an empty record or an unterminated quote, or DP_ENOMEM. */
-int check__split(const char *answer, struct check__rec **recs, size_t *n);
 
 /* The bytes of a TXT record's strings joined (escapes \X and \DDD decoded).
  * *out is malloc'd and NUL-terminated (the bytes may hold NULs: use *outlen).

@@ -326,16 +326,17 @@ static uint32_t dmarc_reasons(const char *txt, size_t len)
 /* The rule for spf and dmarc: one record of the kind, then its content. */
 static uint32_t txt_rule(enum check_id c, const char *view, int *err)
 {
-    struct check__rec *recs = NULL;
+    struct answer_text it;
+    struct answer_rec rec, first = {NULL, 0};
     size_t n = 0;
     uint32_t r = 0;
-    int rc = check__split(view, &recs, &n);
+    int rc;
     bool spf = c == CHECK_SPF;
 
-    if (rc == DP_ENOMEM) {
-        *err = rc;
-        return 0;
-    }
+    answer_text_init(&it, view, view ? strlen(view) : 0, ANSWER_TEXT_STRINGS);
+    while ((rc = answer_text_next(&it, &rec)) == 1)
+        if (n++ == 0)
+            first = rec;
     if (rc != 0 || n == 0)
         r = spf ? CHECK_R_SPF_MISSING : CHECK_R_DMARC_MISSING;
     else if (n > 1)
@@ -343,7 +344,7 @@ static uint32_t txt_rule(enum check_id c, const char *view, int *err)
     else {
         char *txt = NULL;
         size_t len = 0;
-        rc = check__txt_join(recs[0].s, recs[0].len, &txt, &len);
+        rc = check__txt_join(first.s, first.len, &txt, &len);
         if (rc == DP_ENOMEM)
             *err = rc;
         else if (rc != 0)
@@ -354,7 +355,6 @@ static uint32_t txt_rule(enum check_id c, const char *view, int *err)
             r = dmarc_reasons(txt, len);
         free(txt);
     }
-    free(recs);
     return r;
 }
 

@@ -199,60 +199,7 @@ int check_questions(enum check_id c, const char *domain,
     return count;
 }
 
-/* ---- records of a normalized answer ---- */
-
-int check__split(const char *answer, struct check__rec **recs, size_t *n)
-{
-    size_t cap = 0, count = 0;
-    struct check__rec *r = NULL;
-    const char *p = answer ? answer : "";
-    const char *start = p;
-    bool quoted = false;
-
-    *recs = NULL;
-    *n = 0;
-    if (*p == '\0')
-        return 0;
-    for (;; p++) {
-        bool end = *p == '\0';
-        bool sep = !end && !quoted && p[0] == ' ' && p[1] == '|' && p[2] == ' ';
-        if (!end && !sep) {
-            if (*p == '\\') {
-                if (p[1] == '\0')
-                    goto bad;
-                p++;
-            } else if (*p == '"') {
-                quoted = !quoted;
-            }
-            continue;
-        }
-        if (quoted || p == start)
-            goto bad;
-        if (count == cap) {
-            size_t ncap = cap ? 2 * cap : 4;
-            struct check__rec *bigger = realloc(r, ncap * sizeof *r);
-            if (bigger == NULL) {
-                free(r);
-                return DP_ENOMEM;
-            }
-            r = bigger;
-            cap = ncap;
-        }
-        r[count].s = start;
-        r[count].len = (size_t)(p - start);
-        count++;
-        if (end)
-            break;
-        p += 2;
-        start = p + 1;
-    }
-    *recs = r;
-    *n = count;
-    return 0;
-bad:
-    free(r);
-    return DP_EINPUT;
-}
+/* ---- TXT records ---- */
 
 int check__txt_join(const char *rec, size_t len, char **out, size_t *outlen)
 {
@@ -345,43 +292,40 @@ bool check__is_dmarc(const char *txt, size_t len)
 /* Keeps the records of a normalized answer for which keep() holds. */
 static int check__filter(const char *answer, bool (*keep)(const char *, size_t), char **out)
 {
-    struct check__rec *recs = NULL;
-    size_t n = 0, o = 0;
-    int rc = check__split(answer, &recs, &n);
+    struct answer_text it;
+    struct answer_rec rec;
+    size_t len = strlen(answer), o = 0;
+    int rc = answer_text_count(answer, ANSWER_TEXT_STRINGS, &o);
     char *s = NULL;
 
     *out = NULL;
     if (rc != 0)
         return rc;
-    s = malloc(strlen(answer) + 1);
+    s = malloc(len + 1);
     if (s == NULL) {
         rc = DP_ENOMEM;
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
+    s[0] = '\0';
+    o = 0;
+    answer_text_init(&it, answer, len, ANSWER_TEXT_STRINGS);
+    while ((rc = answer_text_next(&it, &rec)) == 1) {
         char *txt = NULL;
         size_t tlen = 0;
-        rc = check__txt_join(recs[i].s, recs[i].len, &txt, &tlen);
+        rc = check__txt_join(rec.s, rec.len, &txt, &tlen);
         if (rc != 0)
             goto out;
         bool k = keep(txt, tlen);
         free(txt);
-        if (!k)
-            continue;
-        if (o > 0) {
-            memcpy(s + o, " | ", 3);
-            o += 3;
-        }
-        memcpy(s + o, recs[i].s, recs[i].len);
-        o += recs[i].len;
+        if (k)
+            o = answer_text_put(s, o, rec.s, rec.len);
     }
-    s[o] = '\0';
+    if (rc != 0)
+        goto out;
     *out = s;
     s = NULL;
-    rc = 0;
 out:
     free(s);
-    free(recs);
     return rc;
 }
 
@@ -415,10 +359,11 @@ static int cmp_bytes(const void *a, const void *b)
  * text that does not split stays one opaque record, so it still compares. */
 static int check__txt_set(const char *answer, struct check__bytes **set, size_t *n)
 {
-    struct check__rec *recs = NULL;
+    struct answer_text it;
+    struct answer_rec rec;
     size_t count = 0, k = 0;
     struct check__bytes *b = NULL;
-    int rc = check__split(answer, &recs, &count);
+    int rc = answer_text_count(answer, ANSWER_TEXT_STRINGS, &count);
 
     *set = NULL;
     *n = 0;
@@ -436,20 +381,19 @@ static int check__txt_set(const char *answer, struct check__bytes **set, size_t 
     if (rc != 0)
         return rc;
     b = calloc(count ? count : 1, sizeof *b);
-    if (b == NULL) {
-        free(recs);
+    if (b == NULL)
         return DP_ENOMEM;
-    }
-    for (size_t i = 0; i < count; i++) {
-        rc = check__txt_join(recs[i].s, recs[i].len, &b[i].s, &b[i].len);
+    answer_text_init(&it, answer, strlen(answer), ANSWER_TEXT_STRINGS);
+    for (size_t i = 0; i < count && answer_text_next(&it, &rec) == 1; i++) {
+        rc = check__txt_join(rec.s, rec.len, &b[i].s, &b[i].len);
         if (rc == DP_EINPUT) {
-            b[i].s = malloc(recs[i].len + 1);
+            b[i].s = malloc(rec.len + 1);
             if (b[i].s == NULL) {
                 rc = DP_ENOMEM;
             } else {
-                memcpy(b[i].s, recs[i].s, recs[i].len);
-                b[i].s[recs[i].len] = '\0';
-                b[i].len = recs[i].len;
+                memcpy(b[i].s, rec.s, rec.len);
+                b[i].s[rec.len] = '\0';
+                b[i].len = rec.len;
                 rc = 0;
             }
         }
@@ -457,11 +401,9 @@ static int check__txt_set(const char *answer, struct check__bytes **set, size_t 
             for (size_t j = 0; j < i; j++)
                 free(b[j].s);
             free(b);
-            free(recs);
             return rc;
         }
     }
-    free(recs);
     qsort(b, count, sizeof *b, cmp_bytes);
     for (size_t i = 0; i < count; i++) {
         if (k > 0 && cmp_bytes(&b[k - 1], &b[i]) == 0) {
@@ -539,10 +481,11 @@ static bool check__host_is_ip(const char *host)
 
 int check_mx_targets(const char *answer, struct check_mx_target **out, size_t *n, bool *null_mx)
 {
-    struct check__rec *recs = NULL;
+    struct answer_text it;
+    struct answer_rec rec, host;
     size_t count = 0, k = 0;
     struct check_mx_target *t = NULL;
-    int rc = check__split(answer, &recs, &count);
+    int rc = answer_text_count(answer, ANSWER_TEXT_STRINGS, &count);
 
     *out = NULL;
     *n = 0;
@@ -556,36 +499,19 @@ int check_mx_targets(const char *answer, struct check_mx_target **out, size_t *n
             goto out;
         }
     }
-    for (size_t i = 0; i < count; i++) {
-        const char *s = recs[i].s;
-        size_t len = recs[i].len, j = 0;
-        uint64_t pref;
-        char num[8];
-        while (j < len && s[j] >= '0' && s[j] <= '9')
-            j++;
-        if (j == 0 || j >= sizeof num || j + 1 >= len || s[j] != ' ') {
-            rc = DP_EINPUT;
+    answer_text_init(&it, answer, count > 0 ? strlen(answer) : 0, ANSWER_TEXT_STRINGS);
+    while (answer_text_next(&it, &rec) == 1) {
+        uint16_t pref;
+        rc = answer_mx_read(&rec, &pref, &host);
+        if (rc != 0)
             goto out;
-        }
-        memcpy(num, s, j);
-        num[j] = '\0';
-        if (dp_parse_uint(num, 0, 65535, &pref) != 0) {
-            rc = DP_EINPUT;
-            goto out;
-        }
-        const char *host = s + j + 1;
-        size_t hlen = len - j - 1;
-        if (hlen >= DNSNAME_BUFLEN || memchr(host, ' ', hlen) != NULL) {
-            rc = DP_EINPUT;
-            goto out;
-        }
-        if (hlen == 1 && host[0] == '.') {
+        if (host.len == 1 && host.s[0] == '.') {
             *null_mx = true;
             continue;
         }
-        t[k].preference = (uint16_t)pref;
-        memcpy(t[k].host, host, hlen);
-        t[k].host[hlen] = '\0';
+        t[k].preference = pref;
+        memcpy(t[k].host, host.s, host.len);
+        t[k].host[host.len] = '\0';
         t[k].is_ip = check__host_is_ip(t[k].host);
         k++;
     }
@@ -599,7 +525,6 @@ int check_mx_targets(const char *answer, struct check_mx_target **out, size_t *n
     rc = 0;
 out:
     free(t);
-    free(recs);
     if (rc != 0)
         *null_mx = false;
     return rc;
@@ -843,32 +768,28 @@ static int expect_check_numbers(enum check_id c, const char *s, size_t len, cons
 static int expect_normalize(enum check_id c, const char *value, char **out, const char **why)
 {
     struct check__str b = {0};
-    int rc = 0;
-    size_t nrec = 0;
-    const char *p = value;
+    struct answer_text it;
+    struct answer_rec rec = {value, 0}; /* "" is one empty record */
+    int rc = 0, got;
+    size_t nrec = 0, len = strlen(value);
 
     *out = NULL;
-    if (strlen(value) > CHECK__EXPECT_MAX_LEN) {
+    if (len > CHECK__EXPECT_MAX_LEN) {
         *why = "value too long";
         return DP_EINPUT;
     }
-    while (rc == 0) {
-        /* a record ends at a '|' outside quotes */
-        const char *q = p;
-        bool quoted = false;
-        while (*q && (quoted || *q != '|')) {
-            if (*q == '\\' && q[1] != '\0')
-                q++;
-            else if (*q == '"')
-                quoted = !quoted;
-            q++;
-        }
-        if (quoted) {
+    /* a record ends at a '|' outside quotes */
+    answer_text_init(&it, value, len, ANSWER_TEXT_BAR);
+    got = answer_text_next(&it, &rec);
+    for (; rc == 0; got = answer_text_next(&it, &rec)) {
+        if (got < 0) {
             *why = "unterminated quoted string";
             rc = DP_EINPUT;
             break;
         }
-        const char *s = p, *e = q;
+        if (got == 0 && nrec > 0)
+            break;
+        const char *s = rec.s, *e = rec.s + rec.len;
         while (s < e && (*s == ' ' || *s == '\t'))
             s++;
         while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
@@ -887,13 +808,10 @@ static int expect_normalize(enum check_id c, const char *value, char **out, cons
         if (rc != 0)
             break;
         if (b.len > 0)
-            rc = str_add(&b, " | ", 3);
+            rc = str_add(&b, ANSWER_TEXT_SEP, ANSWER_TEXT_SEPLEN);
         if (rc == 0)
             rc = check__is_txt(c) ? expect_txt_record(&b, s, (size_t)(e - s))
                                   : str_add(&b, s, (size_t)(e - s));
-        if (*q == '\0')
-            break;
-        p = q + 1;
     }
     if (rc == DP_ENOMEM)
         *why = "out of memory";
@@ -979,11 +897,8 @@ int check_plan_add_expect(struct check_plan *plan, const char *arg, char *err, s
 
 static size_t count_records(const char *answer)
 {
-    struct check__rec *recs = NULL;
     size_t n = 0;
-    if (check__split(answer, &recs, &n) != 0)
-        return 0;
-    free(recs);
+    (void)answer_text_count(answer, ANSWER_TEXT_STRINGS, &n); /* 0 when it does not split */
     return n;
 }
 

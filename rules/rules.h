@@ -31,6 +31,62 @@ int answer_from_rrs(struct ldns_struct_rr *const *rrs, size_t n, char **out);
  * saying what is wrong, or DP_ENOMEM. */
 int answer_from_text(uint16_t qtype, const char *text, char **out, const char **why);
 
+/* ---- answer texts as records (rules/answer.c) ---- */
+/*
+ * The one reader of answer texts: the live round, the checks and the reports
+ * all split an answer into its records here, and join records back with
+ * answer_text_put(). A record is a slice of the text (the RDATA in
+ * presentation form; type, owner and TTL are in other columns), borrowed from
+ * it: iterating allocates nothing.
+ *
+ * The empty text holds no records; otherwise every separator ends one record
+ * and starts the next, so "a | " is "a" and "". How a text splits:
+ *   flags 0              at every " | ": RDATA of names and addresses (NS,
+ *                        A, AAAA, MX, CNAME, SOA), where a space is always
+ *                        written \032, so " | " only ever separates
+ *   ANSWER_TEXT_STRINGS  RDATA with character-strings (TXT): a " | " inside
+ *                        "..." is data, \X escapes X; an empty record, an
+ *                        unterminated quote or a final lone '\' is DP_EINPUT
+ *   ANSWER_TEXT_BAR      what --expect takes: a record ends at any '|' outside
+ *                        "..." (the spaces around it are the caller's to
+ *                        trim), \X escapes X; an unterminated quote is
+ *                        DP_EINPUT
+ */
+#define ANSWER_TEXT_SEP     " | "
+#define ANSWER_TEXT_SEPLEN  3
+#define ANSWER_TEXT_STRINGS 1u
+#define ANSWER_TEXT_BAR     2u
+
+/* One record: len bytes at s (not NUL-terminated), borrowed from the text. */
+struct answer_rec {
+    const char *s;
+    size_t len;
+};
+/* An iteration over the records of a text; the caller owns the struct, the
+ * text must outlive it. */
+struct answer_text {
+    const char *p;   /* where the next record starts */
+    const char *end; /* the end of the text */
+    unsigned flags;
+    bool done;
+};
+/* Starts an iteration over len bytes of text (NULL is the empty text). */
+void answer_text_init(struct answer_text *it, const char *text, size_t len, unsigned flags);
+/* The next record into *rec: returns 1, 0 at the end (*rec untouched), or
+ * DP_EINPUT for a text that does not split (the iteration then ends). */
+int answer_text_next(struct answer_text *it, struct answer_rec *rec);
+/* The number of records of the NUL-terminated text into *n. 0 or DP_EINPUT
+ * (*n then 0). */
+int answer_text_count(const char *text, unsigned flags, size_t *n);
+/* Joins: appends the separator (when at > 0) and len bytes of rec at dst+at,
+ * NUL-terminates and returns the new length. dst must hold at +
+ * ANSWER_TEXT_SEPLEN + len + 1 bytes. */
+size_t answer_text_put(char *dst, size_t at, const char *rec, size_t len);
+/* Reads an MX record "PREFERENCE HOST" (a decimal 0..65535 of at most 7
+ * digits, one space, a host of 1..DNSNAME_BUFLEN-1 bytes without a space):
+ * *host is a slice of rec. 0 or DP_EINPUT. */
+int answer_mx_read(const struct answer_rec *rec, uint16_t *preference, struct answer_rec *host);
+
 /* ---- checks (rules/checks.c, rules/check_m365.c, rules/dnsname.c) ---- */
 /*
  * What is asked for each check, what is expected and how an answer is judged.
