@@ -40,6 +40,7 @@
  */
 #include "feed.h"
 #include "internal.h"
+#include "ring.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -309,6 +310,27 @@ struct ledger_src {
     unsigned lines;
 };
 
+/* The log's new lines go out in chunks, appended (and fsynced) by a writer
+ * thread while the reader goes on with the next chunk: the disk's time
+ * overlaps the reading instead of adding to it. */
+#define OUT_CHUNKS 2
+#define OUT_CHUNK  (8u << 20)
+
+struct chunk {
+    struct csvw w;
+    unsigned lines;
+    uint32_t last; /* the highest round in it */
+};
+
+struct writer {
+    struct obslog *l; /* borrowed: its fd, size, lines and last_round are the
+                       * writer's while the ring runs */
+    struct chunk c[OUT_CHUNKS];
+    struct rep_ring ring; /* its slots: c */
+    bool running;
+    char err[600]; /* the writer's error (read after the join) */
+};
+
 struct merge {
     struct obslog *l;
     struct src *srcs;
@@ -324,6 +346,7 @@ struct merge {
     size_t nlsrc;
     struct merge_stats *st;
     struct rep_feed *feed; /* owned while stream runs: the aggregates' feeder */
+    struct writer out;     /* while stream runs: the log's writer */
 };
 
 /* Appends a fingerprint: with its line (this log's rows, for messages) or
@@ -421,25 +444,25 @@ static uint64_t rotl64(uint64_t v, unsigned k)
 
 static uint64_t row_mix(uint64_t h, const char *p, size_t n)
 {
-    /* two lanes of 8 bytes, so that each step waits for half the work */
-    const uint64_t k1 = 0x87c37b91114253d5u, k2 = 0x4cf5ad432745937fu;
-    uint64_t w, v, g = h ^ 0x9e3779b97f4a7c15u;
+    /* two lanes of 8 bytes; each step x -> rotl(x ^ w, r) * k is one to one,
+     * so a word cannot cancel what came before it, and the end mixes every
+     * bit into every other (fmix64) */
+    const uint64_t k1 = 0x9e3779b97f4a7c15u, k2 = 0xc2b2ae3d27d4eb4fu;
+    uint64_t w, v, g = h ^ k2;
     h ^= (uint64_t)n * k1;
     for (; n >= 16; p += 16, n -= 16) {
         memcpy(&w, p, 8);
         memcpy(&v, p + 8, 8);
-        h ^= rotl64(w * k1, 31) * k2;
-        g ^= rotl64(v * k2, 33) * k1;
-        h = rotl64(h, 27) * 5 + 0x52dce729u;
-        g = rotl64(g, 31) * 5 + 0x38495ab5u;
+        h = rotl64(h ^ w, 29) * k1;
+        g = rotl64(g ^ v, 31) * k2;
     }
     w = v = 0;
     memcpy(&w, p, n < 8 ? n : 8);
     if (n > 8)
         memcpy(&v, p + 8, n - 8);
-    h ^= rotl64(w * k1, 31) * k2;
-    g ^= rotl64(v * k2, 33) * k1;
-    h += g;
+    h = rotl64(h ^ w, 29) * k1;
+    g = rotl64(g ^ v, 31) * k2;
+    h ^= rotl64(g, 32);
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdu;
     h ^= h >> 33;
@@ -452,13 +475,13 @@ static uint64_t row_mix(uint64_t h, const char *p, size_t n)
  * older form (17 columns) cannot hold them: a row copied into such a log and
  * the same row in a current one are one observation. s->rd holds the fields
  * of the row s->row was parsed from. */
-static int span_hash(struct src *s, size_t a, size_t b, uint64_t *h)
+static int span_hash(struct src *s, size_t a, size_t b, bool flat, uint64_t *h)
 {
     const struct csvr *r = &s->rd;
     size_t k = a + 1;
-    while (k < b && r->f[k - 1] + r->len[k - 1] + 1 == r->f[k])
+    while (!flat && k < b && r->f[k - 1] + r->len[k - 1] + 1 == r->f[k])
         k++;
-    if (k == b) { /* end to end in csvr's buffer, as it mostly is */
+    if (flat || k == b) { /* end to end in csvr's buffer, as it mostly is */
         *h = row_mix(*h, r->f[a], (size_t)(r->f[b - 1] + r->len[b - 1] + 1 - r->f[a]));
         return 0;
     }
@@ -489,9 +512,11 @@ static int row_hash(struct src *s, uint64_t *out)
      * leading ' there, when they are copied end to end first */
     size_t n = s->rd.n < OBS_NCOLUMNS_V1 ? s->rd.n : OBS_NCOLUMNS_V1;
     uint64_t h = REP__HASH_INIT;
-    int rc = span_hash(s, 0, n < 2 ? n : 2, &h);
+    /* without a ' anywhere in the line no field lost one: no need to look */
+    bool flat = memchr(s->raw, '\'', s->rawlen) == NULL;
+    int rc = span_hash(s, 0, n < 2 ? n : 2, flat, &h);
     if (rc == 0 && n > 3)
-        rc = span_hash(s, 3, n, &h);
+        rc = span_hash(s, 3, n, flat, &h);
     *out = h;
     return rc;
 }
@@ -965,8 +990,9 @@ static int copy_row(struct merge *m, size_t i, struct csvw *w, uint32_t round)
         csvw_raw(w, num + sizeof num - nl, nl);
         csvw_raw(w, s->raw + s->f2end, len - s->f2end);
         if (s->ncols != dcols)
-            csvw_raw(w, ",,", 2);
-        csvw_raw(w, "\r\n", 2);
+            csvw_raw(w, ",,\r\n", 4);
+        else
+            csvw_raw(w, "\r\n", 2);
     } else {
         obs_write_row_cols(w, &o, dcols);
     }
@@ -1007,6 +1033,46 @@ static int next_row(struct merge *m, struct src *s, bool *torn, char *err, size_
     return rc;
 }
 
+/* The ring's work: appends a chunk to the log and empties it. */
+static int write_chunk(void *ctx, size_t slot)
+{
+    struct writer *wr = ctx;
+    struct chunk *c = &wr->c[slot];
+    int rc = rep__append_fed(wr->l, c->w.buf, c->w.len, c->lines, c->last, wr->err, sizeof wr->err);
+    csvw_clear(&c->w);
+    c->lines = 0;
+    c->last = 0;
+    return rc;
+}
+
+static void writer_start(struct merge *m)
+{
+    struct writer *wr = &m->out;
+    wr->l = m->l;
+    wr->err[0] = '\0';
+    for (size_t i = 0; i < OUT_CHUNKS; i++) {
+        csvw_init(&wr->c[i].w);
+        wr->c[i].lines = 0;
+        wr->c[i].last = 0;
+    }
+    rep__ring_start(&wr->ring, OUT_CHUNKS, write_chunk, wr, true);
+    wr->running = true;
+}
+
+/* Ends the writer (joins its thread) once; with drain, what was handed
+ * over is written first and an error is said in err. */
+static int writer_close(struct merge *m, bool drain, char *err, size_t errlen)
+{
+    struct writer *wr = &m->out;
+    int rc = rep__ring_end(&wr->ring, drain);
+    wr->running = false;
+    for (size_t i = 0; i < OUT_CHUNKS; i++)
+        csvw_deinit(&wr->c[i].w);
+    if (rc != 0)
+        dp_errf(err, errlen, "%s", wr->err);
+    return rc;
+}
+
 /* The merge itself, in one pass over the sources: the groups (a source's
  * rows of one vantage and one round) in the order of their first times,
  * each row judged new or held (decide), the new rows of a group written as
@@ -1014,20 +1080,21 @@ static int next_row(struct merge *m, struct src *s, bool *torn, char *err, size_
  * this fails. */
 static int stream(struct merge *m, char *err, size_t errlen)
 {
-    struct csvw w;
     struct obslog *l = m->l;
     int rc = 0;
-    uint32_t round = obslog_next_round(l), last = 0;
-    unsigned lines = 0;
+    uint32_t round = obslog_next_round(l);
     bool *torn = calloc(m->nsrc ? m->nsrc : 1, sizeof *torn);
-    csvw_init(&w);
+    struct chunk *ck = NULL;
     if (torn == NULL) {
         rc = DP_ENOMEM;
         goto out;
     }
-    /* the aggregates are fed by a second thread while this one reads on */
+    /* the aggregates are fed by a second thread and the lines written by a
+     * third while this one reads on */
     if ((rc = rep__feed_start(l->agg, true, &m->feed)) != 0)
         goto out;
+    writer_start(m);
+    ck = &m->out.c[rep__ring_current(&m->out.ring)];
     for (size_t i = 0; i < m->nsrc; i++) {
         struct src *s = &m->srcs[i];
         struct stat st;
@@ -1067,10 +1134,10 @@ static int stream(struct merge *m, char *err, size_t errlen)
                         rc = DP_EINPUT;
                         goto out;
                     }
-                    gr = last = round++;
+                    gr = round++;
                     m->st->rounds_appended++;
                 }
-                if ((rc = copy_row(m, bi, &w, gr)) != 0) {
+                if ((rc = copy_row(m, bi, &ck->w, gr)) != 0) {
                     /* the aggregates failed on a row handed over before
                      * (named by feed_close), or no memory */
                     int frc = feed_close(m, true, err, errlen);
@@ -1079,7 +1146,8 @@ static int stream(struct merge *m, char *err, size_t errlen)
                 }
                 m->st->rows_new++;
                 m->st->rows_appended++;
-                lines++;
+                ck->lines++;
+                ck->last = gr;
             } else {
                 m->st->rows_held++;
             }
@@ -1092,27 +1160,33 @@ static int stream(struct merge *m, char *err, size_t errlen)
             if (v != gv)
                 break;
         }
-        if (w.len >= (8u << 20)) {
-            if ((rc = rep__append_fed(l, w.buf, w.len, lines, last, err, errlen)) != 0)
+        if (ck->w.len >= OUT_CHUNK) {
+            size_t next;
+            if ((rc = rep__ring_give(&m->out.ring, &next)) != 0) {
+                rc = writer_close(m, true, err, errlen);
                 goto out;
-            csvw_clear(&w);
-            lines = 0;
+            }
+            ck = &m->out.c[next];
         }
     }
-    /* every row is in the aggregates before the last batch goes out */
+    size_t next;
+    if (ck->w.len > 0)
+        rep__ring_give(&m->out.ring, &next); /* an error is what writer_close returns */
     rc = feed_close(m, true, err, errlen);
-    if (rc == 0 && w.len > 0)
-        rc = rep__append_fed(l, w.buf, w.len, lines, last, err, errlen);
+    if (rc == 0)
+        rc = writer_close(m, true, err, errlen);
     for (size_t i = 0; rc == 0 && i < m->nsrc; i++)
         if (torn[i])
             fprintf(stderr,
                     "dnsprop: warning: %s:%u: torn last line (no line end) left for later\n",
                     m->srcs[i].path, m->srcs[i].end_line + 1);
 out:
+    /* failing anyway: drop what is queued (the caller cuts the log back) */
     if (m->feed != NULL)
-        feed_close(m, false, err, errlen); /* failing anyway: drop what is queued */
+        feed_close(m, false, err, errlen);
+    if (m->out.running)
+        writer_close(m, false, err, errlen);
     free(torn);
-    csvw_deinit(&w);
     return rc;
 }
 
