@@ -127,7 +127,7 @@ static void test_feed_same_as_direct(void **state)
         struct rep_agg *a = rep__agg_new(), *b = rep__agg_new();
         assert_non_null(a);
         assert_non_null(b);
-        /* many more rows than the ring holds (8 x 1024): the reader waits */
+        /* many more rows than the ring holds (8 x 256): the reader waits */
         feed_all(thread, a, b, 60u * 700);
         assert_int_equal(a->nvans, 2);
         assert_int_equal(a->last_round, 350);
