@@ -1162,8 +1162,8 @@ static int stream(struct merge *m, char *err, size_t errlen)
         }
         if (ck->w.len >= OUT_CHUNK) {
             size_t next;
-            if ((rc = rep__ring_give(&m->out.ring, &next)) != 0) {
-                rc = writer_close(m, true, err, errlen);
+            if (rep__ring_give(&m->out.ring, &next) != 0) {
+                rc = writer_close(m, true, err, errlen); /* the writer's error, said */
                 goto out;
             }
             ck = &m->out.c[next];

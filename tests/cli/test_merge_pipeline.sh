@@ -20,6 +20,17 @@ snap() {
   done
   tail -n +4 "$1/.state" | grep -v '^end,' > "$2/state"
 }
+# rebuilt_same DIR WHEN: what merge left in DIR is what `report` rebuilds from its log alone
+rebuilt_same() {
+  snap "$1" "$T/merged.$2"
+  rm "$1/.state"
+  expect_exit 0 "$DNSPROP" report --dir "$1"
+  snap "$1" "$T/rebuilt.$2"
+  local f
+  for f in convergence.csv convergence.svg mx_compliance.csv summary.csv timeline.csv state; do
+    cmp -s "$T/merged.$2/$f" "$T/rebuilt.$2/$f" || fail "$2: report rebuilds $f otherwise than merge left it"
+  done
+}
 
 mkdir -p "$T/a" "$T/b"
 awk -v rows=30000 -f "$gen" | sed 's/,bench,/,paris,/' > "$T/a/observations.csv"
@@ -56,13 +67,7 @@ cmp -s "$T/c.1" "$T/c/observations.csv" || fail "late collision: rows appended"
 # both sources into a new folder: every row; report rebuilds it byte for byte
 expect_exit 0 "$DNSPROP" merge --dir "$T/d" "$T/a" "$T/b"
 [ "$(rows "$T/d")" -eq $((na + nb)) ] || fail "merge: $(rows "$T/d") rows, want $((na + nb))"
-snap "$T/d" "$T/merged"
-rm "$T/d/.state"
-expect_exit 0 "$DNSPROP" report --dir "$T/d"
-snap "$T/d" "$T/rebuilt"
-for f in convergence.csv convergence.svg mx_compliance.csv summary.csv timeline.csv state; do
-  cmp -s "$T/merged/$f" "$T/rebuilt/$f" || fail "report rebuilds $f otherwise than merge left it"
-done
+rebuilt_same "$T/d" "first merge"
 
 # again: nothing new; a source grown by whole rounds: only those rows, incrementally
 cp "$T/d/observations.csv" "$T/d.1"
@@ -74,12 +79,6 @@ grown=$(($(rows "$T/b") - nb))
 expect_exit 0 "$DNSPROP" merge --dir "$T/d" "$T/a" "$T/b"
 grep -q "$grown new row.*read only what was added" "$T/err" || fail "growth: $(cat "$T/err")"
 [ "$(rows "$T/d")" -eq $((na + nb + grown)) ] || fail "growth: $(rows "$T/d") rows"
-snap "$T/d" "$T/merged2"
-rm "$T/d/.state"
-expect_exit 0 "$DNSPROP" report --dir "$T/d"
-snap "$T/d" "$T/rebuilt2"
-for f in convergence.csv convergence.svg mx_compliance.csv summary.csv timeline.csv state; do
-  cmp -s "$T/merged2/$f" "$T/rebuilt2/$f" || fail "after growth: report rebuilds $f otherwise"
-done
+rebuilt_same "$T/d" "after growth"
 
 finish

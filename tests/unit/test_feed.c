@@ -137,6 +137,28 @@ static void test_feed_same_as_direct(void **state)
     }
 }
 
+/* Hands rows 0..n-1 to f (row `bad` with a round already finished, none
+ * when bad >= n), tagged 4 and line i + 2, until one is refused: its
+ * result, *count the rows handed over. */
+static int feed_rows(struct rep_feed *f, uint32_t n, uint32_t bad, uint32_t *count)
+{
+    struct csvr rd;
+    char line[512];
+    int rc = 0;
+    uint32_t i;
+    csvr_init(&rd);
+    for (i = 0; i < n && rc == 0; i++) {
+        struct obs o;
+        make_row(i, &rd, line, sizeof line, &o);
+        if (i == bad)
+            o.round = 3; /* its vantage is past round 3 by now */
+        rc = rep__feed_row(f, &o, &rd, 4, i + 2);
+    }
+    csvr_deinit(&rd);
+    *count = i;
+    return rc;
+}
+
 /* A row for a round already finished: the aggregates refuse it, and the
  * error names it by its tags; rows handed over after it are not fed. */
 static void test_feed_error_named(void **state)
@@ -145,30 +167,18 @@ static void test_feed_error_named(void **state)
     for (int thread = 0; thread < 2; thread++) {
         struct rep_agg *a = rep__agg_new();
         struct rep_feed *f;
-        struct csvr rd;
-        char line[512], why[300] = "";
-        csvr_init(&rd);
+        char why[300] = "";
+        uint32_t bad = 5000, count, ts = 0, tl = 0;
         assert_int_equal(rep__feed_start(a, thread, &f), 0);
-        uint32_t bad = 5000, i;
-        int rc = 0;
-        for (i = 0; i < 200000 && rc == 0; i++) {
-            struct obs o;
-            make_row(i, &rd, line, sizeof line, &o);
-            if (i == bad)
-                o.round = 3; /* paris is past round 3 by now */
-            rc = rep__feed_row(f, &o, &rd, 4, i + 2);
-        }
         /* the error comes back at a later batch, long before the end */
-        assert_int_equal(rc, DP_EDAMAGED);
-        assert_true(i < 200000);
-        uint32_t ts = 0, tl = 0;
+        assert_int_equal(feed_rows(f, 200000, bad, &count), DP_EDAMAGED);
+        assert_true(count > bad && count < 200000);
         assert_int_equal(rep__feed_end(f, true, why, sizeof why, &ts, &tl), DP_EDAMAGED);
         assert_int_equal(ts, 4);
         assert_int_equal(tl, bad + 2);
         assert_non_null(strstr(why, "round 3 after round"));
         /* nothing after the bad row reached the aggregates */
         assert_true(a->last_round < bad / GROUP / 2 + 2);
-        csvr_deinit(&rd);
         rep__agg_free(a);
     }
 }
@@ -180,22 +190,16 @@ static void test_feed_drop(void **state)
     (void)state;
     struct rep_agg *a = rep__agg_new();
     struct rep_feed *f;
-    struct csvr rd;
-    char line[512], why[300] = "";
-    csvr_init(&rd);
+    char why[300] = "";
+    uint32_t count, ts = 0, tl = 0;
     assert_int_equal(rep__feed_start(a, true, &f), 0);
-    for (uint32_t i = 0; i < 30000; i++) {
-        struct obs o;
-        make_row(i, &rd, line, sizeof line, &o);
-        assert_int_equal(rep__feed_row(f, &o, &rd, 0, i), 0);
-    }
-    uint32_t ts = 0, tl = 0;
+    assert_int_equal(feed_rows(f, 30000, UINT32_MAX, &count), 0);
+    assert_int_equal(count, 30000);
     assert_int_equal(rep__feed_end(f, false, why, sizeof why, &ts, &tl), 0);
     /* and one that was given nothing at all */
     assert_int_equal(rep__feed_start(a, true, &f), 0);
     assert_int_equal(rep__feed_end(f, true, why, sizeof why, &ts, &tl), 0);
     assert_int_equal(rep__feed_end(NULL, true, why, sizeof why, &ts, &tl), 0);
-    csvr_deinit(&rd);
     rep__agg_free(a);
 }
 
