@@ -1,5 +1,5 @@
 /*
- * Fuzz target: merge's reading of a source's settings.csv (reports/render.c,
+ * Fuzz target: merge's reading of a source's settings.csv (reports/settings.c,
  * report_merge_settings): the input is written as a source folder's
  * settings.csv (any header, any bytes) and taken into an empty folder. A
  * refused file must leave no settings.csv in the target; an accepted one

@@ -12,7 +12,7 @@ shift
 src=$(cd "$(dirname "$0")" && pwd)
 secs=${FUZZ_SECONDS:-60}
 jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
-targets=${*:-fuzz_reply fuzz_answer_text fuzz_obslog fuzz_rlist fuzz_expect fuzz_domains fuzz_dnsname fuzz_time fuzz_atlas fuzz_merge fuzz_resolv_conf fuzz_settings}
+targets=${*:-fuzz_reply fuzz_answer_text fuzz_obslog fuzz_rlist fuzz_expect fuzz_domains fuzz_dnsname fuzz_time fuzz_atlas fuzz_merge fuzz_resolv_conf fuzz_settings fuzz_state}
 work="$build/fuzz-work"
 mkdir -p "$work"
 

@@ -66,7 +66,6 @@
 #include "internal.h"
 #include "rules.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,20 +299,6 @@ static const char *primary_qtype(const char *check)
     return NULL;
 }
 
-static bool is_ip_literal(const char *host)
-{
-    char buf[64];
-    size_t n = strlen(host);
-    unsigned char addr[16];
-    if (n > 0 && host[n - 1] == '.')
-        n--;
-    if (n == 0 || n >= sizeof buf)
-        return false;
-    memcpy(buf, host, n);
-    buf[n] = '\0';
-    return inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1;
-}
-
 static int cmp_cstr(const void *x, const void *y)
 {
     return strcmp(*(char *const *)x, *(char *const *)y);
@@ -402,10 +387,8 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
     size_t n = 0, total = 1;
     answer_text_init(&it, ans, alen, 0);
     while (n < nh && answer_text_next(&it, &rec) == 1) {
-        char *p = copy + (rec.s - ans);
-        p[rec.len] = '\0';
-        char *sp = memchr(p, ' ', rec.len);
-        hosts[n] = sp ? sp + 1 : p;
+        copy[(size_t)(rec.s - ans) + rec.len] = '\0';
+        hosts[n] = copy + (answer_mx_host(&rec).s - ans);
         lower(hosts[n]);
         total += strlen(hosts[n]) + 3;
         n++;
@@ -421,8 +404,8 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
     for (size_t h = 0; h < n; h++) {
         size_t len = strlen(hosts[h]);
         if (h > 0) {
-            memcpy(m->hosts + o, " | ", 3);
-            o += 3;
+            memcpy(m->hosts + o, ANSWER_TEXT_SEP, ANSWER_TEXT_SEPLEN);
+            o += ANSWER_TEXT_SEPLEN;
         }
         memcpy(m->hosts + o, hosts[h], len);
         o += len;
@@ -430,7 +413,7 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
             m->flags |= REP_MX_NULL;
             continue;
         }
-        if (is_ip_literal(hosts[h])) {
+        if (dnsname_is_ip_literal(hosts[h])) {
             m->flags |= REP_MX_IP;
             continue;
         }

@@ -48,7 +48,8 @@ struct obslog {
     bool from_state;     /* agg started from DIR/.state, not from line 2 */
     struct csvr rd;      /* scratch for reading rows */
 
-    /* owned: the summary rows of the last refresh (report_summary) */
+    /* owned: the summary rows of the last refresh (report_summary), drawn by
+     * render.c, freed by obslog_close (report.c) */
     struct report_summary *summary;
     size_t nsummary;
 };
@@ -71,6 +72,10 @@ int rep__log_read(struct obslog *l, char *err, size_t errlen);
  * this run made it and the log was refused (damaged, another version,
  * unsafe), so that a refusal leaves the folder as it was. NULL is fine. */
 void rep__log_refuse(struct obslog *l, int rc);
+/* Closes the log (releasing the lock last) and frees l with what it owns,
+ * but for the summary rows, which are render.c's (obslog_close, in
+ * report.c, frees them first). NULL is fine. */
+void rep__log_close(struct obslog *l);
 /* Reads rows from l->size to the end of the file into l->agg (restarting
  * from scratch when asked to). Used by obslog_open and the refresh. */
 int rep__read_tail(struct obslog *l, char *err, size_t errlen);

@@ -430,7 +430,7 @@ void rep__log_refuse(struct obslog *l, int rc)
         return;
     if (l->lock_created && (rc == DP_EDAMAGED || rc == DP_EFORMAT || rc == DP_EUNSAFE))
         datadir_unlink(&l->dd, ".lock");
-    obslog_close(l);
+    rep__log_close(l);
 }
 
 uint32_t obslog_next_round(const struct obslog *l)
@@ -617,7 +617,7 @@ int obslog_append_lines(struct obslog *l, const char *buf, size_t len, uint32_t 
     return append_bytes(l, buf, len, err, errlen);
 }
 
-void obslog_close(struct obslog *l)
+void rep__log_close(struct obslog *l)
 {
     if (l == NULL)
         return;
@@ -628,7 +628,6 @@ void obslog_close(struct obslog *l)
     datadir_close(&l->dd);
     rep__agg_free(l->agg);
     csvr_deinit(&l->rd);
-    rep__summary_free(l->summary, l->nsummary);
     free(l->dir);
     free(l->path);
     free(l);
@@ -879,7 +878,7 @@ out:
     if (tmp[0] != '\0')
         datadir_unlink(&l->dd, tmp);
     free(u.buf);
-    obslog_close(l); /* releases the lock last */
+    rep__log_close(l); /* releases the lock last */
     return rc;
 }
 

@@ -29,6 +29,16 @@ int obslog_open(const char *dir, unsigned lock_wait_ms, int flags, struct obslog
     return 0;
 }
 
+void obslog_close(struct obslog *l)
+{
+    if (l == NULL)
+        return;
+    rep__summary_free(l->summary, l->nsummary);
+    l->summary = NULL;
+    l->nsummary = 0;
+    rep__log_close(l);
+}
+
 int report_refresh(struct obslog *l, const struct report_settings *s, size_t ns,
                    const struct report_override *ov, struct report_outcome *out, char *err,
                    size_t errlen)

@@ -72,10 +72,10 @@ void csvr_deinit(struct csvr *r);
 int csvr_split(struct csvr *r, const char *line, size_t len, const char **why);
 
 /* ---- log ---- */
-/* observations.csv (reports/obslog.c). One row per struct obs, OBS_HEADER
- * columns. rcode is the ldns mnemonic (NOERROR, NXDOMAIN, SERVFAIL, REFUSED,
- * FORMERR, NOTIMPL, ...; a number for rcodes without one), empty when -1;
- * latency_ms and ttl empty when -1; transport udp/tcp; match yes/no/empty. */
+/* observations.csv (reports/obslog.c; a row and back: reports/row.c). One row per struct obs,
+ * OBS_HEADER columns. rcode is the ldns mnemonic (NOERROR, NXDOMAIN, SERVFAIL, REFUSED, FORMERR,
+ * NOTIMPL, ...; a number for rcodes without one), empty when -1; latency_ms and ttl empty when -1;
+ * transport udp/tcp; match yes/no/empty. */
 
 /* Appends one row (with CRLF) to w: OBS_NCOLUMNS fields. */
 void obs_write_row(struct csvw *w, const struct obs *o);

@@ -344,24 +344,35 @@ size_t answer_text_put(char *dst, size_t at, const char *rec, size_t len)
     return at + len;
 }
 
+struct answer_rec answer_mx_host(const struct answer_rec *rec)
+{
+    const char *sp = memchr(rec->s, ' ', rec->len);
+    struct answer_rec host = {rec->s, rec->len};
+    if (sp != NULL) {
+        host.s = sp + 1;
+        host.len = rec->len - (size_t)(host.s - rec->s);
+    }
+    return host;
+}
+
 int answer_mx_read(const struct answer_rec *rec, uint16_t *preference, struct answer_rec *host)
 {
-    const char *s = rec->s;
-    size_t len = rec->len, j = 0;
+    struct answer_rec h = answer_mx_host(rec);
+    size_t j = h.s == rec->s ? 0 : (size_t)(h.s - rec->s) - 1; /* digits before the space */
     uint64_t pref;
     char num[8];
-    while (j < len && s[j] >= '0' && s[j] <= '9')
-        j++;
-    if (j == 0 || j >= sizeof num || j + 1 >= len || s[j] != ' ')
+    if (j == 0 || j >= sizeof num || h.len == 0)
         return DP_EINPUT;
-    memcpy(num, s, j);
+    for (size_t i = 0; i < j; i++)
+        if (rec->s[i] < '0' || rec->s[i] > '9')
+            return DP_EINPUT;
+    memcpy(num, rec->s, j);
     num[j] = '\0';
     if (dp_parse_uint(num, 0, 65535, &pref) != 0)
         return DP_EINPUT;
-    host->s = s + j + 1;
-    host->len = len - j - 1;
-    if (host->len >= DNSNAME_BUFLEN || memchr(host->s, ' ', host->len) != NULL)
+    if (h.len >= DNSNAME_BUFLEN || memchr(h.s, ' ', h.len) != NULL)
         return DP_EINPUT;
+    *host = h;
     *preference = (uint16_t)pref;
     return 0;
 }

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <arpa/inet.h>
 #include <ldns/ldns.h>
 
 /* Limits on what a user may write in --expect, far above any real RRset. */
@@ -294,8 +293,8 @@ static int check__filter(const char *answer, bool (*keep)(const char *, size_t),
 {
     struct answer_text it;
     struct answer_rec rec;
-    size_t len = strlen(answer), o = 0;
-    int rc = answer_text_count(answer, ANSWER_TEXT_STRINGS, &o);
+    size_t len = strlen(answer), o = 0, n = 0;
+    int rc = answer_text_count(answer, ANSWER_TEXT_STRINGS, &n); /* all of it splits */
     char *s = NULL;
 
     *out = NULL;
@@ -307,7 +306,6 @@ static int check__filter(const char *answer, bool (*keep)(const char *, size_t),
         goto out;
     }
     s[0] = '\0';
-    o = 0;
     answer_text_init(&it, answer, len, ANSWER_TEXT_STRINGS);
     while ((rc = answer_text_next(&it, &rec)) == 1) {
         char *txt = NULL;
@@ -463,29 +461,13 @@ out:
 
 /* ---- MX targets ---- */
 
-static bool check__host_is_ip(const char *host)
-{
-    char buf[DNSNAME_BUFLEN];
-    unsigned char addr[16];
-    size_t len = strlen(host);
-
-    if (host[0] == '[')
-        return true;
-    if (len == 0 || len >= sizeof buf)
-        return false;
-    memcpy(buf, host, len + 1);
-    if (buf[len - 1] == '.')
-        buf[len - 1] = '\0';
-    return inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1;
-}
-
 int check_mx_targets(const char *answer, struct check_mx_target **out, size_t *n, bool *null_mx)
 {
     struct answer_text it;
     struct answer_rec rec, host;
     size_t count = 0, k = 0;
     struct check_mx_target *t = NULL;
-    int rc = answer_text_count(answer, ANSWER_TEXT_STRINGS, &count);
+    int rc = answer_text_count(answer, 0, &count); /* names: " | " alone separates */
 
     *out = NULL;
     *n = 0;
@@ -499,7 +481,7 @@ int check_mx_targets(const char *answer, struct check_mx_target **out, size_t *n
             goto out;
         }
     }
-    answer_text_init(&it, answer, count > 0 ? strlen(answer) : 0, ANSWER_TEXT_STRINGS);
+    answer_text_init(&it, answer, count > 0 ? strlen(answer) : 0, 0);
     while (answer_text_next(&it, &rec) == 1) {
         uint16_t pref;
         rc = answer_mx_read(&rec, &pref, &host);
@@ -512,7 +494,7 @@ int check_mx_targets(const char *answer, struct check_mx_target **out, size_t *n
         t[k].preference = pref;
         memcpy(t[k].host, host.s, host.len);
         t[k].host[host.len] = '\0';
-        t[k].is_ip = check__host_is_ip(t[k].host);
+        t[k].is_ip = dnsname_is_ip_literal(t[k].host);
         k++;
     }
     if (k == 0) {

@@ -311,12 +311,12 @@ static int deleg__pick(const char *name, size_t nl, const char *type, size_t tl,
         if (strlen(b->type) != tl || memcmp(b->type, type, tl) != 0)
             return 0;
         if (b->len > 0)
-            deleg__put(b, " | ", 3);
+            deleg__put(b, ANSWER_TEXT_SEP, ANSWER_TEXT_SEPLEN);
         deleg__put(b, addr, al);
         return 0;
     }
     if (b->len > 0)
-        deleg__put(b, " | ", 3);
+        deleg__put(b, ANSWER_TEXT_SEP, ANSWER_TEXT_SEPLEN);
     deleg__put(b, name, nl);
     deleg__put(b, " ", 1);
     deleg__put(b, type, tl);

@@ -10,6 +10,7 @@
  */
 #include "rules.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,4 +178,21 @@ out:
 int dnsname_normalize(const char *in, char *out, size_t outlen, const char **why)
 {
     return dnsname_normalize_ex(in, 0, out, outlen, why);
+}
+
+bool dnsname_is_ip_literal(const char *host)
+{
+    char buf[64]; /* the longest IPv6 text is 45 bytes */
+    unsigned char addr[16];
+    size_t n = strlen(host);
+
+    if (host[0] == '[')
+        return true;
+    if (n > 0 && host[n - 1] == '.')
+        n--;
+    if (n == 0 || n >= sizeof buf)
+        return false;
+    memcpy(buf, host, n);
+    buf[n] = '\0';
+    return inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1;
 }

@@ -82,6 +82,10 @@ int answer_text_count(const char *text, unsigned flags, size_t *n);
  * NUL-terminates and returns the new length. dst must hold at +
  * ANSWER_TEXT_SEPLEN + len + 1 bytes. */
 size_t answer_text_put(char *dst, size_t at, const char *rec, size_t len);
+/* The host of an MX record as the text holds it, a slice of rec: what follows
+ * the first space, or all of rec when it has none. The reports read any log's
+ * rows so; answer_mx_read() is the strict reading. */
+struct answer_rec answer_mx_host(const struct answer_rec *rec);
 /* Reads an MX record "PREFERENCE HOST" (a decimal 0..65535 of at most 7
  * digits, one space, a host of 1..DNSNAME_BUFLEN-1 bytes without a space):
  * *host is a slice of rec. 0 or DP_EINPUT. */
@@ -114,6 +118,11 @@ int dnsname_normalize(const char *in, char *out, size_t outlen, const char **why
 /* The same with flags (DNSNAME_ANY: any name, e.g. for `query`). */
 int dnsname_normalize_ex(const char *in, unsigned flags, char *out, size_t outlen,
                          const char **why);
+/* Whether an MX target as the answer text holds it is an address, not a
+ * host name (target-is-ip): an IPv4 or IPv6 literal, with or without a final
+ * dot, or an SMTP address literal in brackets ("[192.0.2.1]"). The one rule,
+ * used by the live check and by the reports. */
+bool dnsname_is_ip_literal(const char *host);
 
 enum check_id {
     CHECK_MX = 0,

@@ -29,6 +29,7 @@ struct demo {
     uv_loop_t *loop;
     struct demo_world *world; /* owned; closed when the run closes */
     uv_timer_t move_timer;
+    bool move_timer_open; /* initialized: demo_close() closes it */
     bool moved;
     bool primed;
     unsigned prime_failed;
@@ -118,7 +119,7 @@ static bool demo_round(void *arg, const struct obs *rows, size_t n,
 static void demo_close(void *arg)
 {
     struct demo *d = arg;
-    if (!uv_is_closing((uv_handle_t *)&d->move_timer))
+    if (d->move_timer_open && !uv_is_closing((uv_handle_t *)&d->move_timer))
         uv_close((uv_handle_t *)&d->move_timer, NULL);
     if (d->world != NULL) {
         demo_world_close(d->world);
@@ -290,7 +291,12 @@ int cmd_demo(int argc, char **argv)
         fprintf(stderr, "dnsprop demo: cannot start the simulated world: %s\n", dp_strerror(rc));
         goto out;
     }
-    uv_timer_init(&loop, &d.move_timer);
+    rc = uv_timer_init(&loop, &d.move_timer);
+    if (rc != 0) {
+        fprintf(stderr, "dnsprop demo: cannot make a timer: %s\n", dp_strerror(rc));
+        goto out;
+    }
+    d.move_timer_open = true;
     d.move_timer.data = &d;
 
     /* the run: the ordinary watch, pointed at the world */
@@ -373,7 +379,11 @@ int cmd_demo(int argc, char **argv)
     if (!quiet)
         printf("demo: watching every %d s; the MX moves in %d s\n", DEMO_INTERVAL_MS / 1000,
                DEMO_MOVE_AFTER_MS / 1000);
-    uv_timer_start(&d.move_timer, move_now, DEMO_MOVE_AFTER_MS, 0);
+    rc = uv_timer_start(&d.move_timer, move_now, DEMO_MOVE_AFTER_MS, 0);
+    if (rc != 0) {
+        fprintf(stderr, "dnsprop demo: cannot time the move: %s\n", dp_strerror(rc));
+        goto out;
+    }
     d.started = uv_now(&loop);
     struct run_hooks hooks = {.on_round = demo_round, .on_close = demo_close, .arg = &d};
     int last = run_rounds(&loop, &o, &setup, "demo", true, &hooks);

@@ -56,11 +56,24 @@
 #define ENGINE_OPT_LEN       15 /* the OPT record: root, type, class, TTL, RDLENGTH, NSID */
 #define ENGINE_RCODE_BADVERS 16 /* RFC 6891: an extended rcode, 1 in the OPT TTL's top byte */
 
+/* A query's state: what the loop may deliver to it next. Only states that
+ * last between two callbacks of the loop are named; sending an attempt is
+ * done within one call and is no state of its own (the query is QUEUED until
+ * its first attempt is out, WAITING again once the next one is).
+ *   QUEUED  -> WAITING  q_start(): the first UDP attempt is out, its timer armed
+ *   QUEUED  -> TCP      q_start(): asked for TCP, the connection is under way
+ *   QUEUED  -> DONE     q_start() could not open a timer or socket, or
+ *                       engine_close() took it off the FIFO
+ *   WAITING -> WAITING  the timer fired with tries left (on_timer), or the
+ *                       server refused EDNS (q_plain_again): another attempt
+ *   WAITING -> TCP      a truncated reply (TC): the same question over TCP
+ *   WAITING -> DONE     an answer, a failure, the last timeout, engine_close()
+ *   TCP     -> DONE     an answer, a failure, the timeout, engine_close()
+ * DONE is final: the callback has been made once, the handles are closing,
+ * and the struct goes in the last close callback. */
 enum equery_state {
-    EQ_QUEUED = 0, /* in its server's FIFO, nothing open yet */
-    EQ_SENDING,    /* first UDP attempt being set up and sent */
+    EQ_QUEUED = 0, /* not started: in its server's FIFO (or being taken off it by q_start) */
     EQ_WAITING,    /* a UDP attempt is out, timer armed */
-    EQ_RETRYING,   /* the timer fired, the next attempt is being sent */
     EQ_TCP,        /* over TCP: connecting, writing or reading */
     EQ_DONE,       /* callback made; handles closing */
 };
@@ -596,8 +609,7 @@ static void q_plain_again(struct equery *q)
     q->attempts = 0;
     q->deadline = uv_now(e->loop) + e->o.timeout_ms * e->o.tries;
     server_spend(e, q->srv);
-    q->state = EQ_RETRYING;
-    udp_send_attempt(q);
+    udp_send_attempt(q); /* WAITING again, or DONE when the socket failed */
 }
 
 /* Judges a parsed reply (ownership taken) and ends the query with it, or
@@ -1015,18 +1027,15 @@ static void on_timer(uv_timer_t *t)
             q_fail(q, OBS_TIMEOUT);
             return;
         }
-        q->state = EQ_RETRYING;
         e->st.retries++;
         server_spend(e, q->srv);
-        udp_send_attempt(q);
+        udp_send_attempt(q); /* WAITING again, or DONE when the socket failed */
         return;
     }
     case EQ_TCP:
         q_fail(q, OBS_TIMEOUT);
         return;
     case EQ_QUEUED:
-    case EQ_SENDING:
-    case EQ_RETRYING:
     case EQ_DONE:
         return; /* no timer runs in these states */
     }
@@ -1040,7 +1049,7 @@ static void q_start(struct equery *q)
     e->st.inflight++;
     if (e->st.inflight > e->st.inflight_max)
         e->st.inflight_max = e->st.inflight;
-    q->state = EQ_SENDING;
+    /* QUEUED until q_start_udp() or q_start_tcp() says otherwise */
     if (uv_timer_init(e->loop, &q->timer) != 0) {
         q_fail(q, OBS_UNREACHABLE);
         return;

@@ -117,7 +117,15 @@ static void schedule_next(struct run *run)
         run_close(run);
         return;
     }
-    uv_timer_start(&run->timer, next_timer, wait, 0);
+    int rc = uv_timer_start(&run->timer, next_timer, wait, 0);
+    if (rc != 0) {
+        /* the timer is open and has a callback: this cannot fail; if it did,
+         * the watch would end silently, so say why */
+        fprintf(stderr, "dnsprop %s: cannot schedule the next round: %s\n", run->cmd,
+                dp_strerror(rc));
+        run->last_exit = DP_EXIT_UNKNOWN;
+        run_close(run);
+    }
 }
 
 static void round_done(struct round *r, void *arg)
@@ -312,13 +320,23 @@ int run_rounds(uv_loop_t *loop, const struct run_opts *o, struct run_setup *setu
         return DP_EXIT_UNKNOWN;
     }
     if (watch) {
-        uv_signal_start(&run.sigint, on_signal, SIGINT);
-        uv_signal_start(&run.sigterm, on_signal, SIGTERM);
+        /* a watch that could not be stopped cleanly by a signal would lose
+         * the round under way: refuse to start it */
+        rc = uv_signal_start(&run.sigint, on_signal, SIGINT);
+        if (rc == 0)
+            rc = uv_signal_start(&run.sigterm, on_signal, SIGTERM);
+        if (rc != 0) {
+            fprintf(stderr, "dnsprop %s: cannot catch SIGINT and SIGTERM: %s\n", cmd,
+                    dp_strerror(rc));
+            run_close(&run);
+            uv_run(loop, UV_RUN_DEFAULT);
+            obslog_close(run.log);
+            return DP_EXIT_UNKNOWN;
+        }
     }
-    if (run.tty) {
-        uv_timer_start(&run.ticker, progress_tick, 250, 250);
+    /* the live line is a nicety: without its timer the rounds still run */
+    if (run.tty && uv_timer_start(&run.ticker, progress_tick, 250, 250) == 0)
         uv_unref((uv_handle_t *)&run.ticker);
-    }
     start_round(&run);
     uv_run(loop, UV_RUN_DEFAULT);
     run_close(&run);

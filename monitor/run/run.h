@@ -42,8 +42,10 @@ typedef void (*round_done_cb)(struct round *r, void *arg);
 
 /* Starts round `number`: discovery (when cfg->authority is NULL), then every
  * check's questions to every server, then the MX targets. `done` runs once,
- * from the loop, when every answer is in; then round_rows() gives the rows.
- * Returns 0, or a negative code when nothing could be asked (no round). */
+ * from a zero-delay timer of the round's own after every answer is in (never
+ * from inside round_start() or an engine callback), and may call
+ * round_free(); round_rows() gives the rows. Returns 0, or a negative code
+ * when nothing could be asked (no round: *out is NULL). */
 int round_start(uv_loop_t *loop, struct engine *engine, const struct round_cfg *cfg,
                 uint32_t number, round_done_cb done, void *arg, struct round **out);
 /* The rows, ordered by domain, check, question, server; valid until
@@ -52,6 +54,9 @@ int round_start(uv_loop_t *loop, struct engine *engine, const struct round_cfg *
 int round_rows(const struct round *r, const struct obs **rows, size_t *n);
 /* Queries answered and submitted so far (for a progress line). */
 void round_progress(const struct round *r, size_t *done, size_t *total);
+/* Frees the round: only after `done` ran (or from it). Everything goes at
+ * once but the struct, which goes in its timer's close callback: run the
+ * loop before uv_loop_close(). NULL is accepted. */
 void round_free(struct round *r);
 
 /* ---- check, watch and demo runs (monitor/run/options.c, setup.c, run.c) ---- */

@@ -535,13 +535,19 @@ static int fake_start(struct fake *f, uv_loop_t *loop, enum fake_mode mode)
         struct sockaddr_in a;
         int namelen = sizeof a;
         uv_ip4_addr("127.0.0.1", 0, &a);
-        uv_udp_init(loop, &f->udp);
+        int rc = uv_udp_init(loop, &f->udp);
+        if (rc != 0)
+            return rc;
         f->udp.data = f;
-        uv_udp_bind(&f->udp, (const struct sockaddr *)&a, 0);
-        uv_udp_getsockname(&f->udp, (struct sockaddr *)&a, &namelen);
-        uv_tcp_init(loop, &f->tcp);
+        rc = uv_tcp_init(loop, &f->tcp);
+        if (rc != 0) {
+            uv_close((uv_handle_t *)&f->udp, NULL);
+            return rc;
+        }
         f->tcp.data = f;
-        if (uv_tcp_bind(&f->tcp, (const struct sockaddr *)&a, 0) == 0 &&
+        if (uv_udp_bind(&f->udp, (const struct sockaddr *)&a, 0) == 0 &&
+            uv_udp_getsockname(&f->udp, (struct sockaddr *)&a, &namelen) == 0 &&
+            uv_tcp_bind(&f->tcp, (const struct sockaddr *)&a, 0) == 0 &&
             uv_listen((uv_stream_t *)&f->tcp, 128, fake_accept) == 0) {
             f->addr = a;
             f->port = ntohs(a.sin_port);
@@ -556,16 +562,19 @@ static int fake_start(struct fake *f, uv_loop_t *loop, enum fake_mode mode)
         return UV_EADDRINUSE;
     int big = 4 << 20;
     uv_recv_buffer_size((uv_handle_t *)&f->udp, &big);
-    uv_udp_recv_start(&f->udp, fake_udp_alloc, fake_udp_recv);
+    /* from here on every handle opens or the test fails: fake_stop closes them all */
+    if (uv_udp_recv_start(&f->udp, fake_udp_alloc, fake_udp_recv) != 0 ||
+        uv_udp_init(loop, &f->other) != 0)
+        abort();
     struct sockaddr_in any;
     uv_ip4_addr("127.0.0.1", 0, &any);
-    uv_udp_init(loop, &f->other);
     f->other.data = f;
-    uv_udp_bind(&f->other, (const struct sockaddr *)&any, 0);
-    uv_timer_init(loop, &f->hold_timer);
+    if (uv_udp_bind(&f->other, (const struct sockaddr *)&any, 0) != 0 ||
+        uv_timer_init(loop, &f->hold_timer) != 0)
+        abort();
     f->hold_timer.data = f;
-    if (mode == FAKE_HOLD)
-        uv_timer_start(&f->hold_timer, fake_hold_flush, 20, 20);
+    if (mode == FAKE_HOLD && uv_timer_start(&f->hold_timer, fake_hold_flush, 20, 20) != 0)
+        abort();
     return 0;
 }
 

@@ -333,6 +333,24 @@ static void test_mx_read(void **state)
     expect_mx("10  a.", DP_EINPUT, 0, NULL);
     expect_mx("10 a. b.", DP_EINPUT, 0, NULL);
     expect_mx("", DP_EINPUT, 0, NULL);
+    /* the host as the reports read any log's row: after the first space */
+    static const struct {
+        const char *rec, *host;
+    } loose[] = {
+        {"10 mx.example.", "mx.example."},
+        {"mx.example.", "mx.example."},
+        {"x a b", "a b"},
+        {"10 ", ""},
+        {"", ""},
+        {" a", "a"},
+    };
+    for (size_t i = 0; i < sizeof loose / sizeof loose[0]; i++) {
+        struct answer_rec r = {loose[i].rec, strlen(loose[i].rec)};
+        struct answer_rec h = answer_mx_host(&r);
+        assert_int_equal(h.len, strlen(loose[i].host));
+        assert_memory_equal(h.s, loose[i].host, h.len);
+        assert_ptr_equal(h.s + h.len, r.s + r.len);
+    }
     /* the record is a slice: what follows it is not read */
     struct answer_rec rec = {"5 a.example. | 7 b.", strlen("5 a.example.")}, h;
     uint16_t p;

@@ -129,6 +129,15 @@ static void test_mx_targets(void **state)
     assert_int_equal(check_mx_targets("70000 a.", &t, &n, &null_mx), DP_EINPUT);
     assert_int_equal(check_mx_targets("0 a. | ", &t, &n, &null_mx), DP_EINPUT);
     assert_int_equal(check_mx_targets("0", &t, &n, &null_mx), DP_EINPUT);
+
+    /* names are split on " | " alone: ldns leaves a '"' in a name as it is,
+     * and the reports read such a target the same way */
+    assert_int_equal(check_mx_targets("10 a\"b.example. | 20 [192.0.2.1].", &t, &n, &null_mx), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(t[0].host, "a\"b.example.");
+    assert_false(t[0].is_ip);
+    assert_true(t[1].is_ip); /* an address literal is an address, here and in the reports */
+    free(t);
 }
 
 static void expect_view(enum check_id c, const char *in, const char *want)

@@ -1,5 +1,5 @@
 /* Unit tests for the CSV writer and reader (reports/csv.c) and the
- * observation row format (reports/obslog.c). */
+ * observation row format (reports/row.c). */
 #define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>

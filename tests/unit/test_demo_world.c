@@ -197,9 +197,9 @@ static void sleep_ms(uv_loop_t *loop, uint64_t ms)
 {
     uv_timer_t t;
     bool fired = false;
-    uv_timer_init(loop, &t);
+    assert_int_equal(uv_timer_init(loop, &t), 0);
     t.data = &fired;
-    uv_timer_start(&t, c_timeout_flag, ms, 0);
+    assert_int_equal(uv_timer_start(&t, c_timeout_flag, ms, 0), 0);
     while (!fired)
         uv_run(loop, UV_RUN_ONCE);
     uv_close((uv_handle_t *)&t, NULL);

@@ -121,11 +121,30 @@ static void test_any(void **state)
     assert_int_equal(dnsname_normalize("contoso.com", small, sizeof small, &why), DP_EINPUT);
 }
 
+/* target-is-ip: one rule for the live check and the reports */
+static void test_ip_literal(void **state)
+{
+    (void)state;
+    assert_true(dnsname_is_ip_literal("192.0.2.1"));
+    assert_true(dnsname_is_ip_literal("192.0.2.1."));
+    assert_true(dnsname_is_ip_literal("2001:db8::1."));
+    assert_true(dnsname_is_ip_literal("[192.0.2.1]"));
+    assert_false(dnsname_is_ip_literal("mail.contoso.com."));
+    assert_false(dnsname_is_ip_literal("192.0.2.1.example."));
+    assert_false(dnsname_is_ip_literal(""));
+    assert_false(dnsname_is_ip_literal("."));
+    char longname[300];
+    memset(longname, '1', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    assert_false(dnsname_is_ip_literal(longname));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain),  cmocka_unit_test(test_idn), cmocka_unit_test(test_lengths),
-        cmocka_unit_test(test_shapes), cmocka_unit_test(test_any),
+        cmocka_unit_test(test_plain),   cmocka_unit_test(test_idn),
+        cmocka_unit_test(test_lengths), cmocka_unit_test(test_shapes),
+        cmocka_unit_test(test_any),     cmocka_unit_test(test_ip_literal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

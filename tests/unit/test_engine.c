@@ -74,9 +74,9 @@ static void run_init(struct run *r, enum fake_mode mode, const struct engine_opt
     assert_int_equal(uv_loop_init(&r->loop), 0);
     assert_int_equal(fake_start(&r->f, &r->loop, mode), 0);
     assert_int_equal(engine_new(&r->loop, o, &r->e), 0);
-    uv_timer_init(&r->loop, &r->guard);
+    assert_int_equal(uv_timer_init(&r->loop, &r->guard), 0);
     r->guard.data = r;
-    uv_timer_start(&r->guard, on_guard, GUARD_MS, 0);
+    assert_int_equal(uv_timer_start(&r->guard, on_guard, GUARD_MS, 0), 0);
     uv_unref((uv_handle_t *)&r->guard);
     r->t0_ms = now_ms();
 }
@@ -1119,9 +1119,9 @@ static void test_close_outstanding(void **state)
         r.expect++;
     }
     uv_timer_t t;
-    uv_timer_init(&r.loop, &t);
+    assert_int_equal(uv_timer_init(&r.loop, &t), 0);
     t.data = &r;
-    uv_timer_start(&t, on_close_timer, 50, 0);
+    assert_int_equal(uv_timer_start(&t, on_close_timer, 50, 0), 0);
     run_wait(&r);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(s[i].calls, 1);

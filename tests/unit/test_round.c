@@ -246,12 +246,91 @@ static void test_many_domains(void **state)
     free(doms);
 }
 
+/* The caller's callback may free the round and close the engine, as run.c
+ * does: the round ends from its own timer, never from inside round_start()
+ * or an engine callback, so nothing of it is used after (ASan would say so),
+ * and the loop closes with no handle left. */
+struct freeing {
+    struct fixture *f;
+    bool starting; /* round_start() is under way */
+    unsigned calls;
+    size_t nrows;
+    char first_answer[64];
+};
+
+static void done_and_free(struct round *r, void *arg)
+{
+    struct freeing *fr = arg;
+    assert_false(fr->starting);
+    fr->calls++;
+    const struct obs *rows;
+    assert_int_equal(round_rows(r, &rows, &fr->nrows), 0);
+    assert_true(fr->nrows > 0);
+    snprintf(fr->first_answer, sizeof fr->first_answer, "%s", rows[0].answer);
+    round_free(r);
+    fr->f->round = NULL;
+    engine_close(fr->f->engine);
+    fr->f->round_done = true;
+}
+
+static void test_done_frees_round(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"plain1"};
+    struct fixture f;
+    fixture_start(&f, names, 1);
+    char err[256];
+    assert_int_equal(check_plan_parse_checks(&f.plan, "mx", err, sizeof err), 0);
+    struct round_domain dom = {.name = "contoso.test", .profile = PROFILE_NONE, .plan = &f.plan};
+    f.cfg = (struct round_cfg){.domains = &dom,
+                               .ndomains = 1,
+                               .resolvers = &f.resolvers,
+                               .authority = &f.authority,
+                               .vantage = "test"};
+    struct freeing fr = {.f = &f, .starting = true};
+    assert_int_equal(round_start(&f.loop, f.engine, &f.cfg, 1, done_and_free, &fr, &f.round), 0);
+    fr.starting = false;
+    assert_int_equal(fr.calls, 0);
+    while (!f.round_done)
+        uv_run(&f.loop, UV_RUN_ONCE);
+    /* the loop runs on: the callback ran once, and no second time */
+    demo_world_close(f.world);
+    uv_run(&f.loop, UV_RUN_DEFAULT);
+    assert_int_equal(fr.calls, 1);
+    assert_int_equal(fr.nrows, 1 + 2 + 1); /* plain1: MX, A, AAAA; auth: MX */
+    assert_string_equal(fr.first_answer, "10 mail.contoso.test.");
+    assert_int_equal(uv_loop_close(&f.loop), 0);
+    rlist_deinit(&f.resolvers);
+    rlist_deinit(&f.authority);
+    check_plan_deinit(&f.plan);
+}
+
+/* A round that cannot start (no domains) leaves no round and no handle: the
+ * loop still closes. */
+static void test_start_fails(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"plain1"};
+    struct fixture f;
+    fixture_start(&f, names, 1);
+    f.cfg = (struct round_cfg){.domains = NULL,
+                               .ndomains = 0,
+                               .resolvers = &f.resolvers,
+                               .authority = &f.authority,
+                               .vantage = "test"};
+    f.round = (struct round *)&f; /* round_start must clear it */
+    assert_int_equal(round_start(&f.loop, f.engine, &f.cfg, 1, done, &f, &f.round), DP_EINPUT);
+    assert_null(f.round);
+    fixture_stop(&f);
+    assert_false(f.round_done);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_one_domain),
-        cmocka_unit_test(test_expect_and_stale),
-        cmocka_unit_test(test_many_domains),
+        cmocka_unit_test(test_one_domain),   cmocka_unit_test(test_expect_and_stale),
+        cmocka_unit_test(test_many_domains), cmocka_unit_test(test_done_frees_round),
+        cmocka_unit_test(test_start_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
