@@ -89,7 +89,7 @@ awk -v r="$r_secs" -v rc="$r_cpu" -v m="$m_secs" -v mc="$m_cpu" -v n="$n" -v mk=
     -v g="$g_secs" -v gk="$g_kib" -v runs="$runs" 'BEGIN {
   printf "dnsprop merge of 2 x %d rows into an empty folder, best of %d: %.2f s, %.0f rows/s, peak %.1f MiB (target >= 1000000 rows/s): %s\n",
          n / 2, runs, m, n / m, mk / 1024, (n / m >= 1000000) ? "PASS" : "MISS"
-  printf "  (CPU time %.2f s over its two threads: %.0f rows per CPU second; the wall clock counts the machine'"'"'s load too)\n", mc, n / mc
+  printf "  (CPU time %.2f s over its threads: %.0f rows per CPU second; the wall clock counts the machine'"'"'s load too)\n", mc, n / mc
   printf "reference: dnsprop report of the merged log, best of %d: %.2f s (CPU %.2f s); merge/report: %.2fx the wall, %.2fx the CPU\n", runs, r, rc, m / r, mc / rc
   printf "the same merge again (nothing new): %.2f s, peak %.1f MiB\n", a, ak / 1024
   printf "after one source grew by 168 rows: %.2f s, peak %.1f MiB\n", g, gk / 1024

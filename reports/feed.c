@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REP__FEED_BATCHES 8
-#define BATCH_ROWS        256
-#define BATCH_TEXT        (64u << 10) /* grown for a longer row */
+#define REP__FEED_BATCHES 16
+#define BATCH_ROWS        512
+#define BATCH_TEXT        (128u << 10) /* grown for a longer row */
 
 struct batch {
     struct obs *rows; /* owned: BATCH_ROWS; their strings point into text */

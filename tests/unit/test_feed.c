@@ -127,10 +127,10 @@ static void test_feed_same_as_direct(void **state)
         struct rep_agg *a = rep__agg_new(), *b = rep__agg_new();
         assert_non_null(a);
         assert_non_null(b);
-        /* many more rows than the ring holds (8 x 256): the reader waits */
-        feed_all(thread, a, b, 60u * 200);
+        /* more than twice the rows the ring holds (16 x 512): the reader waits */
+        feed_all(thread, a, b, 60u * 300);
         assert_int_equal(a->nvans, 2);
-        assert_int_equal(a->last_round, 100);
+        assert_int_equal(a->last_round, 150);
         assert_same_agg(a, b);
         rep__agg_free(a);
         rep__agg_free(b);
