@@ -8,6 +8,8 @@
 # /usr/bin/time -v, and its answered queries per second are compared with
 # dnsperf's. The same command with 10,000 domains gives the time per domain
 # at a tenth of the size: the two must be within 1.5x (linear growth).
+# The next round in the same folder (the first round's state loaded beside
+# it) is run too, for its memory.
 # Targets: >= 0.6 x dnsperf, 0 answers lost, peak memory <= 256 MiB, time
 # per domain at 100,000 <= 1.5 x that at 10,000.
 # Usage: bench/bench_check.sh BUILD_DIR   (knotd runs as the current user)
@@ -66,9 +68,11 @@ port=$KNOT_PORT
 echo "knotd $KNOT_PID on 127.0.0.1:$port, $N domains, $((3 * N)) records"
 
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-# check FILE DIR: one dnsprop check round, timed; sets secs, kib, answered
+# check FILE DIR [again]: one dnsprop check round, timed, in a new folder (with
+# "again": the next round in the folder as it is); sets secs, kib, answered
+# (the log's answered rows, every round in it)
 check() {
-  rm -rf "$2"
+  [ "${3:-}" = again ] || rm -rf "$2"
   $pin /usr/bin/time -v -o "$T/time.txt" "$dnsprop" check --domains "$1" --checks mx \
     --resolvers "127.0.0.1:$port" --authority none --rate 0 --dir "$2" > "$T/status.txt" 2> "$T/check.err"
   local rc=$?
@@ -96,13 +100,19 @@ for i in $(seq "$RUNS"); do
   [ "$kib" -gt "$peak" ] && peak=$kib
   [ "$lines" = 1 ] || status_lines=$lines
   big_kib=$kib
+  # the next round in the same folder: the earlier round's state is loaded
+  # beside it, which is where memory peaked before (issue #13)
+  check "$T/domains" "$T/big" again
+  [ "$kib" -gt "$peak" ] && peak=$kib
+  lost=$((lost + 6 * N - answered - big_lost))
+  again_kib=$kib
 
   check "$T/domains.small" "$T/small"
   echo "$secs" >> "$T/small.s"
   lost=$((lost + 3 * SMALL - answered))
-  printf 'run %d: dnsperf %.0f q/s (lost %s); dnsprop check %d domains %.2f s, %.0f answered q/s, peak %.1f MiB (lost %d); %d domains %.2f s, peak %.1f MiB\n' \
+  printf 'run %d: dnsperf %.0f q/s (lost %s); dnsprop check %d domains %.2f s, %.0f answered q/s, peak %.1f MiB (lost %d), its next round peak %.1f MiB; %d domains %.2f s, peak %.1f MiB\n' \
     "$i" "$dp_qps" "$dp_lost" "$N" "$(tail -1 "$T/big.s")" "$(awk -v s="$(tail -1 "$T/big.s")" -v n=$((3 * N - big_lost)) 'BEGIN { print n / s }')" \
-    "$(awk -v k="$big_kib" 'BEGIN { print k / 1024 }')" "$big_lost" "$SMALL" "$secs" "$(awk -v k="$kib" 'BEGIN { print k / 1024 }')"
+    "$(awk -v k="$big_kib" 'BEGIN { print k / 1024 }')" "$big_lost" "$(awk -v k="$again_kib" 'BEGIN { print k / 1024 }')" "$SMALL" "$secs" "$(awk -v k="$kib" 'BEGIN { print k / 1024 }')"
 done
 echo "status line at $N domains ($(wc -l < "$T/status.txt") line): $(cut -c1-160 "$T/status.txt")..."
 dp=$(median < "$T/dp.qps")
@@ -115,7 +125,7 @@ awk -v dp="$dp" -v big="$big" -v small="$small" -v n="$N" -v m="$SMALL" -v lost=
   printf "medians of %d runs: dnsperf %.0f q/s; dnsprop check %.0f answered q/s for the whole process\n", runs, dp, qps
   printf "dnsprop/dnsperf: %.2f (target >= 0.6): %s\n", ratio, (ratio >= 0.6) ? "PASS" : "MISS"
   printf "answers lost in all runs: %d (target 0): %s\n", lost, (lost == 0) ? "PASS" : "MISS"
-  printf "peak memory at %d domains: %.1f MiB (target <= 256 MiB): %s\n", n, peak / 1024, (peak <= 262144) ? "PASS" : "MISS"
+  printf "peak memory at %d domains, first or next round: %.1f MiB (target <= 256 MiB): %s\n", n, peak / 1024, (peak <= 262144) ? "PASS" : "MISS"
   printf "time per domain: %.1f us at %d, %.1f us at %d: %.2fx (target <= 1.5x): %s\n", per_small, m, per_big, n, growth, (growth <= 1.5) ? "PASS" : "MISS"
   if (lines != 0) printf "status line: %d lines, not one: MISS\n", lines
   bad = (ratio < 0.6) || (lost != 0) || (peak > 262144) || (lines != 0)

@@ -20,41 +20,58 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/dnsprop-bench.XXXXXX")
 trap 'bench_knot_stop; rm -rf "$W"' EXIT
 
 now() { date +%s.%N; }
-# timed CMD...: runs CMD under /usr/bin/time -v; sets secs and kib
+# timed CMD...: runs CMD under /usr/bin/time -v; sets secs (wall), cpu
+# (user + sys) and kib (peak RSS)
 timed() {
   /usr/bin/time -v -o "$W/time.txt" "$@" >/dev/null
   secs=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$W/time.txt")
+  cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u + s}' "$W/time.txt")
   kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/time.txt")
 }
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+# The machine may be shared: wall time then mostly measures waiting. Each
+# `dnsprop report` (a rebuild: it never starts from .state) runs RUNS times
+# and the fastest wall and the smallest CPU time are kept; both are printed,
+# and the verdict is the target's own, on wall time.
+runs=${BENCH_RUNS:-3}
+# shape NAME DIR ROWS: times `dnsprop report` and an mlr group-by on DIR
+shape() {
+  local name=$1 dir=$2 n=$3 best_s= best_c= peak=0
+  for i in $(seq "$runs"); do
+    timed "$dnsprop" report --dir "$dir"
+    best_s=$(awk -v a="$secs" -v b="${best_s:-$secs}" 'BEGIN {print (a < b) ? a : b}')
+    best_c=$(awk -v a="$cpu" -v b="${best_c:-$cpu}" 'BEGIN {print (a < b) ? a : b}')
+    [ "$kib" -gt "$peak" ] && peak=$kib
+  done
+  timed mlr --icsv --ocsv stats1 -a count,max,mean -f round,latency_ms -g domain,check,server \
+    "$dir/observations.csv"
+  awk -v name="$name" -v r="$best_s" -v c="$best_c" -v n="$n" -v rk="$peak" -v m="$secs" \
+    -v mc="$cpu" -v mk="$kib" -v runs="$runs" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+    ok = n / r >= 1000000 && rk <= 65536
+    printf "dnsprop report, %s (%d rows), best of %d: %.2f s wall, %.0f rows/s; %.2f s CPU, %.0f rows per CPU-second; peak %.1f MiB  (target >= 1000000 rows/s, <= 64 MiB): %s\n",
+           name, n, runs, r, n / r, c, n / c, rk / 1024, ok ? "PASS" : "MISS"
+    printf "  mlr stats1 group-by: %.2f s wall, %.2f s CPU, peak %.1f MiB; dnsprop is %.1fx faster (wall), %.1fx (CPU)\n",
+           m, mc, mk / 1024, m / r, mc / c
+    if (r > 1.5 * c)
+      printf "  the machine was busy (load %s): wall %.1fx the CPU time\n", load, r / c
+    exit ok ? 0 : 1
+  }' || miss=1
+}
+miss=0
 
 mkdir -p "$W/big"
 echo "generating $rows rows..."
 awk -v rows="$rows" -f "$here/genlog.awk" > "$W/big/observations.csv"
 size=$(stat -c %s "$W/big/observations.csv")
 echo "log: $rows rows, $((size / 1048576)) MiB"
-
-timed "$dnsprop" report --dir "$W/big"
-r_secs=$secs; r_kib=$kib
-timed mlr --icsv --ocsv stats1 -a count,max,mean -f round,latency_ms -g domain,check,server \
-  "$W/big/observations.csv"
-m_secs=$secs; m_kib=$kib
-awk -v r="$r_secs" -v m="$m_secs" -v n="$rows" -v rk="$r_kib" -v mk="$m_kib" 'BEGIN {
-  printf "dnsprop report: %.2f s, %.0f rows/s, peak %.1f MiB  (target >= 1000000 rows/s, < 64 MiB): %s\n",
-         r, n / r, rk / 1024, (n / r >= 1000000 && rk < 65536) ? "PASS" : "MISS"
-  printf "mlr stats1 group-by: %.2f s, peak %.1f MiB; dnsprop is %.1fx faster\n", m, mk / 1024, m / r
-}'
+shape "several rows per group (genlog.awk)" "$W/big" "$rows"
 
 # the other shape: every group a single row (100 domains x 20 resolvers x
 # 1,000 rounds, mx only), where finishing the groups weighs most per row
 mkdir -p "$W/single"
 awk -v rounds=$((rows / 2000)) -f "$here/genlog_single.awk" > "$W/single/observations.csv"
 srows=$(($(wc -l < "$W/single/observations.csv") - 1))
-timed "$dnsprop" report --dir "$W/single"
-awk -v r="$secs" -v n="$srows" -v rk="$kib" 'BEGIN {
-  printf "dnsprop report, one row per group (%d rows): %.2f s, %.0f rows/s, peak %.1f MiB  (target >= 1000000 rows/s, < 64 MiB): %s\n",
-         n, r, n / r, rk / 1024, (n / r >= 1000000 && rk < 65536) ? "PASS" : "MISS"
-}'
+shape "one row per group (genlog_single.awk)" "$W/single" "$srows"
 rm -rf "$W/single"
 
 # cron: one round (3360 rows) appended and refreshed, 2M rows already there
@@ -127,3 +144,5 @@ awk -v b="$(cat "$W/cbig.t")" -v e="$(cat "$W/cempty.t")" -v n="$rows" 'BEGIN {
   printf "cron dnsprop check: %.1f ms with %d rows in the log, %.1f ms on an empty log: %.2fx (target <= 1.2x): %s\n",
          b * 1000, n, e * 1000, b / e, (b / e <= 1.2) ? "PASS" : "MISS"
 }'
+[ "$miss" = 0 ] || echo "bench_report: dnsprop report below target (see MISS above)"
+exit "$miss"

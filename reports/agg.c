@@ -131,13 +131,6 @@ int rep__map_put(struct rep_map *m, uint64_t key, uint32_t val)
     return 0;
 }
 
-static void map_clear(struct rep_map *m)
-{
-    if (m->nslots)
-        memset(m->vals, 0, m->nslots * sizeof *m->vals);
-    m->n = 0;
-}
-
 static void map_free(struct rep_map *m)
 {
     free(m->keys);
@@ -170,6 +163,7 @@ struct row {
     uint32_t next;                 /* next row of the same group + 1, 0 = last */
     uint8_t status, match;
     bool ede_stale; /* EDE 3 (Stale Answer, RFC 8914) in the reply */
+    bool prim;      /* its qtype is the check's own (or the check is unknown) */
 };
 
 struct grp {
@@ -177,6 +171,8 @@ struct grp {
     uint32_t first, last; /* rows + 1 */
     uint32_t next_in_dc;  /* next group of the same dcv + 1 */
     int64_t min_time;
+    uint32_t nrows; /* rows in it */
+    bool ans_same;  /* finish_group: its current_answer is the one of the dcs's last group */
 };
 
 struct open {
@@ -186,24 +182,59 @@ struct open {
     uint32_t ngrps, capgrps;
     char *text;
     size_t ntext, captext;
-    struct rep_map grpmap; /* dcs index -> group */
-    uint32_t *touched;     /* dcv indices in order of their first group */
+    uint32_t *touched; /* dcv indices in order of their first group */
     uint32_t ntouched, captouched;
+
+    /* Caches of this file, never saved (a state loaded from DIR/.state
+     * starts without them): each is looked up the slow way when it has no
+     * entry, and each entry, once made, stays true for the life of the agg.
+     * Per rep_dcs index (capcache of them, 0 = not known yet): */
+    uint32_t *dcs_skey; /* rep__server_key of it + 1 */
+    uint32_t *dcs_mx;   /* its rep_mx + 1 */
+    uint32_t *dcs_grp;  /* its group in the open round + 1, true when that group's dcs is it */
+    uint32_t *dcs_next; /* the rep_dcs of the row that last followed a row of it + 1 */
+    /* 1 + the match of the lone row (status ok, an answer) its MX entry
+     * was last drawn from; 0 when it was drawn from anything else */
+    uint32_t *dcs_solo;
+    uint32_t *dcs_nrows; /* rows in its last finished group */
+    uint32_t capcache;
+    bool rekeyed;     /* a dcs changed address (see rep__agg_add): dcs_solo is not used */
+    uint8_t *dc_kind; /* per rep_dc: index in primary_map + 1, 0 not known yet */
+    uint32_t capkind;
+    /* the previous row's vantage, (domain, check), (domain, check,
+     * vantage), server and site: + 1, 0 none */
+    uint32_t last_van, last_dc, last_dcv, last_dcs, last_site;
+
+    /* scratch, reused by every group */
+    struct csvw sb; /* a current_answer or an MX host list being built */
+    char *hbuf;     /* a copy of an MX answer, split in place */
+    size_t caphbuf;
+    char **hv; /* its hosts */
+    size_t caphv;
 };
 
-static uint32_t put_text(struct open *op, const char *s, size_t len)
+/* Makes room for n more bytes of text (offsets stay below UINT32_MAX).
+ * 0 or DP_ENOMEM. */
+static int text_room(struct open *op, size_t n)
 {
-    if (op->ntext + len + 1 > op->captext) {
+    if (op->ntext + n > UINT32_MAX)
+        return DP_ENOMEM;
+    if (op->ntext + n > op->captext) {
         size_t cap = op->captext ? op->captext : 65536;
-        while (op->ntext + len + 1 > cap)
+        while (op->ntext + n > cap)
             cap *= 2;
         char *b = realloc(op->text, cap);
         if (b == NULL)
-            return UINT32_MAX;
+            return DP_ENOMEM;
         op->text = b;
         op->captext = cap;
     }
-    if (op->ntext + len + 1 > UINT32_MAX)
+    return 0;
+}
+
+static uint32_t put_text(struct open *op, const char *s, size_t len)
+{
+    if (text_room(op, len + 1) != 0)
         return UINT32_MAX;
     uint32_t off = (uint32_t)op->ntext;
     memcpy(op->text + off, s, len);
@@ -236,7 +267,16 @@ void rep__agg_free(struct rep_agg *a)
         free(op->grps);
         free(op->text);
         free(op->touched);
-        map_free(&op->grpmap);
+        free(op->dcs_skey);
+        free(op->dcs_mx);
+        free(op->dcs_grp);
+        free(op->dcs_next);
+        free(op->dcs_solo);
+        free(op->dcs_nrows);
+        free(op->dc_kind);
+        csvw_deinit(&op->sb);
+        free(op->hbuf);
+        free(op->hv);
         free(op);
     }
     for (uint32_t i = 0; i < a->ndcss; i++)
@@ -284,19 +324,87 @@ static bool answered(uint8_t status)
     return obs_status_answered((enum obs_status)status);
 }
 
-/* The qtype of a check's primary row; NULL for a check we do not know. */
-static const char *primary_qtype(const char *check)
+/* Each check and the qtype of its primary row. */
+static const char *const primary_map[][2] = {
+    {"mx", "MX"},      {"spf", "TXT"},       {"autodiscover", "CNAME"},
+    {"dkim", "CNAME"}, {"dmarc", "TXT"},     {"ns", "NS"},
+    {"soa", "SOA"},    {"a", "A"},           {"aaaa", "AAAA"},
+    {"txt", "TXT"},    {"delegation", "NS"},
+};
+#define NPRIMARY   (sizeof primary_map / sizeof primary_map[0])
+#define KIND_MX    0        /* primary_map index of "mx" */
+#define KIND_DELEG 10       /* of "delegation" */
+#define KIND_OTHER NPRIMARY /* a check we do not know */
+
+/* The primary_map index of a check, KIND_OTHER for one we do not know. */
+static uint32_t check_kind(const char *check)
 {
-    static const char *const map[][2] = {
-        {"mx", "MX"},      {"spf", "TXT"},       {"autodiscover", "CNAME"},
-        {"dkim", "CNAME"}, {"dmarc", "TXT"},     {"ns", "NS"},
-        {"soa", "SOA"},    {"a", "A"},           {"aaaa", "AAAA"},
-        {"txt", "TXT"},    {"delegation", "NS"},
-    };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(map[i][0], check) == 0)
-            return map[i][1];
-    return NULL;
+    uint32_t i = 0;
+    while (i < NPRIMARY && strcmp(primary_map[i][0], check) != 0)
+        i++;
+    return i;
+}
+
+/* check_kind of rep_dc ci, remembered (dc_kind). */
+static uint32_t dc_kind_slow(struct rep_agg *a, uint32_t ci)
+{
+    struct open *op = a->open;
+    uint32_t k = check_kind(a->str.s[a->dcs[ci].check]);
+    if (ci >= op->capkind) {
+        uint32_t cap = op->capkind ? op->capkind : 64;
+        while (cap <= ci && cap <= UINT32_MAX / 2)
+            cap *= 2;
+        uint8_t *b = cap > ci ? realloc(op->dc_kind, cap) : NULL;
+        if (b == NULL)
+            return k;
+        memset(b + op->capkind, 0, cap - op->capkind);
+        op->dc_kind = b;
+        op->capkind = cap;
+    }
+    op->dc_kind[ci] = (uint8_t)(k + 1);
+    return k;
+}
+
+/* check_kind of rep_dc ci. */
+static inline uint32_t dc_kind(struct rep_agg *a, uint32_t ci)
+{
+    const struct open *op = a->open;
+    if (ci < op->capkind && op->dc_kind[ci] != 0)
+        return op->dc_kind[ci] - 1u;
+    return dc_kind_slow(a, ci);
+}
+
+/* The qtype of the primary rows of rep_dc ci; NULL for a check we do not
+ * know (every row is primary). */
+static const char *dc_primary(struct rep_agg *a, uint32_t ci)
+{
+    uint32_t k = dc_kind(a, ci);
+    return k == KIND_OTHER ? NULL : primary_map[k][1];
+}
+
+/* Makes the per-rep_dcs caches of op hold index n (new entries 0). 0 or
+ * DP_ENOMEM. */
+static int cache_fit(struct open *op, uint32_t n)
+{
+    if (n < op->capcache)
+        return 0;
+    uint32_t cap = op->capcache ? op->capcache : 256;
+    while (cap <= n) {
+        if (cap > UINT32_MAX / 2)
+            return DP_ENOMEM;
+        cap *= 2;
+    }
+    uint32_t **arrs[] = {&op->dcs_skey, &op->dcs_mx,   &op->dcs_grp,
+                         &op->dcs_next, &op->dcs_solo, &op->dcs_nrows};
+    for (size_t i = 0; i < sizeof arrs / sizeof arrs[0]; i++) {
+        uint32_t *b = realloc(*arrs[i], (size_t)cap * sizeof *b);
+        if (b == NULL)
+            return DP_ENOMEM; /* those grown already keep their room: harmless */
+        memset(b + op->capcache, 0, (size_t)(cap - op->capcache) * sizeof *b);
+        *arrs[i] = b;
+    }
+    op->capcache = cap;
+    return 0;
 }
 
 static int cmp_cstr(const void *x, const void *y)
@@ -304,11 +412,24 @@ static int cmp_cstr(const void *x, const void *y)
     return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
-static void lower(char *s)
+/* ASCII lower case of n bytes, 8 at a time. */
+static void lower(char *s, size_t n)
 {
-    for (; *s; s++)
-        if (*s >= 'A' && *s <= 'Z')
-            *s = (char)(*s - 'A' + 'a');
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v, h;
+        memcpy(&v, s + i, 8);
+        h = v & ~highs; /* each byte's low 7 bits: the sums below never carry over */
+        uint64_t upper = (h + ones * (0x80 - 'A')) & ~(h + ones * (0x80 - 'Z' - 1)) & ~v & highs;
+        if (upper != 0) {
+            v ^= upper >> 2; /* 0x80 >> 2 is the case bit */
+            memcpy(s + i, &v, 8);
+        }
+    }
+    for (; i < n; i++)
+        if (s[i] >= 'A' && s[i] <= 'Z')
+            s[i] = (char)(s[i] - 'A' + 'a');
 }
 
 uint32_t rep__server_key(struct dp_strtab *t, uint32_t vantage, uint32_t server, uint32_t address)
@@ -331,27 +452,63 @@ uint32_t rep__server_key(struct dp_strtab *t, uint32_t vantage, uint32_t server,
     return id;
 }
 
+/* rep__server_key of rep_dcs si, remembered. UINT32_MAX: no memory. */
+static uint32_t dcs_server_key(struct rep_agg *a, uint32_t si)
+{
+    struct open *op = a->open;
+    if (si < op->capcache && op->dcs_skey[si] != 0)
+        return op->dcs_skey[si] - 1;
+    const struct rep_dcs *d = &a->dcss[si];
+    uint32_t k = rep__server_key(&a->str, a->vans[a->dcvs[d->dcv].van].name, d->server, d->address);
+    if (k != UINT32_MAX && cache_fit(op, si) == 0)
+        op->dcs_skey[si] = k + 1;
+    return k;
+}
+
+/* Makes *slot (owned, NULL none) hold s (len bytes), keeping *slot when
+ * it holds it already (*same then). 0 or DP_ENOMEM. */
+static int keep_text(const char *s, size_t len, char **slot, bool *same)
+{
+    *same = *slot != NULL && strncmp(*slot, s, len) == 0 && (*slot)[len] == '\0';
+    if (*same)
+        return 0;
+    char *b = malloc(len + 1);
+    if (b == NULL)
+        return DP_ENOMEM;
+    memcpy(b, s, len);
+    b[len] = '\0';
+    free(*slot);
+    *slot = b;
+    return 0;
+}
+
 /* The MX findings of one group whose primary row is `mx`. */
 static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct row *mx,
                     struct rep_dcs *d)
 {
     struct rep_dc *c = &a->dcs[d->dc];
     uint32_t van = a->dcvs[d->dcv].van;
-    uint32_t skey = rep__server_key(&a->str, a->vans[van].name, d->server, d->address);
-    if (skey == UINT32_MAX)
-        return DP_ENOMEM;
-    uint64_t key = ((uint64_t)c->dom << 32) | skey;
-    uint32_t i = rep__map_get(&a->mxmap, key);
-    int rc = 0;
+    uint32_t si = (uint32_t)(d - a->dcss);
+    uint32_t i = si < op->capcache && op->dcs_mx[si] != 0 ? op->dcs_mx[si] - 1 : UINT32_MAX;
     if (i == UINT32_MAX) {
-        if (REP_GROW(a, mxs) != 0 || rep__map_put(&a->mxmap, key, a->nmxs) != 0)
+        uint32_t skey = dcs_server_key(a, si);
+        if (skey == UINT32_MAX)
             return DP_ENOMEM;
-        i = a->nmxs++;
-        memset(&a->mxs[i], 0, sizeof a->mxs[i]);
-        a->mxs[i].dom = c->dom;
-        a->mxs[i].dc = d->dc;
-        a->mxs[i].van = van;
-        a->mxs[i].server = d->server;
+        uint64_t key = ((uint64_t)c->dom << 32) | skey;
+        i = rep__map_get(&a->mxmap, key);
+        if (i == UINT32_MAX) {
+            if (REP_GROW(a, mxs) != 0 || rep__map_put(&a->mxmap, key, a->nmxs) != 0)
+                return DP_ENOMEM;
+            i = a->nmxs++;
+            memset(&a->mxs[i], 0, sizeof a->mxs[i]);
+            a->mxs[i].dom = c->dom;
+            a->mxs[i].dc = d->dc;
+            a->mxs[i].van = van;
+            a->mxs[i].server = d->server;
+        }
+        if (cache_fit(op, si) != 0)
+            return DP_ENOMEM;
+        op->dcs_mx[si] = i + 1;
     }
     struct rep_mx *m = &a->mxs[i];
     m->address = d->address;
@@ -359,56 +516,67 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
     m->round = a->open_round;
     m->time = g->min_time;
     m->failed = !answered(mx->status);
+    /* a lone row with the same answer and match as the one the entry was
+     * drawn from last: the same hosts and findings */
+    bool solo = g->first == g->last && mx->status == OBS_OK && op->text[mx->answer] != '\0';
+    uint32_t solo_key = solo ? 1u + mx->match : 0;
+    if (solo && g->ans_same && !op->rekeyed && op->dcs_solo[si] == solo_key)
+        return 0;
+    op->dcs_solo[si] = 0;
     m->count = 0;
     m->flags = 0;
-    free(m->hosts);
+    /* the host list of the previous round, kept when it is the same */
+    char *old = m->hosts;
     m->hosts = NULL;
     if (m->failed)
-        return 0;
+        goto none;
     const char *ans = op->text + mx->answer;
     if (mx->status != OBS_OK || ans[0] == '\0') {
         m->flags |= REP_MX_NONE;
-        return 0;
+        goto none;
     }
     if (mx->match == OBS_MATCH_NO)
         m->flags |= REP_MX_MISMATCH;
     /* split "PREF HOST | PREF HOST": each host NUL-terminated in a copy */
     size_t alen = strlen(ans), nh = 0;
     (void)answer_text_count(ans, 0, &nh);
-    char *copy = malloc(alen + 1);
-    char **hosts = calloc(nh, sizeof *hosts);
-    if (copy == NULL || hosts == NULL) {
-        rc = DP_ENOMEM;
-        goto out;
+    if (alen + 1 > op->caphbuf) {
+        char *b = realloc(op->hbuf, alen + 1);
+        if (b == NULL)
+            goto nomem;
+        op->hbuf = b;
+        op->caphbuf = alen + 1;
     }
+    if (nh > op->caphv) {
+        char **b = realloc(op->hv, nh * sizeof *b);
+        if (b == NULL)
+            goto nomem;
+        op->hv = b;
+        op->caphv = nh;
+    }
+    char *copy = op->hbuf, **hosts = op->hv;
     memcpy(copy, ans, alen + 1);
+    /* the hosts in lower case (what precedes each, the preference, and
+     * what is between them are not kept) */
+    lower(copy, alen);
     struct answer_text it;
     struct answer_rec rec;
-    size_t n = 0, total = 1;
+    size_t n = 0;
     answer_text_init(&it, ans, alen, 0);
     while (n < nh && answer_text_next(&it, &rec) == 1) {
         copy[(size_t)(rec.s - ans) + rec.len] = '\0';
         hosts[n] = copy + (answer_mx_host(&rec).s - ans);
-        lower(hosts[n]);
-        total += strlen(hosts[n]) + 3;
         n++;
     }
-    qsort(hosts, n, sizeof *hosts, cmp_cstr);
+    if (n > 1)
+        qsort(hosts, n, sizeof *hosts, cmp_cstr);
     m->count = (uint32_t)n;
-    m->hosts = malloc(total);
-    if (m->hosts == NULL) {
-        rc = DP_ENOMEM;
-        goto out;
-    }
-    size_t o = 0;
+    struct csvw *w = &op->sb; /* the joined list */
+    csvw_clear(w);
     for (size_t h = 0; h < n; h++) {
-        size_t len = strlen(hosts[h]);
-        if (h > 0) {
-            memcpy(m->hosts + o, ANSWER_TEXT_SEP, ANSWER_TEXT_SEPLEN);
-            o += ANSWER_TEXT_SEPLEN;
-        }
-        memcpy(m->hosts + o, hosts[h], len);
-        o += len;
+        if (h > 0)
+            csvw_raw(w, ANSWER_TEXT_SEP, ANSWER_TEXT_SEPLEN);
+        csvw_raw(w, hosts[h], strlen(hosts[h]));
         if (strcmp(hosts[h], ".") == 0) {
             m->flags |= REP_MX_NULL;
             continue;
@@ -434,53 +602,64 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
         if (a_neg && aaaa_neg)
             m->flags |= REP_MX_UNRES;
     }
-    m->hosts[o] = '\0';
-out:
-    free(hosts);
-    free(copy);
+    if (csvw_error(w) != 0)
+        goto nomem;
+    m->hosts = old;
+    bool same;
+    int rc = keep_text(w->buf ? w->buf : "", w->len, &m->hosts, &same);
+    if (rc == 0)
+        op->dcs_solo[si] = solo_key;
     return rc;
+nomem:
+    free(old);
+    return DP_ENOMEM;
+none:
+    free(old);
+    return 0;
 }
 
-/* current_answer of a group, malloc'd. */
-static char *group_answer(struct open *op, struct grp *g, const char *cq)
+/* Makes *slot (owned) the current_answer of a group, keeping it when it
+ * has not changed (g->ans_same then). 0 or DP_ENOMEM. */
+static int group_answer(struct open *op, struct grp *g, char **slot)
 {
-    struct csvw w; /* used as a plain growing buffer */
     size_t parts = 0;
-    csvw_init(&w);
+    const struct row *only = NULL;
     for (uint32_t r = g->first; r != 0; r = op->rows[r - 1].next)
-        parts += cq == NULL || strcmp(op->text + op->rows[r - 1].qtype, cq) == 0;
+        if (op->rows[r - 1].prim) {
+            parts++;
+            only = &op->rows[r - 1];
+        }
+    if (parts == 1 && op->text[only->answer] != '\0') {
+        /* one answer, as it is (the most common case) */
+        const char *ans = op->text + only->answer;
+        return keep_text(ans, strlen(ans), slot, &g->ans_same);
+    }
+    struct csvw *w = &op->sb;
+    csvw_clear(w);
     size_t k = 0;
     for (uint32_t r = g->first; r != 0; r = op->rows[r - 1].next) {
         const struct row *x = &op->rows[r - 1];
-        if (cq != NULL && strcmp(op->text + x->qtype, cq) != 0)
+        if (!x->prim)
             continue;
         if (k++ > 0)
-            csvw_raw(&w, " ; ", 3);
+            csvw_raw(w, " ; ", 3);
         if (parts > 1) {
-            csvw_raw(&w, op->text + x->qname, strlen(op->text + x->qname));
-            csvw_raw(&w, ": ", 2);
+            csvw_raw(w, op->text + x->qname, strlen(op->text + x->qname));
+            csvw_raw(w, ": ", 2);
         }
         const char *ans = op->text + x->answer;
         if (ans[0] != '\0') {
-            csvw_raw(&w, ans, strlen(ans));
+            csvw_raw(w, ans, strlen(ans));
         } else {
             const char *st = obs_status_name((enum obs_status)x->status);
-            csvw_raw(&w, "(", 1);
-            csvw_raw(&w, st, strlen(st));
-            csvw_raw(&w, ")", 1);
+            csvw_raw(w, "(", 1);
+            csvw_raw(w, st, strlen(st));
+            csvw_raw(w, ")", 1);
         }
     }
-    csvw_raw(&w, "", 0);
-    char *out = NULL;
-    if (csvw_error(&w) == 0) {
-        out = malloc(w.len + 1);
-        if (out != NULL) {
-            memcpy(out, w.buf ? w.buf : "", w.len);
-            out[w.len] = '\0';
-        }
-    }
-    csvw_deinit(&w);
-    return out;
+    if (csvw_error(w) != 0)
+        return DP_ENOMEM;
+    return keep_text(w->buf ? w->buf : "", w->len, slot, &g->ans_same);
 }
 
 static int add_point(struct rep_agg *a, uint32_t check, uint32_t van, int64_t t, uint32_t round,
@@ -639,7 +818,7 @@ static int glue_check(const struct rep_agg *a, const struct open *op, uint32_t h
 
 static int deleg_round(struct rep_agg *a, struct open *op, struct rep_dcv *c)
 {
-    uint32_t dom_i = a->dcs[c->dc].dom, vname = a->vans[c->van].name;
+    uint32_t dom_i = a->dcs[c->dc].dom;
     const char *dom = a->str.s[a->doms[dom_i].name];
     size_t dl = strlen(dom);
     char *lame = NULL;
@@ -711,7 +890,7 @@ static int deleg_round(struct rep_agg *a, struct open *op, struct rep_dcv *c)
             flags |= REP_DELEG_GLUE;
         all |= flags;
         /* its row of delegation.csv */
-        uint32_t skey = rep__server_key(&a->str, vname, d->server, d->address);
+        uint32_t skey = dcs_server_key(a, g->dcs);
         uint64_t key = ((uint64_t)dom_i << 32) | skey;
         uint32_t i = skey == UINT32_MAX ? UINT32_MAX : rep__map_get(&a->delmap, key);
         if (skey == UINT32_MAX) {
@@ -781,11 +960,18 @@ static int emit_timeline(struct rep_agg *a, struct rep_dcv *c)
     if (c->servers == 0) {
         csvw_field(w, NULL, 0);
     } else {
-        char b[16];
+        char b[24];
         uint64_t permille = ((uint64_t)c->conv * 2000 + c->servers) / (2 * (uint64_t)c->servers);
-        int n = snprintf(b, sizeof b, "%llu.%llu", (unsigned long long)(permille / 10),
-                         (unsigned long long)(permille % 10));
-        csvw_field(w, b, (size_t)n);
+        /* "%llu.%llu" of permille / 10 and % 10, by hand */
+        size_t i = sizeof b;
+        b[--i] = (char)('0' + permille % 10);
+        b[--i] = '.';
+        uint64_t whole = permille / 10;
+        do {
+            b[--i] = (char)('0' + whole % 10);
+            whole /= 10;
+        } while (whole != 0);
+        csvw_field(w, b + i, sizeof b - i);
     }
     csvw_str(w, a->str.s[a->vans[c->van].name]);
     csvw_end(w);
@@ -800,8 +986,13 @@ static int64_t max64(int64_t x, int64_t y)
 /* The site record of (dcs, site), created on first sight; NULL: no memory. */
 static struct rep_site *site_of(struct rep_agg *a, uint32_t dcs, uint32_t site)
 {
+    /* the dcs's list holds all its sites: most have one or two */
+    uint32_t k = a->dcss[dcs].site_head;
+    for (int steps = 0; k != 0 && steps < 4; steps++, k = a->sites[k - 1].next)
+        if (a->sites[k - 1].site == site)
+            return &a->sites[k - 1];
     uint64_t key = ((uint64_t)dcs << 32) | site;
-    uint32_t i = rep__map_get(&a->sitemap, key);
+    uint32_t i = k == 0 ? UINT32_MAX : rep__map_get(&a->sitemap, key);
     if (i != UINT32_MAX)
         return &a->sites[i];
     if (REP_GROW(a, sites) != 0 || rep__map_put(&a->sitemap, key, a->nsites) != 0)
@@ -901,12 +1092,12 @@ static int judge_sites(struct rep_agg *a, struct open *op, struct grp *g)
 
 /* The largest TTL of the group's rows of the check's own qtype that were
  * answered; -1 none. */
-static int64_t group_ttl(const struct open *op, const struct grp *g, const char *cq)
+static int64_t group_ttl(const struct open *op, const struct grp *g)
 {
     int64_t t = -1;
     for (uint32_t r = g->first; r != 0; r = op->rows[r - 1].next) {
         const struct row *x = &op->rows[r - 1];
-        if ((cq == NULL || strcmp(op->text + x->qtype, cq) == 0) && answered(x->status))
+        if (x->prim && answered(x->status))
             t = max64(t, x->ttl);
     }
     return t;
@@ -982,13 +1173,11 @@ static int finish_round(struct rep_agg *a)
     for (uint32_t gi = 0; gi < op->ngrps; gi++) {
         struct grp *g = &op->grps[gi];
         struct rep_dcs *d = &a->dcss[g->dcs];
-        const char *chk = a->str.s[a->dcs[d->dc].check];
-        const char *cq = primary_qtype(chk);
-        if (cq == NULL || strcmp(chk, "mx") != 0)
+        if (dc_kind(a, d->dc) != KIND_MX)
             continue;
         for (uint32_t r = g->first; r != 0; r = op->rows[r - 1].next) {
             struct row *x = &op->rows[r - 1];
-            if (strcmp(op->text + x->qtype, cq) == 0) {
+            if (x->prim) {
                 if ((rc = judge_mx(a, op, g, x, d)) != 0)
                     return rc;
                 break;
@@ -999,7 +1188,7 @@ static int finish_round(struct rep_agg *a)
      * chart */
     for (uint32_t ti = 0; ti < op->ntouched; ti++) {
         struct rep_dcv *v = &a->dcvs[op->touched[ti]];
-        if (strcmp(a->str.s[a->dcs[v->dc].check], "delegation") == 0) {
+        if (dc_kind(a, v->dc) == KIND_DELEG) {
             v->auth_disagree = false;
             if ((rc = deleg_round(a, op, v)) != 0)
                 return rc;
@@ -1012,12 +1201,13 @@ static int finish_round(struct rep_agg *a)
         if ((rc = add_point(a, a->dcs[v->dc].check, v->van, v->time, R, v->conv, v->servers)) != 0)
             return rc;
     }
+    for (uint32_t gi = 0; gi < op->ngrps; gi++)
+        op->dcs_nrows[op->grps[gi].dcs] = op->grps[gi].nrows; /* each dcs is in the caches */
     a->vans[a->open_van - 1].finalized_round = R;
     a->open_van = 0;
     a->open_round = 0;
     op->nrows = op->ngrps = op->ntouched = 0;
     op->ntext = 0;
-    map_clear(&op->grpmap);
     return 0;
 }
 
@@ -1029,15 +1219,13 @@ static int finish_group(struct rep_agg *a, struct grp *g, uint32_t R)
     int rc = 0;
     struct rep_dcs *d = &a->dcss[g->dcs];
     struct rep_dcv *v = &a->dcvs[d->dcv];
-    struct rep_dc *c = &a->dcs[d->dc];
-    const char *cq = primary_qtype(a->str.s[c->check]);
-    bool deleg = strcmp(a->str.s[c->check], "delegation") == 0;
+    bool deleg = dc_kind(a, d->dc) == KIND_DELEG;
     struct row *primary = NULL;
     bool prim_failed = false, exp_failed = false, auth_no = false;
     uint32_t nmatch = 0, nyes = 0;
     for (uint32_t r = g->first; r != 0; r = op->rows[r - 1].next) {
         struct row *x = &op->rows[r - 1];
-        if (primary == NULL && (cq == NULL || strcmp(op->text + x->qtype, cq) == 0)) {
+        if (primary == NULL && x->prim) {
             primary = x;
             prim_failed = !answered(x->status);
         }
@@ -1075,11 +1263,9 @@ static int finish_group(struct rep_agg *a, struct grp *g, uint32_t R)
         overdue |= x->overdue;
     }
 
-    char *ans = group_answer(op, g, cq);
-    if (ans == NULL)
-        return DP_ENOMEM;
-    free(d->answer);
-    d->answer = ans;
+    if ((rc = group_answer(op, g, &d->answer)) != 0)
+        return rc;
+    const char *ans = d->answer;
     d->state = st;
     d->rounds++;
     d->last_round = R;
@@ -1111,7 +1297,7 @@ static int finish_group(struct rep_agg *a, struct grp *g, uint32_t R)
     if (d->auth) {
         v->auth_mismatch |= auth_no;
         v->auth_seen |= primary != NULL && answered(primary->status);
-        int64_t ttl = group_ttl(op, g, cq);
+        int64_t ttl = group_ttl(op, g);
         if (st == REP_CONVERGED) {
             uint64_t h = rep__hash(REP__HASH_INIT, ans, strlen(ans));
             h = h ? h : 1;
@@ -1152,20 +1338,98 @@ static bool ede_has_stale(const char *ede)
     return false;
 }
 
+/* The rep_van of a vantage name, created on first sight; UINT32_MAX: no
+ * memory. */
+static uint32_t van_of(struct rep_agg *a, const char *vn)
+{
+    uint32_t vname = rep__str(&a->str, vn, strlen(vn));
+    if (vname == UINT32_MAX)
+        return UINT32_MAX;
+    uint32_t vi = rep__map_get(&a->vanmap, vname);
+    if (vi == UINT32_MAX) {
+        if (REP_GROW(a, vans) != 0 || rep__map_put(&a->vanmap, vname, a->nvans) != 0)
+            return UINT32_MAX;
+        vi = a->nvans++;
+        a->vans[vi] = (struct rep_van){vname, 0};
+    }
+    return vi;
+}
+
+/* The rep_dc of (domain, check), created on first sight (its rep_dom too);
+ * UINT32_MAX: no memory. */
+static uint32_t dc_of(struct rep_agg *a, const char *dom, const char *chk, int64_t t)
+{
+    uint32_t dname = rep__str(&a->str, dom, strlen(dom));
+    uint32_t check = rep__str(&a->str, chk, strlen(chk));
+    if (dname == UINT32_MAX || check == UINT32_MAX)
+        return UINT32_MAX;
+    uint32_t di = rep__map_get(&a->dommap, dname);
+    if (di == UINT32_MAX) {
+        if (REP_GROW(a, doms) != 0 || rep__map_put(&a->dommap, dname, a->ndoms) != 0)
+            return UINT32_MAX;
+        di = a->ndoms++;
+        a->doms[di] = (struct rep_dom){dname, t, t};
+    }
+    uint64_t key = ((uint64_t)di << 32) | check;
+    uint32_t ci = rep__map_get(&a->dcmap, key);
+    if (ci == UINT32_MAX) {
+        if (REP_GROW(a, dcs) != 0 || rep__map_put(&a->dcmap, key, a->ndcs) != 0)
+            return UINT32_MAX;
+        ci = a->ndcs++;
+        a->dcs[ci] = (struct rep_dc){di, check};
+    }
+    return ci;
+}
+
+/* The rep_dcv of (rep_dc ci, rep_van vi), created on first sight;
+ * UINT32_MAX: no memory. */
+static uint32_t dcv_of(struct rep_agg *a, uint32_t ci, uint32_t vi)
+{
+    uint64_t key = ((uint64_t)ci << 32) | vi;
+    uint32_t cvi = rep__map_get(&a->dcvmap, key);
+    if (cvi == UINT32_MAX) {
+        if (REP_GROW(a, dcvs) != 0 || rep__map_put(&a->dcvmap, key, a->ndcvs) != 0)
+            return UINT32_MAX;
+        cvi = a->ndcvs++;
+        struct rep_dcv *v = &a->dcvs[cvi];
+        memset(v, 0, sizeof *v);
+        v->dc = ci;
+        v->van = vi;
+        v->cur_ttl = v->pre_ttl = v->change_time = v->old_ttl = -1;
+        v->t_yes_ttl = v->t_other_ttl = -1;
+    }
+    return cvi;
+}
+
+/* Whether rep_dcs si is the one of (rep_van vi, domain, check, server,
+ * address) (its strings compared, so a guess is never taken for a
+ * match). */
+static bool dcs_is(const struct rep_agg *a, uint32_t si, uint32_t vi, const char *dom,
+                   const char *chk, const char *srv, const char *adr)
+{
+    const struct rep_dcs *d = &a->dcss[si];
+    const struct rep_dc *c = &a->dcs[d->dc];
+    return a->dcvs[d->dcv].van == vi && strcmp(a->str.s[d->server], srv) == 0 &&
+           strcmp(a->str.s[c->check], chk) == 0 && strcmp(a->str.s[d->address], adr) == 0 &&
+           strcmp(a->str.s[a->doms[c->dom].name], dom) == 0;
+}
+
 int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whylen)
 {
     struct open *op = a->open;
     int rc;
+    /* Rows come in runs: the same vantage, domain and check as the row
+     * before, the servers in the order of the round before. Each lookup
+     * tries that guess first, comparing the strings themselves, and takes
+     * the maps only when it fails; a string is added to a->str only when it
+     * is new, in the order the rows bring them (the state saves that
+     * order). */
     const char *vn = o->vantage ? o->vantage : "";
-    uint32_t vname = rep__str(&a->str, vn, strlen(vn));
-    if (vname == UINT32_MAX)
-        return DP_ENOMEM;
-    uint32_t vi = rep__map_get(&a->vanmap, vname);
-    if (vi == UINT32_MAX) {
-        if (REP_GROW(a, vans) != 0 || rep__map_put(&a->vanmap, vname, a->nvans) != 0)
+    uint32_t vi = op->last_van - 1;
+    if (op->last_van == 0 || strcmp(a->str.s[a->vans[vi].name], vn) != 0) {
+        if ((vi = van_of(a, vn)) == UINT32_MAX)
             return DP_ENOMEM;
-        vi = a->nvans++;
-        a->vans[vi] = (struct rep_van){vname, 0};
+        op->last_van = vi + 1;
     }
     /* a round is the rows of one vantage and round in a row of the log */
     if (a->open_van != vi + 1 || a->open_round != o->round) {
@@ -1195,73 +1459,105 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
     const char *dom = o->domain, *chk = o->check, *srv = o->server;
     const char *adr = o->address ? o->address : "";
     const char *sn = o->site ? o->site : "";
-    uint32_t dname = rep__str(&a->str, dom, strlen(dom));
-    uint32_t check = rep__str(&a->str, chk, strlen(chk));
-    uint32_t server = rep__str(&a->str, srv, strlen(srv));
-    uint32_t address = rep__str(&a->str, adr, strlen(adr));
-    uint32_t site = rep__str(&a->str, sn, strlen(sn));
-    if (dname == UINT32_MAX || check == UINT32_MAX || server == UINT32_MAX ||
-        address == UINT32_MAX || site == UINT32_MAX)
-        return DP_ENOMEM;
-
-    uint32_t di = rep__map_get(&a->dommap, dname);
-    if (di == UINT32_MAX) {
-        if (REP_GROW(a, doms) != 0 || rep__map_put(&a->dommap, dname, a->ndoms) != 0)
-            return DP_ENOMEM;
-        di = a->ndoms++;
-        a->doms[di] = (struct rep_dom){dname, o->time, o->time};
+    /* the (domain, check, vantage, server): the previous row's, or the one
+     * that followed it last */
+    uint32_t prev = op->last_dcs - 1, si = UINT32_MAX, ci, cvi;
+    if (op->last_dcs != 0) {
+        /* the previous row's first while its group has fewer rows than its
+         * last one had, the next one's first otherwise */
+        uint32_t next = op->dcs_next[prev] - 1, pg = op->dcs_grp[prev] - 1;
+        bool more = op->dcs_grp[prev] != 0 && pg < op->ngrps && op->grps[pg].dcs == prev &&
+                    op->grps[pg].nrows < op->dcs_nrows[prev];
+        uint32_t first = more || op->dcs_next[prev] == 0 ? prev : next;
+        uint32_t second = first == prev ? (op->dcs_next[prev] != 0 ? next : UINT32_MAX) : prev;
+        if (dcs_is(a, first, vi, dom, chk, srv, adr))
+            si = first;
+        else if (second != UINT32_MAX && dcs_is(a, second, vi, dom, chk, srv, adr))
+            si = second;
     }
-    if (o->time < a->doms[di].first_time)
-        a->doms[di].first_time = o->time;
-    if (o->time > a->doms[di].last_time)
-        a->doms[di].last_time = o->time;
-
-    uint64_t key = ((uint64_t)di << 32) | check;
-    uint32_t ci = rep__map_get(&a->dcmap, key);
-    if (ci == UINT32_MAX) {
-        if (REP_GROW(a, dcs) != 0 || rep__map_put(&a->dcmap, key, a->ndcs) != 0)
-            return DP_ENOMEM;
-        ci = a->ndcs++;
-        a->dcs[ci] = (struct rep_dc){di, check};
+    if (si != UINT32_MAX) {
+        ci = a->dcss[si].dc;
+        cvi = a->dcss[si].dcv;
+        op->last_dc = ci + 1;
+        op->last_dcv = cvi + 1;
+    } else {
+        ci = op->last_dc - 1;
+        if (op->last_dc == 0 || strcmp(a->str.s[a->doms[a->dcs[ci].dom].name], dom) != 0 ||
+            strcmp(a->str.s[a->dcs[ci].check], chk) != 0) {
+            if ((ci = dc_of(a, dom, chk, o->time)) == UINT32_MAX)
+                return DP_ENOMEM;
+            op->last_dc = ci + 1;
+        }
+        cvi = op->last_dcv - 1;
+        if (op->last_dcv == 0 || a->dcvs[cvi].dc != ci || a->dcvs[cvi].van != vi) {
+            if ((cvi = dcv_of(a, ci, vi)) == UINT32_MAX)
+                return DP_ENOMEM;
+            op->last_dcv = cvi + 1;
+        }
     }
-    key = ((uint64_t)ci << 32) | vi;
-    uint32_t cvi = rep__map_get(&a->dcvmap, key);
-    if (cvi == UINT32_MAX) {
-        if (REP_GROW(a, dcvs) != 0 || rep__map_put(&a->dcvmap, key, a->ndcvs) != 0)
-            return DP_ENOMEM;
-        cvi = a->ndcvs++;
-        struct rep_dcv *v = &a->dcvs[cvi];
-        memset(v, 0, sizeof *v);
-        v->dc = ci;
-        v->van = vi;
-        v->cur_ttl = v->pre_ttl = v->change_time = v->old_ttl = -1;
-        v->t_yes_ttl = v->t_other_ttl = -1;
-    }
-    uint32_t skey = rep__server_key(&a->str, vname, server, address);
-    if (skey == UINT32_MAX)
-        return DP_ENOMEM;
-    key = ((uint64_t)ci << 32) | skey;
-    uint32_t si = rep__map_get(&a->dcsmap, key);
+    struct rep_dom *dm = &a->doms[a->dcs[ci].dom];
+    if (o->time < dm->first_time)
+        dm->first_time = o->time;
+    if (o->time > dm->last_time)
+        dm->last_time = o->time;
+    uint32_t server = UINT32_MAX, address = UINT32_MAX;
     if (si == UINT32_MAX) {
-        if (REP_GROW(a, dcss) != 0 || rep__map_put(&a->dcsmap, key, a->ndcss) != 0)
+        server = rep__str(&a->str, srv, strlen(srv));
+        address = rep__str(&a->str, adr, strlen(adr));
+        if (server == UINT32_MAX || address == UINT32_MAX)
             return DP_ENOMEM;
-        si = a->ndcss++;
-        struct rep_dcs *d = &a->dcss[si];
-        memset(d, 0, sizeof *d);
-        d->dc = ci;
-        d->dcv = cvi;
-        d->server = server;
-        d->auth = strncmp(srv, "auth:", 5) == 0;
-        d->matching_since = d->first_match = d->last_mismatch = d->stale_exp = -1;
-        d->last_time = -1;
     }
-    a->dcss[si].address = address;
+    uint32_t site = op->last_site - 1;
+    if (op->last_site == 0 || strcmp(a->str.s[site], sn) != 0) {
+        if ((site = rep__str(&a->str, sn, strlen(sn))) == UINT32_MAX)
+            return DP_ENOMEM;
+        op->last_site = site + 1;
+    }
+    if (si == UINT32_MAX) {
+        uint32_t skey = rep__server_key(&a->str, a->vans[vi].name, server, address);
+        if (skey == UINT32_MAX)
+            return DP_ENOMEM;
+        uint64_t key = ((uint64_t)ci << 32) | skey;
+        si = rep__map_get(&a->dcsmap, key);
+        if (si == UINT32_MAX) {
+            if (REP_GROW(a, dcss) != 0 || rep__map_put(&a->dcsmap, key, a->ndcss) != 0)
+                return DP_ENOMEM;
+            si = a->ndcss++;
+            struct rep_dcs *d = &a->dcss[si];
+            memset(d, 0, sizeof *d);
+            d->dc = ci;
+            d->dcv = cvi;
+            d->server = server;
+            d->address = address;
+            d->auth = strncmp(srv, "auth:", 5) == 0;
+            d->matching_since = d->first_match = d->last_mismatch = d->stale_exp = -1;
+            d->last_time = -1;
+        }
+        if (cache_fit(op, si) != 0)
+            return DP_ENOMEM;
+        struct rep_dcs *d = &a->dcss[si];
+        if (d->address != address) {
+            /* (only a server named with a space can share a dcs with
+             * another address) its key is drawn from the new address */
+            d->address = address;
+            op->dcs_skey[si] = op->dcs_mx[si] = 0;
+            op->rekeyed = true;
+        }
+        if (d->server == server && a->dcvs[d->dcv].van == vi)
+            op->dcs_skey[si] = skey + 1;
+    }
+    if (cache_fit(op, si) != 0)
+        return DP_ENOMEM;
+    if (op->last_dcs != 0 && prev != si && prev < op->capcache)
+        op->dcs_next[prev] = si + 1;
+    op->last_dcs = si + 1;
 
-    uint32_t gi = rep__map_get(&op->grpmap, si);
-    if (gi == UINT32_MAX) {
-        if (REP_GROW(op, grps) != 0 || rep__map_put(&op->grpmap, si, op->ngrps) != 0)
+    uint32_t gi = op->dcs_grp[si] - 1;
+    if (op->dcs_grp[si] == 0 || gi >= op->ngrps || op->grps[gi].dcs != si) {
+        if (REP_GROW(op, grps) != 0)
             return DP_ENOMEM;
         gi = op->ngrps++;
+        op->dcs_grp[si] = gi + 1;
         struct grp *g = &op->grps[gi];
         memset(g, 0, sizeof *g);
         g->dcs = si;
@@ -1279,6 +1575,7 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
         v->grp_tail = gi + 1;
     }
     struct grp *g = &op->grps[gi];
+    g->nrows++;
     if (o->time < g->min_time)
         g->min_time = o->time;
     if (REP_GROW(op, rows) != 0)
@@ -1293,13 +1590,22 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
     x->next = 0;
     const char *qn = o->qname ? o->qname : "", *qt = o->qtype ? o->qtype : "";
     const char *an = o->answer ? o->answer : "";
-    x->qname = put_text(op, qn, strlen(qn));
-    x->qtype = put_text(op, qt, strlen(qt));
-    x->answer = put_text(op, an, strlen(an));
-    x->expected = UINT32_MAX;
-    if (x->qname == UINT32_MAX || x->qtype == UINT32_MAX || x->answer == UINT32_MAX)
+    const char *cq = dc_primary(a, ci);
+    x->prim = cq == NULL || strcmp(qt, cq) == 0;
+    size_t nl = strlen(qn), tl = strlen(qt), al = strlen(an);
+    /* room for all three at once: then none can fail */
+    if (text_room(op, nl + tl + al + 3) != 0)
         return DP_ENOMEM;
-    if (strcmp(chk, "delegation") == 0) {
+    char *t = op->text + op->ntext; /* each with its NUL */
+    x->qname = (uint32_t)op->ntext;
+    memcpy(t, qn, nl + 1);
+    x->qtype = x->qname + (uint32_t)nl + 1;
+    memcpy(t + nl + 1, qt, tl + 1);
+    x->answer = x->qtype + (uint32_t)tl + 1;
+    memcpy(t + nl + tl + 2, an, al + 1);
+    op->ntext += nl + tl + al + 3;
+    x->expected = UINT32_MAX;
+    if (dc_kind(a, ci) == KIND_DELEG) {
         const char *ex = o->expected ? o->expected : "";
         if ((x->expected = put_text(op, ex, strlen(ex))) == UINT32_MAX)
             return DP_ENOMEM;

@@ -77,7 +77,7 @@ void rep__log_refuse(struct obslog *l, int rc);
  * report.c, frees them first). NULL is fine. */
 void rep__log_close(struct obslog *l);
 /* Reads rows from l->size to the end of the file into l->agg (restarting
- * from scratch when asked to). Used by obslog_open and the refresh. */
+ * from scratch when asked to): rep__log_read, and after each append. */
 int rep__read_tail(struct obslog *l, char *err, size_t errlen);
 /* Writes whole lines (CRLF-ended, in the log's form) at the end of the log
  * and fsyncs, for rows the caller has already fed to l->agg itself, in the
@@ -301,6 +301,8 @@ uint32_t rep__agg_last_round(const struct rep_agg *a);
 
 /* ---- state.c: the saved aggregates ---- */
 
+/* Both by one table of each record's fields (state.c), so that what is
+ * saved is what is loaded. */
 /* The saved state: DIR/.state, written after every refresh. Loading checks
  * the fingerprint of the log (device, inode, the covered size, a hash of the
  * header and of the 4 KiB before the covered end); on any mismatch it

@@ -384,10 +384,7 @@ int rep__log_read(struct obslog *l, char *err, size_t errlen)
     struct stat st;
     if (l->agg == NULL && (l->agg = rep__agg_new()) == NULL)
         return DP_ENOMEM;
-    bool torn = false;
-    int rc = read_from(l, &torn, err, errlen);
-    if (rc == REP__RESTART)
-        rc = rep__read_all(l, err, errlen);
+    int rc = rep__read_tail(l, err, errlen);
     if (rc != 0)
         return rc;
     if (fstat(l->fd, &st) != 0)

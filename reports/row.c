@@ -190,7 +190,9 @@ int obs_parse_line_cols(struct csvr *r, const char *line, size_t len, unsigned n
         bad = 10;
     if (bad < 0) {
         o->rcode = -1;
-        if (l[11] > 0) {
+        if (l[11] == 7 && memcmp(f[11], "NOERROR", 7) == 0) {
+            o->rcode = LDNS_RCODE_NOERROR; /* most rows: no table search */
+        } else if (l[11] > 0) {
             const ldns_lookup_table *t = ldns_lookup_by_name(ldns_rcodes, f[11]);
             if (t != NULL && strcmp(t->name, f[11]) == 0)
                 o->rcode = t->id;

@@ -118,6 +118,34 @@ static void test_reader_refuses(void **state)
     }
     assert_int_equal(csvr_split(&r, "a,", 2, &why), 2);
     assert_string_equal(r.f[1], "");
+    /* quoted fields: read up to each quote at once; every byte before it
+     * judged, at every place of a long field */
+    char q[80];
+    for (size_t at = 1; at < 60; at++) {
+        for (int k = 0; k < 3; k++) {
+            memset(q, 'x', 62);
+            q[0] = '"';
+            q[61] = '"';
+            q[at] = "\t\x7f\x80"[k];
+            assert_int_equal(csvr_split(&r, q, 62, &why), DP_EINPUT);
+            assert_string_equal(why, "a byte that is not printable ASCII");
+            /* unterminated, with a bad byte: the byte is named */
+            assert_int_equal(csvr_split(&r, q, 61, &why), DP_EINPUT);
+            assert_string_equal(why, "a byte that is not printable ASCII");
+        }
+        q[at] = '"';
+        q[at + 1] = '"'; /* a doubled quote inside: one quote of the text */
+        assert_int_equal(csvr_split(&r, q, 62, &why), 1);
+        assert_int_equal(r.len[0], 59);
+        assert_int_equal(r.f[0][at - 1], '"');
+        assert_int_equal(r.f[0][at], at < 59 ? 'x' : '\0');
+        assert_int_equal(csvr_split(&r, q, 61, &why), DP_EINPUT);
+        assert_string_equal(why, "unterminated quoted field");
+    }
+    assert_int_equal(csvr_split(&r, "\"a,\"\"b\",\"\",c", 12, &why), 3);
+    assert_string_equal(r.f[0], "a,\"b");
+    assert_string_equal(r.f[1], "");
+    assert_string_equal(r.f[2], "c");
     assert_int_equal(csvr_split(&r, "", 0, &why), 1);
     char many[200] = "";
     for (int i = 0; i < 40; i++)
@@ -173,6 +201,75 @@ static void test_reader_word_positions(void **state)
         }
     }
     csvr_deinit(&r);
+}
+
+/* A line with no quote and only printable ASCII is split at its commas 8
+ * bytes at a time; the same line with a quoted field after it goes through
+ * the general loop. Both must give the same fields (the ' prefix, empty
+ * fields, a trailing comma, CSVR_MAX_FIELDS) and refuse the same lines. */
+static void test_reader_plain_lines(void **state)
+{
+    (void)state;
+    static const char alphabet[] = {'a', 'b', ',', ',', '\'', ' ', '=', '9', 'Z', '~'};
+    struct csvr plain, general;
+    const char *why;
+    char line[200], longer[210];
+    unsigned seed = 12345;
+    csvr_init(&plain);
+    csvr_init(&general);
+    for (int iter = 0; iter < 20000; iter++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t len = (seed >> 8) % 90;
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            line[i] = alphabet[(seed >> 16) % sizeof alphabet];
+        }
+        /* now and then a byte the plain path must leave to the general one */
+        seed = seed * 1103515245u + 12345u;
+        if (len > 0 && (seed >> 8) % 8 == 0)
+            line[(seed >> 12) % len] = "\"\t\x7f\x80"[(seed >> 20) % 4];
+        bool clean = memchr(line, '"', len) == NULL;
+        for (size_t i = 0; i < len; i++)
+            clean = clean && (unsigned char)line[i] >= 0x20 && (unsigned char)line[i] <= 0x7e;
+        memcpy(longer, line, len);
+        memcpy(longer + len, ",\"q\"", 4);
+        int n = csvr_split(&plain, line, len, &why);
+        int m = csvr_split(&general, longer, len + 4, &why);
+        if (!clean) {
+            assert_true(n < 0);
+            continue;
+        }
+        if (m < 0) {
+            /* too many fields with the quoted one: only the plain line's own
+             * count says */
+            size_t commas = 0;
+            for (size_t i = 0; i < len; i++)
+                commas += line[i] == ',';
+            assert_int_equal(n, commas + 1 <= CSVR_MAX_FIELDS ? (int)commas + 1 : DP_EINPUT);
+            continue;
+        }
+        assert_int_equal(n, m - 1);
+        for (int i = 0; i < n; i++) {
+            assert_int_equal(plain.len[i], general.len[i]);
+            assert_memory_equal(plain.f[i], general.f[i], plain.len[i] + 1);
+        }
+    }
+    /* exactly CSVR_MAX_FIELDS plain fields, and one more */
+    size_t o = 0;
+    for (int i = 0; i < CSVR_MAX_FIELDS - 1; i++)
+        line[o++] = 'x', line[o++] = ',';
+    line[o++] = '\'';
+    assert_int_equal(csvr_split(&plain, line, o, &why), CSVR_MAX_FIELDS);
+    assert_int_equal(plain.len[CSVR_MAX_FIELDS - 1], 0);
+    line[o++] = ',';
+    assert_int_equal(csvr_split(&plain, line, o, &why), DP_EINPUT);
+    assert_string_equal(why, "too many fields");
+    /* a CR at the end is dropped, one elsewhere refused */
+    assert_int_equal(csvr_split(&plain, "a,b\r", 4, &why), 2);
+    assert_string_equal(plain.f[1], "b");
+    assert_int_equal(csvr_split(&plain, "a\r,b", 4, &why), DP_EINPUT);
+    csvr_deinit(&plain);
+    csvr_deinit(&general);
 }
 
 static void test_time_bool_opt(void **state)
@@ -409,7 +506,7 @@ int main(void)
         cmocka_unit_test(test_reader_refuses),  cmocka_unit_test(test_reader_word_positions),
         cmocka_unit_test(test_time_bool_opt),   cmocka_unit_test(test_obs_row_round_trip),
         cmocka_unit_test(test_obs_bad_values),  cmocka_unit_test(test_obs_print),
-        cmocka_unit_test(test_obs_time_memory),
+        cmocka_unit_test(test_obs_time_memory), cmocka_unit_test(test_reader_plain_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

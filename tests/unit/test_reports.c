@@ -483,6 +483,98 @@ static void test_rebuild_identity(void **state)
     drop(&inc);
 }
 
+/* The shape where every group is one row (bench/genlog_single.awk, small):
+ * 4 domains x 5 resolvers, mx only. Resolver s moves to the new MX in round
+ * s + 1; r5 alternates between two addresses (two servers); d1's rows come
+ * in another order every round; d3's r1 keeps its answer while what is
+ * expected of it changes in round 4 (same answer, another match); d4's r4
+ * times out in round 6. A rebuild keeps what it learnt of one round to read
+ * the next faster; a refresh per round starts afresh from .state: both
+ * must give the same reports. */
+static void single_row_round(struct rows *r, unsigned round)
+{
+    static const char *const doms[] = {"d1.example", "d2.example", "d3.example", "d4.example"};
+    static const char *const qnames[] = {"d1.example.", "d2.example.", "d3.example.",
+                                         "d4.example."};
+    static const char *const olds[] = {"10 mail.d1.example.", "10 mail.d2.example.",
+                                       "10 Mail.D3.example.", "10 mail.d4.example."};
+    static const char *const news[] = {
+        "0 d1-example.mail.protection.outlook.com.", "0 d2-example.mail.protection.outlook.com.",
+        "0 d3-example.mail.protection.outlook.com.", "0 d4-example.mail.protection.outlook.com."};
+    static const char *const srvs[] = {"r1", "r2", "r3", "r4", "r5"};
+    static const char *const addrs[] = {"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4",
+                                        "192.0.2.5"};
+    int64_t t = T1 + 600 * (int64_t)(round - 1);
+    r->n = 0;
+    for (unsigned d = 0; d < 4; d++) {
+        for (unsigned k = 0; k < 5; k++) {
+            unsigned s = d == 0 ? (k + round) % 5 : k;
+            bool conv = round >= s + 2;
+            const char *ans = conv ? news[d] : olds[d], *want = news[d];
+            if (d == 2 && s == 0) {
+                ans = olds[d];
+                want = round < 4 ? olds[d] : news[d];
+            }
+            const char *adr = s == 4 && round % 2 == 0 ? "2001:db8::5" : addrs[s];
+            if (d == 3 && s == 3 && round == 6)
+                add(r, t, round, doms[d], "mx", qnames[d], "MX", srvs[s], adr, OBS_TIMEOUT, -1, "",
+                    want, OBS_MATCH_NONE);
+            else
+                add(r, t, round, doms[d], "mx", qnames[d], "MX", srvs[s], adr, OBS_OK, 3600, ans,
+                    want, strcmp(ans, want) == 0 ? OBS_MATCH_YES : OBS_MATCH_NO);
+        }
+    }
+}
+
+static void test_single_row_groups_identity(void **state)
+{
+    (void)state;
+    struct rows r;
+    struct report_outcome out;
+    char err[512];
+    for (unsigned round = 1; round <= 12; round++) {
+        single_row_round(&r, round);
+        append_refresh(&r, NULL, 0, &out);
+        assert_true(round == 1 || last_from_state);
+        size_t len;
+        char *mx = slurp("mx_compliance.csv", &len);
+        assert_non_null(mx);
+        /* d3's r1: the same answer every round, a mismatch from round 4 on */
+        char want[200];
+        snprintf(want, sizeof want,
+                 "d3.example,r1,192.0.2.1,2026-11-30 %02u:%02u:00,1,mail.d3.example.,%s,probe\r\n",
+                 (round - 1) / 6, (round - 1) % 6 * 10,
+                 round < 4 ? "compliant," : "noncompliant,target-mismatch");
+        if (strstr(mx, want) == NULL)
+            fail_msg("round %u: no %s in\n%s", round, want, mx);
+        free(mx);
+    }
+    struct snap inc, reb, nostate;
+    take(&inc, &out);
+    assert_int_equal(report_rebuild(dir, 1000, NULL, &out, err, sizeof err), 0);
+    take(&reb, &out);
+    same(&inc, &reb);
+    char p[400];
+    snprintf(p, sizeof p, "%s/.state", dir);
+    assert_int_equal(unlink(p), 0);
+    append_refresh(NULL, NULL, 0, &out);
+    assert_false(last_from_state);
+    take(&nostate, &out);
+    same(&inc, &nostate);
+    /* 4 domains x 12 rounds in the timeline, r5 twice (two addresses) */
+    size_t lines = 0;
+    for (size_t i = 0; i < inc.len[1]; i++)
+        lines += inc.f[1][i] == '\n';
+    assert_int_equal(lines, 1 + 4 * 12);
+    assert_non_null(strstr(inc.f[0], "d2.example,mx,r5,192.0.2.5,"));
+    assert_non_null(strstr(inc.f[0], "d2.example,mx,r5,2001:db8::5,"));
+    /* d4's r4: the timeout of round 6 is an error round, not the end */
+    assert_non_null(strstr(inc.f[0], "d4.example,mx,r4,192.0.2.4,converged,"));
+    drop(&inc);
+    drop(&reb);
+    drop(&nostate);
+}
+
 /* Rows appended to a round after it was refreshed: the whole log is read
  * again, and the result is what a rebuild gives. */
 static void test_round_split_over_refreshes(void **state)
@@ -778,6 +870,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mx_verdicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebuild_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_split_over_refreshes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_single_row_groups_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_formula_in_reports, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_name_two_addresses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delegation, setup, teardown),

@@ -255,6 +255,75 @@ static void test_duplicate_address_warns(void **state)
     rlist_deinit(&l);
 }
 
+/* A list of RLIST_MAX_SERVERS lines, in memory: "rNNNNN,10.0.X.Y" for
+ * i = 0..n-1, then `extra` appended (a last line or two). */
+static char *big_list(size_t n, const char *extra)
+{
+    size_t cap = 64 + n * 40 + strlen(extra);
+    char *t = malloc(cap);
+    assert_non_null(t);
+    size_t o = (size_t)snprintf(t, cap, "name,address,operator,country\n");
+    for (size_t i = 0; i < n; i++)
+        o += (size_t)snprintf(t + o, cap - o, "r%05zu,10.0.%zu.%zu,op,NL\n", i, i / 250,
+                              i % 250 + 1);
+    snprintf(t + o, cap - o, "%s", extra);
+    return t;
+}
+
+/* The largest list there may be: every name and address checked against
+ * every other (by hash), the first duplicate named with the line of the
+ * first one, names without case, a second list checked against the first. */
+static void test_big_list_duplicates(void **state)
+{
+    (void)state;
+    char err[RLIST_ERRLEN];
+    struct rlist l = {0};
+
+    char *t = big_list(RLIST_MAX_SERVERS, "");
+    assert_int_equal(load_str(&l, t, NULL, err), 0);
+    assert_int_equal(l.n, RLIST_MAX_SERVERS);
+    assert_string_equal(l.v[9999].name, "r09999");
+    assert_string_equal(l.v[9999].address, "10.0.39.250");
+    free(t);
+    /* a second list: a name of the first, in capitals */
+    assert_int_equal(load_str(&l, "name,address,operator,country\nR00042,192.0.2.1,,\n", NULL, err),
+                     DP_EINPUT);
+    assert_string_equal(err, "t.csv:2: duplicate name 'R00042' (already in the list)");
+    assert_int_equal(l.n, RLIST_MAX_SERVERS);
+    rlist_deinit(&l);
+
+    /* the same name again at the end, in another case: line 44 held r00042 */
+    t = big_list(RLIST_MAX_SERVERS - 1, "R00042,192.0.2.1,,\n");
+    assert_int_equal(load_str(&l, t, NULL, err), DP_EINPUT);
+    assert_string_equal(err, "t.csv:10001: duplicate name 'R00042' (first at line 44)");
+    assert_int_equal(l.n, 0); /* nothing of a bad file is kept */
+    free(t);
+    rlist_deinit(&l);
+
+    /* an address again at the end: a warning naming the first line */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *warn = open_memstream(&buf, &len);
+    assert_non_null(warn);
+    t = big_list(RLIST_MAX_SERVERS - 2, "last,10.0.0.7:53,,\nv6,[2001:db8::1],,\n");
+    assert_int_equal(load_str(&l, t, warn, err), 0);
+    assert_int_equal(fclose(warn), 0);
+    assert_int_equal(l.n, RLIST_MAX_SERVERS);
+    assert_string_equal(buf,
+                        "t.csv:10000: warning: duplicate address '10.0.0.7' (first at line 8)\n");
+    free(buf);
+    free(t);
+    rlist_deinit(&l);
+
+    /* one more than the cap */
+    t = big_list(RLIST_MAX_SERVERS, "over,192.0.2.1,,\n");
+    assert_int_equal(load_str(&l, t, NULL, err), DP_EINPUT);
+    assert_string_equal(err, "t.csv:10002: more than 10000 servers");
+    assert_int_equal(l.n, 0);
+    free(t);
+    rlist_deinit(&l);
+}
+
 static void test_comma_lists(void **state)
 {
     (void)state;
@@ -485,6 +554,7 @@ int main(void)
         cmocka_unit_test(test_bad_file),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_duplicate_address_warns),
+        cmocka_unit_test(test_big_list_duplicates),
         cmocka_unit_test(test_comma_lists),
         cmocka_unit_test(test_spec),
         cmocka_unit_test(test_add),
