@@ -736,16 +736,9 @@ static int upgrade_line(void *arg, const char *line, size_t len, unsigned lineno
     bool cr = len > 0 && line[len - 1] == '\r';
     size_t body = cr ? len - 1 : len;
     (void)lineno;
-    if (u->len + len + 4 > u->cap) {
-        size_t cap = u->cap ? u->cap : UPGRADE_FLUSH;
-        while (cap < u->len + len + 4)
-            cap *= 2;
-        char *b = realloc(u->buf, cap);
-        if (b == NULL)
-            return DP_ENOMEM;
-        u->buf = b;
-        u->cap = cap;
-    }
+    /* the line, ",," and a CR LF: its last byte is at u->len + len + 3 */
+    if (dp_grow((void **)&u->buf, &u->cap, u->len + len + 3, 1) != 0)
+        return DP_ENOMEM;
     memcpy(u->buf + u->len, line, body);
     u->len += body;
     memcpy(u->buf + u->len, cr ? ",,\r\n" : ",,\n", cr ? 4 : 3);
@@ -893,14 +886,8 @@ out:
 
 int obs_batch_add(struct obs_batch *b, const struct obs *o, uint32_t round)
 {
-    if (b->n == b->cap) {
-        size_t c = b->cap ? b->cap * 2 : 1024;
-        struct obs *r = realloc(b->rows, c * sizeof *r);
-        if (r == NULL)
-            return DP_ENOMEM;
-        b->rows = r;
-        b->cap = c;
-    }
+    if (dp_grow((void **)&b->rows, &b->cap, b->n, sizeof *b->rows) != 0)
+        return DP_ENOMEM;
     struct obs *w = &b->rows[b->n];
     *w = *o;
     w->round = round;
@@ -908,16 +895,8 @@ int obs_batch_add(struct obs_batch *b, const struct obs *o, uint32_t round)
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         const char *s = *f[i] ? *f[i] : "";
         size_t len = strlen(s) + 1;
-        if (b->ntext + len > b->captext) {
-            size_t c = b->captext ? b->captext : 1u << 16;
-            while (c < b->ntext + len)
-                c *= 2;
-            char *t = realloc(b->text, c);
-            if (t == NULL)
-                return DP_ENOMEM;
-            b->text = t;
-            b->captext = c;
-        }
+        if (dp_grow((void **)&b->text, &b->captext, b->ntext + len - 1, 1) != 0)
+            return DP_ENOMEM;
         memcpy(b->text + b->ntext, s, len);
         *f[i] = (const char *)(uintptr_t)b->ntext; /* an offset until the append */
         b->ntext += len;
