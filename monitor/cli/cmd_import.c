@@ -45,12 +45,7 @@
 
 static int usage(const char *msg, const char *arg)
 {
-    char esc[128];
-    fprintf(stderr, "dnsprop import: %s", msg);
-    if (arg != NULL)
-        fprintf(stderr, " '%s'", dp_escape(arg, strlen(arg), esc, sizeof esc));
-    fprintf(stderr, " (try 'dnsprop import --help')\n");
-    return DP_EXIT_UNKNOWN;
+    return cli_usage("import", msg, arg);
 }
 
 /* ---- what the log already holds ---- */

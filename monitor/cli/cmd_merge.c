@@ -21,12 +21,7 @@
 
 static int usage(const char *msg, const char *arg)
 {
-    char esc[128];
-    fprintf(stderr, "dnsprop merge: %s", msg);
-    if (arg != NULL)
-        fprintf(stderr, " '%s'", dp_escape(arg, strlen(arg), esc, sizeof esc));
-    fprintf(stderr, " (try 'dnsprop merge --help')\n");
-    return DP_EXIT_UNKNOWN;
+    return cli_usage("merge", msg, arg);
 }
 
 int cmd_merge(int argc, char **argv)

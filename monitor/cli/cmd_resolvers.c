@@ -11,10 +11,7 @@
 
 static int usage_error(const char *what, const char *arg)
 {
-    char esc[128];
-    fprintf(stderr, "dnsprop resolvers: %s '%s' (try 'dnsprop resolvers --help')\n", what,
-            dp_escape(arg, strlen(arg), esc, sizeof esc));
-    return DP_EXIT_UNKNOWN;
+    return cli_usage("resolvers", what, arg);
 }
 
 int cmd_resolvers(int argc, char **argv)

@@ -1,0 +1,18 @@
+/*
+ * The one form of a usage error, for every command that reads its own
+ * arguments: "dnsprop CMD: MSG 'ARG' (try 'dnsprop CMD --help')" on stderr.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int cli_usage(const char *cmd, const char *msg, const char *arg)
+{
+    char esc[128];
+    fprintf(stderr, "dnsprop %s: %s", cmd, msg);
+    if (arg != NULL)
+        fprintf(stderr, " '%s'", dp_escape(arg, strlen(arg), esc, sizeof esc));
+    fprintf(stderr, " (try 'dnsprop %s --help')\n", cmd);
+    return DP_EXIT_UNKNOWN;
+}
