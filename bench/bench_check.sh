@@ -26,25 +26,15 @@ SMALL=$((N / 10))
 INFLIGHT=${BENCH_INFLIGHT:-256} # dnsprop's default --inflight, and dnsperf -q the same
 RUNS=${BENCH_RUNS:-3}
 dnsprop=$build/dnsprop
-[ -x "$dnsprop" ] || { echo "bench_check: $dnsprop not built" >&2; exit 3; }
-command -v dnsperf >/dev/null || { echo "bench_check: dnsperf not found (Debian: dnsperf)" >&2; exit 3; }
-[ -x /usr/bin/time ] || { echo "bench_check: /usr/bin/time missing (Debian: time)" >&2; exit 3; }
+. "$(dirname "$0")/lib.sh"
+bench_need "$dnsprop" || exit 3
+bench_need_cmd dnsperf dnsperf || exit 3
+bench_need_cmd /usr/bin/time time || exit 3
 
-T=$(mktemp -d /tmp/bench_check.XXXXXX)
-. "$(dirname "$0")/knot.sh"
-cleanup() {
-  bench_knot_stop
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+bench_workdir T
 
 {
-  echo '$ORIGIN bench.test.'
-  echo '$TTL 3600'
-  echo '@ IN SOA ns.bench.test. host.bench.test. 1 7200 900 1209600 300'
-  echo '@ IN NS ns.bench.test.'
-  echo 'ns IN A 127.0.0.1'
+  bench_zone_head
   awk -v n="$N" 'BEGIN { for (i = 1; i <= n; i++)
       printf "d%06d IN MX 10 mx%06d\nmx%06d IN A 192.0.2.%d\nmx%06d IN AAAA 2001:db8::%x:%x\n",
              i, i, i, i % 250 + 1, i, int(i / 65536), i % 65536 }'

@@ -27,24 +27,14 @@ build=${1:-build}
 N=${BENCH_NAMES:-100000}
 INFLIGHT=${BENCH_INFLIGHT:-256}
 driver=$build/bench/engine_bench
-command -v dnsperf >/dev/null || { echo "bench_engine: dnsperf not found (Debian: dnsperf)" >&2; exit 3; }
-[ -x "$driver" ] || { echo "bench_engine: $driver not built" >&2; exit 3; }
+. "$(dirname "$0")/lib.sh"
+bench_need_cmd dnsperf dnsperf || exit 3
+bench_need "$driver" || exit 3
 
-T=$(mktemp -d /tmp/bench_engine.XXXXXX)
-. "$(dirname "$0")/knot.sh"
-cleanup() {
-  bench_knot_stop
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+bench_workdir T
 
 {
-  echo '$ORIGIN bench.test.'
-  echo '$TTL 3600'
-  echo '@ IN SOA ns.bench.test. host.bench.test. 1 7200 900 1209600 300'
-  echo '@ IN NS ns.bench.test.'
-  echo 'ns IN A 127.0.0.1'
+  bench_zone_head
   awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "h%d IN MX 10 mx%d.bench.test.\n", i, i }'
 } > "$T/bench.test.zone"
 awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "h%d.bench.test MX\n", i }' > "$T/queries"
