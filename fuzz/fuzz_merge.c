@@ -12,14 +12,9 @@
 #include "fuzz.h"
 #include "reports.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-static char base[64];
 
 static int count_row(const struct obs *o, unsigned line, void *arg)
 {
@@ -29,43 +24,11 @@ static int count_row(const struct obs *o, unsigned line, void *arg)
     return 0;
 }
 
-/* Empties and removes a scratch folder of plain files (faster than rm -rf). */
-static void rm_rf(const char *d)
-{
-    DIR *dir = opendir(d);
-    if (dir == NULL)
-        return;
-    struct dirent *e;
-    while ((e = readdir(dir)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
-            unlinkat(dirfd(dir), e->d_name, 0) != 0)
-            abort();
-    closedir(dir);
-    if (rmdir(d) != 0)
-        abort();
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char src[128], dst[128], log[160];
+    char src[FUZZ_PATHLEN], dst[FUZZ_PATHLEN], log[160];
     char err[1500];
-    if (base[0] == '\0') {
-        snprintf(base, sizeof base, "%s/dnsprop-fuzz-merge.XXXXXX",
-                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-        if (mkdtemp(base) == NULL)
-            abort();
-    }
-    snprintf(src, sizeof src, "%s/src", base);
-    snprintf(dst, sizeof dst, "%s/dst", base);
-    rm_rf(src);
-    rm_rf(dst);
-    if (mkdir(src, 0755) != 0)
-        abort();
-    snprintf(log, sizeof log, "%s/observations.csv", src);
-    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0 || (size > 0 && write(fd, data, size) != (ssize_t)size))
-        abort();
-    close(fd);
+    fuzz_source_folder("merge", "observations.csv", data, size, src, dst);
 
     const char *srcs[] = {src};
     struct obslog *l = NULL;

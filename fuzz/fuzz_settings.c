@@ -10,30 +10,9 @@
 #include "fuzz.h"
 #include "reports.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-static char base[64];
-
-/* Empties and removes a scratch folder of plain files. */
-static void rm_rf(const char *d)
-{
-    DIR *dir = opendir(d);
-    if (dir == NULL)
-        return;
-    struct dirent *e;
-    while ((e = readdir(dir)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
-            unlinkat(dirfd(dir), e->d_name, 0) != 0)
-            abort();
-    closedir(dir);
-    if (rmdir(d) != 0)
-        abort();
-}
 
 /* The whole file at path, malloc'd (*len its size); NULL when absent. */
 static char *slurp(const char *path, size_t *len)
@@ -61,25 +40,9 @@ static char *slurp(const char *path, size_t *len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char src[128], dst[128], path[160];
+    char src[FUZZ_PATHLEN], dst[FUZZ_PATHLEN], path[160];
     char err[1500];
-    if (base[0] == '\0') {
-        snprintf(base, sizeof base, "%s/dnsprop-fuzz-settings.XXXXXX",
-                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-        if (mkdtemp(base) == NULL)
-            abort();
-    }
-    snprintf(src, sizeof src, "%s/src", base);
-    snprintf(dst, sizeof dst, "%s/dst", base);
-    rm_rf(src);
-    rm_rf(dst);
-    if (mkdir(src, 0755) != 0)
-        abort();
-    snprintf(path, sizeof path, "%s/settings.csv", src);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0 || (size > 0 && write(fd, data, size) != (ssize_t)size))
-        abort();
-    close(fd);
+    fuzz_source_folder("settings", "settings.csv", data, size, src, dst);
 
     const char *srcs[] = {src};
     struct obslog *l = NULL;

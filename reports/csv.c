@@ -272,7 +272,8 @@ static int csvr__split_plain(struct csvr *r, const char *line, size_t len)
     memset(b + len, ' ', 16); /* past the end: plain bytes, no comma */
     const __m128i comma = _mm_set1_epi8(','), quote = _mm_set1_epi8('"');
     const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
-    __m128i bad = _mm_setzero_si128();
+    const __m128i tick = _mm_set1_epi8('\'');
+    __m128i bad = _mm_setzero_si128(), ticks = _mm_setzero_si128();
     for (size_t i = 0; i < len; i += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
         /* below 0x20 or above 0x7e (signed: 0x80..0xff are below 0), or a
@@ -280,21 +281,27 @@ static int csvr__split_plain(struct csvr *r, const char *line, size_t len)
         bad = _mm_or_si128(
             bad, _mm_or_si128(_mm_cmplt_epi8(v, space),
                               _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmpeq_epi8(v, quote))));
+        ticks = _mm_or_si128(ticks, _mm_cmpeq_epi8(v, tick));
         unsigned z = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma));
         for (; z != 0; z &= z - 1) {
             size_t at = i + (size_t)__builtin_ctz(z);
             if (n == CSVR_MAX_FIELDS - 1)
                 return -1; /* this field and one more: too many */
             b[at] = '\0';
-            csvr__plain_field(r, n++, b + start, at - start);
+            r->f[n] = b + start;
+            r->len[n++] = at - start;
             start = at + 1;
         }
     }
     if (_mm_movemask_epi8(bad) != 0)
         return -1;
     b[len] = '\0';
-    csvr__plain_field(r, n++, b + start, len - start);
+    r->f[n] = b + start;
+    r->len[n++] = len - start;
     r->n = n;
+    if (_mm_movemask_epi8(ticks) != 0) /* some ' in the line: a field may start with one */
+        for (size_t k = 0; k < n; k++)
+            csvr__plain_field(r, k, r->f[k], r->len[k]);
     return (int)n;
 #else
     (void)r;

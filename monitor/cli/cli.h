@@ -17,9 +17,8 @@ int cmd_demo(int argc, char **argv);
 int cmd_merge(int argc, char **argv);  /* cmd_merge.c */
 int cmd_import(int argc, char **argv); /* cmd_import.c: import atlas */
 
-/* usage.c: writes "dnsprop CMD: MSG 'ARG' (try 'dnsprop CMD --help')" to
- * stderr (ARG escaped, and left out with its quotes when NULL); returns
- * DP_EXIT_UNKNOWN. */
+/* Says on stderr "dnsprop CMD: MSG 'ARG' (try 'dnsprop CMD --help')" (ARG
+ * escaped, left out when NULL) and returns DP_EXIT_UNKNOWN (usage.c). */
 int cli_usage(const char *cmd, const char *msg, const char *arg);
 
 #endif

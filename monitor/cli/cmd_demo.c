@@ -157,36 +157,55 @@ static int clear_dir(const char *dir, int ddflags)
     return rc;
 }
 
-/* The MX rows of convergence.csv: every resolver's state, sites and
- * whether it is overdue, as the reports have them. */
-static void print_resolvers(const char *dir, int ddflags, const struct demo *d)
+/* The data folder's report NAME open for reading, its header line read;
+ * NULL when it cannot be read (the demo then prints no table). */
+static FILE *open_report(const char *dir, int ddflags, const char *name)
 {
     struct datadir dd;
     char err[1024];
     if (datadir_open(dir, ddflags, &dd, err, sizeof err) != 0)
-        return;
-    int fd = datadir_openat_file(&dd, "convergence.csv", O_RDONLY, err, sizeof err);
+        return NULL;
+    int fd = datadir_openat_file(&dd, name, O_RDONLY, err, sizeof err);
     datadir_close(&dd);
     FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     if (f == NULL) {
         if (fd >= 0)
             close(fd);
-        return;
+        return NULL;
     }
+    char header[4096];
+    if (fgets(header, sizeof header, f) == NULL) {
+        fclose(f);
+        return NULL;
+    }
+    return f;
+}
+
+/* The next row of f split into r (line: its text, fields borrow from it):
+ * the number of fields (0 for a row that does not split), or -1 at the end. */
+static int next_row(FILE *f, struct csvr *r, char *line, size_t cap)
+{
+    const char *why;
+    if (fgets(line, (int)cap, f) == NULL)
+        return -1;
+    int n = csvr_split(r, line, strcspn(line, "\r\n"), &why);
+    return n < 0 ? 0 : n;
+}
+
+/* The MX rows of convergence.csv: every resolver's state, sites and
+ * whether it is overdue, as the reports have them. */
+static void print_resolvers(const char *dir, int ddflags, const struct demo *d)
+{
+    FILE *f = open_report(dir, ddflags, "convergence.csv");
+    if (f == NULL)
+        return;
     char line[4096];
     struct csvr r;
+    int n;
     csvr_init(&r);
     printf("\ndemo: where each resolver stands on the MX (convergence.csv):\n");
-    bool header = true;
-    while (fgets(line, sizeof line, f) != NULL) {
-        const char *why;
-        size_t len = strcspn(line, "\r\n");
-        if (header) {
-            header = false;
-            continue;
-        }
-        if (csvr_split(&r, line, len, &why) < 16 || strcmp(r.f[1], "mx") != 0 ||
-            strncmp(r.f[2], "auth:", 5) == 0)
+    while ((n = next_row(f, &r, line, sizeof line)) >= 0) {
+        if (n < 16 || strcmp(r.f[1], "mx") != 0 || strncmp(r.f[2], "auth:", 5) == 0)
             continue;
         const char *kind = "";
         for (size_t i = 0; i < d->nresolvers; i++)
@@ -202,32 +221,17 @@ static void print_resolvers(const char *dir, int ddflags, const struct demo *d)
 
 static void print_summary(const char *dir, int ddflags)
 {
-    struct datadir dd;
-    char err[1024];
-    if (datadir_open(dir, ddflags, &dd, err, sizeof err) != 0)
+    FILE *f = open_report(dir, ddflags, "summary.csv");
+    if (f == NULL)
         return;
-    int fd = datadir_openat_file(&dd, "summary.csv", O_RDONLY, err, sizeof err);
-    datadir_close(&dd);
-    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
-    if (f == NULL) {
-        if (fd >= 0)
-            close(fd);
-        return;
-    }
     char line[4096];
     struct csvr r;
+    int n;
     csvr_init(&r);
     printf("\n%-14s %-13s %8s %10s %6s %7s %9s %8s  %-12s %s\n", "domain", "check", "servers",
            "converged", "stale", "errors", "percent", "overdue", "status", "deadline (UTC)");
-    bool header = true;
-    while (fgets(line, sizeof line, f) != NULL) {
-        const char *why;
-        size_t len = strcspn(line, "\r\n");
-        if (header) {
-            header = false;
-            continue;
-        }
-        if (csvr_split(&r, line, len, &why) < 12)
+    while ((n = next_row(f, &r, line, sizeof line)) >= 0) {
+        if (n < 12)
             continue;
         printf("%-14s %-13s %8s %10s %6s %7s %8s%% %8s  %-12s %s\n", r.f[0], r.f[1], r.f[2], r.f[3],
                r.f[4], r.f[5], r.f[6], r.f[11], r.f[9], r.f[10]);

@@ -310,6 +310,8 @@ struct imp {
     unsigned last_result; /* the result the last row came from */
     const char *cur_file;
     uint64_t rows, dups;
+    uint64_t bad;         /* results that are JSON but bad (DP_EINPUT) */
+    char first_bad[1200]; /* where the first of them is, and why */
     char err[1024];
 };
 
@@ -375,6 +377,48 @@ static bool looks_like_file(const char *a)
            (n > 7 && strcasecmp(a + n - 7, ".ndjson") == 0);
 }
 
+/* Every result of one file (f, named fname) through ctx into im's batch. A
+ * result that is JSON but bad (DP_EINPUT) is counted in im->bad, the first
+ * one described in im->first_bad, and the reading goes on. 0, or a negative
+ * error whose stderr line is written. */
+static int import_file(struct atlas_ctx *ctx, struct imp *im, FILE *f, const char *fname)
+{
+    struct atlas_reader *r = NULL;
+    char err[1024] = "";
+    int rc = atlas_reader_new(f, &r);
+    if (rc != 0) {
+        fprintf(stderr, "dnsprop import: %s: %s\n", fname, dp_strerror(rc));
+        return rc;
+    }
+    im->cur_file = fname;
+    for (;;) {
+        struct json_object *o = NULL;
+        rc = atlas_reader_next(r, &o, err, sizeof err);
+        if (rc < 0) {
+            fprintf(stderr, "dnsprop import: %s: %s; nothing imported\n", fname, err);
+            break;
+        }
+        if (rc == 0)
+            break;
+        char why[600] = "";
+        rc = atlas_result(ctx, o, why, sizeof why);
+        json_object_put(o);
+        if (rc == DP_EINPUT) {
+            if (im->bad++ == 0)
+                snprintf(im->first_bad, sizeof im->first_bad, "%s: result %u (line %u): %s", fname,
+                         atlas_reader_index(r), atlas_reader_line(r), why);
+            continue;
+        }
+        if (rc != 0) {
+            fprintf(stderr, "dnsprop import: %s: result %u: %s\n", fname, atlas_reader_index(r),
+                    im->err[0] ? im->err : dp_strerror(rc));
+            break;
+        }
+    }
+    atlas_reader_free(r);
+    return rc;
+}
+
 int cmd_import(int argc, char **argv)
 {
     struct check_plan plan;
@@ -392,8 +436,6 @@ int cmd_import(int argc, char **argv)
     struct round_domain *doms = calloc((size_t)argc, sizeof *doms);
     char(*names)[DNSNAME_BUFLEN] = calloc((size_t)argc, sizeof *names); /* doms[i].name */
     size_t nfiles = 0, ndoms = 0;
-    uint64_t bad = 0;
-    char first_bad[1200] = "";
     check_plan_init(&plan);
     atlas_ctx_init(&ctx);
     memset(&im, 0, sizeof im);
@@ -448,8 +490,9 @@ int cmd_import(int argc, char **argv)
             goto out;
         } else {
             struct stat st;
-            if (strcmp(a, "-") == 0 || stat(a, &st) == 0) {
-                if (strcmp(a, "-") != 0 && S_ISDIR(st.st_mode)) {
+            bool is_stdin = strcmp(a, "-") == 0;
+            if (is_stdin || stat(a, &st) == 0) {
+                if (!is_stdin && S_ISDIR(st.st_mode)) {
                     usage("a folder, not a results file:", a);
                     goto out;
                 }
@@ -552,68 +595,37 @@ int cmd_import(int argc, char **argv)
     ctx.row = take_row;
     ctx.arg = &im;
 
-    for (size_t f = 0; f < nfiles; f++) {
-        struct atlas_reader *r = NULL;
-        im.cur_file = fnames[f];
-        if ((rc = atlas_reader_new(files[f], &r)) != 0)
+    for (size_t f = 0; f < nfiles; f++)
+        if (import_file(&ctx, &im, files[f], fnames[f]) != 0)
             goto fail;
-        for (;;) {
-            struct json_object *o = NULL;
-            rc = atlas_reader_next(r, &o, err, sizeof err);
-            if (rc <= 0)
-                break;
-            char why[600] = "";
-            rc = atlas_result(&ctx, o, why, sizeof why);
-            json_object_put(o);
-            if (rc == DP_EINPUT) {
-                if (bad++ == 0)
-                    snprintf(first_bad, sizeof first_bad, "%s: result %u (line %u): %s", fnames[f],
-                             atlas_reader_index(r), atlas_reader_line(r), why);
-                rc = 0;
-                continue;
-            }
-            if (rc != 0) {
-                atlas_reader_free(r);
-                fprintf(stderr, "dnsprop import: %s: result %u: %s\n", fnames[f],
-                        atlas_reader_index(r), im.err[0] ? im.err : dp_strerror(rc));
-                goto fail;
-            }
-        }
-        atlas_reader_free(r);
-        if (rc < 0) {
-            fprintf(stderr, "dnsprop import: %s: %s; nothing imported\n", fnames[f], err);
-            goto fail;
-        }
-    }
-    if (bad > 0 && !skip_bad) {
+    if (im.bad > 0 && !skip_bad) {
         fprintf(stderr,
                 "dnsprop import: %s (%llu bad result(s) in all); nothing imported "
                 "(--skip-bad imports the good ones)\n",
-                first_bad, (unsigned long long)bad);
+                im.first_bad, (unsigned long long)im.bad);
         goto fail;
     }
-    if ((rc = obs_batch_append(&im.batch, im.l, err, sizeof err)) != 0) {
+    if (obs_batch_append(&im.batch, im.l, err, sizeof err) != 0) {
         fprintf(stderr, "dnsprop import: %s\n", err);
         goto fail;
     }
     struct report_outcome out;
-    if ((rc = report_refresh(im.l, NULL, 0, NULL, &out, err, sizeof err)) != 0) {
+    if (report_refresh(im.l, NULL, 0, NULL, &out, err, sizeof err) != 0) {
         fprintf(stderr, "dnsprop import: %s\n", err);
         goto out;
     }
-    if (bad > 0)
+    if (im.bad > 0)
         fprintf(stderr, "dnsprop import: warning: %llu bad result(s) skipped, the first: %s\n",
-                (unsigned long long)bad, first_bad);
+                (unsigned long long)im.bad, im.first_bad);
     uint64_t unused = ctx.st.results_unused + ctx.st.not_dns;
+    uint64_t errors_unplaced = ctx.st.errors_without_question + ctx.st.errors_without_resolver;
     if (!quiet && unused > 0)
-        fprintf(
-            stderr,
-            "dnsprop import: warning: %llu result(s) skipped: %llu answer none of the "
-            "questions of the domains and checks given, %llu not DNS, %llu error(s) with "
-            "no known question or resolver\n",
-            (unsigned long long)unused, (unsigned long long)ctx.st.replies_not_asked,
-            (unsigned long long)ctx.st.not_dns,
-            (unsigned long long)(ctx.st.errors_without_question + ctx.st.errors_without_resolver));
+        fprintf(stderr,
+                "dnsprop import: warning: %llu result(s) skipped: %llu answer none of the "
+                "questions of the domains and checks given, %llu not DNS, %llu error(s) with "
+                "no known question or resolver\n",
+                (unsigned long long)unused, (unsigned long long)ctx.st.replies_not_asked,
+                (unsigned long long)ctx.st.not_dns, (unsigned long long)errors_unplaced);
     if (!quiet)
         fprintf(stderr,
                 "dnsprop import: %llu result(s) read, %llu row(s) imported, %llu already in "

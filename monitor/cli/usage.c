@@ -1,6 +1,5 @@
 /*
- * The one form of a usage error, for every command that reads its own
- * arguments: "dnsprop CMD: MSG 'ARG' (try 'dnsprop CMD --help')" on stderr.
+ * The one line a command prints when its arguments are wrong (exit 3).
  */
 #include "cli.h"
 
@@ -9,7 +8,7 @@
 
 int cli_usage(const char *cmd, const char *msg, const char *arg)
 {
-    char esc[128];
+    char esc[256];
     fprintf(stderr, "dnsprop %s: %s", cmd, msg);
     if (arg != NULL)
         fprintf(stderr, " '%s'", dp_escape(arg, strlen(arg), esc, sizeof esc));

@@ -35,17 +35,20 @@ garbage,127.0.0.1:$GARBAGE,lab,ZZ
 stream,127.0.0.1:$STREAM,lab,ZZ
 hang,127.0.0.1:$HANG,lab,ZZ
 EOF2
+# the timeout is what the bad servers cost the round, and what the good one
+# has to answer in on a busy machine: 1 s, not less
 start=$(date +%s%N)
 "$DNSPROP" check contoso.test --resolvers "$T/bad.csv" --authority "127.0.0.1:$GOOD" \
-  --dir "$T/d1" --timeout 300ms --tries 2 >"$T/out" 2>"$T/err"
+  --dir "$T/d1" --timeout 1s --tries 2 >"$T/out" 2>"$T/err"
 rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
 log="$T/d1/observations.csv"
 if [ "$rc" -ge 1 ] && [ "$rc" -le 2 ]; then ok "bad servers: exit $rc (propagating/critical, not a crash)"; else
   fail "bad servers: exit $rc, want 1 or 2"; sed 's/^/  /' "$T/err" | head -5 >&2; fi
-# each query may wait timeout x tries = 0.6 s; the MX target lookups follow
-# the MX answers, so a round is at most a few such waits, far from 10 s
-[ "$ms" -lt 10000 ] && ok "bad servers: round took ${ms} ms" || fail "bad servers: round took ${ms} ms"
+# each query may wait timeout x tries = 2 s; the MX target lookups follow
+# the MX answers, so a round is a few such waits: bounded, far from a minute
+# even on a busy machine (a round that hung would never end)
+[ "$ms" -lt 60000 ] && ok "bad servers: round took ${ms} ms" || fail "bad servers: round took ${ms} ms"
 grep -q '^DNSPROP \(WARNING\|CRITICAL\) - contoso.test' "$T/out" || fail "bad servers: no status line: $(head -1 "$T/out")"
 for s in good garbage stream hang; do
   n=$(awk -F, -v s="$s" 'NR > 1 && $8 == s' "$log" | wc -l)
@@ -76,7 +79,7 @@ expect_exit 0 "$DNSPROP" report --dir "$T/d1"
 } >"$T/many.csv"
 set -- $MANY
 (ulimit -n 40 && exec "$DNSPROP" check contoso.test --resolvers "$T/many.csv" \
-  --authority "127.0.0.1:$1" --dir "$T/d2" --timeout 500ms --tries 2) >"$T/out" 2>"$T/err"
+  --authority "127.0.0.1:$1" --dir "$T/d2" --timeout 5s --tries 2) >"$T/out" 2>"$T/err"
 rc=$?
 [ "$rc" -eq 0 ] && ok "ulimit -n 40: exit 0" || { fail "ulimit -n 40: exit $rc"; sed 's/^/  /' "$T/err" | head -5 >&2; }
 for i in $(seq 30); do

@@ -616,6 +616,20 @@ lab__need_auth() {
   [ "${LAB_KIND[$3]:-}" = knot ] || { lab__err "$1 $2: '$3' is not a Knot instance"; return 1; }
 }
 
+# lab__resolver_room FUNC NAME AUTH WHAT PROGRAM PACKAGE: what every resolver
+# in front of AUTH needs before its configuration is written: a good name, a
+# Knot as AUTH, the namespace, PROGRAM on the PATH (else: install PACKAGE),
+# its folder, an address and a port. Sets the caller's dir, ip and port.
+lab__resolver_room() {
+  lab__need_auth "$1" "$2" "$3" || return 1
+  lab_need_netns "$4 ($2)" || return 1
+  command -v "$5" >/dev/null 2>&1 || { lab__err "$5 not found (package $6)"; return 1; }
+  dir="$LAB_DIR/$2"
+  mkdir -p "$dir" || return 1
+  ip=$(lab_new_ip) || return 1
+  port=$(lab__free_port) || return 1
+}
+
 # lab_start_bind NAME AUTH [OPTION-LINE...]: BIND 9 (named) as a recursive
 # resolver forwarding (forward only) to AUTH, with NSID "NAME" (server-id), no
 # DNSSEC validation, no rndc. Each OPTION-LINE goes into options { }, e.g. the
@@ -623,13 +637,7 @@ lab__need_auth() {
 lab_start_bind() {
   local name=$1 auth=$2 dir ip port conf opt
   shift 2
-  lab__need_auth lab_start_bind "$name" "$auth" || return 1
-  lab_need_netns "BIND ($name)" || return 1
-  command -v named >/dev/null 2>&1 || { lab__err "named not found (package bind9)"; return 1; }
-  dir="$LAB_DIR/$name"
-  mkdir -p "$dir" || return 1
-  ip=$(lab_new_ip) || return 1
-  port=$(lab__free_port) || return 1
+  lab__resolver_room lab_start_bind "$name" "$auth" "BIND" named bind9 || return 1
   conf="$dir/named.conf"
   {
     cat <<EOF
@@ -689,13 +697,7 @@ lab_bind_serve_stale() {
 lab_start_pdns() {
   local name=$1 auth=$2 dir ip port conf opt fz="" z
   shift 2
-  lab__need_auth lab_start_pdns "$name" "$auth" || return 1
-  lab_need_netns "PowerDNS Recursor ($name)" || return 1
-  command -v pdns_recursor >/dev/null 2>&1 || { lab__err "pdns_recursor not found (package pdns-recursor)"; return 1; }
-  dir="$LAB_DIR/$name"
-  mkdir -p "$dir" || return 1
-  ip=$(lab_new_ip) || return 1
-  port=$(lab__free_port) || return 1
+  lab__resolver_room lab_start_pdns "$name" "$auth" "PowerDNS Recursor" pdns_recursor pdns-recursor || return 1
   for z in $(lab__auth_zones "$auth"); do
     fz="$fz${fz:+;}$z=${LAB_HOST[$auth]}:${LAB_PORT[$auth]}"
   done
@@ -736,13 +738,7 @@ lab_start_pdns() {
 lab_start_kresd() {
   local name=$1 auth=$2 dir ip port conf opt z
   shift 2
-  lab__need_auth lab_start_kresd "$name" "$auth" || return 1
-  lab_need_netns "Knot Resolver ($name)" || return 1
-  command -v kresd >/dev/null 2>&1 || { lab__err "kresd not found (package knot-resolver)"; return 1; }
-  dir="$LAB_DIR/$name"
-  mkdir -p "$dir" || return 1
-  ip=$(lab_new_ip) || return 1
-  port=$(lab__free_port) || return 1
+  lab__resolver_room lab_start_kresd "$name" "$auth" "Knot Resolver" kresd knot-resolver || return 1
   conf="$dir/kresd.conf"
   {
     echo "trust_anchors.remove('.')"

@@ -64,14 +64,23 @@ d=$((f + 72 * 3600 - w))
 [ "$l" -ge $((w - 7200)) ] || fail "the last round $last is more than two intervals before the window end $wend"
 
 # exit status: the last round's (converged: 0; a query the busy machine let
-# time out: 1), and nearly every round converged
+# time out: 1); most rounds converged, and a round that did not had a query
+# time out, never a wrong answer
 st=$(scn_csv "$D/summary.csv" filter '$check == "mx"' then cut -f status)
 case "$st" in converged) want=0 ;; propagating) want=1 ;; *) want=x ;; esac
 [ "$SCN_RC" = "$want" ] && ok "exit $SCN_RC, the last round's summary '$st'" ||
   fail "exit $SCN_RC, summary '$st' (want 0 for converged, 1 for propagating)"
 nconv=$(scn_csv "$D/timeline.csv" filter '$check == "mx" && $converged == 1' then count)
-[ "$nconv" -ge $((n - 3)) ] && ok "$nconv of $n rounds converged" ||
+# (beside two CPU hogs 5 of 72 rounds lost an answer to the 60 ms of real
+# time a query has here: a count near n would test the machine, not dnsprop)
+[ "$nconv" -ge $((n / 2)) ] && ok "$nconv of $n rounds converged" ||
   fail "only $nconv of $n rounds converged (a cached answer on loopback)"
+wrong=$(scn_csv "$D/observations.csv" filter '$server !=~ "^auth:" &&
+  !($status == "timeout" || ($status =~ "^(ok|nodata|nxdomain)$" && $match != "no"))' then count)
+[ "${wrong:-0}" -eq 0 ] && ok "every answer of the resolver was right (or it timed out)" ||
+  fail "$wrong row(s) of the resolver neither a right answer nor a timeout: $(
+    scn_csv "$D/observations.csv" filter '$server !=~ "^auth:" && $status != "timeout"' \
+      then count-distinct -f status,match | tr '\n' ' ')"
 # The grid (run.c): rounds are due one interval apart from the first, so a
 # late round does not shift the next; a round a whole interval late starts a
 # new grid, with no rounds stacked behind it to catch up. So every gap is

@@ -22,12 +22,7 @@
 #define OQ "\"\"\"v=spf1 mx -all\"\"\""
 
 #include "scratch.h"
-
-/* DIR/name as a string (see scratch.h). */
-static char *slurp(const char *name, size_t *len)
-{
-    return slurp_path(path_of(name), len);
-}
+#include "reportlog.h"
 
 /* Compares DIR/name with `want` written with \n line ends (the file has CRLF). */
 static void expect_file(const char *name, const char *want)
@@ -51,32 +46,18 @@ static void expect_file(const char *name, const char *want)
 
 /* ---- building logs ---- */
 
-struct rows {
-    struct obs v[64];
-    size_t n;
-};
-
 static void add(struct rows *r, int64_t t, uint32_t round, const char *domain, const char *check,
                 const char *qname, const char *qtype, const char *server, const char *address,
                 enum obs_status st, int64_t ttl, const char *answer, const char *expected,
                 enum obs_match match)
 {
-    assert_true(r->n < 64);
-    struct obs *o = &r->v[r->n++];
-    memset(o, 0, sizeof *o);
-    o->time = t;
-    o->vantage = "probe";
-    o->round = round;
+    struct obs *o = rows_next(r, "probe", t, round, st, ttl);
     o->domain = domain;
     o->check = check;
     o->qname = qname;
     o->qtype = qtype;
     o->server = server;
     o->address = address;
-    o->status = st;
-    o->rcode = st == OBS_TIMEOUT ? -1 : st == OBS_NXDOMAIN ? 3 : 0;
-    o->latency_ms = st == OBS_TIMEOUT ? -1 : 5;
-    o->ttl = ttl;
     o->answer = answer;
     o->expected = expected;
     o->match = match;
@@ -391,40 +372,6 @@ static void test_mx_verdicts(void **state)
 }
 
 /* ---- rebuild identity ---- */
-
-static const char *const REPORTS[] = {"convergence.csv", "timeline.csv", "mx_compliance.csv",
-                                      "summary.csv", "convergence.svg"};
-
-struct snap {
-    char *f[5];
-    size_t len[5];
-    struct report_outcome out;
-};
-
-static void take(struct snap *s, const struct report_outcome *out)
-{
-    for (int i = 0; i < 5; i++) {
-        s->f[i] = slurp(REPORTS[i], &s->len[i]);
-        assert_non_null(s->f[i]);
-    }
-    s->out = *out;
-}
-
-static void same(const struct snap *a, const struct snap *b)
-{
-    for (int i = 0; i < 5; i++) {
-        if (a->len[i] != b->len[i] || memcmp(a->f[i], b->f[i], a->len[i]) != 0)
-            fail_msg("%s differs:\n%s\n---\n%s", REPORTS[i], a->f[i], b->f[i]);
-    }
-    assert_int_equal(a->out.exit_status, b->out.exit_status);
-    assert_string_equal(a->out.status_line, b->out.status_line);
-}
-
-static void drop(struct snap *s)
-{
-    for (int i = 0; i < 5; i++)
-        free(s->f[i]);
-}
 
 static void test_rebuild_identity(void **state)
 {

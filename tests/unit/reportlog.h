@@ -1,0 +1,84 @@
+/*
+ * Hand-written logs for the report tests (test_reports.c, test_promises.c):
+ * rows built in memory, and the five reports of the scratch folder taken as
+ * a snapshot and compared, for the rebuild identity. Include scratch.h and
+ * reports.h first, and this once per test program.
+ */
+#ifndef DNSPROP_TEST_REPORTLOG_H
+#define DNSPROP_TEST_REPORTLOG_H
+
+#include <stdlib.h>
+#include <string.h>
+
+/* DIR/name as a string (see scratch.h). */
+static char *slurp(const char *name, size_t *len)
+{
+    return slurp_path(path_of(name), len);
+}
+
+/* ---- rows ---- */
+
+struct rows {
+    struct obs v[64];
+    size_t n;
+};
+
+/* The next row of r: zero but for what every hand-written row has alike, the
+ * time, vantage, round, status and TTL given, and the rcode and latency that
+ * go with the status (a timeout has neither; NXDOMAIN is rcode 3). The
+ * caller fills in the rest. */
+static struct obs *rows_next(struct rows *r, const char *vantage, int64_t t, uint32_t round,
+                             enum obs_status st, int64_t ttl)
+{
+    assert_true(r->n < sizeof r->v / sizeof r->v[0]);
+    struct obs *o = &r->v[r->n++];
+    memset(o, 0, sizeof *o);
+    o->time = t;
+    o->vantage = vantage;
+    o->round = round;
+    o->status = st;
+    o->rcode = st == OBS_TIMEOUT ? -1 : st == OBS_NXDOMAIN ? 3 : 0;
+    o->latency_ms = st == OBS_TIMEOUT ? -1 : 5;
+    o->ttl = ttl;
+    return o;
+}
+
+/* ---- the reports as files ---- */
+
+static const char *const REPORTS[] = {"convergence.csv", "timeline.csv", "mx_compliance.csv",
+                                      "summary.csv", "convergence.svg"};
+#define NREPORTS (sizeof REPORTS / sizeof REPORTS[0])
+
+/* Every report's bytes and the outcome that came with them. */
+struct snap {
+    char *f[NREPORTS];
+    size_t len[NREPORTS];
+    struct report_outcome out;
+};
+
+static void take(struct snap *s, const struct report_outcome *out)
+{
+    for (size_t i = 0; i < NREPORTS; i++) {
+        s->f[i] = slurp(REPORTS[i], &s->len[i]);
+        assert_non_null(s->f[i]);
+    }
+    s->out = *out;
+}
+
+/* Fails unless a and b have the same reports, byte for byte, and outcome. */
+static void same(const struct snap *a, const struct snap *b)
+{
+    for (size_t i = 0; i < NREPORTS; i++)
+        if (a->len[i] != b->len[i] || memcmp(a->f[i], b->f[i], a->len[i]) != 0)
+            fail_msg("%s differs:\n%s\n---\n%s", REPORTS[i], a->f[i], b->f[i]);
+    assert_int_equal(a->out.exit_status, b->out.exit_status);
+    assert_string_equal(a->out.status_line, b->out.status_line);
+}
+
+static void drop(struct snap *s)
+{
+    for (size_t i = 0; i < NREPORTS; i++)
+        free(s->f[i]);
+}
+
+#endif
