@@ -455,19 +455,28 @@ unsigned obslog_columns(const struct obslog *l)
     return l->ncols;
 }
 
-/* Writes len bytes at the end of the log. 0 or DP_EIO (err set). */
-static int write_all(struct obslog *l, const char *buf, size_t len, char *err, size_t errlen)
+/* Writes all len bytes to fd, again after EINTR or a short write. 0, or
+ * DP_EIO with errno saying why. */
+static int write_fd(int fd, const char *buf, size_t len)
 {
     size_t done = 0;
     while (done < len) {
-        ssize_t k = write(l->fd, buf + done, len - done);
+        ssize_t k = write(fd, buf + done, len - done);
         if (k < 0 && errno == EINTR)
             continue;
-        if (k <= 0) {
-            dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
+        if (k <= 0)
             return DP_EIO;
-        }
         done += (size_t)k;
+    }
+    return 0;
+}
+
+/* Writes len bytes at the end of the log. 0 or DP_EIO (err set). */
+static int write_all(struct obslog *l, const char *buf, size_t len, char *err, size_t errlen)
+{
+    if (write_fd(l->fd, buf, len) != 0) {
+        dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
+        return DP_EIO;
     }
     return 0;
 }
@@ -564,18 +573,10 @@ out:
 int rep__append_fed(struct obslog *l, const char *buf, size_t len, unsigned nlines,
                     uint32_t last_round, char *err, size_t errlen)
 {
-    size_t done = 0;
-    while (done < len) {
-        ssize_t k = write(l->fd, buf + done, len - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
-            if (ftruncate(l->fd, (off_t)l->size) != 0)
-                fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
-            return DP_EIO;
-        }
-        done += (size_t)k;
+    if (write_all(l, buf, len, err, errlen) != 0) {
+        if (ftruncate(l->fd, (off_t)l->size) != 0)
+            fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
+        return DP_EIO;
     }
     if (fsync(l->fd) != 0) {
         dp_errf(err, errlen, "%s: fsync: %s", l->path, strerror(errno));
@@ -713,15 +714,8 @@ struct upgrade {
 
 static int upgrade_flush(struct upgrade *u)
 {
-    size_t done = 0;
-    while (done < u->len) {
-        ssize_t k = write(u->fd, u->buf + done, u->len - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return DP_EIO;
-        done += (size_t)k;
-    }
+    if (write_fd(u->fd, u->buf, u->len) != 0)
+        return DP_EIO;
     u->len = 0;
     return 0;
 }
