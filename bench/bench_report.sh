@@ -17,7 +17,6 @@ bench_need_cmd /usr/bin/time time || exit 1
 bench_workdir W
 
 now() { date +%s.%N; }
-median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 # The machine may be shared: wall time then mostly measures waiting. Each
 # `dnsprop report` (a rebuild: it never starts from .state) runs RUNS times
 # and the fastest wall and the smallest CPU time are kept; both are printed,

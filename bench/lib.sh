@@ -12,6 +12,12 @@
 #     (wall), cpu (user + sys) and kib (peak RSS).
 #   bench_zone_head: the start of the zone bench.test. (origin, TTL, SOA, NS
 #     and the NS's address), on stdout.
+#   bench_pin WHO: on two or more CPUs (and with taskset), Knot goes on CPU 1
+#     (KNOT_CPU) and pin is "taskset -c 0" for the clients, said with WHO.
+#   bench_dnsperf PORT QUERIES: one dnsperf run of QUERIES at 127.0.0.1:PORT
+#     (INFLIGHT at once, under $pin); sets dp_qps and dp_lost, exits 1 when
+#     dnsperf failed.
+#   median: the median of the numbers on stdin, one a line.
 # NAME is the benchmark's own name (bench_check for bench/bench_check.sh).
 BENCH_NAME=$(basename "$0" .sh)
 BENCH_DIR=
@@ -47,6 +53,24 @@ timed() {
   kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$BENCH_DIR/time.txt")
   cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$BENCH_DIR/time.txt")
 }
+
+bench_pin() {
+  pin=
+  if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    KNOT_CPU=1
+    pin="taskset -c 0"
+    echo "knotd pinned to CPU 1, $1 to CPU 0"
+  fi
+}
+
+bench_dnsperf() {
+  $pin dnsperf -s 127.0.0.1 -p "$1" -d "$2" -n 1 -q "$INFLIGHT" -t 5 > "$BENCH_DIR/dnsperf.out" 2>&1
+  dp_qps=$(awk '/Queries per second:/ { print $4 }' "$BENCH_DIR/dnsperf.out")
+  dp_lost=$(awk '/Queries lost:/ { print $3 }' "$BENCH_DIR/dnsperf.out")
+  [ -n "$dp_qps" ] || { echo "$BENCH_NAME: dnsperf failed:" >&2; cat "$BENCH_DIR/dnsperf.out" >&2; exit 1; }
+}
+
+median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
 bench_zone_head() {
   echo '$ORIGIN bench.test.'
