@@ -1077,9 +1077,10 @@ static int judge_sites(struct rep_agg *a, struct open *op, struct grp *g)
             bool ran_out = s->promise >= 0 && when > s->promise + 1;
             if (known && ((ran_out && change <= s->promise + 1) || (ede && when >= change)))
                 s->overdue = true;
-            if (!s->overdue && ran_out)
-                s->promise = exp; /* it ran out before the change: a new one */
-            else if (exp >= 0 && (s->promise < 0 || exp < s->promise))
+            /* a promise that ran out before the change is replaced by this
+             * answer's; otherwise the earliest one stands */
+            bool renewed = !s->overdue && ran_out;
+            if (renewed || (exp >= 0 && (s->promise < 0 || exp < s->promise)))
                 s->promise = exp;
             s->exp = exp >= 0 ? exp : when;
         } else if (yes && !bad) {

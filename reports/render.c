@@ -201,9 +201,8 @@ static void draw_views(const struct rep_agg *a, const struct eff *effs, struct d
         const char *chk = a->str.s[a->dcs[i].check];
         v->is_deleg = strcmp(chk, "delegation") == 0;
         int64_t pd = parent_deadline[a->dcs[i].dom];
-        if (v->is_deleg)
-            v->deadline = pd;
-        else if (strcmp(chk, "ns") == 0 && pd > v->deadline)
+        /* delegation: the parent's deadline alone; ns: the later of the two */
+        if (v->is_deleg || (strcmp(chk, "ns") == 0 && pd > v->deadline))
             v->deadline = pd;
     }
     for (uint32_t i = 0; i < a->ndcss; i++) {

@@ -472,16 +472,12 @@ int check_mx_targets(const char *answer, struct check_mx_target **out, size_t *n
     *out = NULL;
     *n = 0;
     *null_mx = false;
-    if (rc != 0)
+    if (rc != 0 || count == 0)
         return rc;
-    if (count > 0) {
-        t = calloc(count, sizeof *t);
-        if (t == NULL) {
-            rc = DP_ENOMEM;
-            goto out;
-        }
-    }
-    answer_text_init(&it, answer, count > 0 ? strlen(answer) : 0, 0);
+    t = calloc(count, sizeof *t);
+    if (t == NULL)
+        return DP_ENOMEM;
+    answer_text_init(&it, answer, strlen(answer), 0);
     while (answer_text_next(&it, &rec) == 1) {
         uint16_t pref;
         rc = answer_mx_read(&rec, &pref, &host);
@@ -627,7 +623,7 @@ struct check__str {
 
 static int str_add(struct check__str *b, const char *s, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
+    if (b->s == NULL || b->len + n + 1 > b->cap) {
         size_t ncap = b->cap ? b->cap : 64;
         while (b->len + n + 1 > ncap)
             ncap *= 2;
