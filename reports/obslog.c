@@ -481,14 +481,32 @@ static int write_all(struct obslog *l, const char *buf, size_t len, char *err, s
     return 0;
 }
 
-/* After whole lines were written at the end of the log (rc: how that
- * went; any: some bytes were meant to go): fsyncs, and feeds them as they
- * read back to the aggregates; on an error the log is cut back to where it
- * was. */
-static int append_finish(struct obslog *l, int rc, bool any, char *err, size_t errlen)
+/* Cuts the log back to its size before a write that failed. */
+static void cut_back(const struct obslog *l)
 {
-    if (l->ncols == OBS_NCOLUMNS_V1 && !l->notified && any) {
-        /* the log is kept in the form its readers know; say once what is left out */
+    if (ftruncate(l->fd, (off_t)l->size) != 0)
+        fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
+}
+
+/* After lines were written at the end of the log (rc: how that went):
+ * fsyncs them; on an error, or when the fsync fails, cuts the log back so
+ * that no half row is left behind. 0, or the error (err set). */
+static int sync_or_cut_back(struct obslog *l, int rc, char *err, size_t errlen)
+{
+    if (rc == 0 && fsync(l->fd) != 0) {
+        dp_errf(err, errlen, "%s: fsync: %s", l->path, strerror(errno));
+        rc = DP_EIO;
+    }
+    if (rc != 0)
+        cut_back(l);
+    return rc;
+}
+
+/* Rows are appended to a log of the older form in that form, which its
+ * readers know; this says once (unless quiet) what is left out. */
+static void notice_old_form(struct obslog *l)
+{
+    if (l->ncols == OBS_NCOLUMNS_V1 && !l->notified) {
         l->notified = true;
         if (!l->quiet)
             fprintf(stderr,
@@ -497,16 +515,19 @@ static int append_finish(struct obslog *l, int rc, bool any, char *err, size_t e
                     "rewrites it once with them\n",
                     l->path, OBS_NCOLUMNS_V1, l->dir);
     }
-    if (rc == 0 && fsync(l->fd) != 0) {
-        dp_errf(err, errlen, "%s: fsync: %s", l->path, strerror(errno));
-        rc = DP_EIO;
-    }
-    if (rc != 0) {
-        /* leave no half row behind */
-        if (ftruncate(l->fd, (off_t)l->size) != 0)
-            fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
+}
+
+/* After whole lines were written at the end of the log (rc: how that
+ * went; any: some bytes were meant to go): fsyncs, and feeds them as they
+ * read back to the aggregates; on an error the log is cut back to where it
+ * was. */
+static int append_finish(struct obslog *l, int rc, bool any, char *err, size_t errlen)
+{
+    if (any)
+        notice_old_form(l);
+    rc = sync_or_cut_back(l, rc, err, errlen);
+    if (rc != 0)
         return rc;
-    }
     /* Feed the aggregates with the rows as they read back from the file,
      * so that a later rebuild from the log sees exactly the same values. */
     uint64_t before = l->size;
@@ -554,8 +575,8 @@ int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err,
         if (w.len >= APPEND_CHUNK || i + 1 == n) {
             if ((rc = csvw_error(&w)) != 0) {
                 /* nothing of this piece went out: cut back what did */
-                if (any && ftruncate(l->fd, (off_t)l->size) != 0)
-                    fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
+                if (any)
+                    cut_back(l);
                 goto out;
             }
             any = true;
@@ -573,26 +594,11 @@ out:
 int rep__append_fed(struct obslog *l, const char *buf, size_t len, unsigned nlines,
                     uint32_t last_round, char *err, size_t errlen)
 {
-    if (write_all(l, buf, len, err, errlen) != 0) {
-        if (ftruncate(l->fd, (off_t)l->size) != 0)
-            fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
-        return DP_EIO;
-    }
-    if (fsync(l->fd) != 0) {
-        dp_errf(err, errlen, "%s: fsync: %s", l->path, strerror(errno));
-        if (ftruncate(l->fd, (off_t)l->size) != 0)
-            fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
-        return DP_EIO;
-    }
-    if (l->ncols == OBS_NCOLUMNS_V1 && !l->notified && len > 0) {
-        l->notified = true;
-        if (!l->quiet)
-            fprintf(stderr,
-                    "dnsprop: notice: %s has the %u columns of an older dnsprop: new rows keep "
-                    "that form, without site and ede; 'dnsprop report --upgrade --dir %s' "
-                    "rewrites it once with them\n",
-                    l->path, OBS_NCOLUMNS_V1, l->dir);
-    }
+    int rc = sync_or_cut_back(l, write_all(l, buf, len, err, errlen), err, errlen);
+    if (rc != 0)
+        return rc;
+    if (len > 0)
+        notice_old_form(l);
     l->size += len;
     l->lines += nlines;
     if (last_round > l->last_round)
