@@ -16,17 +16,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 dnsprop=$build/monitor/dnsprop
 [ -x "$dnsprop" ] || dnsprop=$build/dnsprop
 rows=${BENCH_ROWS:-2000000}
-[ -x "$dnsprop" ] || { echo "bench_merge: $dnsprop not built" >&2; exit 1; }
-[ -x /usr/bin/time ] || { echo "bench_merge: /usr/bin/time missing (Debian: time)" >&2; exit 1; }
-W=$(mktemp -d "${TMPDIR:-/tmp}/dnsprop-bench.XXXXXX")
-trap 'rm -rf "$W"' EXIT
-
-timed() {
-  /usr/bin/time -v -o "$W/time.txt" "$@" >/dev/null 2>"$W/stderr" || { cat "$W/stderr" >&2; exit 1; }
-  secs=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$W/time.txt")
-  kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/time.txt")
-  cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$W/time.txt")
-}
+. "$here/lib.sh"
+bench_need "$dnsprop" || exit 1
+bench_need_cmd /usr/bin/time time || exit 1
+bench_workdir W
 
 mkdir -p "$W/paris" "$W/tokyo"
 echo "generating 2 x $rows rows..."
