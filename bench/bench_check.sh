@@ -26,18 +26,12 @@ SMALL=$((N / 10))
 INFLIGHT=${BENCH_INFLIGHT:-256} # dnsprop's default --inflight, and dnsperf -q the same
 RUNS=${BENCH_RUNS:-3}
 dnsprop=$build/dnsprop
-[ -x "$dnsprop" ] || { echo "bench_check: $dnsprop not built" >&2; exit 3; }
-command -v dnsperf >/dev/null || { echo "bench_check: dnsperf not found (Debian: dnsperf)" >&2; exit 3; }
-[ -x /usr/bin/time ] || { echo "bench_check: /usr/bin/time missing (Debian: time)" >&2; exit 3; }
+. "$(dirname "$0")/lib.sh"
+bench_need "$dnsprop" || exit 3
+bench_need_cmd dnsperf dnsperf || exit 3
+bench_need_cmd /usr/bin/time time || exit 3
 
-T=$(mktemp -d /tmp/bench_check.XXXXXX)
-. "$(dirname "$0")/knot.sh"
-cleanup() {
-  bench_knot_stop
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+bench_workdir T
 
 {
   bench_zone_head
@@ -53,17 +47,11 @@ awk -v n="$N" 'BEGIN { for (i = 1; i <= n; i++)
 # as in bench_engine.sh: the server on CPU 1, each client on CPU 0, so the
 # comparison is the work per query on one core (dnsperf still has two
 # threads, dnsprop one loop)
-pin=
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-  KNOT_CPU=1
-  pin="taskset -c 0"
-  echo "knotd pinned to CPU 1, dnsperf and dnsprop to CPU 0"
-fi
+bench_pin "dnsperf and dnsprop"
 bench_knot_start "$T/knot" bench.test "$T/bench.test.zone" "d$(printf %06d "$N").bench.test" MX || exit 1
 port=$KNOT_PORT
 echo "knotd $KNOT_PID on 127.0.0.1:$port, $N domains, $((3 * N)) records"
 
-median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 # check FILE DIR [again]: one dnsprop check round, timed, in a new folder (with
 # "again": the next round in the folder as it is); sets secs, kib, answered
 # (the log's answered rows, every round in it)
@@ -83,10 +71,7 @@ check() {
 : > "$T/dp.qps"; : > "$T/big.s"; : > "$T/small.s"
 lost=0; peak=0; status_lines=0
 for i in $(seq "$RUNS"); do
-  $pin dnsperf -s 127.0.0.1 -p "$port" -d "$T/queries" -n 1 -q "$INFLIGHT" -t 5 > "$T/dnsperf.out" 2>&1
-  dp_qps=$(awk '/Queries per second:/ { print $4 }' "$T/dnsperf.out")
-  dp_lost=$(awk '/Queries lost:/ { print $3 }' "$T/dnsperf.out")
-  [ -n "$dp_qps" ] || { echo "bench_check: dnsperf failed:" >&2; cat "$T/dnsperf.out" >&2; exit 1; }
+  bench_dnsperf "$port" "$T/queries"
   echo "$dp_qps" >> "$T/dp.qps"
 
   check "$T/domains" "$T/big"

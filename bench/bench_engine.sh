@@ -27,17 +27,11 @@ build=${1:-build}
 N=${BENCH_NAMES:-100000}
 INFLIGHT=${BENCH_INFLIGHT:-256}
 driver=$build/bench/engine_bench
-command -v dnsperf >/dev/null || { echo "bench_engine: dnsperf not found (Debian: dnsperf)" >&2; exit 3; }
-[ -x "$driver" ] || { echo "bench_engine: $driver not built" >&2; exit 3; }
+. "$(dirname "$0")/lib.sh"
+bench_need_cmd dnsperf dnsperf || exit 3
+bench_need "$driver" || exit 3
 
-T=$(mktemp -d /tmp/bench_engine.XXXXXX)
-. "$(dirname "$0")/knot.sh"
-cleanup() {
-  bench_knot_stop
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+bench_workdir T
 
 {
   bench_zone_head
@@ -48,12 +42,7 @@ awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "h%d.bench.test MX\n", i }
 # both clients have the same single core and the comparison measures how much
 # work each does per query, not how it spreads over cores (dnsperf runs a
 # sending and a receiving thread; the engine is one libuv loop).
-pin=
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-  KNOT_CPU=1
-  pin="taskset -c 0"
-  echo "knotd pinned to CPU 1, dnsperf and the engine to CPU 0"
-fi
+bench_pin "dnsperf and the engine"
 bench_knot_start "$T/knot" bench.test "$T/bench.test.zone" "h$((N - 1)).bench.test" MX || exit 1
 port=$KNOT_PORT
 echo "knotd $KNOT_PID on 127.0.0.1:$port, $N names"
@@ -61,15 +50,11 @@ echo "knotd $KNOT_PID on 127.0.0.1:$port, $N names"
 # This machine's figures swing from run to run (shared cores): the two
 # tools take turns, RUNS times each, and the medians are compared.
 RUNS=${BENCH_RUNS:-5}
-median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 : > "$T/dp.qps"
 : > "$T/en.qps"
 en_lost=0
 for i in $(seq "$RUNS"); do
-  $pin dnsperf -s 127.0.0.1 -p "$port" -d "$T/queries" -n 1 -q "$INFLIGHT" -t 5 > "$T/dnsperf.out" 2>&1
-  dp_qps=$(awk '/Queries per second:/ { print $4 }' "$T/dnsperf.out")
-  dp_lost=$(awk '/Queries lost:/ { print $3 }' "$T/dnsperf.out")
-  [ -n "$dp_qps" ] || { echo "bench_engine: dnsperf failed:" >&2; cat "$T/dnsperf.out" >&2; exit 1; }
+  bench_dnsperf "$port" "$T/queries"
   echo "$dp_qps" >> "$T/dp.qps"
   # timeout 1000 ms: Knot drops a few datagrams under a burst (dnsperf loses
   # them too); the first retry then goes out after 500 ms

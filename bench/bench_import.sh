@@ -10,20 +10,11 @@ dnsprop=$build/monitor/dnsprop
 [ -x "$dnsprop" ] || dnsprop=$build/dnsprop
 gen=$build/tests/atlasgen
 n=${BENCH_RESULTS:-200000}
-for x in "$dnsprop" "$gen"; do
-  [ -x "$x" ] || { echo "bench_import: $x not built" >&2; exit 1; }
-done
-command -v jq >/dev/null || { echo "bench_import: jq missing (Debian: jq)" >&2; exit 1; }
-[ -x /usr/bin/time ] || { echo "bench_import: /usr/bin/time missing (Debian: time)" >&2; exit 1; }
-W=$(mktemp -d "${TMPDIR:-/tmp}/dnsprop-bench.XXXXXX")
-trap 'rm -rf "$W"' EXIT
-
-timed() {
-  /usr/bin/time -v -o "$W/time.txt" "$@" >/dev/null 2>"$W/stderr" || { cat "$W/stderr" >&2; exit 1; }
-  secs=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$W/time.txt")
-  kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/time.txt")
-  cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$W/time.txt")
-}
+. "$(dirname "$0")/lib.sh"
+bench_need "$dnsprop" "$gen" || exit 1
+bench_need_cmd jq jq || exit 1
+bench_need_cmd /usr/bin/time time || exit 1
+bench_workdir W
 
 old=$("$gen" contoso.test MX NOERROR 'contoso.test. 3600 IN MX 10 mail.contoso.test.')
 new=$("$gen" contoso.test MX NOERROR 'contoso.test. 3600 IN MX 0 contoso-test.mail.protection.outlook.com.')

@@ -10,25 +10,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 dnsprop=$build/dnsprop
 append=$build/bench/bench_append
 rows=${BENCH_ROWS:-2000000}
-for x in "$dnsprop" "$append"; do
-  [ -x "$x" ] || { echo "bench_report: $x not built" >&2; exit 1; }
-done
-command -v mlr >/dev/null || { echo "bench_report: mlr missing (Debian: miller)" >&2; exit 1; }
-[ -x /usr/bin/time ] || { echo "bench_report: /usr/bin/time missing (Debian: time)" >&2; exit 1; }
-W=$(mktemp -d "${TMPDIR:-/tmp}/dnsprop-bench.XXXXXX")
-. "$here/knot.sh"
-trap 'bench_knot_stop; rm -rf "$W"' EXIT
+. "$here/lib.sh"
+bench_need "$dnsprop" "$append" || exit 1
+bench_need_cmd mlr miller || exit 1
+bench_need_cmd /usr/bin/time time || exit 1
+bench_workdir W
 
 now() { date +%s.%N; }
-# timed CMD...: runs CMD under /usr/bin/time -v; sets secs (wall), cpu
-# (user + sys) and kib (peak RSS)
-timed() {
-  /usr/bin/time -v -o "$W/time.txt" "$@" >/dev/null
-  secs=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$W/time.txt")
-  cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u + s}' "$W/time.txt")
-  kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/time.txt")
-}
-median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 # The machine may be shared: wall time then mostly measures waiting. Each
 # `dnsprop report` (a rebuild: it never starts from .state) runs RUNS times
 # and the fastest wall and the smallest CPU time are kept; both are printed,

@@ -92,8 +92,9 @@ uint64_t dp_hash(uint64_t h, const void *p, size_t n);
 #define DP_HASH_INIT 0xcbf29ce484222325ULL
 
 /* Makes room in *arr (elements of size sz, *cap of them) for element n:
- * doubles the capacity (16 at first) when n has reached it, so n appends
- * cost O(n) in all. Returns 0 or DP_ENOMEM (*arr unchanged). */
+ * doubles the capacity (16 at first) until it is past n, so n appends
+ * cost O(n) in all; a byte buffer that must hold `need` bytes asks for
+ * element need - 1. Returns 0 or DP_ENOMEM (*arr unchanged). */
 int dp_grow(void **arr, size_t *cap, size_t n, size_t sz);
 
 /* Interned strings: each distinct string once, its id its place in order of

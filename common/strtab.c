@@ -38,8 +38,13 @@ int dp_grow(void **arr, size_t *cap, size_t n, size_t sz)
 {
     if (n < *cap)
         return 0;
-    size_t c = *cap ? *cap * 2 : 16;
-    if (c < *cap || c > SIZE_MAX / (sz ? sz : 1))
+    size_t c = *cap ? *cap : 16;
+    while (c <= n) {
+        if (c > SIZE_MAX / 2)
+            return DP_ENOMEM;
+        c *= 2;
+    }
+    if (c > SIZE_MAX / (sz ? sz : 1))
         return DP_ENOMEM;
     void *b = realloc(*arr, c * sz);
     if (b == NULL)

@@ -38,7 +38,9 @@
  * read. Anything else, and the merge compares everything (the same result,
  * only slower). The file is a cache, never the truth.
  */
+#include "feed.h"
 #include "internal.h"
+#include "ring.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -308,6 +310,27 @@ struct ledger_src {
     unsigned lines;
 };
 
+/* The log's new lines go out in chunks, appended (and fsynced) by a writer
+ * thread while the reader goes on with the next chunk: the disk's time
+ * overlaps the reading instead of adding to it. */
+#define OUT_CHUNKS 2
+#define OUT_CHUNK  (8u << 20)
+
+struct chunk {
+    struct csvw w;
+    unsigned lines;
+    uint32_t last; /* the highest round in it */
+};
+
+struct writer {
+    struct obslog *l; /* borrowed: its fd, size, lines and last_round are the
+                       * writer's while the ring runs */
+    struct chunk c[OUT_CHUNKS];
+    struct rep_ring ring; /* its slots: c */
+    bool running;
+    char err[600]; /* the writer's error (read after the join) */
+};
+
 struct merge {
     struct obslog *l;
     struct src *srcs;
@@ -322,6 +345,8 @@ struct merge {
     struct ledger_src *lsrc;
     size_t nlsrc;
     struct merge_stats *st;
+    struct rep_feed *feed; /* owned while stream runs: the aggregates' feeder */
+    struct writer out;     /* while stream runs: the log's writer */
 };
 
 /* Appends a fingerprint: with its line (this log's rows, for messages) or
@@ -395,7 +420,9 @@ static int van_id(struct merge *m, const char *name, uint32_t *out)
 static int src_van(struct merge *m, struct src *s, uint32_t *out)
 {
     const char *v = s->row.vantage;
-    if (s->vlast[0] != '\0' && strcmp(s->vlast, v) == 0) {
+    /* vlast_id < nvans holds whenever vlast is set: said again for the
+     * analyzer, which cannot tell that vlast starts empty */
+    if (s->vlast[0] != '\0' && s->vlast_id < m->nvans && strcmp(s->vlast, v) == 0) {
         *out = s->vlast_id;
         return 0;
     }
@@ -407,19 +434,55 @@ static int src_van(struct merge *m, struct src *s, uint32_t *out)
     return rc;
 }
 
+/* The fingerprint of a row's fields, 8 bytes at a step (rep__hash takes a
+ * byte at a time, and merge hashes every byte of every row it judges). Kept
+ * in memory only, for this run: nothing is written with it. */
+static uint64_t rotl64(uint64_t v, unsigned k)
+{
+    return (v << k) | (v >> (64 - k));
+}
+
+static uint64_t row_mix(uint64_t h, const char *p, size_t n)
+{
+    /* two lanes of 8 bytes; each step x -> rotl(x ^ w, r) * k is one to one,
+     * so a word cannot cancel what came before it, and the end mixes every
+     * bit into every other (fmix64) */
+    const uint64_t k1 = 0x9e3779b97f4a7c15u, k2 = 0xc2b2ae3d27d4eb4fu;
+    uint64_t w, v, g = h ^ k2;
+    h ^= (uint64_t)n * k1;
+    for (; n >= 16; p += 16, n -= 16) {
+        memcpy(&w, p, 8);
+        memcpy(&v, p + 8, 8);
+        h = rotl64(h ^ w, 29) * k1;
+        g = rotl64(g ^ v, 31) * k2;
+    }
+    w = v = 0;
+    memcpy(&w, p, n < 8 ? n : 8);
+    if (n > 8)
+        memcpy(&v, p + 8, n - 8);
+    h = rotl64(h ^ w, 29) * k1;
+    g = rotl64(g ^ v, 31) * k2;
+    h ^= rotl64(g, 32);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdu;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53u;
+    return h ^ (h >> 33);
+}
+
 /* What identifies a row: every column but round, site and ede, as read
  * (unquoted) from its line. site and ede are left out because a log of the
  * older form (17 columns) cannot hold them: a row copied into such a log and
  * the same row in a current one are one observation. s->rd holds the fields
  * of the row s->row was parsed from. */
-static int span_hash(struct src *s, size_t a, size_t b, uint64_t *h)
+static int span_hash(struct src *s, size_t a, size_t b, bool flat, uint64_t *h)
 {
     const struct csvr *r = &s->rd;
     size_t k = a + 1;
-    while (k < b && r->f[k - 1] + r->len[k - 1] + 1 == r->f[k])
+    while (!flat && k < b && r->f[k - 1] + r->len[k - 1] + 1 == r->f[k])
         k++;
-    if (k == b) { /* end to end in csvr's buffer, as it mostly is */
-        *h = rep__hash(*h, r->f[a], (size_t)(r->f[b - 1] + r->len[b - 1] + 1 - r->f[a]));
+    if (flat || k == b) { /* end to end in csvr's buffer, as it mostly is */
+        *h = row_mix(*h, r->f[a], (size_t)(r->f[b - 1] + r->len[b - 1] + 1 - r->f[a]));
         return 0;
     }
     size_t need = 0;
@@ -438,7 +501,7 @@ static int span_hash(struct src *s, size_t a, size_t b, uint64_t *h)
         at += r->len[k];
         s->hbuf[at++] = '\0';
     }
-    *h = rep__hash(*h, s->hbuf, at);
+    *h = row_mix(*h, s->hbuf, at);
     return 0;
 }
 
@@ -449,9 +512,11 @@ static int row_hash(struct src *s, uint64_t *out)
      * leading ' there, when they are copied end to end first */
     size_t n = s->rd.n < OBS_NCOLUMNS_V1 ? s->rd.n : OBS_NCOLUMNS_V1;
     uint64_t h = REP__HASH_INIT;
-    int rc = span_hash(s, 0, n < 2 ? n : 2, &h);
+    /* without a ' anywhere in the line no field lost one: no need to look */
+    bool flat = memchr(s->raw, '\'', s->rawlen) == NULL;
+    int rc = span_hash(s, 0, n < 2 ? n : 2, flat, &h);
     if (rc == 0 && n > 3)
-        rc = span_hash(s, 3, n, &h);
+        rc = span_hash(s, 3, n, flat, &h);
     *out = h;
     return rc;
 }
@@ -715,8 +780,12 @@ static void reset_plan(struct merge *m)
     }
 }
 
-/* Full mode: this log's rows per vantage. */
-static int read_dir_full(struct merge *m, char *err, size_t errlen)
+/* This log's rows, read as a source: in full mode all of them, each row's
+ * fingerprint kept per vantage; in incremental mode the rows it gained
+ * since the last merge (its own runs'), which must not be of a vantage a
+ * source brought. Returns 0, 1 (incremental: a full merge is needed) or an
+ * error. */
+static int read_dir(struct merge *m, bool full, char *err, size_t errlen)
 {
     struct src d;
     char why[600] = "";
@@ -724,47 +793,30 @@ static int read_dir_full(struct merge *m, char *err, size_t errlen)
     int rc = src_open(&d, m->l->dir, err, errlen);
     if (rc != 0)
         goto out;
-    src_seek(&d, d.header_len, 2, m->l->size);
+    if (full)
+        src_seek(&d, d.header_len, 2, m->l->size);
+    else
+        src_seek(&d, m->l_size, 0, m->l->size); /* line numbers unknown there */
     while ((rc = src_next(&d, &torn, why, sizeof why)) == 1) {
         uint32_t v;
         if ((rc = src_van(m, &d, &v)) != 0)
             goto out;
+        struct van *vn = &m->vans[v];
         uint64_t h;
-        if ((rc = row_hash(&d, &h)) != 0 ||
-            (rc = seq_push(&m->vans[v].dir, h, d.line, 0, false)) != 0)
-            goto out;
-    }
-    if (rc < 0)
-        dp_errf(err, errlen, "%s:%u: %s", d.path, d.line, why);
-out:
-    src_free(&d);
-    return rc < 0 ? rc : 0;
-}
-
-/* Incremental mode: the rows this log gained since the last merge (its own
- * runs') must not be of a vantage a source brought. Returns 1 when a full
- * merge is needed. */
-static int read_dir_tail(struct merge *m, char *err, size_t errlen)
-{
-    struct src d;
-    char why[600] = "";
-    bool torn = false;
-    int rc = src_open(&d, m->l->dir, err, errlen);
-    if (rc != 0)
-        goto out;
-    src_seek(&d, m->l_size, 0, m->l->size);
-    while ((rc = src_next(&d, &torn, why, sizeof why)) == 1) {
-        uint32_t v;
-        if ((rc = src_van(m, &d, &v)) != 0)
-            goto out;
-        if (m->vans[v].known && m->vans[v].owner != NO_OWNER) {
+        if (full) {
+            if ((rc = row_hash(&d, &h)) != 0 || (rc = seq_push(&vn->dir, h, d.line, 0, false)) != 0)
+                goto out;
+        } else if (vn->known && vn->owner != NO_OWNER) {
             rc = 1;
             goto out;
+        } else {
+            vn->known = true;
+            vn->owner = NO_OWNER;
         }
-        m->vans[v].known = true;
-        m->vans[v].owner = NO_OWNER;
     }
-    if (rc < 0)
+    if (rc < 0 && full)
+        dp_errf(err, errlen, "%s:%u: %s", d.path, d.line, why);
+    else if (rc < 0)
         dp_errf(err, errlen, "%s: %s", d.path, why);
 out:
     src_free(&d);
@@ -915,9 +967,9 @@ static bool locate_round(struct src *s)
  * the line's own bytes with the round replaced when it can (the same form,
  * or an old 17-column line gaining empty site,ede), else written again
  * from its fields. */
-static int copy_row(struct merge *m, struct src *s, struct csvw *w, uint32_t round, char *why,
-                    size_t whylen)
+static int copy_row(struct merge *m, size_t i, struct csvw *w, uint32_t round)
 {
+    struct src *s = &m->srcs[i];
     unsigned dcols = obslog_columns(m->l);
     struct obs o = s->row;
     o.round = round;
@@ -938,15 +990,30 @@ static int copy_row(struct merge *m, struct src *s, struct csvw *w, uint32_t rou
         csvw_raw(w, num + sizeof num - nl, nl);
         csvw_raw(w, s->raw + s->f2end, len - s->f2end);
         if (s->ncols != dcols)
-            csvw_raw(w, ",,", 2);
-        csvw_raw(w, "\r\n", 2);
+            csvw_raw(w, ",,\r\n", 4);
+        else
+            csvw_raw(w, "\r\n", 2);
     } else {
         obs_write_row_cols(w, &o, dcols);
     }
     int rc = csvw_error(w);
     if (rc == 0)
-        rc = rep__agg_add(m->l->agg, &o, why, whylen);
-    return rc == REP__RESTART ? DP_EINTERNAL : rc;
+        rc = rep__feed_row(m->feed, &o, &s->rd, (uint32_t)i, s->line);
+    return rc;
+}
+
+/* Ends the feed (joins its thread) once; with drain, every row handed over
+ * is fed first and an error of the aggregates is named with its row's
+ * path:line in err. */
+static int feed_close(struct merge *m, bool drain, char *err, size_t errlen)
+{
+    char why[600] = "";
+    uint32_t bs = 0, bl = 0;
+    int rc = rep__feed_end(m->feed, drain, why, sizeof why, &bs, &bl);
+    m->feed = NULL;
+    if (rc != 0)
+        dp_errf(err, errlen, "%s:%u: %s", bs < m->nsrc ? m->srcs[bs].path : m->l->path, bl, why);
+    return rc;
 }
 
 /* The next row of source i (s->row), its end remembered; damage is named
@@ -966,6 +1033,46 @@ static int next_row(struct merge *m, struct src *s, bool *torn, char *err, size_
     return rc;
 }
 
+/* The ring's work: appends a chunk to the log and empties it. */
+static int write_chunk(void *ctx, size_t slot)
+{
+    struct writer *wr = ctx;
+    struct chunk *c = &wr->c[slot];
+    int rc = rep__append_fed(wr->l, c->w.buf, c->w.len, c->lines, c->last, wr->err, sizeof wr->err);
+    csvw_clear(&c->w);
+    c->lines = 0;
+    c->last = 0;
+    return rc;
+}
+
+static void writer_start(struct merge *m)
+{
+    struct writer *wr = &m->out;
+    wr->l = m->l;
+    wr->err[0] = '\0';
+    for (size_t i = 0; i < OUT_CHUNKS; i++) {
+        csvw_init(&wr->c[i].w);
+        wr->c[i].lines = 0;
+        wr->c[i].last = 0;
+    }
+    rep__ring_start(&wr->ring, OUT_CHUNKS, write_chunk, wr, true);
+    wr->running = true;
+}
+
+/* Ends the writer (joins its thread) once; with drain, what was handed
+ * over is written first and an error is said in err. */
+static int writer_close(struct merge *m, bool drain, char *err, size_t errlen)
+{
+    struct writer *wr = &m->out;
+    int rc = rep__ring_end(&wr->ring, drain);
+    wr->running = false;
+    for (size_t i = 0; i < OUT_CHUNKS; i++)
+        csvw_deinit(&wr->c[i].w);
+    if (rc != 0)
+        dp_errf(err, errlen, "%s", wr->err);
+    return rc;
+}
+
 /* The merge itself, in one pass over the sources: the groups (a source's
  * rows of one vantage and one round) in the order of their first times,
  * each row judged new or held (decide), the new rows of a group written as
@@ -973,18 +1080,21 @@ static int next_row(struct merge *m, struct src *s, bool *torn, char *err, size_
  * this fails. */
 static int stream(struct merge *m, char *err, size_t errlen)
 {
-    struct csvw w;
     struct obslog *l = m->l;
     int rc = 0;
-    uint32_t round = obslog_next_round(l), last = 0;
-    unsigned lines = 0;
+    uint32_t round = obslog_next_round(l);
     bool *torn = calloc(m->nsrc ? m->nsrc : 1, sizeof *torn);
-    char why[600] = "";
-    csvw_init(&w);
+    struct chunk *ck = NULL;
     if (torn == NULL) {
         rc = DP_ENOMEM;
         goto out;
     }
+    /* the aggregates are fed by a second thread and the lines written by a
+     * third while this one reads on */
+    if ((rc = rep__feed_start(l->agg, true, &m->feed)) != 0)
+        goto out;
+    writer_start(m);
+    ck = &m->out.c[rep__ring_current(&m->out.ring)];
     for (size_t i = 0; i < m->nsrc; i++) {
         struct src *s = &m->srcs[i];
         struct stat st;
@@ -1024,16 +1134,20 @@ static int stream(struct merge *m, char *err, size_t errlen)
                         rc = DP_EINPUT;
                         goto out;
                     }
-                    gr = last = round++;
+                    gr = round++;
                     m->st->rounds_appended++;
                 }
-                if ((rc = copy_row(m, best, &w, gr, why, sizeof why)) != 0) {
-                    dp_errf(err, errlen, "%s:%u: %s", best->path, best->line, why);
+                if ((rc = copy_row(m, bi, &ck->w, gr)) != 0) {
+                    /* the aggregates failed on a row handed over before
+                     * (named by feed_close), or no memory */
+                    int frc = feed_close(m, true, err, errlen);
+                    rc = frc != 0 ? frc : rc;
                     goto out;
                 }
                 m->st->rows_new++;
                 m->st->rows_appended++;
-                lines++;
+                ck->lines++;
+                ck->last = gr;
             } else {
                 m->st->rows_held++;
             }
@@ -1046,23 +1160,33 @@ static int stream(struct merge *m, char *err, size_t errlen)
             if (v != gv)
                 break;
         }
-        if (w.len >= (8u << 20)) {
-            if ((rc = rep__append_fed(l, w.buf, w.len, lines, last, err, errlen)) != 0)
+        if (ck->w.len >= OUT_CHUNK) {
+            size_t next;
+            if (rep__ring_give(&m->out.ring, &next) != 0) {
+                rc = writer_close(m, true, err, errlen); /* the writer's error, said */
                 goto out;
-            csvw_clear(&w);
-            lines = 0;
+            }
+            ck = &m->out.c[next];
         }
     }
-    if (w.len > 0)
-        rc = rep__append_fed(l, w.buf, w.len, lines, last, err, errlen);
+    size_t next;
+    if (ck->w.len > 0)
+        rep__ring_give(&m->out.ring, &next); /* an error is what writer_close returns */
+    rc = feed_close(m, true, err, errlen);
+    if (rc == 0)
+        rc = writer_close(m, true, err, errlen);
     for (size_t i = 0; rc == 0 && i < m->nsrc; i++)
         if (torn[i])
             fprintf(stderr,
                     "dnsprop: warning: %s:%u: torn last line (no line end) left for later\n",
                     m->srcs[i].path, m->srcs[i].end_line + 1);
 out:
+    /* failing anyway: drop what is queued (the caller cuts the log back) */
+    if (m->feed != NULL)
+        feed_close(m, false, err, errlen);
+    if (m->out.running)
+        writer_close(m, false, err, errlen);
     free(torn);
-    csvw_deinit(&w);
     return rc;
 }
 
@@ -1084,7 +1208,7 @@ int obslog_merge(struct obslog *l, const char *const *dirs, size_t ndirs, struct
     ledger_load(&m);
     m.incremental = ledger_matches(&m);
     if (m.incremental) {
-        rc = read_dir_tail(&m, err, errlen);
+        rc = read_dir(&m, false, err, errlen);
         if (rc == 0)
             rc = prescan(&m);
         if (rc < 0)
@@ -1097,11 +1221,10 @@ int obslog_merge(struct obslog *l, const char *const *dirs, size_t ndirs, struct
                 m.vans[v].owner = NO_OWNER;
             }
         }
-        rc = 0;
     }
     if (!m.incremental) {
         reset_plan(&m);
-        if ((rc = read_dir_full(&m, err, errlen)) != 0)
+        if ((rc = read_dir(&m, true, err, errlen)) != 0)
             goto out;
     }
     st->incremental = m.incremental;

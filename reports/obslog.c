@@ -455,31 +455,58 @@ unsigned obslog_columns(const struct obslog *l)
     return l->ncols;
 }
 
-/* Writes len bytes at the end of the log. 0 or DP_EIO (err set). */
-static int write_all(struct obslog *l, const char *buf, size_t len, char *err, size_t errlen)
+/* Writes all len bytes to fd, again after EINTR or a short write. 0, or
+ * DP_EIO with errno saying why. */
+static int write_fd(int fd, const char *buf, size_t len)
 {
     size_t done = 0;
     while (done < len) {
-        ssize_t k = write(l->fd, buf + done, len - done);
+        ssize_t k = write(fd, buf + done, len - done);
         if (k < 0 && errno == EINTR)
             continue;
-        if (k <= 0) {
-            dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
+        if (k <= 0)
             return DP_EIO;
-        }
         done += (size_t)k;
     }
     return 0;
 }
 
-/* After whole lines were written at the end of the log (rc: how that
- * went; any: some bytes were meant to go): fsyncs, and feeds them as they
- * read back to the aggregates; on an error the log is cut back to where it
- * was. */
-static int append_finish(struct obslog *l, int rc, bool any, char *err, size_t errlen)
+/* Writes len bytes at the end of the log. 0 or DP_EIO (err set). */
+static int write_all(struct obslog *l, const char *buf, size_t len, char *err, size_t errlen)
 {
-    if (l->ncols == OBS_NCOLUMNS_V1 && !l->notified && any) {
-        /* the log is kept in the form its readers know; say once what is left out */
+    if (write_fd(l->fd, buf, len) != 0) {
+        dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
+        return DP_EIO;
+    }
+    return 0;
+}
+
+/* Cuts the log back to its size before a write that failed. */
+static void cut_back(const struct obslog *l)
+{
+    if (ftruncate(l->fd, (off_t)l->size) != 0)
+        fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
+}
+
+/* After lines were written at the end of the log (rc: how that went):
+ * fsyncs them; on an error, or when the fsync fails, cuts the log back so
+ * that no half row is left behind. 0, or the error (err set). */
+static int sync_or_cut_back(struct obslog *l, int rc, char *err, size_t errlen)
+{
+    if (rc == 0 && fsync(l->fd) != 0) {
+        dp_errf(err, errlen, "%s: fsync: %s", l->path, strerror(errno));
+        rc = DP_EIO;
+    }
+    if (rc != 0)
+        cut_back(l);
+    return rc;
+}
+
+/* Rows are appended to a log of the older form in that form, which its
+ * readers know; this says once (unless quiet) what is left out. */
+static void notice_old_form(struct obslog *l)
+{
+    if (l->ncols == OBS_NCOLUMNS_V1 && !l->notified) {
         l->notified = true;
         if (!l->quiet)
             fprintf(stderr,
@@ -488,16 +515,19 @@ static int append_finish(struct obslog *l, int rc, bool any, char *err, size_t e
                     "rewrites it once with them\n",
                     l->path, OBS_NCOLUMNS_V1, l->dir);
     }
-    if (rc == 0 && fsync(l->fd) != 0) {
-        dp_errf(err, errlen, "%s: fsync: %s", l->path, strerror(errno));
-        rc = DP_EIO;
-    }
-    if (rc != 0) {
-        /* leave no half row behind */
-        if (ftruncate(l->fd, (off_t)l->size) != 0)
-            fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
+}
+
+/* After whole lines were written at the end of the log (rc: how that
+ * went; any: some bytes were meant to go): fsyncs, and feeds them as they
+ * read back to the aggregates; on an error the log is cut back to where it
+ * was. */
+static int append_finish(struct obslog *l, int rc, bool any, char *err, size_t errlen)
+{
+    if (any)
+        notice_old_form(l);
+    rc = sync_or_cut_back(l, rc, err, errlen);
+    if (rc != 0)
         return rc;
-    }
     /* Feed the aggregates with the rows as they read back from the file,
      * so that a later rebuild from the log sees exactly the same values. */
     uint64_t before = l->size;
@@ -545,8 +575,8 @@ int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err,
         if (w.len >= APPEND_CHUNK || i + 1 == n) {
             if ((rc = csvw_error(&w)) != 0) {
                 /* nothing of this piece went out: cut back what did */
-                if (any && ftruncate(l->fd, (off_t)l->size) != 0)
-                    fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
+                if (any)
+                    cut_back(l);
                 goto out;
             }
             any = true;
@@ -564,34 +594,11 @@ out:
 int rep__append_fed(struct obslog *l, const char *buf, size_t len, unsigned nlines,
                     uint32_t last_round, char *err, size_t errlen)
 {
-    size_t done = 0;
-    while (done < len) {
-        ssize_t k = write(l->fd, buf + done, len - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
-            if (ftruncate(l->fd, (off_t)l->size) != 0)
-                fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
-            return DP_EIO;
-        }
-        done += (size_t)k;
-    }
-    if (fsync(l->fd) != 0) {
-        dp_errf(err, errlen, "%s: fsync: %s", l->path, strerror(errno));
-        if (ftruncate(l->fd, (off_t)l->size) != 0)
-            fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
-        return DP_EIO;
-    }
-    if (l->ncols == OBS_NCOLUMNS_V1 && !l->notified && len > 0) {
-        l->notified = true;
-        if (!l->quiet)
-            fprintf(stderr,
-                    "dnsprop: notice: %s has the %u columns of an older dnsprop: new rows keep "
-                    "that form, without site and ede; 'dnsprop report --upgrade --dir %s' "
-                    "rewrites it once with them\n",
-                    l->path, OBS_NCOLUMNS_V1, l->dir);
-    }
+    int rc = sync_or_cut_back(l, write_all(l, buf, len, err, errlen), err, errlen);
+    if (rc != 0)
+        return rc;
+    if (len > 0)
+        notice_old_form(l);
     l->size += len;
     l->lines += nlines;
     if (last_round > l->last_round)
@@ -713,15 +720,8 @@ struct upgrade {
 
 static int upgrade_flush(struct upgrade *u)
 {
-    size_t done = 0;
-    while (done < u->len) {
-        ssize_t k = write(u->fd, u->buf + done, u->len - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return DP_EIO;
-        done += (size_t)k;
-    }
+    if (write_fd(u->fd, u->buf, u->len) != 0)
+        return DP_EIO;
     u->len = 0;
     return 0;
 }
@@ -736,16 +736,9 @@ static int upgrade_line(void *arg, const char *line, size_t len, unsigned lineno
     bool cr = len > 0 && line[len - 1] == '\r';
     size_t body = cr ? len - 1 : len;
     (void)lineno;
-    if (u->len + len + 4 > u->cap) {
-        size_t cap = u->cap ? u->cap : UPGRADE_FLUSH;
-        while (cap < u->len + len + 4)
-            cap *= 2;
-        char *b = realloc(u->buf, cap);
-        if (b == NULL)
-            return DP_ENOMEM;
-        u->buf = b;
-        u->cap = cap;
-    }
+    /* the line, ",," and a CR LF: its last byte is at u->len + len + 3 */
+    if (dp_grow((void **)&u->buf, &u->cap, u->len + len + 3, 1) != 0)
+        return DP_ENOMEM;
     memcpy(u->buf + u->len, line, body);
     u->len += body;
     memcpy(u->buf + u->len, cr ? ",,\r\n" : ",,\n", cr ? 4 : 3);
@@ -893,14 +886,8 @@ out:
 
 int obs_batch_add(struct obs_batch *b, const struct obs *o, uint32_t round)
 {
-    if (b->n == b->cap) {
-        size_t c = b->cap ? b->cap * 2 : 1024;
-        struct obs *r = realloc(b->rows, c * sizeof *r);
-        if (r == NULL)
-            return DP_ENOMEM;
-        b->rows = r;
-        b->cap = c;
-    }
+    if (dp_grow((void **)&b->rows, &b->cap, b->n, sizeof *b->rows) != 0)
+        return DP_ENOMEM;
     struct obs *w = &b->rows[b->n];
     *w = *o;
     w->round = round;
@@ -908,16 +895,8 @@ int obs_batch_add(struct obs_batch *b, const struct obs *o, uint32_t round)
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         const char *s = *f[i] ? *f[i] : "";
         size_t len = strlen(s) + 1;
-        if (b->ntext + len > b->captext) {
-            size_t c = b->captext ? b->captext : 1u << 16;
-            while (c < b->ntext + len)
-                c *= 2;
-            char *t = realloc(b->text, c);
-            if (t == NULL)
-                return DP_ENOMEM;
-            b->text = t;
-            b->captext = c;
-        }
+        if (dp_grow((void **)&b->text, &b->captext, b->ntext + len - 1, 1) != 0)
+            return DP_ENOMEM;
         memcpy(b->text + b->ntext, s, len);
         *f[i] = (const char *)(uintptr_t)b->ntext; /* an offset until the append */
         b->ntext += len;

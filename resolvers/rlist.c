@@ -124,25 +124,27 @@ v6:;
 char *rlist_format_address(const struct sockaddr *sa, char *buf, size_t len)
 {
     char host[INET6_ADDRSTRLEN];
+    const void *addr;
     uint16_t port;
+    int v6 = sa->sa_family == AF_INET6;
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in4 = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in4->sin_addr, host, sizeof host);
+        addr = &in4->sin_addr;
         port = ntohs(in4->sin_port);
-        if (port == 53)
-            snprintf(buf, len, "%s", host);
-        else
-            snprintf(buf, len, "%s:%u", host, (unsigned)port);
-    } else if (sa->sa_family == AF_INET6) {
+    } else if (v6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        addr = &in6->sin6_addr;
         port = ntohs(in6->sin6_port);
-        if (port == 53)
-            snprintf(buf, len, "[%s]", host);
-        else
-            snprintf(buf, len, "[%s]:%u", host, (unsigned)port);
     } else {
         snprintf(buf, len, "?");
+        return buf;
     }
+    inet_ntop(sa->sa_family, addr, host, sizeof host);
+    /* IPv6 goes in brackets so a port can follow it; port 53 is left out. */
+    const char *lb = v6 ? "[" : "", *rb = v6 ? "]" : "";
+    if (port == 53)
+        snprintf(buf, len, "%s%s%s", lb, host, rb);
+    else
+        snprintf(buf, len, "%s%s%s:%u", lb, host, rb, (unsigned)port);
     return buf;
 }

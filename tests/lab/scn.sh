@@ -7,6 +7,33 @@ command -v mlr >/dev/null 2>&1 || {
   exit 1
 }
 
+# scn_need_port53 ADDR...: skips the scenario unless port 53 can be bound
+# here (the lab's network namespace, or root) and nothing listens on port 53
+# of any ADDR yet: on the host's loopback a resolver on *:53 (dnsmasq, ...)
+# would take the queries.
+scn_need_port53() {
+  local a
+  lab_can_bind 53 || skip "port 53 cannot be bound here (no network namespace, not root)"
+  for a in "$@"; do
+    lab__addr_busy "$a" 53 && skip "something already listens on $a:53 (or *:53)"
+  done
+  return 0
+}
+
+# scn_contoso_lab [ZONE-LINE...]: the lab a scenario starts from: Z is
+# contoso.test (serial 1, TTL 60, MX 10 mail.contoso.test., then the given
+# lines) in $T/contoso.zone, served by the Knot "auth" (its address in AUTH)
+# and resolved by the Unbound "good". 1 when a server did not start.
+scn_contoso_lab() {
+  local l
+  Z=contoso.test
+  lab_zone "$T/contoso.zone" $Z 1 60 "10 mail.$Z."
+  for l in "$@"; do echo "$l" >>"$T/contoso.zone"; done
+  lab_start_auth auth "$T/contoso.zone" || return 1
+  lab_start_unbound good auth || return 1
+  AUTH=$(lab_addr auth)
+}
+
 # scn_csv FILE [MLR-VERB...]: reads a dnsprop CSV file with a real CSV parser
 # (quoting, CRLF) and prints the rows as tab-separated values without header,
 # after the given miller verbs, e.g.

@@ -15,14 +15,10 @@ set -u
 . "$(dirname "$0")/scn.sh"
 
 started=$SECONDS
-Z=contoso.test
-lab_zone "$T/contoso.zone" $Z 1 60 "10 mail.$Z."
-lab_start_auth auth "$T/contoso.zone" || exit 1
-lab_start_unbound good auth || exit 1
+scn_contoso_lab || exit 1
 lab_start_swallow swallow || exit 1
 lab_resolvers_csv "$T/good.csv" good
 lab_resolvers_csv "$T/slow.csv" good swallow
-AUTH=$(lab_addr auth)
 D="$T/data"
 # cmd check|watch RESOLVERS TIMEOUT [OPTIONS...]
 cmd() {

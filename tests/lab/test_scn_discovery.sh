@@ -22,17 +22,13 @@ set -u
 . "$(dirname "$0")/scn.sh"
 
 started=$SECONDS
-lab_can_bind 53 || skip "port 53 cannot be bound here (no network namespace, not root)"
 Z=contoso.test
 # In the namespace the addresses are the lab's alone; on the host's loopback a
 # random third octet keeps parallel runs apart.
 if [ "$LAB_MODE" = netns ]; then net=127.53.0; else net=127.53.$((RANDOM % 256)); fi
 NS1=$net.1
 NS2=$net.2
-# on the host's loopback a resolver on *:53 (dnsmasq, ...) would take the queries
-for a in $NS1 $NS2; do
-  lab__addr_busy "$a" 53 && skip "something already listens on $a:53 (or *:53)"
-done
+scn_need_port53 $NS1 $NS2
 
 # zone FILE SERIAL MX: the zone with NS ns1 and ns2 at NS1 and NS2.
 zone() {

@@ -18,12 +18,7 @@ set -u
 . "$(dirname "$0")/scn.sh"
 
 started=$SECONDS
-Z=contoso.test
-lab_zone "$T/contoso.zone" $Z 1 60 "10 mail.$Z."
-echo "autodiscover 60 IN CNAME autodiscover.outlook.test." >>"$T/contoso.zone"
-lab_start_auth auth "$T/contoso.zone" || exit 1
-lab_start_unbound good auth || exit 1
-AUTH=$(lab_addr auth)
+scn_contoso_lab "autodiscover 60 IN CNAME autodiscover.outlook.test." || exit 1
 
 # A/AAAA of the MX targets, answered by every scripted resolver (the mx check
 # asks them of the same resolver).

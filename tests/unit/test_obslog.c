@@ -201,57 +201,39 @@ static void check_refused(const char *content, int want, const char *msg)
     "2026-11-30 "                                                                                  \
     "00:00:00,p,1,contoso.com,mx,contoso.com.,MX,r1,127.0.0.1,udp,ok,NOERROR,3,300,a,,,,\r\n"
 
+/* a row up to its status, for the damaged rows below */
+#define ROW "2026-11-30 00:00:00,p,1,contoso.com,mx,contoso.com.,MX,r1,127.0.0.1,udp,ok"
+
 static void test_damage_refused(void **state)
 {
     (void)state;
-    const char *h = OBS_HEADER "\r\n";
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s%s%s%s", h, GOOD,
-             "2026-11-30 00:00:00,p,1,contoso.com,mx,contoso.com.,MX,r1,127.0.0.1,udp,ok\r\n",
-             GOOD);
-    check_refused(buf, DP_EDAMAGED, "observations.csv:3: 11 fields, want 19");
-    snprintf(
-        buf, sizeof buf, "%s%s%s%s", h, GOOD,
-        "2026-11-30 "
-        "00:00:00,p,1,contoso.com,mx,contoso.com.,MX,r1,127.0.0.1,udp,ok,NOERROR,3,3x,a,,,,\r\n",
-        GOOD "2026-11-30 "
-             "00:00:00,p,1,contoso.com,mx,contoso.com.,MX,r1,127.0.0.1,udp,ok,NOERROR,3,300,a,,,,");
-    /* the last line is torn too, but the damage before it wins: nothing cut */
-    check_refused(buf, DP_EDAMAGED, "observations.csv:3: bad ttl '3x'");
-    snprintf(buf, sizeof buf, "%s%s%s", h,
-             "2026-11-30 "
-             "00:00:00,p,1,contoso.com,mx,contoso.com.,MX,r\xc3\xa9,127.0.0.1,udp,ok,NOERROR,3,300,"
-             "a,,,,\r\n",
-             GOOD);
-    check_refused(buf, DP_EDAMAGED, "observations.csv:2: a byte that is not printable ASCII");
-    snprintf(
-        buf, sizeof buf, "%s%s%s", h,
-        "2026-11-31 "
-        "00:00:00,p,1,contoso.com,mx,contoso.com.,MX,r1,127.0.0.1,udp,ok,NOERROR,3,300,a,,,,\r\n",
-        GOOD);
-    check_refused(buf, DP_EDAMAGED, "observations.csv:2: bad time_utc '2026-11-31 00:00:00'");
-    snprintf(
-        buf, sizeof buf, "%s%s%s", h,
-        "2026-11-30 "
-        "00:00:00,p,2,contoso.com,mx,contoso.com.,MX,r1,127.0.0.1,udp,ok,NOERROR,3,300,a,,,,\r\n",
-        GOOD);
-    check_refused(buf, DP_EDAMAGED, "observations.csv:3: round 1 after round 2");
-    snprintf(buf, sizeof buf, "%s\r\n%s", h, GOOD);
-    check_refused(buf, DP_EDAMAGED, "observations.csv:2: 1 fields, want 19");
-    /* a row of the older form in a log of the current one is damage, and the
-     * other way round */
-    snprintf(buf, sizeof buf, "%s%s%s%s", h, GOOD,
-             "2026-11-30 00:00:00,p,1,contoso.com,mx,contoso.com.,MX,r1,127.0.0.1,udp,ok,NOERROR,"
-             "3,300,a,,\r\n",
-             GOOD);
-    check_refused(buf, DP_EDAMAGED, "observations.csv:3: 17 fields, want 19");
-    snprintf(buf, sizeof buf, "%s\r\n%s%s", OBS_HEADER_V1, OLD, GOOD);
-    check_refused(buf, DP_EDAMAGED, "observations.csv:3: 19 fields, want 17");
-    snprintf(buf, sizeof buf, "%s%s%s%s", h, GOOD,
-             "2026-11-30 00:00:00,p,1,contoso.com,mx,contoso.com.,MX,r1,127.0.0.1,udp,ok,NOERROR,"
-             "3,300,a,,,fra1,3;x\r\n",
-             GOOD);
-    check_refused(buf, DP_EDAMAGED, "observations.csv:3: bad ede '3;x'");
+#define H OBS_HEADER "\r\n"
+    static const struct {
+        const char *log, *msg;
+    } cases[] = {
+        {H GOOD ROW "\r\n" GOOD, "observations.csv:3: 11 fields, want 19"},
+        /* the last line is torn too, but the damage before it wins: nothing cut */
+        {H GOOD ROW ",NOERROR,3,3x,a,,,,\r\n" GOOD ROW ",NOERROR,3,300,a,,,,",
+         "observations.csv:3: bad ttl '3x'"},
+        {H "2026-11-30 00:00:00,p,1,contoso.com,mx,contoso.com.,MX,r\xc3\xa9,127.0.0.1,udp,ok,"
+           "NOERROR,3,300,a,,,,\r\n" GOOD,
+         "observations.csv:2: a byte that is not printable ASCII"},
+        {H "2026-11-31 00:00:00,p,1,contoso.com,mx,contoso.com.,MX,r1,127.0.0.1,udp,ok,NOERROR,3,"
+           "300,a,,,,\r\n" GOOD,
+         "observations.csv:2: bad time_utc '2026-11-31 00:00:00'"},
+        {H "2026-11-30 00:00:00,p,2,contoso.com,mx,contoso.com.,MX,r1,127.0.0.1,udp,ok,NOERROR,3,"
+           "300,a,,,,\r\n" GOOD,
+         "observations.csv:3: round 1 after round 2"},
+        {H "\r\n" GOOD, "observations.csv:2: 1 fields, want 19"},
+        /* a row of the older form in a log of the current one is damage, and
+         * the other way round */
+        {H GOOD ROW ",NOERROR,3,300,a,,\r\n" GOOD, "observations.csv:3: 17 fields, want 19"},
+        {OBS_HEADER_V1 "\r\n" OLD GOOD, "observations.csv:3: 19 fields, want 17"},
+        {H GOOD ROW ",NOERROR,3,300,a,,,fra1,3;x\r\n" GOOD, "observations.csv:3: bad ede '3;x'"},
+    };
+#undef H
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_refused(cases[i].log, DP_EDAMAGED, cases[i].msg);
 }
 
 static void test_other_header(void **state)

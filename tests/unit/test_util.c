@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -149,13 +150,34 @@ static void test_escape(void **state)
     assert_string_equal(dp_strerror(DP_EINPUT), "bad input");
 }
 
+static void test_grow(void **state)
+{
+    (void)state;
+    char *buf = NULL;
+    size_t cap = 0;
+    assert_int_equal(dp_grow((void **)&buf, &cap, 0, 1), 0);
+    assert_int_equal(cap, 16);
+    assert_int_equal(dp_grow((void **)&buf, &cap, 15, 1), 0);
+    assert_int_equal(cap, 16); /* room already */
+    assert_int_equal(dp_grow((void **)&buf, &cap, 16, 1), 0);
+    assert_int_equal(cap, 32);
+    /* far past the end: doubles until element 1000 fits, in one call */
+    assert_int_equal(dp_grow((void **)&buf, &cap, 1000, 1), 0);
+    assert_int_equal(cap, 1024);
+    memset(buf, 'x', cap);
+    assert_int_equal(dp_grow((void **)&buf, &cap, SIZE_MAX - 1, 1), DP_ENOMEM);
+    assert_int_equal(cap, 1024);
+    assert_int_equal(buf[1023], 'x');
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_duration_good),  cmocka_unit_test(test_duration_bad),
         cmocka_unit_test(test_time_good),      cmocka_unit_test(test_time_bad),
         cmocka_unit_test(test_time_roundtrip), cmocka_unit_test(test_uint),
-        cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_escape),         cmocka_unit_test(test_grow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
