@@ -4,18 +4,8 @@
 # sets KNOT_PID and KNOT_PORT, and returns once the probe is answered.
 # With KNOT_CPU set (a CPU number), knotd runs pinned to that CPU.
 # bench_knot_stop stops it by PID (call it from an EXIT trap).
-# bench_zone_head prints the start of the zone bench.test. they serve (SOA,
-# NS and the name server's address); each benchmark adds its own names.
 KNOT_PID=
 KNOT_PORT=
-
-bench_zone_head() {
-  echo '$ORIGIN bench.test.'
-  echo '$TTL 3600'
-  echo '@ IN SOA ns.bench.test. host.bench.test. 1 7200 900 1209600 300'
-  echo '@ IN NS ns.bench.test.'
-  echo 'ns IN A 127.0.0.1'
-}
 
 bench_knot_stop() {
   if [ -n "$KNOT_PID" ]; then
