@@ -32,6 +32,17 @@ static void put_file(const char *path, const char *buf, size_t len)
 
 /* A log of two rounds (so the state has every kind of record), refreshed
  * once: its .state gives the head. */
+/* At exit: the log closed (its lock released) and the scratch folder gone. */
+static void remove_log(void)
+{
+    if (lg != NULL)
+        obslog_close(lg);
+    lg = NULL;
+    free(head);
+    head = NULL;
+    fuzz_rm_rf(dir);
+}
+
 static void make_log(void)
 {
     static const char rows[] =
@@ -51,6 +62,7 @@ static void make_log(void)
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (mkdtemp(dir) == NULL)
         abort();
+    atexit(remove_log);
     snprintf(path, sizeof path, "%s/observations.csv", dir);
     put_file(path, rows, sizeof rows - 1);
     FUZZ_ASSERT(obslog_open(dir, 1000, OBSLOG_QUIET, &lg, err, sizeof err) == 0);
