@@ -192,7 +192,9 @@ int check_questions(enum check_id c, const char *domain,
         size_t len = strlen(prefix[i]) + strlen(domain);
         if (len > DNSNAME_MAX || domain[0] == '\0')
             return DP_EINPUT;
-        snprintf(q[i].qname, sizeof q[i].qname, "%s%s.", prefix[i], domain);
+        int n = snprintf(q[i].qname, sizeof q[i].qname, "%s%s.", prefix[i], domain);
+        if (n < 0 || (size_t)n >= sizeof q[i].qname)
+            return DP_EINPUT; /* cannot happen: len <= DNSNAME_MAX */
         q[i].qtype = check__qtypes[c];
     }
     return count;
