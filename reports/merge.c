@@ -122,7 +122,6 @@ static char *join(const char *dir, const char *name)
  * file (O_NONBLOCK: a FIFO planted there cannot hang the merge). */
 static int src_open(struct src *s, const char *dir, char *err, size_t errlen)
 {
-    char why[1200];
     memset(s, 0, sizeof *s);
     s->fd = -1;
     csvr_init(&s->rd);
@@ -142,23 +141,10 @@ static int src_open(struct src *s, const char *dir, char *err, size_t errlen)
         s->fd = -1;
         return rc == DP_ENOMEM ? rc : rc == DP_EUNSAFE ? rc : DP_EINPUT;
     }
-    char h[4096];
-    ssize_t got = pread(s->fd, h, sizeof h, 0);
-    if (got < 0) {
-        dp_errf(err, errlen, "%s: %s", s->path, strerror(errno));
-        return DP_EIO;
-    }
-    char *nl = memchr(h, '\n', (size_t)got);
-    if (nl == NULL) {
-        dp_errf(err, errlen, "%s:1: no complete header line", s->path);
-        return DP_EFORMAT;
-    }
-    s->ncols = obs_header_columns(&s->rd, h, (size_t)(nl - h), why, sizeof why);
-    if (s->ncols == 0) {
-        dp_errf(err, errlen, "%s:1: %s", s->path, why);
-        return DP_EFORMAT;
-    }
-    s->header_len = (uint64_t)(nl - h) + 1;
+    int rc =
+        rep__header_read(s->fd, s->path, s->path, &s->rd, &s->ncols, &s->header_len, err, errlen);
+    if (rc != 0)
+        return rc;
     s->from = s->header_len;
     s->from_line = 2;
     s->cap = READ_CHUNK;

@@ -281,28 +281,35 @@ static int write_header(struct obslog *l, char *err, size_t errlen)
     return 0;
 }
 
-/* Reads and checks the header line; sets l->header_len. */
-static int check_header(struct obslog *l, char *err, size_t errlen)
+int rep__header_read(int fd, const char *path, const char *name, struct csvr *rd, unsigned *ncols,
+                     uint64_t *header_len, char *err, size_t errlen)
 {
     char buf[4096];
-    ssize_t got = pread(l->fd, buf, sizeof buf, 0);
+    ssize_t got = pread(fd, buf, sizeof buf, 0);
     if (got < 0) {
-        dp_errf(err, errlen, "%s: %s", l->path, strerror(errno));
+        dp_errf(err, errlen, "%s: %s", path, strerror(errno));
         return DP_EIO;
     }
     char *nl = memchr(buf, '\n', (size_t)got);
     if (nl == NULL) {
-        dp_errf(err, errlen, LOG_NAME ":1: no complete header line");
+        dp_errf(err, errlen, "%s:1: no complete header line", name);
         return DP_EFORMAT;
     }
     char why[1200];
-    l->ncols = obs_header_columns(&l->rd, buf, (size_t)(nl - buf), why, sizeof why);
-    if (l->ncols == 0) {
-        dp_errf(err, errlen, LOG_NAME ":1: %s", why);
+    *ncols = obs_header_columns(rd, buf, (size_t)(nl - buf), why, sizeof why);
+    if (*ncols == 0) {
+        dp_errf(err, errlen, "%s:1: %s", name, why);
         return DP_EFORMAT;
     }
-    l->header_len = (uint64_t)(nl - buf) + 1;
+    *header_len = (uint64_t)(nl - buf) + 1;
     return 0;
+}
+
+/* Reads and checks the header line; sets l->header_len. */
+static int check_header(struct obslog *l, char *err, size_t errlen)
+{
+    return rep__header_read(l->fd, l->path, LOG_NAME, &l->rd, &l->ncols, &l->header_len, err,
+                            errlen);
 }
 
 static void upgrade_sweep(const struct datadir *dd);
