@@ -168,6 +168,20 @@ static struct engine_opts opts(uint64_t timeout, unsigned tries)
     return o;
 }
 
+/* A run with the fake in mode and the engine's timeout and tries (opts). */
+static void run_open(struct run *r, enum fake_mode mode, uint64_t timeout, unsigned tries)
+{
+    struct engine_opts o = opts(timeout, tries);
+    run_init(r, mode, &o);
+}
+
+/* Submits one query to the fake and runs the loop until all called back. */
+static void ask(struct run *r, struct slot *s, const char *qname, uint16_t qtype, bool rd, bool tcp)
+{
+    submit(r, s, qname, qtype, rd, tcp);
+    run_wait(r);
+}
+
 /* ---- answers ---- */
 
 static void test_two_mx(void **state)
@@ -175,10 +189,8 @@ static void test_two_mx(void **state)
     (void)state;
     struct run r;
     struct slot s[2] = {0};
-    struct engine_opts o = opts(PATIENT_MS, 2);
-    run_init(&r, FAKE_MX2, &o);
-    submit(&r, &s[0], "Example.COM", LDNS_RR_TYPE_MX, false, false);
-    run_wait(&r);
+    run_open(&r, FAKE_MX2, PATIENT_MS, 2);
+    ask(&r, &s[0], "Example.COM", LDNS_RR_TYPE_MX, false, false);
     assert_int_equal(s[0].calls, 1);
     assert_int_equal(s[0].status, OBS_OK);
     assert_int_equal(s[0].rcode, 0);
@@ -193,8 +205,7 @@ static void test_two_mx(void **state)
     assert_int_equal(r.f.nsid_asked, 1); /* every query asks for the NSID */
     assert_string_equal(s[0].site, "");  /* a reply without OPT: no site, no codes */
     assert_string_equal(s[0].ede, "");
-    submit(&r, &s[1], "example.com.", LDNS_RR_TYPE_MX, true, false);
-    run_wait(&r);
+    ask(&r, &s[1], "example.com.", LDNS_RR_TYPE_MX, true, false);
     assert_int_equal(s[1].status, OBS_OK);
     assert_int_equal(r.f.rd_set, 1);
     assert_int_equal(r.f.edns_1232, 2);
@@ -214,10 +225,8 @@ static void one(enum fake_mode mode, const char *qname, uint16_t qtype, struct s
                 struct engine_stats *st)
 {
     struct run r;
-    struct engine_opts o = opts(PATIENT_MS, 2);
-    run_init(&r, mode, &o);
-    submit(&r, s, qname, qtype, false, false);
-    run_wait(&r);
+    run_open(&r, mode, PATIENT_MS, 2);
+    ask(&r, s, qname, qtype, false, false);
     assert_int_equal(s->calls, 1);
     if (st != NULL)
         engine_get_stats(r.e, st);
@@ -266,10 +275,8 @@ static void test_truncated_then_tcp(void **state)
     (void)state;
     struct slot s = {0};
     struct run r;
-    struct engine_opts o = opts(PATIENT_MS, 2);
-    run_init(&r, FAKE_TC, &o);
-    submit(&r, &s, "example.com", LDNS_RR_TYPE_MX, false, false);
-    run_wait(&r);
+    run_open(&r, FAKE_TC, PATIENT_MS, 2);
+    ask(&r, &s, "example.com", LDNS_RR_TYPE_MX, false, false);
     assert_int_equal(s.status, OBS_OK);
     assert_true(s.tcp);
     assert_string_equal(s.answer, MX2_ANSWER);
@@ -288,10 +295,8 @@ static void test_straight_tcp(void **state)
     (void)state;
     struct slot s = {0};
     struct run r;
-    struct engine_opts o = opts(PATIENT_MS, 2);
-    run_init(&r, FAKE_MX2, &o);
-    submit(&r, &s, "example.com", LDNS_RR_TYPE_MX, true, true);
-    run_wait(&r);
+    run_open(&r, FAKE_MX2, PATIENT_MS, 2);
+    ask(&r, &s, "example.com", LDNS_RR_TYPE_MX, true, true);
     assert_int_equal(s.status, OBS_OK);
     assert_true(s.tcp);
     assert_string_equal(s.answer, MX2_ANSWER);
@@ -360,10 +365,8 @@ static void test_retry_answered(void **state)
     (void)state;
     struct slot s = {0};
     struct run r;
-    struct engine_opts o = opts(2000, 3);
-    run_init(&r, FAKE_DROPFIRST, &o);
-    submit(&r, &s, "example.com", LDNS_RR_TYPE_MX, false, false);
-    run_wait(&r);
+    run_open(&r, FAKE_DROPFIRST, 2000, 3);
+    ask(&r, &s, "example.com", LDNS_RR_TYPE_MX, false, false);
     assert_int_equal(s.status, OBS_OK);
     assert_int_equal(r.f.udp_queries, 2);
     uint64_t took = s.at_ms - r.t0_ms;
@@ -384,8 +387,7 @@ static void test_swallowed(void **state)
     (void)state;
     struct slot s[2] = {0};
     struct run r;
-    struct engine_opts o = opts(500, 3);
-    run_init(&r, FAKE_SWALLOW, &o);
+    run_open(&r, FAKE_SWALLOW, 500, 3);
     submit(&r, &s[0], "example.com", LDNS_RR_TYPE_MX, false, false);
     submit(&r, &s[1], "example.com", LDNS_RR_TYPE_MX, false, true); /* TCP: accepted, silent */
     run_wait(&r);
@@ -413,8 +415,7 @@ static void test_unreachable(void **state)
     (void)state;
     struct slot s[2] = {0};
     struct run r;
-    struct engine_opts o = opts(PATIENT_MS, 3); /* the first retry would go after 5 s */
-    run_init(&r, FAKE_MX2, &o);
+    run_open(&r, FAKE_MX2, PATIENT_MS, 3); /* the first retry would go after 5 s */
     /* a port nobody listens on: bind one, note it, close it */
     uv_udp_t probe;
     struct sockaddr_in a;
@@ -493,10 +494,8 @@ static void test_tcp_huge_length(void **state)
     (void)state;
     struct slot s = {0};
     struct run r;
-    struct engine_opts o = opts(500, 1);
-    run_init(&r, FAKE_HUGE_TCP, &o);
-    submit(&r, &s, "example.com", LDNS_RR_TYPE_MX, false, true);
-    run_wait(&r);
+    run_open(&r, FAKE_HUGE_TCP, 500, 1);
+    ask(&r, &s, "example.com", LDNS_RR_TYPE_MX, false, true);
     assert_int_equal(s.status, OBS_TIMEOUT);
     assert_true(s.tcp);
     assert_int_equal(r.f.tcp_queries, 1);
@@ -694,12 +693,10 @@ static void nsid_case(const char *nsid, size_t n, const char *want_site)
 {
     struct run r;
     struct slot s = {0};
-    struct engine_opts o = opts(1000, 2);
-    run_init(&r, FAKE_NSID, &o);
+    run_open(&r, FAKE_NSID, 1000, 2);
     memcpy(r.f.nsid, nsid, n);
     r.f.nsid_len = n;
-    submit(&r, &s, "example.com", LDNS_RR_TYPE_MX, true, false);
-    run_wait(&r);
+    ask(&r, &s, "example.com", LDNS_RR_TYPE_MX, true, false);
     assert_int_equal(s.status, OBS_OK);
     assert_string_equal(s.answer, MX2_ANSWER);
     assert_int_equal(r.f.nsid_asked, 1);
@@ -725,10 +722,8 @@ static void one_fake(enum fake_mode mode, uint64_t timeout, unsigned tries, stru
                      struct engine_stats *st, struct fake *counters)
 {
     struct run r;
-    struct engine_opts o = opts(timeout, tries);
-    run_init(&r, mode, &o);
-    submit(&r, s, "example.com", LDNS_RR_TYPE_MX, true, false);
-    run_wait(&r);
+    run_open(&r, mode, timeout, tries);
+    ask(&r, s, "example.com", LDNS_RR_TYPE_MX, true, false);
     assert_int_equal(s->calls, 1);
     engine_get_stats(r.e, st);
     *counters = r.f;
