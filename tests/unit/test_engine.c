@@ -182,6 +182,21 @@ static void ask(struct run *r, struct slot *s, const char *qname, uint16_t qtype
     run_wait(r);
 }
 
+/* Ends r (uv_loop_close asserted) and frees the n slots at s. */
+static void run_end_free(struct run *r, struct slot *s, size_t n)
+{
+    run_end(r);
+    slot_free(s, n);
+}
+
+/* The engine's counters now. */
+static struct engine_stats stats_of(struct run *r)
+{
+    struct engine_stats st;
+    engine_get_stats(r->e, &st);
+    return st;
+}
+
 /* ---- answers ---- */
 
 static void test_two_mx(void **state)
@@ -209,16 +224,14 @@ static void test_two_mx(void **state)
     assert_int_equal(s[1].status, OBS_OK);
     assert_int_equal(r.f.rd_set, 1);
     assert_int_equal(r.f.edns_1232, 2);
-    struct engine_stats st;
-    engine_get_stats(r.e, &st);
+    struct engine_stats st = stats_of(&r);
     assert_int_equal(st.sent, 2);
     assert_int_equal(st.received, 2);
     assert_int_equal(st.dropped, 0);
     assert_int_equal(st.retries, 0);
     assert_int_equal(st.completed, 2);
     assert_int_equal(st.inflight, 0);
-    run_end(&r);
-    slot_free(s, 2);
+    run_end_free(&r, s, 2);
 }
 
 /* One query to a fake of its own, the run ended; the engine's stats (st)
@@ -294,12 +307,10 @@ static void test_truncated_then_tcp(void **state)
     assert_string_equal(s.answer, MX2_ANSWER);
     assert_int_equal(r.f.udp_queries, 1);
     assert_int_equal(r.f.tcp_queries, 1);
-    struct engine_stats st;
-    engine_get_stats(r.e, &st);
+    struct engine_stats st = stats_of(&r);
     assert_int_equal(st.tcp_fallbacks, 1);
     assert_int_equal(st.sent, 2);
-    run_end(&r);
-    slot_free(&s, 1);
+    run_end_free(&r, &s, 1);
 }
 
 static void test_straight_tcp(void **state)
@@ -315,8 +326,7 @@ static void test_straight_tcp(void **state)
     assert_int_equal(r.f.udp_queries, 0);
     assert_int_equal(r.f.tcp_queries, 1);
     assert_int_equal(r.f.rd_set, 1);
-    run_end(&r);
-    slot_free(&s, 1);
+    run_end_free(&r, &s, 1);
 }
 
 /* ---- what is dropped ---- */
@@ -386,12 +396,10 @@ static void test_retry_answered(void **state)
     /* latency is that of the attempt that was answered, not since the first
      * (which would be at least the 1000 ms waited) */
     assert_true(s.latency_ms >= 0 && (uint64_t)s.latency_ms + 500 < took);
-    struct engine_stats st;
-    engine_get_stats(r.e, &st);
+    struct engine_stats st = stats_of(&r);
     assert_int_equal(st.retries, 1);
     assert_int_equal(st.sent, 2);
-    run_end(&r);
-    slot_free(&s, 1);
+    run_end_free(&r, &s, 1);
 }
 
 static void test_swallowed(void **state)
@@ -414,12 +422,10 @@ static void test_swallowed(void **state)
     }
     assert_true(s[1].tcp);
     assert_int_equal(r.f.udp_queries, 3);
-    struct engine_stats st;
-    engine_get_stats(r.e, &st);
+    struct engine_stats st = stats_of(&r);
     assert_int_equal(st.retries, 2);
     assert_int_equal(st.timeouts, 2);
-    run_end(&r);
-    slot_free(s, 2);
+    run_end_free(&r, s, 2);
 }
 
 static void test_unreachable(void **state)
@@ -454,12 +460,10 @@ static void test_unreachable(void **state)
         if (s[i].at_ms - r.t0_ms >= PATIENT_MS / 4)
             fail_msg("unreachable took %llu ms", (unsigned long long)(s[i].at_ms - r.t0_ms));
     }
-    struct engine_stats st;
-    engine_get_stats(r.e, &st);
+    struct engine_stats st = stats_of(&r);
     assert_int_equal(st.retries, 0);
     assert_int_equal(st.unreachable, 2);
-    run_end(&r);
-    slot_free(s, 2);
+    run_end_free(&r, s, 2);
 }
 
 /* Several queries in flight on one socket to a port nobody listens on: the
@@ -493,12 +497,10 @@ static void test_unreachable_shared(void **state)
         if (s[i].at_ms - r.t0_ms >= PATIENT_MS / 4)
             fail_msg("unreachable took %llu ms", (unsigned long long)(s[i].at_ms - r.t0_ms));
     }
-    struct engine_stats st;
-    engine_get_stats(r.e, &st);
+    struct engine_stats st = stats_of(&r);
     assert_int_equal(st.retries, 0);
     assert_int_equal(st.unreachable, N);
-    run_end(&r);
-    slot_free(s, N);
+    run_end_free(&r, s, N);
 }
 
 static void test_tcp_huge_length(void **state)
@@ -513,8 +515,7 @@ static void test_tcp_huge_length(void **state)
     assert_int_equal(r.f.tcp_queries, 1);
     uint64_t took = s.at_ms - r.t0_ms;
     assert_true(took >= 490 && took < 1000);
-    run_end(&r);
-    slot_free(&s, 1);
+    run_end_free(&r, &s, 1);
 }
 
 /* ---- hostile bytes ---- */
@@ -714,8 +715,7 @@ static void nsid_case(const char *nsid, size_t n, const char *want_site)
     assert_int_equal(r.f.nsid_asked, 1);
     assert_string_equal(s.site, want_site);
     assert_string_equal(s.ede, "3;22"); /* codes in the order sent, texts left out */
-    run_end(&r);
-    slot_free(&s, 1);
+    run_end_free(&r, &s, 1);
 }
 
 static void test_nsid_ede(void **state)
@@ -893,8 +893,7 @@ static void test_rate_limit(void **state)
     uint64_t took = last - r.t0_ms;
     if (took < 300)
         fail_msg("%d queries at %d/s took only %llu ms", N, RATE, (unsigned long long)took);
-    run_end(&r);
-    slot_free(s, N);
+    run_end_free(&r, s, N);
 }
 
 static void test_inflight_cap(void **state)
@@ -907,8 +906,7 @@ static void test_inflight_cap(void **state)
     o.inflight = CAP;
     run_init(&r, FAKE_HOLD, &o);
     submit_numbered(&r, s, N, "n");
-    struct engine_stats st;
-    engine_get_stats(r.e, &st);
+    struct engine_stats st = stats_of(&r);
     assert_int_equal(st.queued, N);
     run_wait(&r);
     for (int i = 0; i < N; i++)
@@ -917,8 +915,7 @@ static void test_inflight_cap(void **state)
     assert_int_equal(st.inflight_max, CAP);
     assert_true(r.f.held_max <= CAP);
     assert_int_equal(st.retries, 0);
-    run_end(&r);
-    slot_free(s, N);
+    run_end_free(&r, s, N);
 }
 
 static void many(unsigned share, unsigned reuse)
@@ -934,8 +931,7 @@ static void many(unsigned share, unsigned reuse)
     submit_numbered(&r, s, N, "host");
     run_wait(&r);
     assert_numbered(s, N, "host");
-    struct engine_stats st;
-    engine_get_stats(r.e, &st);
+    struct engine_stats st = stats_of(&r);
     assert_int_equal(st.completed, N);
     assert_int_equal(st.received, N);
     /* every attempt went out once and nothing more reached the server; the
@@ -948,8 +944,7 @@ static void many(unsigned share, unsigned reuse)
     if (st.sent > N + st.retries || r.f.udp_queries > st.sent)
         fail_msg("%llu sent for %u queries and %llu retries, the server got %u",
                  (unsigned long long)st.sent, N, (unsigned long long)st.retries, r.f.udp_queries);
-    run_end(&r);
-    slot_free(s, N);
+    run_end_free(&r, s, N);
     free(s);
 }
 
@@ -980,16 +975,14 @@ static void shared(unsigned share, unsigned reuse, unsigned inflight, unsigned n
     submit_numbered(&r, s, n, "h");
     run_wait(&r);
     assert_numbered(s, n, "h");
-    struct engine_stats st;
-    engine_get_stats(r.e, &st);
+    struct engine_stats st = stats_of(&r);
     assert_int_equal(st.dropped, 0);
     assert_int_equal(st.retries, 0);
     assert_int_equal(r.f.udp_queries, n);
     if (r.f.nports != want_ports)
         fail_msg("share %u reuse %u inflight %u: %u queries came from %u ports, want %u", share,
                  reuse, inflight, n, r.f.nports, want_ports);
-    run_end(&r);
-    slot_free(s, n);
+    run_end_free(&r, s, n);
     free(s);
 }
 
@@ -1020,13 +1013,11 @@ static void test_late_copy_dropped(void **state)
     for (int i = 0; i < 5; i++)
         uv_run(&r.loop, UV_RUN_NOWAIT);
     assert_numbered(s, N, "d");
-    struct engine_stats st;
-    engine_get_stats(r.e, &st);
+    struct engine_stats st = stats_of(&r);
     assert_int_equal(r.f.nports, 1);
     assert_int_equal(st.received, N);
     assert_int_equal(st.dropped, N);
-    run_end(&r);
-    slot_free(s, N);
+    run_end_free(&r, s, N);
 }
 
 /* ---- shutdown ---- */
@@ -1094,8 +1085,7 @@ static void close_in_callback(unsigned n)
     assert_int_equal(ok, 1);
     assert_int_equal(cut, n - 1);
     assert_int_equal(r.f.nports, 1);
-    run_end(&r);
-    slot_free(s, n);
+    run_end_free(&r, s, n);
 }
 
 static void test_close_in_callback(void **state)
@@ -1135,8 +1125,7 @@ static void test_close_outstanding(void **state)
         assert_int_equal(s[i].rcode, UV_ECANCELED);
     }
     assert_true(s[0].at_ms - r.t0_ms < PATIENT_MS / 2); /* closed at 50 ms, not timed out */
-    run_end(&r);
-    slot_free(s, 3);
+    run_end_free(&r, s, 3);
 }
 
 int main(void)
