@@ -79,9 +79,11 @@ void rep__log_close(struct obslog *l);
 /* Reads and checks the header line of the log open at fd (read from offset
  * 0): its form in *ncols (OBS_NCOLUMNS or OBS_NCOLUMNS_V1), its length,
  * CRLF included, in *header_len. A read error names path (DP_EIO); a
- * missing or unknown header names name, line 1 (DP_EFORMAT). rd: scratch.
+ * missing or unknown header names name, line 1 (DP_EFORMAT). The outputs
+ * are plain variables, not fields of the caller's struct, so the analyzer
+ * sees that struct's pointers survive the call.
  * Used by rep__log_open and by merge.c for each source log. */
-int rep__header_read(int fd, const char *path, const char *name, struct csvr *rd, unsigned *ncols,
+int rep__header_read(int fd, const char *path, const char *name, unsigned *ncols,
                      uint64_t *header_len, char *err, size_t errlen);
 /* Reads rows from l->size to the end of the file into l->agg (restarting
  * from scratch when asked to): rep__log_read, and after each append. */

@@ -141,10 +141,13 @@ static int src_open(struct src *s, const char *dir, char *err, size_t errlen)
         s->fd = -1;
         return rc == DP_ENOMEM ? rc : rc == DP_EUNSAFE ? rc : DP_EINPUT;
     }
-    int rc =
-        rep__header_read(s->fd, s->path, s->path, &s->rd, &s->ncols, &s->header_len, err, errlen);
+    unsigned ncols = 0;
+    uint64_t header_len = 0;
+    int rc = rep__header_read(s->fd, s->path, s->path, &ncols, &header_len, err, errlen);
     if (rc != 0)
         return rc;
+    s->ncols = ncols;
+    s->header_len = header_len;
     s->from = s->header_len;
     s->from_line = 2;
     s->cap = READ_CHUNK;

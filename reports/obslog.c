@@ -281,7 +281,7 @@ static int write_header(struct obslog *l, char *err, size_t errlen)
     return 0;
 }
 
-int rep__header_read(int fd, const char *path, const char *name, struct csvr *rd, unsigned *ncols,
+int rep__header_read(int fd, const char *path, const char *name, unsigned *ncols,
                      uint64_t *header_len, char *err, size_t errlen)
 {
     char buf[4096];
@@ -296,7 +296,10 @@ int rep__header_read(int fd, const char *path, const char *name, struct csvr *rd
         return DP_EFORMAT;
     }
     char why[1200];
-    *ncols = obs_header_columns(rd, buf, (size_t)(nl - buf), why, sizeof why);
+    struct csvr rd;
+    csvr_init(&rd);
+    *ncols = obs_header_columns(&rd, buf, (size_t)(nl - buf), why, sizeof why);
+    csvr_deinit(&rd);
     if (*ncols == 0) {
         dp_errf(err, errlen, "%s:1: %s", name, why);
         return DP_EFORMAT;
@@ -308,8 +311,12 @@ int rep__header_read(int fd, const char *path, const char *name, struct csvr *rd
 /* Reads and checks the header line; sets l->header_len. */
 static int check_header(struct obslog *l, char *err, size_t errlen)
 {
-    return rep__header_read(l->fd, l->path, LOG_NAME, &l->rd, &l->ncols, &l->header_len, err,
-                            errlen);
+    unsigned ncols = 0;
+    uint64_t header_len = 0;
+    int rc = rep__header_read(l->fd, l->path, LOG_NAME, &ncols, &header_len, err, errlen);
+    l->ncols = ncols;
+    l->header_len = header_len;
+    return rc;
 }
 
 static void upgrade_sweep(const struct datadir *dd);
