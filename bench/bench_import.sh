@@ -6,8 +6,8 @@
 # array. Usage: bench/bench_import.sh BUILD_DIR   (needs jq, /usr/bin/time)
 set -eu
 build=${1:-build}
-dnsprop=$build/monitor/dnsprop
-[ -x "$dnsprop" ] || dnsprop=$build/dnsprop
+dnsprop=$build/dnsprop
+[ -x "$dnsprop" ] || dnsprop=$build/monitor/dnsprop # an older build folder
 gen=$build/tests/atlasgen
 n=${BENCH_RESULTS:-200000}
 . "$(dirname "$0")/lib.sh"

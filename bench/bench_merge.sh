@@ -13,8 +13,8 @@
 set -eu
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
-dnsprop=$build/monitor/dnsprop
-[ -x "$dnsprop" ] || dnsprop=$build/dnsprop
+dnsprop=$build/dnsprop
+[ -x "$dnsprop" ] || dnsprop=$build/monitor/dnsprop # an older build folder
 rows=${BENCH_ROWS:-2000000}
 . "$here/lib.sh"
 bench_need "$dnsprop" || exit 1
