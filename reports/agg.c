@@ -701,7 +701,7 @@ static int add_point(struct rep_agg *a, uint32_t check, uint32_t van, int64_t t,
         p->round = round;
         p->nrounds++;
     } else {
-        if (s->n == REP_SERIES_MAX) {
+        if (s->n == REP_SERIES_MAX && s->pts != NULL) {
             for (uint32_t i = 0; i < REP_SERIES_MAX / 2; i++) {
                 struct rep_point x = s->pts[2 * i], y = s->pts[2 * i + 1];
                 x.round = y.round;
@@ -713,7 +713,7 @@ static int add_point(struct rep_agg *a, uint32_t check, uint32_t van, int64_t t,
             s->n = REP_SERIES_MAX / 2;
             s->k *= 2;
         }
-        if (rep__series_room(s) != 0)
+        if (rep__series_room(s) != 0 || s->pts == NULL)
             return DP_ENOMEM;
         p = &s->pts[s->n++];
         memset(p, 0, sizeof *p);
