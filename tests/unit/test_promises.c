@@ -223,19 +223,9 @@ static void test_two_vantages(void **state)
     free(svg);
 
     /* the same log read whole: the same reports, byte for byte */
-    struct snap inc, reb;
+    struct snap inc;
     take(&inc, &out);
-    rebuild(&out);
-    take(&reb, &out);
-    same(&inc, &reb);
-    drop(&reb);
-    /* and without .state */
-    assert_int_equal(unlink(path_of(".state")), 0);
-    refresh(NULL, 0, &out);
-    assert_false(last_from_state);
-    take(&reb, &out);
-    same(&inc, &reb);
-    drop(&reb);
+    rebuilds_same(&inc); /* and without .state */
     drop(&inc);
 
     /* a vantage going back in its own rounds is damage, named by line */
@@ -743,18 +733,9 @@ static void test_sites_rebuild_identity(void **state)
     conv_row_has("bind", ",stale,", ",v,1,yes");
     assert_string_equal(out.status_line, "DNSPROP WARNING - contoso.com mx 1/2 converged, overdue: "
                                          "bind | converged=1;;;0;2 overdue=1");
-    struct snap inc, reb;
+    struct snap inc;
     take(&inc, &out);
-    rebuild(&out);
-    take(&reb, &out);
-    same(&inc, &reb);
-    drop(&reb);
-    assert_int_equal(unlink(path_of(".state")), 0);
-    refresh(NULL, 0, &out);
-    assert_false(last_from_state);
-    take(&reb, &out);
-    same(&inc, &reb);
-    drop(&reb);
+    rebuilds_same(&inc);
     drop(&inc);
 }
 

@@ -100,27 +100,6 @@ static void append_refresh(struct rows *r, const struct report_settings *s, size
     obslog_close(l);
 }
 
-/* Fails unless inc, the reports as refreshed round by round, is what a
- * rebuild from the log gives, and what a refresh gives that finds no .state
- * (and so reads the whole log). */
-static void rebuilds_same(const struct snap *inc)
-{
-    struct report_outcome out;
-    struct snap reb, nostate;
-    char err[512], p[400];
-    assert_int_equal(report_rebuild(dir, 1000, NULL, &out, err, sizeof err), 0);
-    take(&reb, &out);
-    same(inc, &reb);
-    drop(&reb);
-    snprintf(p, sizeof p, "%s/.state", dir);
-    assert_int_equal(unlink(p), 0);
-    append_refresh(NULL, NULL, 0, &out);
-    assert_false(last_from_state);
-    take(&nostate, &out);
-    same(inc, &nostate);
-    drop(&nostate);
-}
-
 static const char *const SPF_CONVERGENCE =
     "domain,check,server,address,state,matching_since_utc,first_match_utc,last_mismatch_utc,"
     "flaps,rounds,errors,current_answer,stale_expires_utc,vantage,sites,overdue\n"
