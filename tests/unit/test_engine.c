@@ -420,22 +420,28 @@ static void test_swallowed(void **state)
     run_end_free(&r, s, 2);
 }
 
+/* *a: 127.0.0.1 at a port nobody listens on (one bound on r's loop, noted
+ * and closed). */
+static void dead_port(struct run *r, struct sockaddr_in *a)
+{
+    uv_udp_t probe;
+    int len = sizeof *a;
+    uv_ip4_addr("127.0.0.1", 0, a);
+    uv_udp_init(&r->loop, &probe);
+    assert_int_equal(uv_udp_bind(&probe, (const struct sockaddr *)a, 0), 0);
+    uv_udp_getsockname(&probe, (struct sockaddr *)a, &len);
+    uv_close((uv_handle_t *)&probe, NULL);
+    uv_run(&r->loop, UV_RUN_NOWAIT);
+}
+
 static void test_unreachable(void **state)
 {
     (void)state;
     struct slot s[2] = {0};
     struct run r;
     run_open(&r, FAKE_MX2, PATIENT_MS, 3); /* the first retry would go after 5 s */
-    /* a port nobody listens on: bind one, note it, close it */
-    uv_udp_t probe;
     struct sockaddr_in a;
-    int len = sizeof a;
-    uv_ip4_addr("127.0.0.1", 0, &a);
-    uv_udp_init(&r.loop, &probe);
-    assert_int_equal(uv_udp_bind(&probe, (const struct sockaddr *)&a, 0), 0);
-    uv_udp_getsockname(&probe, (struct sockaddr *)&a, &len);
-    uv_close((uv_handle_t *)&probe, NULL);
-    uv_run(&r.loop, UV_RUN_NOWAIT);
+    dead_port(&r, &a);
     /* IPv6 loopback, same port: unreachable whether or not the host has IPv6 */
     struct sockaddr_in6 a6;
     uv_ip6_addr("::1", ntohs(a.sin_port), &a6);
@@ -469,15 +475,8 @@ static void test_unreachable_shared(void **state)
     struct engine_opts o = opts(PATIENT_MS, 3);
     o.share = 8;
     run_init(&r, FAKE_MX2, &o);
-    uv_udp_t probe;
     struct sockaddr_in a;
-    int len = sizeof a;
-    uv_ip4_addr("127.0.0.1", 0, &a);
-    uv_udp_init(&r.loop, &probe);
-    assert_int_equal(uv_udp_bind(&probe, (const struct sockaddr *)&a, 0), 0);
-    uv_udp_getsockname(&probe, (struct sockaddr *)&a, &len);
-    uv_close((uv_handle_t *)&probe, NULL);
-    uv_run(&r.loop, UV_RUN_NOWAIT);
+    dead_port(&r, &a);
     for (int i = 0; i < N; i++)
         assert_int_equal(submit_to(&r, &s[i], (const struct sockaddr *)&a, sizeof a, "example.com",
                                    LDNS_RR_TYPE_MX, true, false),
