@@ -8,11 +8,9 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <uv.h>
 
@@ -320,40 +318,6 @@ void dp_errf(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
-}
-
-int dp_read_all(int fd, const char *q, size_t max, char **buf, size_t *len, char *err,
-                size_t errlen)
-{
-    char *b = malloc(max + 1);
-    size_t n = 0;
-    *buf = NULL;
-    *len = 0;
-    if (b == NULL) {
-        dp_errf(err, errlen, "%s: %s", q, dp_strerror(DP_ENOMEM));
-        return DP_ENOMEM;
-    }
-    while (n <= max) {
-        ssize_t got = read(fd, b + n, max + 1 - n);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            dp_errf(err, errlen, "%s: cannot read: %s", q, strerror(errno));
-            free(b);
-            return DP_EINPUT;
-        }
-        if (got == 0)
-            break;
-        n += (size_t)got;
-    }
-    if (n > max) {
-        dp_errf(err, errlen, "%s: larger than %zu bytes", q, max);
-        free(b);
-        return DP_EINPUT;
-    }
-    *buf = b;
-    *len = n;
-    return 0;
 }
 
 bool dp_sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b)
