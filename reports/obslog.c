@@ -157,6 +157,7 @@ int rep__read_all(struct obslog *l, char *err, size_t errlen)
     l->agg = rep__agg_new();
     if (l->agg == NULL)
         return DP_ENOMEM;
+    l->agg->tl_dirfd = l->dd.fd; /* the timeline rows may spill there */
     l->size = l->header_len;
     l->lines = 1;
     l->last_round = 0;
@@ -398,6 +399,7 @@ int rep__log_read(struct obslog *l, char *err, size_t errlen)
     struct stat st;
     if (l->agg == NULL && (l->agg = rep__agg_new()) == NULL)
         return DP_ENOMEM;
+    l->agg->tl_dirfd = l->dd.fd;
     int rc = rep__read_tail(l, err, errlen);
     if (rc != 0)
         return rc;
@@ -424,6 +426,7 @@ void rep__log_resume(struct obslog *l, struct rep_agg *a, uint64_t covered, unsi
 {
     rep__agg_free(l->agg);
     l->agg = a;
+    a->tl_dirfd = l->dd.fd;
     l->size = covered;
     l->lines = lines;
     l->last_round = rep__agg_last_round(a);
