@@ -476,16 +476,7 @@ unsigned obslog_columns(const struct obslog *l)
  * DP_EIO with errno saying why. */
 static int write_fd(int fd, const char *buf, size_t len)
 {
-    size_t done = 0;
-    while (done < len) {
-        ssize_t k = write(fd, buf + done, len - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return DP_EIO;
-        done += (size_t)k;
-    }
-    return 0;
+    return dp_write_all(fd, buf, len) == 0 ? 0 : DP_EIO;
 }
 
 /* Writes len bytes at the end of the log. 0 or DP_EIO (err set). */

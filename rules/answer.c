@@ -64,6 +64,17 @@ static bool rt_reserve(struct rtext *t, size_t more)
     return true;
 }
 
+/* Byte c as \DDD (RFC 1035 section 5.1, decimal) at buf + o; returns the
+ * offset after it. */
+static size_t put_ddd(char *buf, size_t o, unsigned char c)
+{
+    buf[o++] = '\\';
+    buf[o++] = (char)('0' + c / 100);
+    buf[o++] = (char)('0' + c / 10 % 10);
+    buf[o++] = (char)('0' + c % 10);
+    return o;
+}
+
 /* ldns writes a TAB inside a character-string as it is (only other control
  * bytes become \DDD). The CSV writer turns it into \009, so a text read back
  * from observations.csv would differ from the one judged in memory (and TAB
@@ -73,19 +84,16 @@ static void rt_put_escaped(struct rtext *t, const char *s, size_t len)
 {
     if (!rt_reserve(t, 4 * len))
         return;
-    char *e = t->s + t->len;
+    char *e = t->s;
+    size_t o = t->len;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c > 0x7e) {
-            *e++ = '\\';
-            *e++ = (char)('0' + c / 100);
-            *e++ = (char)('0' + c / 10 % 10);
-            *e++ = (char)('0' + c % 10);
-        } else {
-            *e++ = (char)c;
-        }
+        if (c < 0x20 || c > 0x7e)
+            o = put_ddd(e, o, c);
+        else
+            e[o++] = (char)c;
     }
-    t->len = (size_t)(e - t->s);
+    t->len = o;
 }
 
 /* A domain name in presentation form, lower-cased: the text
@@ -118,10 +126,7 @@ static void rt_put_dname(struct rtext *t, const ldns_rdf *d)
                     text[o++] = '\\';
                     text[o++] = (char)c;
                 } else if (c <= 0x20 || c >= 0x7f) {
-                    text[o++] = '\\';
-                    text[o++] = (char)('0' + c / 100);
-                    text[o++] = (char)('0' + c / 10 % 10);
-                    text[o++] = (char)('0' + c % 10);
+                    o = put_ddd(text, o, c);
                 } else {
                     text[o++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
                 }
