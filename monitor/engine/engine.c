@@ -14,8 +14,11 @@
  * to its server at once (a reply is matched to one of them by its ID, which
  * is unique on the socket) and up to opts.reuse queries in all; then it is
  * closed when its last query ends and a fresh one (a fresh port) takes over.
- * Opening a socket costs five syscalls (socket, setsockopt, bind, epoll add,
- * close) against two for a query, and a socket that holds several replies
+ * Each socket is connected to its server (uv_udp_connect), so a send names no
+ * address and skips the route lookup, and the kernel itself drops datagrams
+ * from any other source (the source is still checked here too).
+ * Opening a socket costs six syscalls (socket, setsockopt, bind, connect,
+ * epoll add, close) against two for a query, and a socket that holds several replies
  * when the loop reads it pays the read that finds it empty (libuv reads until
  * EAGAIN) once for all of them; bench/bench_engine.sh measured the figures
  * quoted in engine.h. With share = reuse = 1 every query gets a socket and
@@ -508,6 +511,11 @@ static int sock_get(struct equery *q)
         /* IP_RECVERR: ICMP unreachable comes back as an error on this socket,
          * which talks to one server only, so it is that server's */
         rc = uv_udp_bind(&k->h, (const struct sockaddr *)&any, UV_UDP_LINUX_RECVERR);
+        /* connected to its one server: each send skips the address and the
+         * route lookup, and the kernel drops datagrams from anyone else
+         * (on_udp_recv still checks the source itself) */
+        if (rc == 0)
+            rc = uv_udp_connect(&k->h, (const struct sockaddr *)&srv->sa);
         if (rc == 0)
             rc = uv_udp_recv_start(&k->h, on_udp_alloc, on_udp_recv);
         if (rc != 0) {
@@ -789,7 +797,7 @@ static void udp_send_attempt(struct equery *q)
     q->sent_ns[q->attempts] = uv_hrtime();
     q->attempts++;
     uv_buf_t b = uv_buf_init((char *)q->wire + 2, (unsigned)q->wirelen);
-    int rc = uv_udp_try_send(&q->sock->h, &b, 1, (const struct sockaddr *)&q->srv->sa);
+    int rc = uv_udp_try_send(&q->sock->h, &b, 1, NULL); /* connected: to its server */
     if (rc == UV_EAGAIN || rc == UV_ENOBUFS || rc == UV_ENOMEM)
         rc = 0; /* a full send buffer is a lost datagram: the next attempt covers it */
     else if (rc >= 0) {

@@ -352,7 +352,9 @@ static void test_other_port_dropped(void **state)
     one(FAKE_OTHERPORT, "example.com", LDNS_RR_TYPE_MX, &s, &st);
     assert_int_equal(s.status, OBS_OK);
     assert_string_equal(s.answer, MX2_ANSWER); /* not "99 evil." */
-    assert_int_equal(st.dropped, 1);
+    /* the socket is connected to the server, so the kernel drops the
+     * datagram from the other port before the engine sees it */
+    assert_int_equal(st.dropped, 0);
     assert_int_equal(st.received, 1);
     slot_free(&s, 1);
 }
