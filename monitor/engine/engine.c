@@ -60,7 +60,8 @@
 
 #define ENGINE_MAX_TRIES     16
 #define ENGINE_EDNS_BUF      1232
-#define ENGINE_RECV_BUF      65536
+#define ENGINE_RECV_BUF      65536 /* one datagram at most; libuv's recvmmsg wants this much each */
+#define ENGINE_RECV_BATCH    8 /* datagrams one read takes in (recvmmsg): opts.share's default */
 #define ENGINE_HASH_SIZE     1024
 #define ENGINE_RAND_POOL     256
 #define ENGINE_HDR           12 /* DNS header length */
@@ -204,7 +205,9 @@ struct engine {
     uint64_t idle;  /* of which idle: open, no query */
     uint8_t rand[ENGINE_RAND_POOL];
     size_t rand_left;
-    uint8_t recvbuf[ENGINE_RECV_BUF]; /* shared: a datagram is handled before the next read */
+    /* shared by every socket: the datagrams one read took in are handled
+     * before the next read */
+    uint8_t recvbuf[ENGINE_RECV_BATCH * ENGINE_RECV_BUF];
 };
 
 static void q_finish(struct equery *q, struct engine_result *r);
@@ -659,7 +662,9 @@ static int sock_get(struct equery *q)
         k = calloc(1, sizeof *k);
         if (k == NULL)
             return UV_ENOMEM;
-        int rc = uv_udp_init_ex(e->loop, &k->h, (unsigned)family);
+        /* UV_UDP_RECVMMSG: one recvmmsg takes in every reply waiting (up to
+         * ENGINE_RECV_BATCH), where recvmsg took one per call */
+        int rc = uv_udp_init_ex(e->loop, &k->h, (unsigned)family | UV_UDP_RECVMMSG);
         if (rc != 0) {
             free(k);
             return rc;
@@ -991,7 +996,7 @@ static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
             sock_fail(k);
         return;
     }
-    if (addr == NULL) /* nothing more to read */
+    if (addr == NULL) /* nothing more to read, or (UV_UDP_MMSG_FREE) the batch is done */
         return;
     const uint8_t *m = (const uint8_t *)buf->base;
     size_t len = (size_t)nread;
