@@ -820,8 +820,13 @@ static void q_answer(struct equery *q, ldns_pkt *pkt, uint64_t sent_ns, bool tcp
     }
     r.answer = answer != NULL ? answer : "";
     r.cname_target = cname;
-    /* without memory for them the answer still counts, with no site or codes */
-    if (engine_reply_site_ede(pkt, &site, &ede) == 0) {
+    /* without memory for them the answer still counts, with no site or codes;
+     * an OPT record without options (most replies) has neither to read */
+    const ldns_rdf *opt = ldns_pkt_edns_data(pkt);
+    if (opt == NULL || ldns_rdf_size(opt) == 0) {
+        r.site = "";
+        r.ede = "";
+    } else if (engine_reply_site_ede(pkt, &site, &ede) == 0) {
         r.site = site;
         r.ede = ede;
     }
