@@ -16,9 +16,52 @@
 
 #include <ldns/ldns.h>
 
-static int cmp_str(const void *a, const void *b)
+/* The texts of an RRset's records while answer_from_rrs() builds them: each
+ * record's text NUL-terminated, one after the other, in `local` until they
+ * outgrow it, then in a malloc'd block. One reply's answer fits in local, so
+ * normalizing costs the one malloc of the text handed back. */
+struct rtext {
+    char *s; /* local, or malloc'd */
+    size_t len, cap;
+    bool failed;      /* out of memory, or a record that cannot be written */
+    char local[2048]; /* a name's room (rt_put_dname) and the rest of a record or two */
+};
+
+static void rt_init(struct rtext *t)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    t->s = t->local;
+    t->len = 0;
+    t->cap = sizeof t->local;
+    t->failed = false;
+}
+
+static void rt_deinit(struct rtext *t)
+{
+    if (t->s != t->local)
+        free(t->s);
+}
+
+/* Room for `more` bytes at t->s + t->len; false (t->failed set) when out of
+ * memory. */
+static bool rt_reserve(struct rtext *t, size_t more)
+{
+    if (t->failed)
+        return false;
+    if (t->cap - t->len >= more)
+        return true;
+    size_t cap = t->cap;
+    while (cap - t->len < more)
+        cap *= 2;
+    char *p = t->s == t->local ? malloc(cap) : realloc(t->s, cap);
+    if (p == NULL) {
+        t->failed = true;
+        return false;
+    }
+    if (t->s == t->local)
+        memcpy(p, t->local, t->len);
+    t->s = p;
+    t->cap = cap;
+    return true;
 }
 
 /* Byte c as \DDD (RFC 1035 section 5.1, decimal) at buf + o; returns the
@@ -35,47 +78,43 @@ static size_t put_ddd(char *buf, size_t o, unsigned char c)
 /* ldns writes a TAB inside a character-string as it is (only other control
  * bytes become \DDD). The CSV writer turns it into \009, so a text read back
  * from observations.csv would differ from the one judged in memory (and TAB
- * is no printable ASCII). Escape every byte outside 0x20..0x7e the same way
- * here, so the normalized text is printable and equal on both sides. Takes
- * ownership of s (frees it when it returns a new string); NULL in, NULL out. */
-static char *escape_controls(char *s)
+ * is no printable ASCII). Every byte outside 0x20..0x7e is escaped the same
+ * way here, so the normalized text is printable and equal on both sides. */
+static void rt_put_escaped(struct rtext *t, const char *s, size_t len)
 {
-    size_t extra = 0, len;
-    if (s == NULL)
-        return NULL;
-    for (len = 0; s[len] != '\0'; len++)
-        if ((unsigned char)s[len] < 0x20 || (unsigned char)s[len] > 0x7e)
-            extra += 3;
-    if (extra == 0)
-        return s;
-    char *e = malloc(len + extra + 1);
-    if (e != NULL) {
-        size_t o = 0;
-        for (size_t i = 0; i < len; i++) {
-            unsigned char c = (unsigned char)s[i];
-            if (c < 0x20 || c > 0x7e)
-                o = put_ddd(e, o, c);
-            else
-                e[o++] = (char)c;
+    if (!rt_reserve(t, 4 * len))
+        return;
+    char *e = t->s + t->len;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c > 0x7e) {
+            o = put_ddd(e, o, c);
+        } else {
+            e[o++] = (char)c;
         }
-        e[o] = '\0';
     }
-    free(s);
-    return e;
+    t->len += o;
 }
 
-/* A domain name in presentation form, appended to buf: the text
+/* A domain name in presentation form, lower-cased: the text
  * ldns_rdf2buffer_str() writes for it (tests/unit/test_answer.c compares
  * the two over every byte value), without its printf per character, which
- * was most of the time spent judging a reply. Returns the buffer's status. */
-static ldns_status dname_text(ldns_buffer *buf, const ldns_rdf *d)
+ * was most of the time spent judging a reply. Letters are never escaped in
+ * names, so lower-casing the text is lower-casing the name. */
+static void rt_put_dname(struct rtext *t, const ldns_rdf *d)
 {
     const uint8_t *w = ldns_rdf_data(d);
     size_t n = ldns_rdf_size(d);
-    char text[4 * LDNS_MAX_DOMAINLEN + 2]; /* \DDD per byte at most */
+    const size_t room = 4 * LDNS_MAX_DOMAINLEN + 2; /* \DDD per byte at most */
+    if (n > LDNS_MAX_DOMAINLEN) {
+        t->failed = true;
+        return;
+    }
+    if (!rt_reserve(t, room))
+        return;
+    char *text = t->s + t->len;
     size_t o = 0;
-    if (n > LDNS_MAX_DOMAINLEN)
-        return LDNS_STATUS_DOMAINNAME_OVERFLOW;
     if (n == 1) {
         text[o++] = '.';
     } else {
@@ -90,91 +129,224 @@ static ldns_status dname_text(ldns_buffer *buf, const ldns_rdf *d)
                 } else if (c <= 0x20 || c >= 0x7f) {
                     o = put_ddd(text, o, c);
                 } else {
-                    text[o++] = (char)c;
+                    text[o++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
                 }
-                if (o > sizeof text - 5)
-                    return LDNS_STATUS_DOMAINNAME_OVERFLOW; /* labels past the end */
+                if (o > room - 5) {
+                    t->failed = true; /* labels past the end */
+                    return;
+                }
             }
             if (i < n)
                 text[o++] = '.';
         }
     }
-    if (!ldns_buffer_reserve(buf, o))
-        return LDNS_STATUS_MEM_ERR;
-    ldns_buffer_write(buf, text, o);
-    return ldns_buffer_status(buf);
+    t->len += o;
 }
 
-/* The RDATA of one record in presentation form, names lower-cased; malloc'd. */
-static char *rdata_text(const ldns_rr *rr)
+/* v in decimal, as printf's "%u" writes it, at p (room for 10 bytes);
+ * returns the bytes written. */
+static size_t put_decimal(char *p, uint32_t v)
 {
-    ldns_buffer *buf = ldns_buffer_new(256);
-    char *out = NULL;
-    if (buf == NULL)
-        return NULL;
-    for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
-        const ldns_rdf *rdf = ldns_rr_rdf(rr, i);
+    char d[10];
+    size_t n = 0, o = 0;
+    do {
+        d[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    while (n > 0)
+        p[o++] = d[--n];
+    return o;
+}
+
+static void rt_put_uint(struct rtext *t, uint32_t v)
+{
+    if (rt_reserve(t, 10))
+        t->len += put_decimal(t->s + t->len, v);
+}
+
+/* An IPv4 address as inet_ntop() writes it. */
+static void rt_put_ipv4(struct rtext *t, const uint8_t *a)
+{
+    if (!rt_reserve(t, sizeof "255.255.255.255"))
+        return;
+    for (int i = 0; i < 4; i++) {
         if (i > 0)
-            ldns_buffer_printf(buf, " ");
-        size_t start = ldns_buffer_position(buf);
-        if (rdf == NULL)
-            goto out;
-        if (ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_DNAME
-                ? dname_text(buf, rdf) != LDNS_STATUS_OK
-                : ldns_rdf2buffer_str(buf, rdf) != LDNS_STATUS_OK)
-            goto out;
-        if (ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_DNAME) {
-            /* letters are never escaped in names, so lower-casing the text
-             * is lower-casing the name */
-            char *p = (char *)ldns_buffer_at(buf, start);
-            char *end = (char *)ldns_buffer_current(buf);
-            for (; p < end; p++)
-                if (*p >= 'A' && *p <= 'Z')
-                    *p = (char)(*p - 'A' + 'a');
+            t->s[t->len++] = '.';
+        t->len += put_decimal(t->s + t->len, a[i]);
+    }
+}
+
+/* An IPv6 address as glibc's inet_ntop() writes it (the text ldns prints):
+ * 16-bit groups in lower-case hex without leading zeros, the longest run of
+ * two or more zero groups (the first of equal runs) written "::", and the
+ * last 32 bits as an IPv4 address after six zero groups or after five zero
+ * groups and ffff. tests/unit/test_answer.c compares it with inet_ntop(). */
+static void rt_put_ipv6(struct rtext *t, const uint8_t *a)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned words[8];
+    int best = -1, bestlen = 0, cur = -1, curlen = 0;
+    for (int i = 0; i < 8; i++) {
+        words[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+        if (words[i] == 0) {
+            if (cur < 0)
+                cur = i, curlen = 0;
+            if (++curlen > bestlen)
+                best = cur, bestlen = curlen;
+        } else {
+            cur = -1;
         }
     }
-    if (ldns_buffer_status(buf) == LDNS_STATUS_OK)
-        out = escape_controls(ldns_buffer_export2str(buf));
-out:
-    ldns_buffer_free(buf);
-    return out;
+    if (bestlen < 2)
+        best = -1;
+    if (!rt_reserve(t, sizeof "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"))
+        return;
+    for (int i = 0; i < 8; i++) {
+        if (best >= 0 && i >= best && i < best + bestlen) {
+            if (i == best)
+                t->s[t->len++] = ':';
+            continue;
+        }
+        if (i > 0)
+            t->s[t->len++] = ':';
+        if (i == 6 && best == 0 && (bestlen == 6 || (bestlen == 5 && words[5] == 0xffff))) {
+            rt_put_ipv4(t, a + 12);
+            return;
+        }
+        bool digits = false;
+        for (int shift = 12; shift >= 0; shift -= 4) {
+            unsigned x = words[i] >> shift & 0xf;
+            if (x != 0 || digits || shift == 0) {
+                t->s[t->len++] = hex[x];
+                digits = true;
+            }
+        }
+    }
+    if (best >= 0 && best + bestlen == 8)
+        t->s[t->len++] = ':';
+}
+
+/* One RDATA field as ldns_rdf2buffer_str() writes it (names lower-cased):
+ * names, addresses and 16- and 32-bit numbers written here, every other
+ * field by ldns into *lb (made on first use, the caller frees it). */
+static void rt_put_rdf(struct rtext *t, const ldns_rdf *rdf, ldns_buffer **lb)
+{
+    const uint8_t *d = ldns_rdf_data(rdf);
+    size_t n = ldns_rdf_size(rdf);
+    switch (ldns_rdf_get_type(rdf)) {
+    case LDNS_RDF_TYPE_DNAME:
+        rt_put_dname(t, rdf);
+        return;
+    case LDNS_RDF_TYPE_A:
+        if (n == 4) {
+            rt_put_ipv4(t, d);
+            return;
+        }
+        break;
+    case LDNS_RDF_TYPE_AAAA:
+        if (n == 16) {
+            rt_put_ipv6(t, d);
+            return;
+        }
+        break;
+    case LDNS_RDF_TYPE_INT16:
+        if (n == 2) {
+            rt_put_uint(t, (uint32_t)d[0] << 8 | d[1]);
+            return;
+        }
+        break;
+    case LDNS_RDF_TYPE_INT32:
+    case LDNS_RDF_TYPE_PERIOD:
+        if (n == 4) {
+            rt_put_uint(t,
+                        (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3]);
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    if (*lb == NULL && (*lb = ldns_buffer_new(256)) == NULL) {
+        t->failed = true;
+        return;
+    }
+    ldns_buffer_clear(*lb);
+    if (ldns_rdf2buffer_str(*lb, rdf) != LDNS_STATUS_OK) {
+        t->failed = true;
+        return;
+    }
+    rt_put_escaped(t, (const char *)ldns_buffer_begin(*lb), ldns_buffer_position(*lb));
+}
+
+/* The RDATA of one record in presentation form, names lower-cased, then a
+ * NUL, appended to t. */
+static void rt_put_rr(struct rtext *t, const ldns_rr *rr, ldns_buffer **lb)
+{
+    for (size_t i = 0; i < ldns_rr_rd_count(rr) && !t->failed; i++) {
+        const ldns_rdf *rdf = ldns_rr_rdf(rr, i);
+        if (rdf == NULL) {
+            t->failed = true;
+            break;
+        }
+        if (i > 0 && rt_reserve(t, 1))
+            t->s[t->len++] = ' ';
+        rt_put_rdf(t, rdf, lb);
+    }
+    if (rt_reserve(t, 1))
+        t->s[t->len++] = '\0';
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 int answer_from_rrs(ldns_rr *const *rrs, size_t n, char **out)
 {
     int rc = DP_ENOMEM;
+    struct rtext t;
+    ldns_buffer *lb = NULL;
+    /* each record's offset in t while it grows, then its text */
+    size_t few_at[16];
+    const char *few_rec[16];
+    bool small = n <= sizeof few_at / sizeof few_at[0];
+    size_t *at = small ? few_at : calloc(n, sizeof *at);
+    const char **rec = small ? few_rec : calloc(n, sizeof *rec);
     *out = NULL;
-    if (n == 1) { /* the usual RRset: nothing to sort or join */
-        *out = rdata_text(rrs[0]);
-        return *out != NULL ? 0 : DP_ENOMEM;
+    rt_init(&t);
+    if (at == NULL || rec == NULL)
+        goto out;
+    for (size_t i = 0; i < n && !t.failed; i++) {
+        at[i] = t.len;
+        rt_put_rr(&t, rrs[i], &lb);
     }
-    char **texts = calloc(n ? n : 1, sizeof *texts);
-    size_t total = 1;
-    if (texts == NULL)
-        return DP_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        texts[i] = rdata_text(rrs[i]);
-        if (texts[i] == NULL)
-            goto out;
-        total += strlen(texts[i]) + ANSWER_TEXT_SEPLEN;
-    }
-    qsort(texts, n, sizeof *texts, cmp_str);
-    char *s = malloc(total);
+    if (t.failed)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        rec[i] = t.s + at[i];
+    if (n > 1)
+        qsort(rec, n, sizeof *rec, cmp_str);
+    /* t.len counts a NUL per record: room for the separators but one */
+    char *s = malloc(t.len + (n > 1 ? (n - 1) * ANSWER_TEXT_SEPLEN : 0) + 1);
     if (s == NULL)
         goto out;
     size_t o = 0;
+    s[0] = '\0';
     for (size_t i = 0; i < n; i++) {
-        if (i > 0 && strcmp(texts[i], texts[i - 1]) == 0)
+        if (i > 0 && strcmp(rec[i], rec[i - 1]) == 0)
             continue; /* a set: duplicates count once */
-        o = answer_text_put(s, o, texts[i], strlen(texts[i]));
+        o = answer_text_put(s, o, rec[i], strlen(rec[i]));
     }
-    s[o] = '\0';
     *out = s;
     rc = 0;
 out:
-    for (size_t i = 0; i < n; i++)
-        free(texts[i]);
-    free(texts);
+    if (!small) {
+        free(at);
+        free(rec);
+    }
+    if (lb != NULL)
+        ldns_buffer_free(lb);
+    rt_deinit(&t);
     return rc;
 }
 

@@ -188,13 +188,16 @@ int check_questions(enum check_id c, const char *domain,
         prefix[1] = dkim_prefix[1];
         count = 2;
     }
+    size_t dlen = strlen(domain);
     for (int i = 0; i < count; i++) {
-        size_t len = strlen(prefix[i]) + strlen(domain);
-        if (len > DNSNAME_MAX || domain[0] == '\0')
+        size_t plen = strlen(prefix[i]);
+        if (plen + dlen > DNSNAME_MAX || dlen == 0 || plen + dlen + 2 > sizeof q[i].qname)
             return DP_EINPUT;
-        int n = snprintf(q[i].qname, sizeof q[i].qname, "%s%s.", prefix[i], domain);
-        if (n < 0 || (size_t)n >= sizeof q[i].qname)
-            return DP_EINPUT; /* cannot happen: len <= DNSNAME_MAX */
+        /* PREFIX DOMAIN "." (a copy, not a printf: a round asks this per domain) */
+        memcpy(q[i].qname, prefix[i], plen);
+        memcpy(q[i].qname + plen, domain, dlen);
+        q[i].qname[plen + dlen] = '.';
+        q[i].qname[plen + dlen + 1] = '\0';
         q[i].qtype = check__qtypes[c];
     }
     return count;
@@ -329,13 +332,18 @@ out:
     return rc;
 }
 
+/* Whether check c records a view of the answer other than the text itself. */
+static bool check__view_filters(enum check_id c)
+{
+    return c == CHECK_SPF || c == CHECK_DMARC;
+}
+
 int check_view_answer(enum check_id c, const char *answer, char **out)
 {
     *out = NULL;
-    if (c == CHECK_SPF)
-        return check__filter(answer ? answer : "", check__is_spf, out);
-    if (c == CHECK_DMARC)
-        return check__filter(answer ? answer : "", check__is_dmarc, out);
+    if (check__view_filters(c))
+        return check__filter(answer ? answer : "", c == CHECK_SPF ? check__is_spf : check__is_dmarc,
+                             out);
     *out = strdup(answer ? answer : "");
     return *out ? 0 : DP_ENOMEM;
 }
@@ -465,6 +473,12 @@ out:
 
 int check_mx_targets(const char *answer, struct check_mx_target **out, size_t *n, bool *null_mx)
 {
+    return check_mx_targets_in(answer, NULL, 0, out, n, null_mx);
+}
+
+int check_mx_targets_in(const char *answer, struct check_mx_target *buf, size_t cap,
+                        struct check_mx_target **out, size_t *n, bool *null_mx)
+{
     struct answer_text it;
     struct answer_rec rec, host;
     size_t count = 0, k = 0;
@@ -476,7 +490,7 @@ int check_mx_targets(const char *answer, struct check_mx_target **out, size_t *n
     *null_mx = false;
     if (rc != 0 || count == 0)
         return rc;
-    t = calloc(count, sizeof *t);
+    t = count <= cap ? buf : calloc(count, sizeof *t);
     if (t == NULL)
         return DP_ENOMEM;
     answer_text_init(&it, answer, strlen(answer), 0);
@@ -496,7 +510,8 @@ int check_mx_targets(const char *answer, struct check_mx_target **out, size_t *n
         k++;
     }
     if (k == 0) {
-        free(t);
+        if (t != buf)
+            free(t);
         t = NULL;
     }
     *out = t;
@@ -504,7 +519,8 @@ int check_mx_targets(const char *answer, struct check_mx_target **out, size_t *n
     t = NULL;
     rc = 0;
 out:
-    free(t);
+    if (t != buf)
+        free(t);
     if (rc != 0)
         *null_mx = false;
     return rc;
@@ -1006,11 +1022,43 @@ static void csv_field(const char **s, const char **e)
     }
 }
 
+/* The domains parsed so far by the hash of their names: slots hold an index
+ * into the array + 1 (0 free), open addressing, at most half full, so a
+ * repeat costs a probe or two and the names are not copied again. */
+struct check__seen {
+    uint32_t *slots; /* owned */
+    size_t nslots;
+};
+
+static size_t check__seen_slot(const struct check__seen *t, const struct check_domain *d,
+                               const char *name)
+{
+    size_t j = (size_t)dp_hash(DP_HASH_INIT, name, strlen(name)) & (t->nslots - 1);
+    while (t->slots[j] != 0 && strcmp(d[t->slots[j] - 1].name, name) != 0)
+        j = (j + 1) & (t->nslots - 1);
+    return j;
+}
+
+/* Room for one more of the count domains of d; 0 or DP_ENOMEM. */
+static int check__seen_grow(struct check__seen *t, const struct check_domain *d, size_t count)
+{
+    if (count < t->nslots / 2)
+        return 0;
+    struct check__seen bigger = {.nslots = t->nslots ? 2 * t->nslots : 64};
+    if (count >= UINT32_MAX / 4 || (bigger.slots = calloc(bigger.nslots, sizeof(uint32_t))) == NULL)
+        return DP_ENOMEM;
+    for (size_t i = 0; i < count; i++)
+        bigger.slots[check__seen_slot(&bigger, d, d[i].name)] = (uint32_t)i + 1;
+    free(t->slots);
+    *t = bigger;
+    return 0;
+}
+
 int check_domains_parse(const char *text, size_t len, const char *fname, enum profile dflt,
                         struct check_domain **out, size_t *n, char *err, size_t errlen)
 {
     struct check_domain *d = NULL;
-    struct dp_strtab seen = {0}; /* the names so far, ids in the order of d */
+    struct check__seen seen = {0}; /* the names so far */
     size_t count = 0, cap = 0, line = 0, pos = 0;
     int rc = DP_EINPUT;
     char q[300];
@@ -1103,18 +1151,18 @@ int check_domains_parse(const char *text, size_t len, const char *fname, enum pr
             cur->has_profile = true;
         }
         /* a repeat: one lookup among the names so far, not a scan of them */
-        size_t clen = strlen(cur->name);
-        uint32_t first = dp_strtab_find(&seen, cur->name, clen);
-        if (first != UINT32_MAX) {
-            snprintf(err, errlen, "%s:%zu: domain '%s' given twice (first on line %u)", fname, line,
-                     cur->name, d[first].line);
-            goto out;
-        }
-        if (dp_strtab_add(&seen, cur->name, clen) == UINT32_MAX) {
+        if (check__seen_grow(&seen, d, count) != 0) {
             rc = DP_ENOMEM;
             snprintf(err, errlen, "%s:%zu: out of memory", fname, line);
             goto out;
         }
+        size_t slot = check__seen_slot(&seen, d, cur->name);
+        if (seen.slots[slot] != 0) {
+            snprintf(err, errlen, "%s:%zu: domain '%s' given twice (first on line %u)", fname, line,
+                     cur->name, d[seen.slots[slot] - 1].line);
+            goto out;
+        }
+        seen.slots[slot] = (uint32_t)count + 1;
         cur->line = (unsigned)line;
         count++;
     }
@@ -1128,7 +1176,19 @@ int check_domains_parse(const char *text, size_t len, const char *fname, enum pr
     rc = 0;
 out:
     free(d);
-    dp_strtab_deinit(&seen);
+    free(seen.slots);
+    return rc;
+}
+
+int check_recorded_text(enum check_id c, const char *answer, const char **text, char **owned)
+{
+    *owned = NULL;
+    *text = answer ? answer : "";
+    if (!check__view_filters(c))
+        return 0; /* the view is the text (check_view_answer) */
+    int rc = check_recorded_answer(c, answer ? answer : "", owned);
+    if (rc == 0)
+        *text = *owned;
     return rc;
 }
 

@@ -111,7 +111,7 @@ static int check_ascii(const char *s, unsigned flags, const char **why)
 int dnsname_normalize_ex(const char *in, unsigned flags, char *out, size_t outlen, const char **why)
 {
     int rc = DP_EINPUT;
-    char *copy = NULL;
+    char copy[DNSNAME__INPUT_MAX + 1]; /* on the stack: --domains normalizes every line */
     char *ascii = NULL;
     size_t len;
 
@@ -131,11 +131,7 @@ int dnsname_normalize_ex(const char *in, unsigned flags, char *out, size_t outle
         *why = "the root '.' is not a domain";
         return DP_EINPUT;
     }
-    copy = strdup(in);
-    if (copy == NULL) {
-        rc = DP_ENOMEM;
-        goto out;
-    }
+    memcpy(copy, in, len + 1);
     /* One final dot means "fully qualified" and is dropped; a second one
      * would be an empty label and is refused below. */
     if (len > 1 && copy[len - 1] == '.')
@@ -171,7 +167,6 @@ int dnsname_normalize_ex(const char *in, unsigned flags, char *out, size_t outle
 out:
     if (ascii != NULL)
         idn2_free(ascii);
-    free(copy);
     return rc;
 }
 

@@ -200,6 +200,11 @@ struct check_mx_target {
  * NULL when *n == 0). Returns 0, DP_EINPUT for text that is not an MX answer,
  * or DP_ENOMEM. */
 int check_mx_targets(const char *answer, struct check_mx_target **out, size_t *n, bool *null_mx);
+/* The same in the caller's buf (cap targets) when the answer has at most cap
+ * records (*out is then buf or NULL), else in a malloc'd array: the caller
+ * frees *out when it is not buf. */
+int check_mx_targets_in(const char *answer, struct check_mx_target *buf, size_t cap,
+                        struct check_mx_target **out, size_t *n, bool *null_mx);
 
 /* The answer as recorded for a check, from the normalized RRset text: spf
  * keeps only the TXT records that are SPF records (the strings joined, then
@@ -215,6 +220,11 @@ int check_view_answer(enum check_id c, const char *answer, char **out);
  * served when it does not split into records. 0 (caller frees *out) or
  * DP_ENOMEM. The live round and `import atlas` both record answers so. */
 int check_recorded_answer(enum check_id c, const char *answer, char **out);
+/* The same without a copy where the recorded text is the answer itself
+ * (every check but spf and dmarc): *text is answer ("" for NULL), or the
+ * malloc'd view, also in *owned (caller frees; NULL when nothing was made).
+ * 0 or DP_ENOMEM. */
+int check_recorded_text(enum check_id c, const char *answer, const char **text, char **owned);
 
 /* The serial of a normalized SOA answer ("mname rname serial ..."), or -1. */
 int64_t check_soa_serial(const char *answer);

@@ -66,27 +66,29 @@ static int read_file(const char *path, size_t max, char **out, size_t *len, char
 
 /* Adds one normalized domain; s->names holds every name added before (ids
  * in the order of s->domains), so a repeat costs one lookup, not a scan;
- * *cap is the room in s->domains. where: the file line it comes from, or
- * NULL. */
+ * *cap is the room in s->domains. file: the --domains file (escaped) it
+ * comes from, at line `line`, or NULL for an argument. */
 static int add_domain(struct run_setup *s, size_t *cap, const char *name, enum profile profile,
-                      const char *where, const char *cmd)
+                      const char *file, unsigned line, const char *cmd)
 {
     struct dp_strtab *seen = &s->names;
     size_t len = strlen(name);
-    if (dp_strtab_find(seen, name, len) != UINT32_MAX) {
+    if (dp_grow((void **)&s->domains, cap, s->ndomains, sizeof *s->domains) != 0)
+        return DP_ENOMEM;
+    /* one probe: the add finds a name already there and returns its id */
+    uint32_t before = seen->n;
+    uint32_t id = dp_strtab_add(seen, name, len);
+    if (id == UINT32_MAX)
+        return DP_ENOMEM;
+    if (id < before) {
         char msg[DNSNAME_BUFLEN + 400];
-        if (where != NULL)
-            snprintf(msg, sizeof msg, "%s: domain '%s' given twice (also an argument)", where,
-                     name);
+        if (file != NULL)
+            snprintf(msg, sizeof msg, "%s:%u: domain '%s' given twice (also an argument)", file,
+                     line, name);
         else
             snprintf(msg, sizeof msg, "domain '%s' given twice", name);
         return say(cmd, msg);
     }
-    if (dp_grow((void **)&s->domains, cap, s->ndomains, sizeof *s->domains) != 0)
-        return DP_ENOMEM;
-    uint32_t id = dp_strtab_add(seen, name, len);
-    if (id == UINT32_MAX)
-        return DP_ENOMEM;
     struct round_domain *d = &s->domains[s->ndomains++];
     memset(d, 0, sizeof *d);
     d->name = seen->s[id];
@@ -114,7 +116,7 @@ static int add_domains(struct run_setup *s, const struct run_opts *o, const char
             rc = say(cmd, msg);
             goto out;
         }
-        rc = add_domain(s, &cap, name, s->plan.profile, NULL, cmd);
+        rc = add_domain(s, &cap, name, s->plan.profile, NULL, 0, cmd);
     }
     if (rc != 0 || o->domains_file == NULL)
         goto out;
@@ -128,13 +130,10 @@ static int add_domains(struct run_setup *s, const struct run_opts *o, const char
         goto out;
     }
     /* a file line repeating an argument: the file's place named */
-    char where[300 + 32];
-    dp_escape(o->domains_file, strlen(o->domains_file), where, sizeof where - 32);
-    size_t wl = strlen(where);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        snprintf(where + wl, sizeof where - wl, ":%u", list[i].line);
-        rc = add_domain(s, &cap, list[i].name, list[i].profile, where, cmd);
-    }
+    char where[300];
+    dp_escape(o->domains_file, strlen(o->domains_file), where, sizeof where);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = add_domain(s, &cap, list[i].name, list[i].profile, where, list[i].line, cmd);
     if (rc == 0 && s->ndomains < cap) {
         /* every domain is in: the doubling's spare room goes back */
         struct round_domain *fit = realloc(s->domains, s->ndomains * sizeof *fit);

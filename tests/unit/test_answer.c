@@ -1,6 +1,9 @@
 /* Unit tests for answer normalization (rules/answer.c). */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -92,6 +95,226 @@ static void test_dname_text(void **state)
     longest[o++] = 0;
     assert_int_equal(o, sizeof longest);
     expect_dname_like_ldns(longest, sizeof longest);
+}
+
+/* The normalized text of one record as ldns itself writes it: every RDATA
+ * field by ldns_rdf2str(), names lower-cased, fields joined by a space, then
+ * every byte outside 0x20..0x7e as \DDD. answer.c writes names, addresses
+ * and numbers itself: its text must be this one. malloc'd. */
+static char *ref_rdata(const ldns_rr *rr)
+{
+    ldns_buffer *fields = ldns_buffer_new(64);
+    assert_non_null(fields);
+    for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+        const ldns_rdf *rdf = ldns_rr_rdf(rr, i);
+        char *f = ldns_rdf2str(rdf);
+        assert_non_null(f);
+        if (ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_DNAME)
+            for (char *p = f; *p; p++)
+                if (*p >= 'A' && *p <= 'Z')
+                    *p = (char)(*p - 'A' + 'a');
+        ldns_buffer_printf(fields, "%s%s", i > 0 ? " " : "", f);
+        free(f);
+    }
+    char *text = ldns_buffer_export2str(fields);
+    ldns_buffer_free(fields);
+    assert_non_null(text);
+    size_t len = strlen(text), o = 0;
+    char *s = malloc(4 * len + 1);
+    assert_non_null(s);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c < 0x20 || c > 0x7e)
+            o += (size_t)snprintf(s + o, 5, "\\%03u", c);
+        else
+            s[o++] = (char)c;
+    }
+    s[o] = '\0';
+    free(text);
+    return s;
+}
+
+static int cmp_text(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The normalized RRset as ldns writes it: ref_rdata() of each record,
+ * sorted bytewise, each once, joined by " | ". malloc'd. */
+static char *ref_answer(ldns_rr *const *rrs, size_t n)
+{
+    char **t = calloc(n ? n : 1, sizeof *t);
+    size_t total = 1;
+    assert_non_null(t);
+    for (size_t i = 0; i < n; i++) {
+        t[i] = ref_rdata(rrs[i]);
+        total += strlen(t[i]) + 3;
+    }
+    qsort(t, n, sizeof *t, cmp_text);
+    char *s = calloc(1, total);
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || strcmp(t[i], t[i - 1]) != 0) {
+            if (s[0] != '\0')
+                strncat(s, " | ", total - strlen(s) - 1);
+            strncat(s, t[i], total - strlen(s) - 1);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(t[i]);
+    free(t);
+    return s;
+}
+
+static ldns_rr *rr_of(const char *line)
+{
+    ldns_rr *rr = NULL;
+    if (ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL) != LDNS_STATUS_OK || rr == NULL)
+        fail_msg("ldns does not read '%s'", line);
+    return rr;
+}
+
+static void expect_set_like_ldns(ldns_rr *const *rrs, size_t n)
+{
+    char *want = ref_answer(rrs, n), *got = NULL;
+    assert_int_equal(answer_from_rrs(rrs, n, &got), 0);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+}
+
+/* Records of many types, one at a time: the text is ldns's. */
+static void test_rdata_like_ldns(void **state)
+{
+    (void)state;
+    static const char *lines[] = {
+        "x. 60 IN A 0.0.0.0",
+        "x. 60 IN A 255.255.255.255",
+        "x. 60 IN A 192.0.2.1",
+        "x. 60 IN A 10.100.1.99",
+        "x. 60 IN AAAA ::",
+        "x. 60 IN AAAA ::1",
+        "x. 60 IN AAAA 2001:db8::1",
+        "x. 60 IN AAAA 2001:db8:0:0:1:0:0:1",
+        "x. 60 IN AAAA 2001:0:0:1:0:0:0:1",
+        "x. 60 IN AAAA fe80::abcd:ef01:2345:6789",
+        "x. 60 IN AAAA ::ffff:192.0.2.1",
+        "x. 60 IN AAAA ::192.0.2.1",
+        "x. 60 IN AAAA ::fffe:192.0.2.1",
+        "x. 60 IN AAAA 1:2:3:4:5:6:7:8",
+        "x. 60 IN AAAA 1::",
+        "x. 60 IN AAAA 0:0:1::",
+        "x. 60 IN MX 0 .",
+        "x. 60 IN MX 10 Mail.Example.COM.",
+        "x. 60 IN MX 65535 a.b.",
+        "x. 60 IN NS NS1.Example.NET.",
+        "x. 60 IN CNAME Target.Example.",
+        "x. 60 IN SOA NS.Example. Host.Example. 4294967295 7200 900 1209600 300",
+        "x. 60 IN SOA ns. host. 0 0 0 0 0",
+        "x. 60 IN TXT \"v=spf1 Include:X -all\"",
+        "x. 60 IN TXT \"a\\009b\" \"c\\255d\" \"\\\"q\\\"\"",
+        "x. 60 IN TXT \"\"",
+        "x. 60 IN SRV 0 5 5060 SIP.Example.",
+        "x. 60 IN CAA 0 issue \"ca.example\"",
+        "x. 60 IN HINFO \"PC\" \"Linux\"",
+        "x. 60 IN DS 12345 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE",
+        "x. 60 IN SSHFP 1 1 123456789ABCDEF67890123456789ABCDEF67890",
+        "x. 60 IN TLSA 3 1 1 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF",
+        "x. 60 IN NAPTR 100 10 \"U\" \"E2U+sip\" \"!^.*$!sip:i@Example.!\" .",
+        "x. 60 IN PTR Host.Example.",
+        "x. 60 IN TYPE65280 \\# 3 abcdef",
+        "x. 60 IN LOC 52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        ldns_rr *rr = rr_of(lines[i]);
+        expect_set_like_ldns(&rr, 1);
+        ldns_rr_free(rr);
+    }
+}
+
+/* RRsets: sorted bytewise, duplicates once; more records than answer.c
+ * keeps on its stack, and more text than fits there. */
+static void test_rrset_like_ldns(void **state)
+{
+    (void)state;
+    ldns_rr *rrs[40];
+    char line[400];
+    const char *mx[] = {"x. 1 IN MX 10 B.example.", "x. 1 IN MX 0 a.example.",
+                        "x. 1 IN MX 10 b.example.", "x. 1 IN MX 5 c.example."};
+    for (size_t i = 0; i < 4; i++)
+        rrs[i] = rr_of(mx[i]);
+    expect_set_like_ldns(rrs, 4);
+    for (size_t i = 0; i < 4; i++)
+        ldns_rr_free(rrs[i]);
+    for (size_t i = 0; i < 40; i++) {
+        snprintf(line, sizeof line, "x. 1 IN TXT \"%03zu%0200d\\009\"", (i * 7) % 40 / 2, 0);
+        rrs[i] = rr_of(line);
+    }
+    expect_set_like_ldns(rrs, 40);
+    for (size_t i = 0; i < 40; i++)
+        ldns_rr_free(rrs[i]);
+    for (size_t i = 0; i < 40; i++) {
+        snprintf(line, sizeof line, "x. 1 IN A 192.0.2.%zu", (i * 13) % 37);
+        rrs[i] = rr_of(line);
+    }
+    expect_set_like_ldns(rrs, 40);
+    for (size_t i = 0; i < 40; i++)
+        ldns_rr_free(rrs[i]);
+    char *out = NULL;
+    assert_int_equal(answer_from_rrs(rrs, 0, &out), 0);
+    assert_string_equal(out, "");
+    free(out);
+}
+
+static void expect_address_like_inet_ntop(int af, const uint8_t *a)
+{
+    char want[INET6_ADDRSTRLEN], *got = NULL;
+    ldns_rr *rr = ldns_rr_new();
+    assert_non_null(rr);
+    ldns_rr_set_type(rr, af == AF_INET ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA);
+    ldns_rdf *d = ldns_rdf_new_frm_data(af == AF_INET ? LDNS_RDF_TYPE_A : LDNS_RDF_TYPE_AAAA,
+                                        af == AF_INET ? 4 : 16, a);
+    assert_non_null(d);
+    assert_true(ldns_rr_push_rdf(rr, d));
+    assert_non_null(inet_ntop(af, a, want, sizeof want));
+    assert_int_equal(answer_from_rrs(&rr, 1, &got), 0);
+    assert_string_equal(got, want);
+    free(got);
+    ldns_rr_free(rr);
+}
+
+/* Addresses are written by answer.c itself: as inet_ntop() (what ldns
+ * calls) writes them, for every pattern of zero and non-zero groups (the
+ * "::" runs, the IPv4 forms) and for every byte value of an IPv4 address. */
+static void test_address_text(void **state)
+{
+    (void)state;
+    static const unsigned vals[] = {0, 1, 0xffff, 0x0a0b, 0xfffe, 0x10, 0xc000};
+    const size_t nv = sizeof vals / sizeof vals[0];
+    for (unsigned b = 0; b < 256; b++) {
+        uint8_t a4[4] = {(uint8_t)b, (uint8_t)(255 - b), (uint8_t)(b % 10), (uint8_t)(b / 3)};
+        expect_address_like_inet_ntop(AF_INET, a4);
+    }
+    /* each group 0, 1, ffff or a0b: 4^8 addresses */
+    for (unsigned m = 0; m < 1u << 16; m++) {
+        uint8_t a[16];
+        for (int g = 0; g < 8; g++) {
+            unsigned v = vals[(m >> (2 * g)) & 3];
+            a[2 * g] = (uint8_t)(v >> 8);
+            a[2 * g + 1] = (uint8_t)v;
+        }
+        expect_address_like_inet_ntop(AF_INET6, a);
+    }
+    /* the IPv4 forms' neighbours: groups 5..7 of every value in vals */
+    for (size_t i = 0; i < nv * nv * nv; i++) {
+        uint8_t a[16] = {0};
+        unsigned v[3] = {vals[i % nv], vals[i / nv % nv], vals[i / nv / nv]};
+        for (int g = 0; g < 3; g++) {
+            a[10 + 2 * g] = (uint8_t)(v[g] >> 8);
+            a[11 + 2 * g] = (uint8_t)v[g];
+        }
+        expect_address_like_inet_ntop(AF_INET6, a);
+    }
 }
 
 /* ---- answer texts as records (answer_text_*) ---- */
@@ -448,7 +671,8 @@ int main(void)
         cmocka_unit_test(test_text_strings),    cmocka_unit_test(test_text_bar),
         cmocka_unit_test(test_text_round_trip), cmocka_unit_test(test_text_put),
         cmocka_unit_test(test_mx_read),         cmocka_unit_test(test_text_max),
-        cmocka_unit_test(test_type_name),
+        cmocka_unit_test(test_rdata_like_ldns), cmocka_unit_test(test_rrset_like_ldns),
+        cmocka_unit_test(test_address_text),    cmocka_unit_test(test_type_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

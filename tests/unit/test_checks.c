@@ -478,15 +478,109 @@ static void test_domains(void **state)
     assert_contains(err, "d.csv:2: NUL byte");
 }
 
+/* check_mx_targets_in: the caller's room for a few targets, a malloc'd
+ * array for more, and the same targets as check_mx_targets either way. */
+static void test_mx_targets_in(void **state)
+{
+    (void)state;
+    const char *answers[] = {
+        "0 a.example.com. | 10 b.example.com.", "0 .", "10 192.0.2.1. | 20 Mx.example.",
+        "1 a. | 2 b. | 3 c. | 4 d. | 5 e.",     "",    "x a.",
+    };
+    for (size_t i = 0; i < sizeof answers / sizeof answers[0]; i++) {
+        struct check_mx_target buf[4], *t = NULL, *want = NULL;
+        size_t n = 99, wn = 0, count = 0;
+        bool null_mx = false, want_null = false;
+        int wrc = check_mx_targets(answers[i], &want, &wn, &want_null);
+        int rc = check_mx_targets_in(answers[i], buf, 4, &t, &n, &null_mx);
+        assert_int_equal(rc, wrc);
+        assert_int_equal(n, wn);
+        assert_int_equal(null_mx, want_null);
+        for (size_t k = 0; k < n; k++) {
+            assert_int_equal(t[k].preference, want[k].preference);
+            assert_string_equal(t[k].host, want[k].host);
+            assert_int_equal(t[k].is_ip, want[k].is_ip);
+        }
+        /* the room is used exactly when every record fits in it */
+        (void)answer_text_count(answers[i], 0, &count);
+        if (n > 0)
+            assert_true((t == buf) == (count <= 4));
+        else
+            assert_null(t);
+        if (t != buf)
+            free(t);
+        free(want);
+    }
+}
+
+/* check_recorded_text: the answer itself where the view is the text, the
+ * view of check_recorded_answer where it is not. */
+static void test_recorded_text(void **state)
+{
+    (void)state;
+    const char *mx = "10 mx.example.";
+    const char *text = NULL;
+    char *owned = (char *)"x";
+    assert_int_equal(check_recorded_text(CHECK_MX, mx, &text, &owned), 0);
+    assert_ptr_equal(text, mx);
+    assert_null(owned);
+    assert_int_equal(check_recorded_text(CHECK_NS, NULL, &text, &owned), 0);
+    assert_string_equal(text, "");
+    assert_null(owned);
+    const char *txt = "\"v=spf1 -all\" | \"google-site-verification=x\"";
+    const char *bad = "\"unterminated";
+    const char *cases[][2] = {{"spf", txt}, {"dmarc", txt}, {"spf", bad}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        enum check_id c = strcmp(cases[i][0], "spf") == 0 ? CHECK_SPF : CHECK_DMARC;
+        char *want = NULL;
+        assert_int_equal(check_recorded_answer(c, cases[i][1], &want), 0);
+        assert_int_equal(check_recorded_text(c, cases[i][1], &text, &owned), 0);
+        assert_non_null(owned);
+        assert_ptr_equal(text, owned);
+        assert_string_equal(text, want);
+        free(owned);
+        free(want);
+    }
+}
+
+/* A repeat found among thousands of lines (the table of names grows many
+ * times on the way), with both lines named; and none where there is none. */
+static void test_domains_many(void **state)
+{
+    (void)state;
+    const size_t lines = 5000;
+    char *text = malloc(lines * 32 + 64);
+    size_t o = 0, n = 0;
+    struct check_domain *d = NULL;
+    char err[512] = "";
+    assert_non_null(text);
+    for (size_t i = 0; i < lines; i++)
+        o += (size_t)snprintf(text + o, 32, "d%05zu.example\n", i);
+    assert_int_equal(check_domains_parse(text, o, "d.csv", PROFILE_NONE, &d, &n, err, sizeof err),
+                     0);
+    assert_int_equal(n, lines);
+    assert_string_equal(d[4321].name, "d04321.example");
+    assert_int_equal(d[4321].line, 4322);
+    free(d);
+    o += (size_t)snprintf(text + o, 32, "D03210.Example.\n");
+    d = NULL;
+    assert_int_equal(check_domains_parse(text, o, "d.csv", PROFILE_NONE, &d, &n, err, sizeof err),
+                     DP_EINPUT);
+    assert_null(d);
+    assert_contains(err, "d.csv:5001: domain 'd03210.example' given twice (first on line 3211)");
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_names),        cmocka_unit_test(test_list),
-        cmocka_unit_test(test_questions),    cmocka_unit_test(test_mx_targets),
-        cmocka_unit_test(test_view),         cmocka_unit_test(test_equal),
-        cmocka_unit_test(test_expect),       cmocka_unit_test(test_plan),
-        cmocka_unit_test(test_judge_expect), cmocka_unit_test(test_reasons),
-        cmocka_unit_test(test_domains),
+        cmocka_unit_test(test_names),         cmocka_unit_test(test_list),
+        cmocka_unit_test(test_questions),     cmocka_unit_test(test_mx_targets),
+        cmocka_unit_test(test_view),          cmocka_unit_test(test_equal),
+        cmocka_unit_test(test_expect),        cmocka_unit_test(test_plan),
+        cmocka_unit_test(test_judge_expect),  cmocka_unit_test(test_reasons),
+        cmocka_unit_test(test_domains),       cmocka_unit_test(test_mx_targets_in),
+        cmocka_unit_test(test_recorded_text), cmocka_unit_test(test_domains_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
