@@ -434,25 +434,35 @@ int datadir_tmpfile(const struct datadir *dd, const char *name, char *tmpname, s
     return -e;
 }
 
-int datadir_rename(const struct datadir *dd, const char *from, const char *to, char *err,
-                   size_t errlen)
+/* Whether name (shown as path) may be replaced in dd: a writable data
+ * folder, and no file of that name, or one judge() accepts. 0, or the
+ * error said in err. */
+static int may_replace(const struct datadir *dd, const char *name, const char *path, char *err,
+                       size_t errlen)
 {
-    char path[PATH_MAX + 64];
     struct stat st;
-    int rc;
-    shown(dd, to, path, sizeof path);
     if (dd->fd < 0 || (dd->flags & DATADIR_SOURCE)) {
         dp_errf(err, errlen, "%s: internal error: not a writable data folder", path);
         return DP_EINTERNAL;
     }
-    if (fstatat(dd->fd, to, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-        if ((rc = judge(dd, to, &st, err, errlen)) != 0)
-            return rc;
-    } else if (errno != ENOENT) {
-        rc = -errno;
+    if (fstatat(dd->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+        return judge(dd, name, &st, err, errlen);
+    if (errno != ENOENT) {
+        int rc = -errno;
         dp_errf(err, errlen, "%s: %s", path, strerror(errno));
         return rc;
     }
+    return 0;
+}
+
+int datadir_rename(const struct datadir *dd, const char *from, const char *to, char *err,
+                   size_t errlen)
+{
+    char path[PATH_MAX + 64];
+    int rc;
+    shown(dd, to, path, sizeof path);
+    if ((rc = may_replace(dd, to, path, err, errlen)) != 0)
+        return rc;
     if (renameat(dd->fd, from, dd->fd, to) != 0) {
         rc = -errno;
         dp_errf(err, errlen, "%s: cannot replace it: %s", path, strerror(errno));
@@ -465,21 +475,10 @@ int datadir_replace(const struct datadir *dd, const char *name, int prefix_fd, u
                     const char *data, size_t len, char *err, size_t errlen)
 {
     char path[PATH_MAX + 64], tmp[NAME_MAX + 1];
-    struct stat st;
     int fd = -1, rc;
     shown(dd, name, path, sizeof path);
-    if (dd->fd < 0 || (dd->flags & DATADIR_SOURCE)) {
-        dp_errf(err, errlen, "%s: internal error: not a writable data folder", path);
-        return DP_EINTERNAL;
-    }
-    if (fstatat(dd->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-        if ((rc = judge(dd, name, &st, err, errlen)) != 0)
-            return rc;
-    } else if (errno != ENOENT) {
-        rc = -errno;
-        dp_errf(err, errlen, "%s: %s", path, strerror(errno));
+    if ((rc = may_replace(dd, name, path, err, errlen)) != 0)
         return rc;
-    }
     fd = datadir_tmpfile(dd, name, tmp, sizeof tmp, err, errlen);
     if (fd < 0)
         return fd;

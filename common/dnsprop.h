@@ -79,6 +79,14 @@ char *dp_escape(const char *s, size_t len, char *buf, size_t buflen);
  * err is NULL or errlen is 0). The project's functions report errors so. */
 void dp_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Reads fd to its end, at most max bytes, into *buf (malloc'd with a byte
+ * more for a NUL the caller may put; the caller frees it), *len bytes. One
+ * byte past max is read to tell "exactly max" from "more". Returns 0, or
+ * with err saying so of q (the file's quoted name): DP_EINPUT (cannot read,
+ * larger than max) or DP_ENOMEM, *buf then NULL. */
+int dp_read_all(int fd, const char *q, size_t max, char **buf, size_t *len, char *err,
+                size_t errlen);
+
 /* Whether two socket addresses are the same address and port (IPv4 or IPv6,
  * scope included). */
 struct sockaddr;

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "fuzz.h"
 #include "reports.h"
+#include "fuzz_log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_source_folder("merge", "observations.csv", data, size, src, dst);
 
     const char *srcs[] = {src};
-    struct obslog *l = NULL;
     struct merge_stats st;
-    FUZZ_ASSERT(obslog_open(dst, 1000, OBSLOG_QUIET, &l, err, sizeof err) == 0);
+    struct obslog *l = fuzz_log_open(dst);
     int rc = obslog_merge(l, srcs, 1, &st, err, sizeof err);
     FUZZ_ASSERT(rc != DP_EINTERNAL);
     obslog_close(l);
@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             snprintf(led, sizeof led, "%s/.merge", dst);
             unlink(led);
         }
-        FUZZ_ASSERT(obslog_open(dst, 1000, OBSLOG_QUIET, &l, err, sizeof err) == 0);
+        l = fuzz_log_open(dst);
         FUZZ_ASSERT(obslog_merge(l, srcs, 1, &st, err, sizeof err) == 0);
         FUZZ_ASSERT(st.rows_appended == 0);
         obslog_close(l);

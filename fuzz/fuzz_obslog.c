@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "fuzz.h"
 #include "reports.h"
+#include "fuzz_log.h"
 
 #include <stdio.h>
 #include <sys/mman.h>
@@ -20,29 +21,6 @@ static int count_row(const struct obs *o, unsigned line, void *arg)
     FUZZ_ASSERT(line >= 2);
     ++*(unsigned *)arg;
     return 0;
-}
-
-static void roundtrip(const struct obs *o, unsigned ncols)
-{
-    struct csvw w;
-    struct csvr r;
-    struct obs back;
-    char why[256];
-    csvw_init(&w);
-    csvr_init(&r);
-    obs_write_row_cols(&w, o, ncols);
-    if (csvw_error(&w) == 0) {
-        FUZZ_ASSERT(w.len >= 2 && w.buf[w.len - 1] == '\n');
-        FUZZ_ASSERT(obs_parse_line_cols(&r, w.buf, w.len - 1, ncols, &back, why, sizeof why) == 0);
-        FUZZ_ASSERT(back.time == o->time && back.round == o->round && back.status == o->status);
-        FUZZ_ASSERT(back.rcode == o->rcode && back.ttl == o->ttl && back.match == o->match);
-        FUZZ_ASSERT(strcmp(back.answer, o->answer) == 0 && strcmp(back.server, o->server) == 0);
-        FUZZ_ASSERT(strcmp(back.site, o->site) == 0 && strcmp(back.ede, o->ede) == 0);
-        if (ncols == OBS_NCOLUMNS_V1)
-            FUZZ_ASSERT(back.site[0] == '\0' && back.ede[0] == '\0');
-    }
-    csvr_deinit(&r);
-    csvw_deinit(&w);
 }
 
 /* csvr_split reads a plain line (no quote, printable ASCII) its own fast
@@ -87,10 +65,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
         split_both_ways(&r, (const char *)p, len);
         if (obs_parse_line(&r, (const char *)p, len, &o, why, sizeof why) == 0)
-            roundtrip(&o, OBS_NCOLUMNS);
+            fuzz_obs_roundtrip(&o, OBS_NCOLUMNS);
         if (obs_parse_line_cols(&r, (const char *)p, len, OBS_NCOLUMNS_V1, &o, why, sizeof why) ==
             0)
-            roundtrip(&o, OBS_NCOLUMNS_V1);
+            fuzz_obs_roundtrip(&o, OBS_NCOLUMNS_V1);
         p += len + 1;
     }
     csvr_deinit(&r);

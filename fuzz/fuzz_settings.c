@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "fuzz.h"
 #include "reports.h"
+#include "fuzz_log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_source_folder("settings", "settings.csv", data, size, src, dst);
 
     const char *srcs[] = {src};
-    struct obslog *l = NULL;
-    FUZZ_ASSERT(obslog_open(dst, 1000, OBSLOG_QUIET, &l, err, sizeof err) == 0);
+    struct obslog *l = fuzz_log_open(dst);
     int rc = report_merge_settings(l, srcs, 1, false, err, sizeof err);
     FUZZ_ASSERT(rc == 0 || rc == DP_EINPUT || rc == DP_ENOMEM);
     if (rc == 0)
@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* what was saved reads back, and taking the same source again changes
      * nothing */
-    FUZZ_ASSERT(obslog_open(dst, 1000, OBSLOG_QUIET, &l, err, sizeof err) == 0);
+    l = fuzz_log_open(dst);
     FUZZ_ASSERT(report_merge_settings(l, srcs, 1, false, err, sizeof err) == 0);
     obslog_close(l);
     char *two = fuzz_slurp(path, &len2);

@@ -566,31 +566,8 @@ int rlist_load_file(struct rlist *l, const char *path, bool authoritative, FILE 
         rc = DP_EINPUT;
         goto out;
     }
-    buf = malloc(RLIST_FILE_MAX + 1);
-    if (buf == NULL) {
-        rc = DP_ENOMEM;
-        dp_errf(err, errlen, "%s: %s", q, dp_strerror(rc));
+    if ((rc = dp_read_all(fd, q, RLIST_FILE_MAX, &buf, &len, err, errlen)) != 0)
         goto out;
-    }
-    /* read one byte past the cap to tell "exactly at the cap" from "over" */
-    while (len <= RLIST_FILE_MAX) {
-        ssize_t got = read(fd, buf + len, RLIST_FILE_MAX + 1 - len);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            dp_errf(err, errlen, "%s: cannot read: %s", q, strerror(errno));
-            rc = DP_EINPUT;
-            goto out;
-        }
-        if (got == 0)
-            break;
-        len += (size_t)got;
-    }
-    if (len > RLIST_FILE_MAX) {
-        dp_errf(err, errlen, "%s: larger than %u bytes", q, RLIST_FILE_MAX);
-        rc = DP_EINPUT;
-        goto out;
-    }
     rc = rlist_load_csv(l, path, buf, len, authoritative, warn, err, errlen);
 out:
     free(buf);

@@ -87,28 +87,9 @@ int rlist_load_resolv_conf(struct rlist *l, const char *path, char *err, size_t 
         dp_errf(err, errlen, "%s: not a regular file", q);
         goto out;
     }
-    buf = malloc(RLIST_RESOLV_MAX + 1);
-    if (buf == NULL) {
-        rc = DP_ENOMEM;
-        dp_errf(err, errlen, "%s: %s", q, dp_strerror(rc));
+    if ((rc = dp_read_all(fd, q, RLIST_RESOLV_MAX, &buf, &len, err, errlen)) != 0)
         goto out;
-    }
-    while (len <= RLIST_RESOLV_MAX) {
-        ssize_t got = read(fd, buf + len, RLIST_RESOLV_MAX + 1 - len);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            dp_errf(err, errlen, "%s: cannot read: %s", q, strerror(errno));
-            goto out;
-        }
-        if (got == 0)
-            break;
-        len += (size_t)got;
-    }
-    if (len > RLIST_RESOLV_MAX) {
-        dp_errf(err, errlen, "%s: larger than %u bytes", q, RLIST_RESOLV_MAX);
-        goto out;
-    }
+    rc = DP_EINPUT;
     if (len == 0) {
         dp_errf(err, errlen, "%s: empty: no nameserver line", q);
         goto out;

@@ -10,6 +10,7 @@
  */
 #include "rules.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -171,6 +172,16 @@ out:
         free(texts[i]);
     free(texts);
     return rc;
+}
+
+const char *answer_type_name(uint16_t t, char *buf, size_t len)
+{
+    const ldns_rr_descriptor *desc = ldns_rr_descript(t);
+    if (desc != NULL && desc->_name != NULL)
+        snprintf(buf, len, "%s", desc->_name);
+    else
+        snprintf(buf, len, "TYPE%u", (unsigned)t);
+    return buf;
 }
 
 int answer_from_text(uint16_t qtype, const char *text, char **out, const char **why)

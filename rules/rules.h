@@ -31,6 +31,11 @@ int answer_from_rrs(struct ldns_struct_rr *const *rrs, size_t n, char **out);
  * saying what is wrong, or DP_ENOMEM. */
 int answer_from_text(uint16_t qtype, const char *text, char **out, const char **why);
 
+/* The name of RR type t as the `qtype` column writes it: ldns's mnemonic
+ * ("MX"), else "TYPE" and the number (RFC 3597). Returns that name in buf
+ * (len bytes). */
+const char *answer_type_name(uint16_t t, char *buf, size_t len);
+
 /* ---- answer texts as records (rules/answer.c) ---- */
 /*
  * The one reader of answer texts: the live round, the checks and the reports

@@ -26,6 +26,7 @@
 #include "atlas.h"
 #include "engine.h"
 #include "resolvers.h"
+#include "rules.h"
 
 #include <errno.h>
 #include <math.h>
@@ -379,16 +380,6 @@ static void learn_msm(struct atlas_ctx *c, int64_t msm, uint64_t hits)
     m[c->nmsm++] = (struct atlas_msm){msm, hits};
 }
 
-static const char *type_name(uint16_t t, char *buf, size_t len)
-{
-    const ldns_rr_descriptor *d = ldns_rr_descript(t);
-    if (d != NULL && d->_name != NULL)
-        snprintf(buf, len, "%s", d->_name);
-    else
-        snprintf(buf, len, "TYPE%u", (unsigned)t);
-    return buf;
-}
-
 /* Emits the row of one wanted question for one entry. */
 static int emit(struct atlas_ctx *c, const struct atlas_question *aq, struct obs *o,
                 const char *raw_answer, unsigned result_no)
@@ -402,7 +393,7 @@ static int emit(struct atlas_ctx *c, const struct atlas_question *aq, struct obs
     o->domain = d->name;
     o->check = check_name(aq->check);
     o->qname = aq->q.qname;
-    o->qtype = type_name(aq->q.qtype, tbuf, sizeof tbuf);
+    o->qtype = answer_type_name(aq->q.qtype, tbuf, sizeof tbuf);
     o->answer = rec;
     o->expected = "";
     o->match = OBS_MATCH_NONE;

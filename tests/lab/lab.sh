@@ -89,6 +89,16 @@ LAB_TIMEOUT=${LAB_TIMEOUT:-10} # seconds a server may take to come up
 
 lab__err() { echo "lab: $*" >&2; }
 
+# lab__checkconf CHECKER CONF DIR: CHECKER (unbound-checkconf, named-checkconf)
+# must accept CONF; else what it said (kept in DIR/checkconf.log) goes to
+# stderr and this fails.
+lab__checkconf() {
+  "$1" "$2" >"$3/checkconf.log" 2>&1 && return 0
+  lab__err "$2 rejected:"
+  sed 's/^/  /' "$3/checkconf.log" >&2
+  return 1
+}
+
 # lab__free_port: prints a port in 20000-32767 that nothing listens on (any
 # address, UDP or TCP) and that this run has not handed out. The range sits
 # below the kernel's ephemeral ports and Unbound is told to avoid it for its
@@ -512,11 +522,7 @@ EOF
       printf 'stub-zone:\n    name: "%s"\n    stub-addr: %s\n' "$z" "$up"
     done
   } >"$conf"
-  unbound-checkconf "$conf" >"$dir/checkconf.log" 2>&1 || {
-    lab__err "$conf rejected:"
-    sed 's/^/  /' "$dir/checkconf.log" >&2
-    return 1
-  }
+  lab__checkconf unbound-checkconf "$conf" "$dir" || return 1
   lab__register "$name" unbound "$host" "$port" "$conf" "$dir/unbound.log"
   unbound -d -c "$conf" >"$dir/unbound.log" 2>&1 </dev/null &
   LAB_PID[$name]=$!
@@ -667,11 +673,7 @@ EOF
     echo "};"
     echo "controls { };"
   } >"$conf"
-  named-checkconf "$conf" >"$dir/checkconf.log" 2>&1 || {
-    lab__err "$conf rejected:"
-    sed 's/^/  /' "$dir/checkconf.log" >&2
-    return 1
-  }
+  lab__checkconf named-checkconf "$conf" "$dir" || return 1
   lab__register "$name" bind "$ip" "$port" "$conf" "$dir/named.log"
   # -g: foreground, log to stderr; -n 1: one worker; -4: IPv4 only
   named -g -4 -n 1 -c "$conf" >"$dir/named.log" 2>&1 </dev/null &
@@ -898,3 +900,18 @@ lab_stop_all() {
   done
 }
 on_exit lab_stop_all
+
+# lab_stop_all_checked: lab_stop_all, then a failed check (lib.sh's fail) for
+# each server process still alive after it (a pool is an address, no process).
+lab_stop_all_checked() {
+  local n p pids=""
+  for n in "${LAB_NAMES[@]}"; do
+    [ "${LAB_KIND[$n]}" = pool ] && continue
+    pids="$pids $(lab_pid "$n")"
+  done
+  lab_stop_all
+  for p in $pids; do
+    kill -0 "$p" 2>/dev/null && fail "pid $p still alive after lab_stop_all"
+  done
+  return 0
+}

@@ -66,14 +66,6 @@ done
 [ -n "$ok_back" ] && ok "uncut: bind resolves again" || fail "uncut: bind still cannot resolve: '$LAB_Q_STATUS'"
 
 # ---- stop: every server by PID ----
-pids=""
-for n in "${LAB_NAMES[@]}"; do
-  [ "${LAB_KIND[$n]}" = pool ] && continue # an address, no process
-  pids="$pids $(lab_pid "$n")"
-done
-lab_stop_all
-for p in $pids; do
-  kill -0 "$p" 2>/dev/null && fail "pid $p still alive after lab_stop_all"
-done
+lab_stop_all_checked
 echo "lab resolvers test took $((SECONDS - started)) s"
 finish

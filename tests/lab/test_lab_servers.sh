@@ -203,11 +203,6 @@ if [ "$LAB_MODE" = netns ]; then
 fi
 
 # ---- stop: every server by PID ----
-pids=""
-for n in "${LAB_NAMES[@]}"; do pids="$pids $(lab_pid "$n")"; done
-lab_stop_all
-for p in $pids; do
-  kill -0 "$p" 2>/dev/null && fail "pid $p still alive after lab_stop_all"
-done
+lab_stop_all_checked
 echo "lab test took $((SECONDS - started)) s"
 finish

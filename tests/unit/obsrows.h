@@ -1,13 +1,17 @@
 /*
  * Hand-written log rows for the unit tests (test_reports.c, test_promises.c
- * through reportlog.h, and test_state.c): a fixed array of struct obs and
- * its next row, with what every hand-written row has alike. Include
- * cmocka.h and reports.h first.
+ * and test_state.c): a fixed array of struct obs and its next row, with what
+ * every hand-written row has alike. The functions live in obsrows.c, built
+ * once as the test-support library dnsprop_testrows (tests/CMakeLists.txt)
+ * and linked into the tests that include this header.
  */
 #ifndef DNSPROP_TEST_OBSROWS_H
 #define DNSPROP_TEST_OBSROWS_H
 
-#include <string.h>
+#include "reports.h"
+
+#include <stddef.h>
+#include <stdint.h>
 
 struct rows {
     struct obs v[64];
@@ -17,21 +21,19 @@ struct rows {
 /* The next row of r: zero but for what every hand-written row has alike, the
  * time, vantage, round, status and TTL given, and the rcode and latency that
  * go with the status (a timeout has neither; NXDOMAIN is rcode 3). The
- * caller fills in the rest. */
-static struct obs *rows_next(struct rows *r, const char *vantage, int64_t t, uint32_t round,
-                             enum obs_status st, int64_t ttl)
-{
-    assert_true(r->n < sizeof r->v / sizeof r->v[0]);
-    struct obs *o = &r->v[r->n++];
-    memset(o, 0, sizeof *o);
-    o->time = t;
-    o->vantage = vantage;
-    o->round = round;
-    o->status = st;
-    o->rcode = st == OBS_TIMEOUT ? -1 : st == OBS_NXDOMAIN ? 3 : 0;
-    o->latency_ms = st == OBS_TIMEOUT ? -1 : 5;
-    o->ttl = ttl;
-    return o;
-}
+ * caller fills in the rest. Fails the test when r is full. */
+struct obs *rows_next(struct rows *r, const char *vantage, int64_t t, uint32_t round,
+                      enum obs_status st, int64_t ttl);
+
+/* Sets o's question (domain, check, qname, qtype), who answered (server,
+ * address) and what (answer, expected); the strings are borrowed, not
+ * copied. */
+void rows_fill(struct obs *o, const char *domain, const char *check, const char *qname,
+               const char *qtype, const char *server, const char *address, const char *answer,
+               const char *expected);
+
+/* The match column the monitor writes for answer against expected: NONE
+ * when nothing is expected, YES when they are equal, NO otherwise. */
+enum obs_match rows_match(const char *answer, const char *expected);
 
 #endif

@@ -427,6 +427,19 @@ static void test_text_max(void **state)
     free(s);
 }
 
+/* The qtype column's name of a type: ldns's mnemonic, else TYPEnnn. */
+static void test_type_name(void **state)
+{
+    (void)state;
+    char buf[16];
+    assert_string_equal(answer_type_name(15, buf, sizeof buf), "MX");
+    assert_string_equal(answer_type_name(28, buf, sizeof buf), "AAAA");
+    assert_string_equal(answer_type_name(65280, buf, sizeof buf), "TYPE65280");
+    assert_string_equal(answer_type_name(0, buf, sizeof buf), "TYPE0");
+    char small[4];
+    assert_string_equal(answer_type_name(65280, small, sizeof small), "TYP"); /* cut, ended */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_text_strings),    cmocka_unit_test(test_text_bar),
         cmocka_unit_test(test_text_round_trip), cmocka_unit_test(test_text_put),
         cmocka_unit_test(test_mx_read),         cmocka_unit_test(test_text_max),
+        cmocka_unit_test(test_type_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

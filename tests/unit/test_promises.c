@@ -55,6 +55,19 @@ static void expect_line(const char *name, const char *prefix, const char *want)
     free(got);
 }
 
+/* Fails unless the convergence.csv row of contoso.com's mx check at server
+ * has a in it, and b too when not NULL. */
+static void conv_row_has(const char *server, const char *a, const char *b)
+{
+    char key[200];
+    snprintf(key, sizeof key, "contoso.com,mx,%s,", server);
+    char *row = line_of("convergence.csv", key);
+    assert_non_null(row);
+    if (strstr(row, a) == NULL || (b != NULL && strstr(row, b) == NULL))
+        fail_msg("convergence.csv, %s: want %s and %s in\n%s", key, a, b ? b : "-", row);
+    free(row);
+}
+
 /* summary.csv's line for contoso.com's MX when its one resolver is stale:
  * the ETA, the window's end and the deadline as given ("" for none). */
 static void expect_mx_stale(const char *eta, const char *window_end, const char *deadline)
@@ -73,17 +86,10 @@ static struct obs *add(struct rows *r, const char *vantage, int64_t t, uint32_t 
 {
     struct obs *o = rows_next(r, vantage, t, round, st, ttl);
     bool mx = strcmp(check, "mx") == 0;
-    o->domain = "contoso.com";
-    o->check = check;
-    o->qname = mx ? "contoso.com." : "autodiscover.contoso.com.";
-    o->qtype = mx ? "MX" : "CNAME";
-    o->server = server;
-    o->address = strncmp(server, "auth:", 5) == 0 ? "192.0.2.53" : "192.0.2.1";
-    o->answer = answer;
-    o->expected = expected;
-    o->match = expected[0] == '\0'             ? OBS_MATCH_NONE
-               : strcmp(answer, expected) == 0 ? OBS_MATCH_YES
-                                               : OBS_MATCH_NO;
+    rows_fill(o, "contoso.com", check, mx ? "contoso.com." : "autodiscover.contoso.com.",
+              mx ? "MX" : "CNAME", server,
+              strncmp(server, "auth:", 5) == 0 ? "192.0.2.53" : "192.0.2.1", answer, expected);
+    o->match = rows_match(answer, expected);
     o->site = site;
     o->ede = "";
     return o;
@@ -217,19 +223,9 @@ static void test_two_vantages(void **state)
     free(svg);
 
     /* the same log read whole: the same reports, byte for byte */
-    struct snap inc, reb;
+    struct snap inc;
     take(&inc, &out);
-    rebuild(&out);
-    take(&reb, &out);
-    same(&inc, &reb);
-    drop(&reb);
-    /* and without .state */
-    assert_int_equal(unlink(path_of(".state")), 0);
-    refresh(NULL, 0, &out);
-    assert_false(last_from_state);
-    take(&reb, &out);
-    same(&inc, &reb);
-    drop(&reb);
+    rebuilds_same(&inc); /* and without .state */
     drop(&inc);
 
     /* a vantage going back in its own rounds is damage, named by line */
@@ -262,9 +258,18 @@ static void test_chart_over_vantages(void **state)
     assert_non_null(p);
     char pts[200];
     sscanf(p + 8, "%199[^\"]", pts);
+    /* "x,y x,y x,y": each number read whole (strtod), or the test fails */
     double x[3], y[3];
-    assert_int_equal(
-        sscanf(pts, "%lf,%lf %lf,%lf %lf,%lf", &x[0], &y[0], &x[1], &y[1], &x[2], &y[2]), 6);
+    const char *q = pts;
+    for (int i = 0; i < 3; i++) {
+        char *end;
+        x[i] = strtod(q, &end);
+        assert_true(end > q && *end == ',');
+        q = end + 1;
+        y[i] = strtod(q, &end);
+        assert_true(end > q && (*end == ' ' || *end == '\0'));
+        q = end + (*end == ' ');
+    }
     assert_true(x[0] < x[1] && x[1] < x[2]);
     assert_true(y[0] == 370.0 && y[1] == 370.0 && y[2] == 210.0);
     free(svg);
@@ -324,9 +329,7 @@ static void test_pool_of_sites(void **state)
                                 "00:00 UTC | converged=0;;;0;1 overdue=0");
     }
     /* three sites; never overdue: each kept its own TTL; no flap */
-    char *row = line_of("convergence.csv", "contoso.com,mx,pool,");
-    assert_non_null(strstr(row, ",0,8,0," NEW ",,v,3,no"));
-    free(row);
+    conv_row_has("pool", ",0,8,0," NEW ",,v,3,no", NULL);
     expect_line("summary.csv", "contoso.com,mx",
                 "contoso.com,mx,1,1,0,0,100.0,,2026-12-03 00:00:00,converged,,0");
 }
@@ -348,10 +351,7 @@ static void test_pool_without_nsid(void **state)
     assert_non_null(strstr(out.status_line, "overdue=0"));
     pool_round(&r, 10, 4, "", 3, OLD); /* s2 at +10: 3 s past +7 */
     feed(&r, NULL, 0, &out);
-    char *row = line_of("convergence.csv", "contoso.com,mx,pool,");
-    assert_non_null(strstr(row, ",stale,"));
-    assert_non_null(strstr(row, ",v,1,yes"));
-    free(row);
+    conv_row_has("pool", ",stale,", ",v,1,yes");
     expect_line("summary.csv", "contoso.com,mx",
                 "contoso.com,mx,1,0,1,0,0.0,,2026-12-03 00:00:00,propagating,,1");
     assert_string_equal(out.status_line, "DNSPROP WARNING - contoso.com mx 0/1 converged, "
@@ -359,10 +359,7 @@ static void test_pool_without_nsid(void **state)
     /* overdue until it converges */
     pool_round(&r, 20, 5, "", 20, NEW);
     feed(&r, NULL, 0, &out);
-    row = line_of("convergence.csv", "contoso.com,mx,pool,");
-    assert_non_null(strstr(row, ",converged,"));
-    assert_non_null(strstr(row, ",v,1,no"));
-    free(row);
+    conv_row_has("pool", ",converged,", ",v,1,no");
 }
 
 /* Serve-stale: BIND keeps serving the old MX past the TTL it gave, each
@@ -396,10 +393,8 @@ static void test_serve_stale_overdue(void **state)
     expect_line("summary.csv", "contoso.com,mx",
                 "contoso.com,mx,2,0,2,0,0.0,2026-11-30 00:01:40,2026-12-03 00:00:00,propagating,"
                 ",1");
-    char *row = line_of("convergence.csv", "contoso.com,mx,bind,");
     /* its stale_expires_utc is what it says now; it no longer counts */
-    assert_non_null(strstr(row, ",2026-11-30 00:01:10,v,1,yes"));
-    free(row);
+    conv_row_has("bind", ",2026-11-30 00:01:10,v,1,yes", NULL);
     assert_string_equal(out.status_line,
                         "DNSPROP WARNING - contoso.com mx 0/2 converged, ETA 2026-11-30 00:01 UTC, "
                         "overdue: bind | converged=0;;;0;2 overdue=1");
@@ -415,17 +410,11 @@ static void test_serve_stale_overdue(void **state)
     add(&r, "v", T1 + 130, 5, "mx", "bind", OBS_TIMEOUT, -1, "", NEW, "");
     r.v[0].match = OBS_MATCH_NONE;
     feed(&r, NULL, 0, &out);
-    row = line_of("convergence.csv", "contoso.com,mx,bind,");
-    assert_non_null(strstr(row, ",error,"));
-    assert_non_null(strstr(row, ",v,1,yes"));
-    free(row);
+    conv_row_has("bind", ",error,", ",v,1,yes");
     r.n = 0;
     add(&r, "v", T1 + 140, 6, "mx", "bind", OBS_OK, 300, NEW, NEW, "");
     feed(&r, NULL, 0, &out);
-    row = line_of("convergence.csv", "contoso.com,mx,bind,");
-    assert_non_null(strstr(row, ",converged,"));
-    assert_non_null(strstr(row, ",v,1,no"));
-    free(row);
+    conv_row_has("bind", ",converged,", ",v,1,no");
 }
 
 /* An answer the reply itself calls stale (EDE 3) breaks the promise even
@@ -441,12 +430,8 @@ static void test_ede_stale_first_answer(void **state)
     o->ede = "22;31"; /* 31 is not 3 */
     add(&r, "v", T1, 1, "mx", "auth:ns1.contoso.com.", OBS_OK, 20, NEW, NEW, "");
     feed(&r, NULL, 0, &out);
-    char *row = line_of("convergence.csv", "contoso.com,mx,bind,");
-    assert_non_null(strstr(row, ",v,1,yes"));
-    free(row);
-    row = line_of("convergence.csv", "contoso.com,mx,other,");
-    assert_non_null(strstr(row, ",v,1,no"));
-    free(row);
+    conv_row_has("bind", ",v,1,yes", NULL);
+    conv_row_has("other", ",v,1,no", NULL);
 }
 
 /* An authoritative server that lags behind is a disagreement, never
@@ -466,10 +451,7 @@ static void test_auth_never_overdue(void **state)
         write_rows(&r);
         refresh(NULL, 0, &out);
     }
-    char *row = line_of("convergence.csv", "contoso.com,mx,auth:ns2.contoso.com.,");
-    assert_non_null(strstr(row, ",stale,"));
-    assert_non_null(strstr(row, ",v,1,no"));
-    free(row);
+    conv_row_has("auth:ns2.contoso.com.", ",stale,", ",v,1,no");
     assert_non_null(strstr(out.status_line, "authoritative servers disagree"));
     assert_non_null(strstr(out.status_line, "overdue=0"));
 }
@@ -542,10 +524,7 @@ static void test_deadline_from_log(void **state)
     expect_line("summary.csv", "contoso.com,mx",
                 "contoso.com,mx,2,1,1,0,50.0,,2026-12-03 00:00:00,propagating,"
                 "2026-11-30 01:20:00,1");
-    char *row = line_of("convergence.csv", "contoso.com,mx,r2,");
-    assert_non_null(strstr(row, ",stale,"));
-    assert_non_null(strstr(row, ",2026-11-30 01:26:40,v,1,yes"));
-    free(row);
+    conv_row_has("r2", ",stale,", ",2026-11-30 01:26:40,v,1,yes");
     assert_string_equal(out.status_line, "DNSPROP WARNING - contoso.com mx 1/2 converged, "
                                          "deadline 2026-11-30 01:20 UTC, overdue: r2 | "
                                          "converged=1;;;0;2 overdue=1");
@@ -750,27 +729,13 @@ static void test_sites_rebuild_identity(void **state)
         refresh(NULL, 0, &out);
         assert_true(i == 0 || last_from_state);
     }
-    char *row = line_of("convergence.csv", "contoso.com,mx,pool,");
-    assert_non_null(strstr(row, ",0,8,0," NEW ",,v,3,no"));
-    free(row);
-    row = line_of("convergence.csv", "contoso.com,mx,bind,");
-    assert_non_null(strstr(row, ",stale,"));
-    assert_non_null(strstr(row, ",v,1,yes"));
-    free(row);
+    conv_row_has("pool", ",0,8,0," NEW ",,v,3,no", NULL);
+    conv_row_has("bind", ",stale,", ",v,1,yes");
     assert_string_equal(out.status_line, "DNSPROP WARNING - contoso.com mx 1/2 converged, overdue: "
                                          "bind | converged=1;;;0;2 overdue=1");
-    struct snap inc, reb;
+    struct snap inc;
     take(&inc, &out);
-    rebuild(&out);
-    take(&reb, &out);
-    same(&inc, &reb);
-    drop(&reb);
-    assert_int_equal(unlink(path_of(".state")), 0);
-    refresh(NULL, 0, &out);
-    assert_false(last_from_state);
-    take(&reb, &out);
-    same(&inc, &reb);
-    drop(&reb);
+    rebuilds_same(&inc);
     drop(&inc);
 }
 
@@ -859,13 +824,8 @@ static void test_same_as_auth_not_overdue(void **state)
         o->ede = "3"; /* even a reply that calls itself stale */
         feed(&r, NULL, 0, &out);
     }
-    char *row = line_of("convergence.csv", "contoso.com,mx,fast,");
-    assert_non_null(strstr(row, ",stale,"));
-    assert_non_null(strstr(row, ",v,1,no"));
-    free(row);
-    row = line_of("convergence.csv", "contoso.com,mx,slow,");
-    assert_non_null(strstr(row, ",v,1,no"));
-    free(row);
+    conv_row_has("fast", ",stale,", ",v,1,no");
+    conv_row_has("slow", ",v,1,no", NULL);
     assert_null(strstr(out.status_line, "overdue:"));
     assert_non_null(strstr(out.status_line, "overdue=0"));
     expect_line("summary.csv", "contoso.com,mx",

@@ -38,17 +38,8 @@ static void add(struct rows *r, const char *van, uint32_t round, const char *che
     struct obs *o = rows_next(r, van, T1 + 600 * (int64_t)(round - 1), round, st, ttl);
     if (st == OBS_REFUSED) /* rows_next gives every answer rcode 0 */
         o->rcode = 5;
-    o->domain = "contoso.com";
-    o->check = check;
-    o->qname = qname;
-    o->qtype = qtype;
-    o->server = server;
-    o->address = address;
-    o->answer = answer;
-    o->expected = expected;
-    o->match = expected[0] == '\0'             ? OBS_MATCH_NONE
-               : strcmp(answer, expected) == 0 ? OBS_MATCH_YES
-                                               : OBS_MATCH_NO;
+    rows_fill(o, "contoso.com", check, qname, qtype, server, address, answer, expected);
+    o->match = rows_match(answer, expected);
     o->site = site;
     o->ede = "";
 }

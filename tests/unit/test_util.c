@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -171,6 +172,52 @@ static void test_grow(void **state)
     free(buf);
 }
 
+/* A pipe holding n bytes of 'x', its write end closed: its read end. */
+static int pipe_of(size_t n)
+{
+    int p[2];
+    char b[64];
+    memset(b, 'x', sizeof b);
+    assert_int_equal(pipe(p), 0);
+    assert_true(n <= 65536); /* what a pipe holds unread */
+    for (size_t done = 0; done < n;) {
+        size_t k = n - done < sizeof b ? n - done : sizeof b;
+        assert_int_equal(write(p[1], b, k), (ssize_t)k);
+        done += k;
+    }
+    close(p[1]);
+    return p[0];
+}
+
+static void test_read_all(void **state)
+{
+    (void)state;
+    char err[128], *buf = NULL;
+    size_t len = 99;
+    int fd = pipe_of(100);
+    assert_int_equal(dp_read_all(fd, "'p'", 100, &buf, &len, err, sizeof err), 0);
+    assert_int_equal(len, 100); /* exactly the cap */
+    assert_int_equal(buf[99], 'x');
+    free(buf);
+    close(fd);
+
+    fd = pipe_of(101);
+    assert_int_equal(dp_read_all(fd, "'p'", 100, &buf, &len, err, sizeof err), DP_EINPUT);
+    assert_null(buf);
+    assert_string_equal(err, "'p': larger than 100 bytes");
+    close(fd);
+
+    fd = pipe_of(0);
+    assert_int_equal(dp_read_all(fd, "'p'", 100, &buf, &len, err, sizeof err), 0);
+    assert_int_equal(len, 0);
+    free(buf);
+    close(fd);
+
+    assert_int_equal(dp_read_all(-1, "'p'", 100, &buf, &len, err, sizeof err), DP_EINPUT);
+    assert_null(buf);
+    assert_string_equal(err, "'p': cannot read: Bad file descriptor");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_time_good),      cmocka_unit_test(test_time_bad),
         cmocka_unit_test(test_time_roundtrip), cmocka_unit_test(test_uint),
         cmocka_unit_test(test_escape),         cmocka_unit_test(test_grow),
+        cmocka_unit_test(test_read_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
