@@ -221,6 +221,13 @@ void csvw_opt(struct csvw *w, int64_t v)
         csvw_uint(w, (uint64_t)v);
 }
 
+/* Two digits of v (below 100) at p. */
+static inline void csvw__two(char *p, unsigned v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+}
+
 void csvw_time(struct csvw *w, int64_t t)
 {
     char b[DP_TIME_BUFLEN];
@@ -228,10 +235,21 @@ void csvw_time(struct csvw *w, int64_t t)
         csvw_field(w, NULL, 0);
         return;
     }
-    /* rows of a report share few distinct times: remember the last one */
+    /* rows of a report share few distinct times, and fewer days: the
+     * date is formatted once a day (dp_format_time), the time of day by
+     * hand; a date past 9999 is written as all zeros, time included */
     if (!w->time_valid || w->time_last != t) {
-        dp_format_time(t, b);
-        memcpy(w->time_text, b, 19);
+        int64_t day = t / 86400;
+        unsigned rem = (unsigned)(t % 86400);
+        if (!w->time_valid || w->time_last / 86400 != day) {
+            dp_format_time(day * 86400, b);
+            memcpy(w->time_text, b, 19);
+        }
+        if (memcmp(w->time_text, "0000-00-00", 10) != 0) {
+            csvw__two(w->time_text + 11, rem / 3600);
+            csvw__two(w->time_text + 14, rem / 60 % 60);
+            csvw__two(w->time_text + 17, rem % 60);
+        }
         w->time_last = t;
         w->time_valid = true;
     }

@@ -286,7 +286,9 @@ bool rep__row_read_back(const struct obs *o, unsigned ncolumns, struct obs *back
     back->status = o->status;
     /* the rcode as write_rcode writes it and the reader takes it back */
     back->rcode = -1;
-    if (o->rcode >= 0) {
+    if (o->rcode == LDNS_RCODE_NOERROR) {
+        back->rcode = LDNS_RCODE_NOERROR; /* "NOERROR" both ways (see obs_parse_line_cols) */
+    } else if (o->rcode >= 0) {
         const ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, o->rcode);
         if (t != NULL && t->name != NULL) {
             const ldns_lookup_table *u = ldns_lookup_by_name(ldns_rcodes, t->name);

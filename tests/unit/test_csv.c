@@ -364,6 +364,22 @@ static void test_writer_fast_path(void **state)
             }
         }
     }
+    /* times in random order, many on the same day, some past 9999: the
+     * text dp_format_time gives */
+    for (int iter = 0; iter < 20000; iter++) {
+        seed = seed * 1103515245u + 12345u;
+        int64_t t = (int64_t)1795000000 + (int64_t)((seed >> 8) % 200000);
+        if (iter % 50 == 0)
+            t = (int64_t)253402300799 + (int64_t)((seed >> 8) % 3) - 1; /* around 9999-12-31 */
+        if (iter % 77 == 0)
+            t = (int64_t)((seed >> 4) % 400000);
+        char b[DP_TIME_BUFLEN];
+        dp_format_time(t, b);
+        csvw_clear(&w);
+        csvw_time(&w, t);
+        assert_int_equal(w.len, 19);
+        assert_memory_equal(w.buf, b, 19);
+    }
     /* numbers, times and booleans, written without the general path, are
      * the bytes csvw_field gives for their text */
     csvw_clear(&w);
