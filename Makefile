@@ -4,10 +4,10 @@
 
 BUILD_PACKAGES := gcc libc6-dev make cmake pkg-config libldns-dev libuv1-dev libcsv-dev libcmocka-dev libidn2-dev libjson-c-dev
 TEST_PACKAGES  := $(BUILD_PACKAGES) knot unbound ldnsutils bind9-dnsutils dnsperf faketime \
-                  miller sqlite3 iproute2 util-linux procps valgrind \
+                  miller sqlite3 iproute2 util-linux procps valgrind time \
                   clang libclang-rt-14-dev clang-format clang-tidy bind9 pdns-recursor knot-resolver \
                   nftables man-db groff-base systemd dpkg-dev prometheus
-BENCH_PACKAGES := $(TEST_PACKAGES) time jq
+BENCH_PACKAGES := $(TEST_PACKAGES) jq
 
 BUILD    ?= build
 SANBUILD ?= build-asan

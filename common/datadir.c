@@ -496,16 +496,8 @@ int datadir_replace(const struct datadir *dd, const char *name, int prefix_fd, u
             left -= (uint64_t)k;
         }
     }
-    for (size_t done = 0; done < len;) {
-        ssize_t k = write(fd, data + done, len - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k == 0)
-            errno = EIO;
-        if (k <= 0)
-            goto fail;
-        done += (size_t)k;
-    }
+    if (dp_write_all(fd, data, len) != 0)
+        goto fail;
     if (fsync(fd) != 0)
         goto fail;
     rc = close(fd);

@@ -87,6 +87,11 @@ void dp_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((form
 int dp_read_all(int fd, const char *q, size_t max, char **buf, size_t *len, char *err,
                 size_t errlen);
 
+/* Writes all len bytes of buf to fd (again after EINTR or a short write).
+ * Returns 0, or -errno of the failed write (EIO for one that wrote nothing),
+ * errno left so. */
+int dp_write_all(int fd, const void *buf, size_t len);
+
 /* Whether two socket addresses are the same address and port (IPv4 or IPv6,
  * scope included). */
 struct sockaddr;

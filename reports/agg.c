@@ -63,13 +63,17 @@
  *   at all while the child gives it addresses. A referral whose NS set is not
  *   the child's is delegation-mismatch (its match column says no).
  */
+#define _GNU_SOURCE /* O_TMPFILE */
 #include "internal.h"
 #include "rules.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* ---- strings and maps ---- */
 
@@ -254,6 +258,8 @@ struct rep_agg *rep__agg_new(void)
         return NULL;
     }
     csvw_init(&a->tl);
+    a->tl_dirfd = -1;
+    a->tl_fd = -1;
     return a;
 }
 
@@ -298,6 +304,8 @@ void rep__agg_free(struct rep_agg *a)
     free(a->dcss);
     free(a->sites);
     free(a->mxs);
+    for (uint32_t i = 0; i < a->nser; i++)
+        free(a->ser[i].pts);
     free(a->ser);
     map_free(&a->dommap);
     map_free(&a->vanmap);
@@ -308,6 +316,8 @@ void rep__agg_free(struct rep_agg *a)
     map_free(&a->mxmap);
     map_free(&a->sermap);
     csvw_deinit(&a->tl);
+    if (a->tl_fd >= 0)
+        close(a->tl_fd);
     free(a);
 }
 
@@ -662,6 +672,11 @@ static int group_answer(struct open *op, struct grp *g, char **slot)
     return keep_text(w->buf ? w->buf : "", w->len, slot, &g->ans_same);
 }
 
+int rep__series_room(struct rep_series *s)
+{
+    return rep__grow((void **)&s->pts, &s->cap, s->n, sizeof *s->pts);
+}
+
 static int add_point(struct rep_agg *a, uint32_t check, uint32_t van, int64_t t, uint32_t round,
                      uint32_t conv, uint32_t servers)
 {
@@ -686,7 +701,7 @@ static int add_point(struct rep_agg *a, uint32_t check, uint32_t van, int64_t t,
         p->round = round;
         p->nrounds++;
     } else {
-        if (s->n == REP_SERIES_MAX) {
+        if (s->n == REP_SERIES_MAX && s->pts != NULL) {
             for (uint32_t i = 0; i < REP_SERIES_MAX / 2; i++) {
                 struct rep_point x = s->pts[2 * i], y = s->pts[2 * i + 1];
                 x.round = y.round;
@@ -698,6 +713,8 @@ static int add_point(struct rep_agg *a, uint32_t check, uint32_t van, int64_t t,
             s->n = REP_SERIES_MAX / 2;
             s->k *= 2;
         }
+        if (rep__series_room(s) != 0 || s->pts == NULL)
+            return DP_ENOMEM;
         p = &s->pts[s->n++];
         memset(p, 0, sizeof *p);
         p->t = t;
@@ -945,6 +962,103 @@ out:
     return rc;
 }
 
+/* Timeline rows past this many bytes go out of memory (tl_spill). */
+#define TL_SPILL (1u << 20)
+
+/* pwrite of all len bytes at off: 0, or -1 with errno set. */
+static int pwrite_all(int fd, const char *p, size_t len, off_t off)
+{
+    while (len > 0) {
+        ssize_t k = pwrite(fd, p, len, off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        p += k;
+        len -= (size_t)k;
+        off += k;
+    }
+    return 0;
+}
+
+/* Once the pending timeline rows pass TL_SPILL bytes, they move to an
+ * unnamed file in the data folder (O_TMPFILE: it vanishes with the process),
+ * which begins with the header, so that a log of many vantages and rounds
+ * (200,000 rows of 1,000 Atlas probes) is not held in memory twice until
+ * the refresh writes it. Nothing is lost when that cannot be done: the rows
+ * stay in memory, and spilling stops for this aggregate. */
+static void tl_spill(struct rep_agg *a)
+{
+    if (a->tl_dirfd < 0 || a->tl.len < TL_SPILL || csvw_error(&a->tl) != 0)
+        return;
+    if (a->tl_fd < 0) {
+        int fd = openat(a->tl_dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        size_t hl = strlen(REP_TIMELINE_HEADER);
+        if (fd < 0 || pwrite_all(fd, REP_TIMELINE_HEADER, hl, 0) != 0) {
+            if (fd >= 0)
+                close(fd);
+            a->tl_dirfd = -1;
+            return;
+        }
+        a->tl_fd = fd;
+        a->tl_spilled = hl;
+    }
+    if (pwrite_all(a->tl_fd, a->tl.buf, a->tl.len, (off_t)a->tl_spilled) != 0) {
+        /* what is past tl_spilled is not counted; the rows stay here */
+        a->tl_dirfd = -1;
+        return;
+    }
+    a->tl_spilled += a->tl.len;
+    csvw_clear(&a->tl);
+}
+
+int rep__timeline_copy_spilled(const struct rep_agg *a, int fd)
+{
+    if (a->tl_fd < 0)
+        return 0;
+    /* pread and write: copy_file_range refuses an O_APPEND target */
+    enum { PIECE = 1 << 16 };
+    char *b = malloc(PIECE);
+    if (b == NULL)
+        return DP_ENOMEM;
+    int rc = 0;
+    uint64_t at = strlen(REP_TIMELINE_HEADER);
+    while (rc == 0 && at < a->tl_spilled) {
+        size_t want = a->tl_spilled - at < PIECE ? (size_t)(a->tl_spilled - at) : PIECE;
+        ssize_t k = pread(a->tl_fd, b, want, (off_t)at);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k == 0)
+            errno = EIO; /* shorter than what was written to it */
+        if (k <= 0) {
+            rc = DP_EIO;
+            break;
+        }
+        for (ssize_t done = 0; done < k;) {
+            ssize_t n = write(fd, b + done, (size_t)(k - done));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                rc = DP_EIO;
+                break;
+            }
+            done += n;
+        }
+        at += (uint64_t)k;
+    }
+    free(b);
+    return rc;
+}
+
+void rep__timeline_written(struct rep_agg *a)
+{
+    csvw_clear(&a->tl);
+    if (a->tl_fd >= 0)
+        close(a->tl_fd);
+    a->tl_fd = -1;
+    a->tl_spilled = 0;
+}
+
 static int emit_timeline(struct rep_agg *a, struct rep_dcv *c)
 {
     struct csvw *w = &a->tl;
@@ -975,7 +1089,10 @@ static int emit_timeline(struct rep_agg *a, struct rep_dcv *c)
     }
     csvw_str(w, a->str.s[a->vans[c->van].name]);
     csvw_end(w);
-    return csvw_error(w);
+    int rc = csvw_error(w);
+    if (rc == 0)
+        tl_spill(a);
+    return rc;
 }
 
 static int64_t max64(int64_t x, int64_t y)

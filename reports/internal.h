@@ -233,7 +233,9 @@ struct rep_deleg {
  * points: when full, neighbours are merged and each point then covers twice
  * as many rounds (k). The same rounds in the same order give the same
  * points, so an incremental refresh draws what a rebuild draws. The chart
- * draws one line per check over all vantages from these. */
+ * draws one line per check over all vantages from these. The points grow
+ * as they come (rep__series_room): an import of 1,000 Atlas probes has
+ * 1,000 series of a few hundred points, not 1,000 of REP_SERIES_MAX. */
 #define REP_SERIES_MAX 512
 struct rep_point {
     int64_t t;               /* time of the first round in the point */
@@ -241,11 +243,11 @@ struct rep_point {
     uint64_t conv, servers;  /* sums over domains and rounds */
 };
 struct rep_series {
-    uint32_t check; /* string id */
-    uint32_t van;   /* rep_van index */
-    uint32_t k;     /* rounds per point */
-    uint32_t n;
-    struct rep_point pts[REP_SERIES_MAX];
+    uint32_t check;        /* string id */
+    uint32_t van;          /* rep_van index */
+    uint32_t k;            /* rounds per point */
+    uint32_t n, cap;       /* points, room for */
+    struct rep_point *pts; /* owned: n of them, n <= REP_SERIES_MAX */
 };
 
 struct rep_agg {
@@ -269,11 +271,29 @@ struct rep_agg {
     uint32_t last_round; /* highest round over all vantages */
     void *open;          /* owned: the open round's rows (agg.c) */
     /* timeline.csv: rows of rounds finished since the file was last
-     * written, and the fingerprint of the file as last written */
+     * written, and the fingerprint of the file as last written. Past 1 MiB
+     * the rows move to tl_fd (agg.c's tl_spill): an unnamed file in the
+     * folder tl_dirfd (the log's, not owned; -1: rows stay in memory), the
+     * header and then the first rows, tl_spilled bytes of it; tl holds the
+     * rows after them. */
     struct csvw tl;
+    int tl_dirfd, tl_fd; /* tl_fd owned, -1 none */
+    uint64_t tl_spilled;
     bool tl_valid;
     uint64_t tl_dev, tl_ino, tl_size, tl_mtime_ns;
 };
+
+#define REP_TIMELINE_HEADER                                                                        \
+    "time_utc,round,domain,check,servers,converged,stale,errors,percent_converged,vantage\r\n"
+
+/* Writes the spilled timeline rows (without the header) to fd, opened to
+ * append. 0, DP_EIO (errno set) or DP_ENOMEM. */
+int rep__timeline_copy_spilled(const struct rep_agg *a, int fd);
+/* The pending timeline rows are in timeline.csv now: forgets them. */
+void rep__timeline_written(struct rep_agg *a);
+
+/* Room in s for its point s->n (s->n < REP_SERIES_MAX). 0 or DP_ENOMEM. */
+int rep__series_room(struct rep_series *s);
 
 /* The id of s, added if new; UINT32_MAX: no memory. */
 static inline uint32_t rep__str(struct dp_strtab *t, const char *s, size_t len)

@@ -157,6 +157,7 @@ int rep__read_all(struct obslog *l, char *err, size_t errlen)
     l->agg = rep__agg_new();
     if (l->agg == NULL)
         return DP_ENOMEM;
+    l->agg->tl_dirfd = l->dd.fd; /* the timeline rows may spill there */
     l->size = l->header_len;
     l->lines = 1;
     l->last_round = 0;
@@ -398,6 +399,7 @@ int rep__log_read(struct obslog *l, char *err, size_t errlen)
     struct stat st;
     if (l->agg == NULL && (l->agg = rep__agg_new()) == NULL)
         return DP_ENOMEM;
+    l->agg->tl_dirfd = l->dd.fd;
     int rc = rep__read_tail(l, err, errlen);
     if (rc != 0)
         return rc;
@@ -424,6 +426,7 @@ void rep__log_resume(struct obslog *l, struct rep_agg *a, uint64_t covered, unsi
 {
     rep__agg_free(l->agg);
     l->agg = a;
+    a->tl_dirfd = l->dd.fd;
     l->size = covered;
     l->lines = lines;
     l->last_round = rep__agg_last_round(a);
@@ -473,16 +476,7 @@ unsigned obslog_columns(const struct obslog *l)
  * DP_EIO with errno saying why. */
 static int write_fd(int fd, const char *buf, size_t len)
 {
-    size_t done = 0;
-    while (done < len) {
-        ssize_t k = write(fd, buf + done, len - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return DP_EIO;
-        done += (size_t)k;
-    }
-    return 0;
+    return dp_write_all(fd, buf, len) == 0 ? 0 : DP_EIO;
 }
 
 /* Writes len bytes at the end of the log. 0 or DP_EIO (err set). */

@@ -301,14 +301,8 @@ int report_write_prometheus(const char *path, const struct report_summary *rows,
     /* readable by node_exporter's user whatever the umask */
     if (fchmod(fd, 0644) != 0)
         goto fail;
-    for (size_t done = 0; done < len;) {
-        ssize_t k = write(fd, text + done, len - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            goto fail;
-        done += (size_t)k;
-    }
+    if (dp_write_all(fd, text, len) != 0)
+        goto fail;
     if (fsync(fd) != 0)
         goto fail;
     int cfd = fd;

@@ -612,9 +612,6 @@ static int write_summary(struct obslog *l, char *err, size_t errlen)
     return rc;
 }
 
-#define TIMELINE_HEADER                                                                            \
-    "time_utc,round,domain,check,servers,converged,stale,errors,percent_converged,vantage\r\n"
-
 static int write_timeline(struct obslog *l, char *err, size_t errlen)
 {
     struct rep_agg *a = l->agg;
@@ -635,9 +632,9 @@ static int write_timeline(struct obslog *l, char *err, size_t errlen)
             rc = fd == DP_EUNSAFE ? DP_EUNSAFE : DP_EIO;
             goto out;
         }
-        rc = 0;
+        rc = rep__timeline_copy_spilled(a, fd);
         size_t done = 0;
-        while (done < a->tl.len) {
+        while (rc == 0 && done < a->tl.len) {
             ssize_t n = write(fd, a->tl.buf + done, a->tl.len - done);
             if (n < 0 && errno == EINTR)
                 continue;
@@ -656,10 +653,15 @@ static int write_timeline(struct obslog *l, char *err, size_t errlen)
                 a->tl_valid = false;
             goto out;
         }
+    } else if (a->tl_fd >= 0) {
+        /* the spilled rows begin with the header: the kernel copies them */
+        rc = datadir_replace(&l->dd, "timeline.csv", a->tl_fd, a->tl_spilled,
+                             a->tl.buf ? a->tl.buf : "", a->tl.len, err, errlen);
     } else {
+        /* less than TL_SPILL bytes, so the one copy is small */
         struct csvw w;
         csvw_init(&w);
-        csvw_raw(&w, TIMELINE_HEADER, strlen(TIMELINE_HEADER));
+        csvw_raw(&w, REP_TIMELINE_HEADER, strlen(REP_TIMELINE_HEADER));
         csvw_raw(&w, a->tl.buf ? a->tl.buf : "", a->tl.len);
         rc = csvw_error(&w);
         if (rc == 0)
@@ -677,7 +679,7 @@ static int write_timeline(struct obslog *l, char *err, size_t errlen)
     a->tl_ino = (uint64_t)st.st_ino;
     a->tl_size = (uint64_t)st.st_size;
     a->tl_mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec;
-    csvw_clear(&a->tl);
+    rep__timeline_written(a);
 out:
     if (fd >= 0)
         close(fd);

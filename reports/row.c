@@ -99,6 +99,19 @@ static bool parse_num(const char *s, size_t len, uint64_t max, uint64_t *out)
     return true;
 }
 
+/* An optional number (latency_ms, ttl): -1 when the field is empty. */
+static bool parse_opt(const char *s, size_t len, int64_t *out)
+{
+    uint64_t v;
+    *out = -1;
+    if (len == 0)
+        return true;
+    if (!parse_num(s, len, INT64_MAX, &v))
+        return false;
+    *out = (int64_t)v;
+    return true;
+}
+
 /* The ede column: empty, or INFO-CODEs (0..65535, no leading zeros) joined
  * by ';'. */
 static bool ede_ok(const char *s, size_t len)
@@ -203,24 +216,10 @@ int obs_parse_line_cols(struct csvr *r, const char *line, size_t len, unsigned n
                 bad = 11;
         }
     }
-    if (bad < 0) {
-        o->latency_ms = -1;
-        if (l[12] > 0) {
-            if (parse_num(f[12], l[12], INT64_MAX, &v))
-                o->latency_ms = (int64_t)v;
-            else
-                bad = 12;
-        }
-    }
-    if (bad < 0) {
-        o->ttl = -1;
-        if (l[13] > 0) {
-            if (parse_num(f[13], l[13], INT64_MAX, &v))
-                o->ttl = (int64_t)v;
-            else
-                bad = 13;
-        }
-    }
+    if (bad < 0 && !parse_opt(f[12], l[12], &o->latency_ms))
+        bad = 12;
+    if (bad < 0 && !parse_opt(f[13], l[13], &o->ttl))
+        bad = 13;
     if (bad < 0) {
         o->answer = f[14];
         o->expected = f[15];

@@ -663,7 +663,7 @@ int rep__state_load(struct obslog *l, struct rep_agg **out, uint64_t *covered, u
             if (r == SERIES_RECORD)
                 ser = e;
         } else if (strcmp(t, POINT_TAG) == 0) {
-            if (ser == NULL || ser->n == REP_SERIES_MAX)
+            if (ser == NULL || ser->n == REP_SERIES_MAX || rep__series_room(ser) != 0)
                 goto out;
             get_record(&c, a, point_fields, NFIELDS(point_fields), &ser->pts[ser->n++]);
         } else if (strcmp(t, "dnsprop-state") == 0) {

@@ -229,11 +229,43 @@ int rlist_add(struct rlist *l, const char *name, const char *address, const char
  * of n servers checks each new one in constant time, not against every one
  * before it (10,000 servers: 50 million comparisons). at_* give the list
  * index of each key's first server, by the key's id in its table. */
-struct dup_index {
-    struct dp_strtab names, addrs;
-    size_t *name_at, *addr_at; /* owned */
-    size_t cap_name_at, cap_addr_at;
+struct dup_keys {
+    struct dp_strtab t;
+    size_t *at; /* owned: by key id, the list index of its first server */
+    size_t cap;
 };
+struct dup_index {
+    struct dup_keys names, addrs;
+};
+
+/* Adds key (len bytes) of the list's i-th server, unless it is there
+ * already (its first server is kept); 0 or DP_ENOMEM. */
+static int keys_add(struct dup_keys *x, const char *key, size_t len, size_t i)
+{
+    uint32_t before = x->t.n;
+    uint32_t id = dp_strtab_add(&x->t, key, len);
+    if (id == UINT32_MAX)
+        return DP_ENOMEM;
+    if (x->t.n > before) {
+        if (dp_grow((void **)&x->at, &x->cap, id, sizeof *x->at) != 0)
+            return DP_ENOMEM;
+        x->at[id] = i;
+    }
+    return 0;
+}
+
+/* The list index of the first server of key, or -1. */
+static long keys_find(const struct dup_keys *x, const char *key, size_t len)
+{
+    uint32_t id = dp_strtab_find(&x->t, key, len);
+    return id == UINT32_MAX ? -1 : (long)x->at[id];
+}
+
+static void keys_deinit(struct dup_keys *x)
+{
+    dp_strtab_deinit(&x->t);
+    free(x->at);
+}
 
 /* The name folded to lower case (names are printable ASCII, at most
  * RLIST_FIELD_MAX + the auth: prefix); its length. */
@@ -283,33 +315,15 @@ static size_t addr_key(const struct sockaddr *sa, char *buf, size_t len)
 static int dup_add(struct dup_index *x, const struct rlist_server *s, size_t i)
 {
     char k[KEY_MAX];
-    uint32_t before = x->names.n;
-    uint32_t id = dp_strtab_add(&x->names, k, name_key(s->name, k, sizeof k));
-    if (id == UINT32_MAX)
+    if (keys_add(&x->names, k, name_key(s->name, k, sizeof k), i) != 0)
         return DP_ENOMEM;
-    if (x->names.n > before) {
-        if (dp_grow((void **)&x->name_at, &x->cap_name_at, id, sizeof *x->name_at) != 0)
-            return DP_ENOMEM;
-        x->name_at[id] = i;
-    }
-    before = x->addrs.n;
-    id = dp_strtab_add(&x->addrs, k, addr_key((const struct sockaddr *)&s->sa, k, sizeof k));
-    if (id == UINT32_MAX)
-        return DP_ENOMEM;
-    if (x->addrs.n > before) {
-        if (dp_grow((void **)&x->addr_at, &x->cap_addr_at, id, sizeof *x->addr_at) != 0)
-            return DP_ENOMEM;
-        x->addr_at[id] = i;
-    }
-    return 0;
+    return keys_add(&x->addrs, k, addr_key((const struct sockaddr *)&s->sa, k, sizeof k), i);
 }
 
 static void dup_deinit(struct dup_index *x)
 {
-    dp_strtab_deinit(&x->names);
-    dp_strtab_deinit(&x->addrs);
-    free(x->name_at);
-    free(x->addr_at);
+    keys_deinit(&x->names);
+    keys_deinit(&x->addrs);
 }
 
 /* The index of every server in l; 0 or DP_ENOMEM. */
@@ -326,16 +340,14 @@ static int dup_init(struct dup_index *x, const struct rlist *l)
 static long dup_find_name(const struct dup_index *x, const char *name)
 {
     char k[KEY_MAX];
-    uint32_t id = dp_strtab_find(&x->names, k, name_key(name, k, sizeof k));
-    return id == UINT32_MAX ? -1 : (long)x->name_at[id];
+    return keys_find(&x->names, k, name_key(name, k, sizeof k));
 }
 
 /* The list index of the first server at that address, or -1. */
 static long dup_find_address(const struct dup_index *x, const struct sockaddr *sa)
 {
     char k[KEY_MAX];
-    uint32_t id = dp_strtab_find(&x->addrs, k, addr_key(sa, k, sizeof k));
-    return id == UINT32_MAX ? -1 : (long)x->addr_at[id];
+    return keys_find(&x->addrs, k, addr_key(sa, k, sizeof k));
 }
 
 /* ---- CSV list files ---- */

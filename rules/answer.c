@@ -21,6 +21,17 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Byte c as \DDD (RFC 1035 section 5.1, decimal) at buf + o; returns the
+ * offset after it. */
+static size_t put_ddd(char *buf, size_t o, unsigned char c)
+{
+    buf[o++] = '\\';
+    buf[o++] = (char)('0' + c / 100);
+    buf[o++] = (char)('0' + c / 10 % 10);
+    buf[o++] = (char)('0' + c % 10);
+    return o;
+}
+
 /* ldns writes a TAB inside a character-string as it is (only other control
  * bytes become \DDD). The CSV writer turns it into \009, so a text read back
  * from observations.csv would differ from the one judged in memory (and TAB
@@ -42,14 +53,10 @@ static char *escape_controls(char *s)
         size_t o = 0;
         for (size_t i = 0; i < len; i++) {
             unsigned char c = (unsigned char)s[i];
-            if (c < 0x20 || c > 0x7e) {
-                e[o++] = '\\';
-                e[o++] = (char)('0' + c / 100);
-                e[o++] = (char)('0' + c / 10 % 10);
-                e[o++] = (char)('0' + c % 10);
-            } else {
+            if (c < 0x20 || c > 0x7e)
+                o = put_ddd(e, o, c);
+            else
                 e[o++] = (char)c;
-            }
         }
         e[o] = '\0';
     }
@@ -81,10 +88,7 @@ static ldns_status dname_text(ldns_buffer *buf, const ldns_rdf *d)
                     text[o++] = '\\';
                     text[o++] = (char)c;
                 } else if (c <= 0x20 || c >= 0x7f) {
-                    text[o++] = '\\';
-                    text[o++] = (char)('0' + c / 100);
-                    text[o++] = (char)('0' + c / 10 % 10);
-                    text[o++] = (char)('0' + c % 10);
+                    o = put_ddd(text, o, c);
                 } else {
                     text[o++] = (char)c;
                 }

@@ -293,6 +293,7 @@ static void known_free(struct known *k)
     for (size_t i = 0; i < k->ntr; i++)
         free(k->tr[i].answer);
     free(k->tr);
+    memset(k, 0, sizeof *k);
 }
 
 /* The latest truth at or before t. */
@@ -609,6 +610,12 @@ int cmd_import(int argc, char **argv)
         fprintf(stderr, "dnsprop import: %s\n", err);
         goto fail;
     }
+    /* every row is in the log: what the reading kept is not needed for the
+     * reports, which would otherwise be built beside it */
+    obs_batch_deinit(&im.batch);
+    known_free(&im.known);
+    free(im.probes.k);
+    im.probes.k = NULL;
     struct report_outcome out;
     if (report_refresh(im.l, NULL, 0, NULL, &out, err, sizeof err) != 0) {
         fprintf(stderr, "dnsprop import: %s\n", err);

@@ -191,6 +191,16 @@ static void tcp_connected(uv_connect_t *cr, int status)
         upq_finish(u, rc, NULL);
 }
 
+/* Handle h of u has just been initialized: it points back at u, *init says
+ * it is to be closed, and it is counted in u and in the world until then. */
+static void upq_opened(struct demo_upq *u, uv_handle_t *h, bool *init)
+{
+    h->data = u;
+    *init = true;
+    u->handles++;
+    demo__handle_opened(u->w);
+}
+
 static void upq_start_tcp(struct demo_upq *u)
 {
     int rc;
@@ -198,10 +208,7 @@ static void upq_start_tcp(struct demo_upq *u)
     (void)uv_udp_recv_stop(&u->udp);
     if ((rc = uv_tcp_init(u->w->loop, &u->tcp)) < 0)
         goto fail;
-    u->tcp.data = u;
-    u->tcp_init = true;
-    u->handles++;
-    demo__handle_opened(u->w);
+    upq_opened(u, (uv_handle_t *)&u->tcp, &u->tcp_init);
     u->connect.data = u;
     if ((rc = uv_tcp_connect(&u->connect, &u->tcp, (const struct sockaddr *)&u->to,
                              tcp_connected)) < 0)
@@ -291,16 +298,10 @@ int demo__upstream_query(struct demo_world *w, const struct sockaddr_in *to, con
         goto fail;
     if ((rc = uv_udp_init(w->loop, &u->udp)) < 0)
         goto fail;
-    u->udp.data = u;
-    u->udp_init = true;
-    u->handles++;
-    demo__handle_opened(w);
+    upq_opened(u, (uv_handle_t *)&u->udp, &u->udp_init);
     if ((rc = uv_timer_init(w->loop, &u->timer)) < 0)
         goto fail;
-    u->timer.data = u;
-    u->timer_init = true;
-    u->handles++;
-    demo__handle_opened(w);
+    upq_opened(u, (uv_handle_t *)&u->timer, &u->timer_init);
     if ((rc = uv_udp_bind(&u->udp, (const struct sockaddr *)&any, 0)) < 0 ||
         (rc = uv_udp_recv_start(&u->udp, udp_alloc, udp_recv)) < 0 ||
         (rc = uv_timer_start(&u->timer, upq_timeout, w->opts.upstream_timeout_ms, 0)) < 0)

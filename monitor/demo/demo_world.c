@@ -459,6 +459,15 @@ static int bind_pair(int *ufd, int *tfd, struct sockaddr_in *sa)
 }
 
 /* Opens the server's UDP and TCP handles on a fresh port pair and starts both. */
+/* Handle h of s has just been initialized: it points back at s, *open says
+ * it is to be closed, and the world counts it until then. */
+static void server_opened(struct demo_server *s, uv_handle_t *h, bool *open)
+{
+    h->data = s;
+    *open = true;
+    demo__handle_opened(s->world);
+}
+
 static int server_bind(struct demo_world *w, struct demo_server *s)
 {
     int rc, ufd = -1, tfd = -1;
@@ -467,17 +476,13 @@ static int server_bind(struct demo_world *w, struct demo_server *s)
         return rc;
     if ((rc = uv_udp_init(w->loop, &s->udp)) < 0)
         goto fail;
-    s->udp.data = s;
-    s->udp_open = true;
-    demo__handle_opened(w);
+    server_opened(s, (uv_handle_t *)&s->udp, &s->udp_open);
     if ((rc = uv_udp_open(&s->udp, ufd)) < 0)
         goto fail;
     ufd = -1; /* the handle's now */
     if ((rc = uv_tcp_init(w->loop, &s->tcp)) < 0)
         goto fail;
-    s->tcp.data = s;
-    s->tcp_open = true;
-    demo__handle_opened(w);
+    server_opened(s, (uv_handle_t *)&s->tcp, &s->tcp_open);
     if ((rc = uv_tcp_open(&s->tcp, tfd)) < 0)
         goto fail;
     tfd = -1;

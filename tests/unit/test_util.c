@@ -1,4 +1,5 @@
 /* Unit tests for common/: durations, times, numbers, escaping. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -218,6 +219,21 @@ static void test_read_all(void **state)
     assert_string_equal(err, "'p': cannot read: Bad file descriptor");
 }
 
+static void test_write_all(void **state)
+{
+    (void)state;
+    int p[2];
+    char back[8] = "";
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(dp_write_all(p[1], "abcdef", 6), 0);
+    assert_int_equal(dp_write_all(p[1], "", 0), 0);
+    close(p[1]);
+    assert_int_equal(read(p[0], back, sizeof back), 6);
+    assert_memory_equal(back, "abcdef", 6);
+    close(p[0]);
+    assert_int_equal(dp_write_all(-1, "x", 1), -EBADF);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,7 +241,7 @@ int main(void)
         cmocka_unit_test(test_time_good),      cmocka_unit_test(test_time_bad),
         cmocka_unit_test(test_time_roundtrip), cmocka_unit_test(test_uint),
         cmocka_unit_test(test_escape),         cmocka_unit_test(test_grow),
-        cmocka_unit_test(test_read_all),
+        cmocka_unit_test(test_read_all),       cmocka_unit_test(test_write_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
 /*
- * Reading a whole file of a bounded size (dnsprop.h). Apart from util.c:
+ * Reading and writing whole files by descriptor (dnsprop.h). Apart from util.c:
  * clang-analyzer 14 reports a false uninitialized va_list in dp_errf when a
  * caller of it in the same file is analyzed with it.
  */
@@ -41,5 +41,21 @@ int dp_read_all(int fd, const char *q, size_t max, char **buf, size_t *len, char
     }
     *buf = b;
     *len = n;
+    return 0;
+}
+
+int dp_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    for (size_t done = 0; done < len;) {
+        ssize_t k = write(fd, p + done, len - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k == 0)
+            errno = EIO; /* nothing written and no reason given */
+        if (k <= 0)
+            return -errno;
+        done += (size_t)k;
+    }
     return 0;
 }
