@@ -1237,7 +1237,9 @@ static void on_tmo(uv_timer_t *t)
     uint64_t now = uv_now(e->loop);
     e->tmo_due = UINT64_MAX;
     e->in_tmo = true;
-    while (e->nheap > 0 && e->heap[0]->due <= now) {
+    /* q leaves the heap before q_timeout() may free it, so heap[0] is
+     * always a live query (the analyzer cannot see that) */
+    while (e->nheap > 0 && e->heap[0]->due <= now) { /* NOLINT(clang-analyzer-unix.Malloc) */
         struct equery *q = e->heap[0];
         tmo_stop(q);
         q_timeout(q);
