@@ -51,13 +51,11 @@ int csvw_error(const struct csvw *w)
     return w->err;
 }
 
-/* Makes room for n more bytes; sets the sticky error on failure. */
-static bool reserve(struct csvw *w, size_t n)
+/* Grows the buffer for n more bytes; sets the sticky error on failure. */
+static bool grow(struct csvw *w, size_t n)
 {
     if (w->err != 0)
         return false;
-    if (w->cap - w->len >= n)
-        return true;
     size_t cap = w->cap ? w->cap : 256;
     while (cap - w->len < n) {
         if (cap > SIZE_MAX / 2) {
@@ -76,15 +74,84 @@ static bool reserve(struct csvw *w, size_t n)
     return true;
 }
 
+/* Makes room for n more bytes; sets the sticky error on failure. */
+static inline bool reserve(struct csvw *w, size_t n)
+{
+    if (w->err == 0 && w->cap - w->len >= n)
+        return true;
+    return grow(w, n);
+}
+
+#define CSV__ONES  0x0101010101010101ULL
+#define CSV__HIGHS 0x8080808080808080ULL
+
+/* Whether a word may hold a zero byte (never misses one) */
+static inline uint64_t csv__has_zero(uint64_t x)
+{
+    return (x - CSV__ONES) & ~x & CSV__HIGHS;
+}
+
+/* Whether an unquoted field's 8 bytes may hold anything but plain printable
+ * ASCII other than a quote: a comma, a quote, a byte below 0x20 or above
+ * 0x7e. May say yes for a clean word after a special byte, never no for a
+ * word that holds one. */
+static inline uint64_t csv__word_special(uint64_t v)
+{
+    uint64_t low = (v - CSV__ONES * 0x20) & ~v & CSV__HIGHS;           /* < 0x20 */
+    uint64_t high = ((v + CSV__ONES * (127 - 0x7e)) | v) & CSV__HIGHS; /* > 0x7e */
+    return low | high | csv__has_zero(v ^ (CSV__ONES * ',')) | csv__has_zero(v ^ (CSV__ONES * '"'));
+}
+
 static bool needs_prefix(char c)
 {
     return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r' || c == '\'';
+}
+
+/* Whether the len bytes of s can be written as they are: printable ASCII
+ * without a comma or a quote, not starting with a byte that takes the
+ * formula prefix, not starting or ending with a space. Eight bytes at a
+ * time (a word with none of those bytes is plain; csv__word_special never
+ * misses one), the rest bytewise. */
+static inline bool csvw__plain(const char *s, size_t len)
+{
+    if (needs_prefix(s[0]) || s[0] == ' ' || s[len - 1] == ' ')
+        return false;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t v;
+        memcpy(&v, s + i, 8);
+        if (csv__word_special(v) != 0)
+            return false;
+    }
+    for (; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c > 0x7e || c == ',' || c == '"')
+            return false;
+    }
+    return true;
+}
+
+/* Appends len bytes that need neither escaping nor quoting, as one field. */
+static inline void csvw__put_plain(struct csvw *w, const char *s, size_t len)
+{
+    if (!reserve(w, len + 1))
+        return;
+    if (w->row_open)
+        w->buf[w->len++] = ',';
+    w->row_open = true;
+    memcpy(w->buf + w->len, s, len);
+    w->len += len;
 }
 
 void csvw_field(struct csvw *w, const char *s, size_t len)
 {
     if (s == NULL)
         len = 0;
+    /* most fields: plain text, copied as it is */
+    if (len > 0 && len <= SIZE_MAX / 2 && csvw__plain(s, len)) {
+        csvw__put_plain(w, s, len);
+        return;
+    }
     /* the escaped text is at most 4 bytes per input byte, plus the prefix;
      * quoting at most doubles it, plus two quotes and a comma; the escaped
      * text is built past the end of the largest quoted output */
@@ -106,6 +173,7 @@ void csvw_field(struct csvw *w, const char *s, size_t len)
             if (c == ',' || c == '"')
                 quote = true;
         } else {
+            w->escaped = true;
             tmp[t++] = '\\';
             tmp[t++] = (char)('0' + c / 100);
             tmp[t++] = (char)('0' + c / 10 % 10);
@@ -142,7 +210,7 @@ void csvw_uint(struct csvw *w, uint64_t v)
         b[--i] = (char)('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    csvw_field(w, b + i, sizeof b - i);
+    csvw__put_plain(w, b + i, sizeof b - i); /* digits: nothing to quote or prefix */
 }
 
 void csvw_opt(struct csvw *w, int64_t v)
@@ -153,6 +221,13 @@ void csvw_opt(struct csvw *w, int64_t v)
         csvw_uint(w, (uint64_t)v);
 }
 
+/* Two digits of v (below 100) at p. */
+static inline void csvw__two(char *p, unsigned v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+}
+
 void csvw_time(struct csvw *w, int64_t t)
 {
     char b[DP_TIME_BUFLEN];
@@ -160,19 +235,31 @@ void csvw_time(struct csvw *w, int64_t t)
         csvw_field(w, NULL, 0);
         return;
     }
-    /* rows of a report share few distinct times: remember the last one */
+    /* rows of a report share few distinct times, and fewer days: the
+     * date is formatted once a day (dp_format_time), the time of day by
+     * hand; a date past 9999 is written as all zeros, time included */
     if (!w->time_valid || w->time_last != t) {
-        dp_format_time(t, b);
-        memcpy(w->time_text, b, 19);
+        int64_t day = t / 86400;
+        unsigned rem = (unsigned)(t % 86400);
+        if (!w->time_valid || w->time_last / 86400 != day) {
+            dp_format_time(day * 86400, b);
+            memcpy(w->time_text, b, 19);
+        }
+        if (memcmp(w->time_text, "0000-00-00", 10) != 0) {
+            csvw__two(w->time_text + 11, rem / 3600);
+            csvw__two(w->time_text + 14, rem / 60 % 60);
+            csvw__two(w->time_text + 17, rem % 60);
+        }
         w->time_last = t;
         w->time_valid = true;
     }
-    csvw_field(w, w->time_text, 19);
+    /* digits, '-', ':' and one inner space: written as it is */
+    csvw__put_plain(w, w->time_text, 19);
 }
 
 void csvw_bool(struct csvw *w, bool b)
 {
-    csvw_field(w, b ? "yes" : "no", b ? 3 : 2);
+    csvw__put_plain(w, b ? "yes" : "no", b ? 3 : 2);
 }
 
 void csvw_end(struct csvw *w)
@@ -203,26 +290,6 @@ void csvr_deinit(struct csvr *r)
 {
     free(r->buf);
     memset(r, 0, sizeof *r);
-}
-
-#define CSV__ONES  0x0101010101010101ULL
-#define CSV__HIGHS 0x8080808080808080ULL
-
-/* Whether a word may hold a zero byte (never misses one) */
-static inline uint64_t csv__has_zero(uint64_t x)
-{
-    return (x - CSV__ONES) & ~x & CSV__HIGHS;
-}
-
-/* Whether an unquoted field's 8 bytes may hold anything but plain printable
- * ASCII other than a quote: a comma, a quote, a byte below 0x20 or above
- * 0x7e. May say yes for a clean word after a special byte, never no for a
- * word that holds one. */
-static inline uint64_t csv__word_special(uint64_t v)
-{
-    uint64_t low = (v - CSV__ONES * 0x20) & ~v & CSV__HIGHS;           /* < 0x20 */
-    uint64_t high = ((v + CSV__ONES * (127 - 0x7e)) | v) & CSV__HIGHS; /* > 0x7e */
-    return low | high | csv__has_zero(v ^ (CSV__ONES * ',')) | csv__has_zero(v ^ (CSV__ONES * '"'));
 }
 
 /* Whether n bytes are all printable ASCII (0x20..0x7e). */

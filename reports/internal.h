@@ -26,6 +26,17 @@
 
 #include <sys/types.h>
 
+/* ---- row.c: a row as it reads back ---- */
+
+/* The row the reader gives back (obs_parse_line_cols) for the line
+ * obs_write_row_cols writes of o in a log of ncolumns, in *back (strings
+ * are o's, "" for NULL), when that is known without the text: true when
+ * every string of o is printable ASCII (the caller makes sure: the writer
+ * escaped nothing, see csvw.escaped) and the line would read back at all.
+ * False when only the line read back can tell (a time, rcode or ede the
+ * reader refuses, a required column empty). */
+bool rep__row_read_back(const struct obs *o, unsigned ncolumns, struct obs *back);
+
 /* ---- obslog.c: the log ---- */
 
 struct obslog {
@@ -85,6 +96,10 @@ void rep__log_close(struct obslog *l);
  * Used by rep__log_open and by merge.c for each source log. */
 int rep__header_read(int fd, const char *path, const char *name, unsigned *ncols,
                      uint64_t *header_len, char *err, size_t errlen);
+/* Tests only: when set, obslog_append always reads the rows it appended
+ * back from the file, as it does when they cannot be fed from memory (so a
+ * test can compare both ways). */
+extern bool obslog__test_read_back;
 /* Reads rows from l->size to the end of the file into l->agg (restarting
  * from scratch when asked to): rep__log_read, and after each append. */
 int rep__read_tail(struct obslog *l, char *err, size_t errlen);

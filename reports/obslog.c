@@ -525,6 +525,17 @@ static void notice_old_form(struct obslog *l)
     }
 }
 
+/* After lines of the log from `before` on did not read back as rows (rc
+ * not 0) and nothing of them was taken (l->size still before): takes them
+ * out again. */
+static void cut_unread(struct obslog *l, uint64_t before, int rc)
+{
+    if (rc != 0 && l->size == before) {
+        if (ftruncate(l->fd, (off_t)before) != 0 || fsync(l->fd) != 0)
+            fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
+    }
+}
+
 /* After whole lines were written at the end of the log (rc: how that
  * went; any: some bytes were meant to go): fsyncs, and feeds them as they
  * read back to the aggregates; on an error the log is cut back to where it
@@ -540,12 +551,53 @@ static int append_finish(struct obslog *l, int rc, bool any, char *err, size_t e
      * so that a later rebuild from the log sees exactly the same values. */
     uint64_t before = l->size;
     rc = rep__read_tail(l, err, errlen);
-    if (rc != 0 && l->size == before) {
-        /* what was written does not read back as rows: take it out again */
-        if (ftruncate(l->fd, (off_t)before) != 0 || fsync(l->fd) != 0)
-            fprintf(stderr, "dnsprop: %s: cannot cut back a failed write\n", l->path);
-    }
+    cut_unread(l, before, rc);
     return rc;
+}
+
+/* The log's size on disk, UINT64_MAX when fstat fails. */
+static uint64_t file_size(const struct obslog *l)
+{
+    struct stat st;
+    return fstat(l->fd, &st) == 0 ? (uint64_t)st.st_size : UINT64_MAX;
+}
+
+/* After the n rows, len bytes, were written at the end of the log and the
+ * file is exactly what it was and them (see obslog_append): fsyncs, and
+ * feeds the rows to the aggregates as they read back (rep__row_read_back),
+ * without reading the file; the same outcome, error text and cut-back as
+ * append_finish's reading them. */
+static int append_finish_direct(struct obslog *l, const struct obs *rows, size_t n, uint64_t len,
+                                char *err, size_t errlen)
+{
+    char why[300] = "";
+    uint64_t before = l->size;
+    notice_old_form(l);
+    int rc = sync_or_cut_back(l, 0, err, errlen);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        struct obs o;
+        (void)rep__row_read_back(&rows[i], l->ncols, &o); /* true: obslog_append asked */
+        rc = rep__agg_add(l->agg, &o, why, sizeof why);
+        if (rc == REP__RESTART) {
+            /* a row of a round already finished: everything again, from the file */
+            rc = rep__read_all(l, err, errlen);
+            cut_unread(l, before, rc);
+            return rc;
+        }
+        if (rc != 0) {
+            dp_errf(err, errlen, LOG_NAME ":%zu: %s", (size_t)l->lines + 1 + i, why);
+            rc = rc == DP_ENOMEM ? DP_ENOMEM : DP_EDAMAGED;
+            cut_unread(l, before, rc);
+            return rc;
+        }
+        if (o.round > l->last_round)
+            l->last_round = o.round;
+    }
+    l->size += len;
+    l->lines += (unsigned)n;
+    return 0;
 }
 
 /* Writes whole lines at the end of the log, then append_finish. */
@@ -553,6 +605,8 @@ static int append_bytes(struct obslog *l, const char *buf, size_t len, char *err
 {
     return append_finish(l, write_all(l, buf, len, err, errlen), len > 0, err, errlen);
 }
+
+bool obslog__test_read_back = false;
 
 /* Rows go out in pieces of about this many bytes: a round of 100,000
  * domains is some 40 MB of text, which need not sit in memory at once */
@@ -577,7 +631,19 @@ int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err,
             goto out;
         }
     }
+    /* The rows are fed to the aggregates as they will read back from the
+     * file. Where that is known without the text (rep__row_read_back, and
+     * the writer escaped no byte), they are fed from memory; that takes the
+     * file to be exactly what was read and these rows: no bytes of another
+     * writer before or among them. Otherwise the new lines are read back. */
+    uint64_t start = file_size(l);
+    bool direct = start == l->size;
+    for (size_t i = 0; i < n && direct; i++) {
+        struct obs back;
+        direct = rep__row_read_back(&rows[i], l->ncols, &back);
+    }
     bool any = false;
+    uint64_t written = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         obs_write_row_cols(&w, &rows[i], l->ncols);
         if (w.len >= APPEND_CHUNK || i + 1 == n) {
@@ -589,10 +655,14 @@ int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err,
             }
             any = true;
             rc = write_all(l, w.buf, w.len, err, errlen);
+            written += w.len;
             csvw_clear(&w);
         }
     }
+    direct = direct && rc == 0 && !w.escaped && file_size(l) == start + written;
     csvw_deinit(&w);
+    if (direct && n > 0 && !obslog__test_read_back)
+        return append_finish_direct(l, rows, n, written, err, errlen);
     return append_finish(l, rc, any, err, errlen);
 out:
     csvw_deinit(&w);

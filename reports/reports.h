@@ -31,6 +31,7 @@ struct csvw {
     size_t cap;         /* bytes allocated */
     bool row_open;      /* a field was written since the last csvw_end() */
     int err;            /* 0 or DP_ENOMEM */
+    bool escaped;       /* a byte outside 0x20..0x7e was written as \DDD since csvw_init */
     bool time_valid;    /* time_text holds the text of time_t */
     int64_t time_last;  /* the last time written */
     char time_text[20]; /* its YYYY-MM-DD HH:MM:SS */

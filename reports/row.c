@@ -249,6 +249,75 @@ int obs_parse_line_cols(struct csvr *r, const char *line, size_t len, unsigned n
     return 0;
 }
 
+/* ---- a row as it reads back ---- */
+
+/* The last time dp_format_time writes as itself (9999-12-31 23:59:59): a
+ * later one is written as zeros, which do not read back. */
+#define ROW_TIME_MAX INT64_C(253402300799)
+
+static const char *row_str(const char *s)
+{
+    return s != NULL ? s : "";
+}
+
+bool rep__row_read_back(const struct obs *o, unsigned ncolumns, struct obs *back)
+{
+    memset(back, 0, sizeof *back);
+    if (ncolumns != OBS_NCOLUMNS && ncolumns != OBS_NCOLUMNS_V1)
+        return false;
+    if (o->time < 0 || o->time > ROW_TIME_MAX || o->round == 0 ||
+        obs_status_name(o->status) == NULL)
+        return false;
+    back->time = o->time;
+    back->round = o->round;
+    back->vantage = row_str(o->vantage);
+    back->domain = row_str(o->domain);
+    back->check = row_str(o->check);
+    back->qname = row_str(o->qname);
+    back->qtype = row_str(o->qtype);
+    back->server = row_str(o->server);
+    back->address = row_str(o->address);
+    /* the columns the reader wants filled */
+    if (back->domain[0] == '\0' || back->check[0] == '\0' || back->qname[0] == '\0' ||
+        back->qtype[0] == '\0' || back->server[0] == '\0')
+        return false;
+    back->tcp = o->tcp;
+    back->status = o->status;
+    /* the rcode as write_rcode writes it and the reader takes it back */
+    back->rcode = -1;
+    if (o->rcode == LDNS_RCODE_NOERROR) {
+        back->rcode = LDNS_RCODE_NOERROR; /* "NOERROR" both ways (see obs_parse_line_cols) */
+    } else if (o->rcode >= 0) {
+        const ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, o->rcode);
+        if (t != NULL && t->name != NULL) {
+            const ldns_lookup_table *u = ldns_lookup_by_name(ldns_rcodes, t->name);
+            if (u == NULL || strcmp(u->name, t->name) != 0)
+                return false;
+            back->rcode = u->id;
+        } else if (o->rcode <= 4095) {
+            back->rcode = o->rcode;
+        } else {
+            return false;
+        }
+    }
+    back->latency_ms = o->latency_ms < 0 ? -1 : o->latency_ms;
+    back->ttl = o->ttl < 0 ? -1 : o->ttl;
+    back->answer = row_str(o->answer);
+    back->expected = row_str(o->expected);
+    back->match = o->match == OBS_MATCH_YES  ? OBS_MATCH_YES
+                  : o->match == OBS_MATCH_NO ? OBS_MATCH_NO
+                                             : OBS_MATCH_NONE;
+    back->site = "";
+    back->ede = "";
+    if (ncolumns == OBS_NCOLUMNS) {
+        back->site = row_str(o->site);
+        back->ede = row_str(o->ede);
+        if (!ede_ok(back->ede, strlen(back->ede)))
+            return false;
+    }
+    return true;
+}
+
 /* ---- the header ---- */
 
 unsigned obs_header_columns(struct csvr *r, const char *line, size_t len, char *why, size_t whylen)

@@ -84,16 +84,17 @@ static void rt_put_escaped(struct rtext *t, const char *s, size_t len)
 {
     if (!rt_reserve(t, 4 * len))
         return;
-    char *e = t->s;
-    size_t o = t->len;
+    char *e = t->s + t->len;
+    size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c > 0x7e)
+        if (c < 0x20 || c > 0x7e) {
             o = put_ddd(e, o, c);
-        else
+        } else {
             e[o++] = (char)c;
+        }
     }
-    t->len = o;
+    t->len += o;
 }
 
 /* A domain name in presentation form, lower-cased: the text

@@ -3,9 +3,21 @@
  * in (PRODUCT.md section 8). The scheduler decides when; this file decides how.
  *
  * Each query is one struct equery, a state machine (queued, sending, waiting,
- * retrying, tcp, done) owning its libuv handles, a timer and a TCP connection
- * when it needs one, and holding a place on a UDP socket that the engine owns.
- * The struct is freed only in the last close callback.
+ * retrying, tcp, done) owning a TCP connection when it needs one, and holding
+ * a place on a UDP socket that the engine owns. Its message and the asked name
+ * live in the struct (the name is a view of the question's bytes). A query
+ * over UDP owns no handle, so it is done with at once; one that opened a TCP
+ * connection waits for the connection's close callback. Done structs are kept
+ * on a spare list (at most the in-flight cap) for the next submit.
+ *
+ * Timeouts: every query of an engine has the same timeout, but the waits of
+ * its attempts differ (see engine.h), so one engine-wide timer serves them
+ * all from a binary heap of the queries that wait, ordered by the loop time
+ * each is due (ties in the order they were set), the timer armed for the
+ * head. A query that ends early leaves the heap and the others' places stay
+ * right; the timer may then fire for nothing and is armed again for the new
+ * head. This is what a libuv timer per query did, without a handle to
+ * initialise, start, stop and close for each.
  *
  * Sockets: each UDP socket is bound to port 0, so the kernel picks a random
  * source port, and talks to one server only, so with IP_RECVERR an ICMP
@@ -14,8 +26,11 @@
  * to its server at once (a reply is matched to one of them by its ID, which
  * is unique on the socket) and up to opts.reuse queries in all; then it is
  * closed when its last query ends and a fresh one (a fresh port) takes over.
- * Opening a socket costs five syscalls (socket, setsockopt, bind, epoll add,
- * close) against two for a query, and a socket that holds several replies
+ * Each socket is connected to its server (uv_udp_connect), so a send names no
+ * address and skips the route lookup, and the kernel itself drops datagrams
+ * from any other source (the source is still checked here too).
+ * Opening a socket costs six syscalls (socket, setsockopt, bind, connect,
+ * epoll add, close) against two for a query, and a socket that holds several replies
  * when the loop reads it pays the read that finds it empty (libuv reads until
  * EAGAIN) once for all of them; bench/bench_engine.sh measured the figures
  * quoted in engine.h. With share = reuse = 1 every query gets a socket and
@@ -45,7 +60,8 @@
 
 #define ENGINE_MAX_TRIES     16
 #define ENGINE_EDNS_BUF      1232
-#define ENGINE_RECV_BUF      65536
+#define ENGINE_RECV_BUF      65536 /* one datagram at most; libuv's recvmmsg wants this much each */
+#define ENGINE_RECV_BATCH    8 /* datagrams one read takes in (recvmmsg): opts.share's default */
 #define ENGINE_HASH_SIZE     1024
 #define ENGINE_RAND_POOL     256
 #define ENGINE_HDR           12 /* DNS header length */
@@ -60,26 +76,32 @@
  * last between two callbacks of the loop are named; sending an attempt is
  * done within one call and is no state of its own (the query is QUEUED until
  * its first attempt is out, WAITING again once the next one is).
- *   QUEUED  -> WAITING  q_start(): the first UDP attempt is out, its timer armed
+ *   QUEUED  -> WAITING  q_start(): the first UDP attempt is out, its timeout set
  *   QUEUED  -> TCP      q_start(): asked for TCP, the connection is under way
- *   QUEUED  -> DONE     q_start() could not open a timer or socket, or
+ *   QUEUED  -> DONE     q_start() found no room for its timeout or no socket, or
  *                       engine_close() took it off the FIFO
- *   WAITING -> WAITING  the timer fired with tries left (on_timer), or the
+ *   WAITING -> WAITING  its timeout came with tries left (q_timeout), or the
  *                       server refused EDNS (q_plain_again): another attempt
  *   WAITING -> TCP      a truncated reply (TC): the same question over TCP
  *   WAITING -> DONE     an answer, a failure, the last timeout, engine_close()
  *   TCP     -> DONE     an answer, a failure, the timeout, engine_close()
- * DONE is final: the callback has been made once, the handles are closing,
- * and the struct goes in the last close callback. */
+ * DONE is final: the callback has been made once; the struct goes (to the
+ * spare list) at once over UDP, in the TCP handle's close callback else. */
 enum equery_state {
     EQ_QUEUED = 0, /* not started: in its server's FIFO (or being taken off it by q_start) */
-    EQ_WAITING,    /* a UDP attempt is out, timer armed */
+    EQ_WAITING,    /* a UDP attempt is out, its timeout in the heap */
     EQ_TCP,        /* over TCP: connecting, writing or reading */
     EQ_DONE,       /* callback made; handles closing */
 };
 
 struct eserver;
 struct engine;
+
+/* The query message: the TCP length, the header, the question (a name of at
+ * most LDNS_MAX_DOMAINLEN bytes, type, class), the OPT record. */
+#define ENGINE_WIRE_MAX  (2 + ENGINE_HDR + LDNS_MAX_DOMAINLEN + 4 + ENGINE_OPT_LEN)
+#define ENGINE_NO_HEAP   SIZE_MAX /* equery.hidx: no timeout running */
+#define ENGINE_PLAIN_MAX 250      /* names this long or shorter, without '\', cut here */
 
 /* One outstanding query. */
 struct equery {
@@ -90,22 +112,26 @@ struct equery {
     struct equery *aprev; /* in e->active while in flight */
     struct equery *anext;
 
-    ldns_rdf *qname; /* owned: the asked name, for question matching and judging */
+    ldns_rdf qname; /* the asked name, for question matching and judging: a view of
+                       its bytes in wire's question (no allocation of its own) */
     uint16_t qtype;
     bool want_tcp;
     bool edns;    /* the message in wire carries the OPT record (cleared for the plain retry) */
     engine_cb cb; /* caller's; called once */
     void *arg;    /* caller's, not owned */
 
-    uint8_t *wire;  /* owned: 2-byte TCP length then the query message */
-    size_t wirelen; /* of the message, without the length */
+    uint8_t wire[ENGINE_WIRE_MAX]; /* 2-byte TCP length then the query message */
+    size_t wirelen;                /* of the message, without the length */
 
-    uv_timer_t timer;   /* handle lives here; data -> this query */
+    uint64_t due;     /* loop time (ms) its timeout fires, while in the engine's heap */
+    uint64_t due_seq; /* order among equal due times: when each was set */
+    size_t hidx;      /* its place in e->heap; ENGINE_NO_HEAP when no timeout runs */
+
     struct esock *sock; /* the UDP socket in use, lent by the engine; NULL none */
     uv_tcp_t tcp;
     uv_connect_t conn;
     uv_write_t wreq;
-    bool timer_open, tcp_open;
+    bool tcp_open;
     unsigned open_handles; /* the struct is freed when this drops to 0 */
 
     uint16_t ids[ENGINE_MAX_TRIES];     /* ID of each UDP attempt */
@@ -165,12 +191,23 @@ struct engine {
     uint64_t pump_due; /* loop time the pump is armed for; UINT64_MAX when not */
     bool closing;
     bool pump_closed;
+    uv_timer_t tmo;        /* every query's timeout: armed for heap[0]'s due time */
+    uint64_t tmo_due;      /* loop time tmo is armed for; UINT64_MAX when not */
+    bool tmo_closed;       /* its close callback has run */
+    bool in_tmo;           /* on_tmo runs: it arms tmo itself when done */
+    struct equery **heap;  /* owned array (not the queries): min-heap by (due, due_seq) */
+    size_t nheap, heapcap; /* nheap <= queries in flight <= heapcap */
+    uint64_t tmo_seq;
+    struct equery *spare; /* owned: done structs for the next submit, chained by qnext */
+    size_t nspare;
     uint64_t live;  /* queries allocated and not yet freed */
     uint64_t socks; /* UDP sockets open or closing */
     uint64_t idle;  /* of which idle: open, no query */
     uint8_t rand[ENGINE_RAND_POOL];
     size_t rand_left;
-    uint8_t recvbuf[ENGINE_RECV_BUF]; /* shared: a datagram is handled before the next read */
+    /* shared by every socket: the datagrams one read took in are handled
+     * before the next read */
+    uint8_t recvbuf[ENGINE_RECV_BATCH * ENGINE_RECV_BUF];
 };
 
 static void q_finish(struct equery *q, struct engine_result *r);
@@ -325,8 +362,14 @@ static void active_remove(struct engine *e, struct equery *q)
 
 static void engine_maybe_free(struct engine *e)
 {
-    if (!e->closing || !e->pump_closed || e->live > 0 || e->socks > 0)
+    if (!e->closing || !e->pump_closed || !e->tmo_closed || e->live > 0 || e->socks > 0)
         return;
+    while (e->spare != NULL) {
+        struct equery *q = e->spare;
+        e->spare = q->qnext;
+        free(q);
+    }
+    free(e->heap);
     for (size_t i = 0; i < ENGINE_HASH_SIZE; i++) {
         struct eserver *s = e->servers[i];
         while (s != NULL) {
@@ -338,16 +381,150 @@ static void engine_maybe_free(struct engine *e)
     free(e);
 }
 
-/* Frees a query that has no open handle left. */
+/* Frees a query that has no open handle left, or keeps the struct for the
+ * next submit while the engine runs and fewer than cap are kept. */
 static void q_free(struct equery *q)
 {
     struct engine *e = q->e;
-    ldns_rdf_deep_free(q->qname);
-    free(q->wire);
     free(q->body);
-    free(q);
+    q->body = NULL;
+    if (!e->closing && e->nspare < e->cap) {
+        q->qnext = e->spare;
+        e->spare = q;
+        e->nspare++;
+    } else {
+        free(q);
+    }
     e->live--;
     engine_maybe_free(e);
+}
+
+/* A zeroed struct for a new query: a spare one, or a new one. NULL: no memory. */
+static struct equery *q_alloc(struct engine *e)
+{
+    struct equery *q = e->spare;
+    if (q == NULL)
+        return calloc(1, sizeof *q);
+    e->spare = q->qnext;
+    e->nspare--;
+    memset(q, 0, sizeof *q);
+    return q;
+}
+
+/* ---- the timeouts: one timer, a heap of the queries that wait ---- */
+
+static bool tmo_before(const struct equery *a, const struct equery *b)
+{
+    return a->due < b->due || (a->due == b->due && a->due_seq < b->due_seq);
+}
+
+static void heap_put(struct engine *e, size_t i, struct equery *q)
+{
+    e->heap[i] = q;
+    q->hidx = i;
+}
+
+static void heap_up(struct engine *e, size_t i)
+{
+    struct equery *q = e->heap[i];
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!tmo_before(q, e->heap[parent]))
+            break;
+        heap_put(e, i, e->heap[parent]);
+        i = parent;
+    }
+    heap_put(e, i, q);
+}
+
+static void heap_down(struct engine *e, size_t i)
+{
+    struct equery *q = e->heap[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= e->nheap)
+            break;
+        if (c + 1 < e->nheap && tmo_before(e->heap[c + 1], e->heap[c]))
+            c++;
+        if (!tmo_before(e->heap[c], q))
+            break;
+        heap_put(e, i, e->heap[c]);
+        i = c;
+    }
+    heap_put(e, i, q);
+}
+
+static void on_tmo(uv_timer_t *t);
+
+/* Arms the timer for the head of the heap unless it is armed for that time
+ * already; stops it when no query waits, so an idle engine does not keep the
+ * caller's loop running. */
+static void tmo_arm(struct engine *e)
+{
+    if (e->closing || e->in_tmo)
+        return;
+    if (e->nheap == 0) {
+        if (e->tmo_due != UINT64_MAX)
+            uv_timer_stop(&e->tmo);
+        e->tmo_due = UINT64_MAX;
+        return;
+    }
+    uint64_t due = e->heap[0]->due;
+    if (due == e->tmo_due)
+        return;
+    uint64_t now = uv_now(e->loop);
+    e->tmo_due = due;
+    uv_timer_start(&e->tmo, on_tmo, due > now ? due - now : 0, 0);
+}
+
+/* Takes q's timeout off the heap, if it has one. The timer stays armed for
+ * what was the head (firing then for nothing costs less than re-arming at
+ * every early answer) unless no query waits at all. */
+static void tmo_stop(struct equery *q)
+{
+    struct engine *e = q->e;
+    size_t i = q->hidx;
+    if (i == ENGINE_NO_HEAP)
+        return;
+    q->hidx = ENGINE_NO_HEAP;
+    struct equery *last = e->heap[--e->nheap];
+    if (i < e->nheap) {
+        heap_put(e, i, last);
+        heap_up(e, i);
+        heap_down(e, last->hidx);
+    }
+    if (e->nheap == 0)
+        tmo_arm(e);
+}
+
+/* q's timeout fires ms from now (loop time), replacing any it had. Cannot
+ * fail: q_start made room in the heap for every query in flight. */
+static void tmo_start(struct equery *q, uint64_t ms)
+{
+    struct engine *e = q->e;
+    tmo_stop(q);
+    q->due = uv_now(e->loop) + ms;
+    q->due_seq = e->tmo_seq++;
+    heap_put(e, e->nheap++, q);
+    heap_up(e, q->hidx);
+    if (e->heap[0] == q)
+        tmo_arm(e);
+}
+
+/* Room in the heap for n queries. Returns 0 or DP_ENOMEM. */
+static int tmo_reserve(struct engine *e, size_t n)
+{
+    if (n <= e->heapcap)
+        return 0;
+    size_t cap = e->heapcap ? e->heapcap * 2 : 64;
+    while (cap < n)
+        cap *= 2;
+    struct equery **h = realloc(e->heap, cap * sizeof *h);
+    if (h == NULL)
+        return DP_ENOMEM;
+    e->heap = h;
+    e->heapcap = cap;
+    return 0;
 }
 
 static void on_q_close(uv_handle_t *h)
@@ -485,7 +662,9 @@ static int sock_get(struct equery *q)
         k = calloc(1, sizeof *k);
         if (k == NULL)
             return UV_ENOMEM;
-        int rc = uv_udp_init_ex(e->loop, &k->h, (unsigned)family);
+        /* UV_UDP_RECVMMSG: one recvmmsg takes in every reply waiting (up to
+         * ENGINE_RECV_BATCH), where recvmsg took one per call */
+        int rc = uv_udp_init_ex(e->loop, &k->h, (unsigned)family | UV_UDP_RECVMMSG);
         if (rc != 0) {
             free(k);
             return rc;
@@ -508,6 +687,11 @@ static int sock_get(struct equery *q)
         /* IP_RECVERR: ICMP unreachable comes back as an error on this socket,
          * which talks to one server only, so it is that server's */
         rc = uv_udp_bind(&k->h, (const struct sockaddr *)&any, UV_UDP_LINUX_RECVERR);
+        /* connected to its one server: each send skips the address and the
+         * route lookup, and the kernel drops datagrams from anyone else
+         * (on_udp_recv still checks the source itself) */
+        if (rc == 0)
+            rc = uv_udp_connect(&k->h, (const struct sockaddr *)&srv->sa);
         if (rc == 0)
             rc = uv_udp_recv_start(&k->h, on_udp_alloc, on_udp_recv);
         if (rc != 0) {
@@ -535,8 +719,8 @@ static void q_close_handle(uv_handle_t *h, bool *open)
 static void q_close_all(struct equery *q)
 {
     sock_release(q);
+    tmo_stop(q);
     q_close_handle((uv_handle_t *)&q->tcp, &q->tcp_open);
-    q_close_handle((uv_handle_t *)&q->timer, &q->timer_open);
     if (q->open_handles == 0)
         q_free(q);
 }
@@ -605,7 +789,7 @@ static void q_plain_again(struct equery *q)
     q->wirelen -= ENGINE_OPT_LEN;
     q->wire[2 + 10] = 0; /* ARCOUNT: nothing after the question now */
     q->wire[2 + 11] = 0;
-    uv_timer_stop(&q->timer);
+    tmo_stop(q);
     q->attempts = 0;
     q->deadline = uv_now(e->loop) + e->o.timeout_ms * e->o.tries;
     server_spend(e, q->srv);
@@ -628,7 +812,7 @@ static void q_answer(struct equery *q, ldns_pkt *pkt, uint64_t sent_ns, bool tcp
     }
     result_none(&r, OBS_MALFORMED, tcp);
     r.latency_ms = (int64_t)((uv_hrtime() - sent_ns) / 1000000u);
-    int rc = engine_judge_reply_name(pkt, q->qname, q->qtype, &r, &answer, &cname);
+    int rc = engine_judge_reply_name(pkt, &q->qname, q->qtype, &r, &answer, &cname);
     if (rc != 0) {
         r.status = OBS_MALFORMED;
         r.ttl = -1;
@@ -636,8 +820,13 @@ static void q_answer(struct equery *q, ldns_pkt *pkt, uint64_t sent_ns, bool tcp
     }
     r.answer = answer != NULL ? answer : "";
     r.cname_target = cname;
-    /* without memory for them the answer still counts, with no site or codes */
-    if (engine_reply_site_ede(pkt, &site, &ede) == 0) {
+    /* without memory for them the answer still counts, with no site or codes;
+     * an OPT record without options (most replies) has neither to read */
+    const ldns_rdf *opt = ldns_pkt_edns_data(pkt);
+    if (opt == NULL || ldns_rdf_size(opt) == 0) {
+        r.site = "";
+        r.ede = "";
+    } else if (engine_reply_site_ede(pkt, &site, &ede) == 0) {
         r.site = site;
         r.ede = ede;
     }
@@ -697,9 +886,9 @@ static enum match question_matches(const struct equery *q, const uint8_t *m, siz
     /* the common case without ldns: the name in the reply is our own name's
      * wire bytes, letters in any case (no compression pointer, the same
      * labels), so it reads as the same name and ends at the same offset */
-    size_t nlen = ldns_rdf_size(q->qname);
+    size_t nlen = ldns_rdf_size(&q->qname);
     if (ENGINE_HDR + nlen + 4 <= len &&
-        wire_name_same(m + ENGINE_HDR, ldns_rdf_data(q->qname), nlen)) {
+        wire_name_same(m + ENGINE_HDR, ldns_rdf_data(&q->qname), nlen)) {
         const uint8_t *t = m + ENGINE_HDR + nlen;
         uint16_t type = (uint16_t)(t[0] << 8 | t[1]);
         uint16_t cls = (uint16_t)(t[2] << 8 | t[3]);
@@ -709,7 +898,7 @@ static enum match question_matches(const struct equery *q, const uint8_t *m, siz
     size_t pos = ENGINE_HDR;
     if (ldns_wire2dname(&name, m, len, &pos) != LDNS_STATUS_OK || name == NULL)
         return MATCH_MALFORMED;
-    bool same = ldns_dname_compare(name, q->qname) == 0;
+    bool same = ldns_dname_compare(name, &q->qname) == 0;
     ldns_rdf_deep_free(name);
     if (pos + 4 > len)
         return MATCH_MALFORMED;
@@ -759,8 +948,6 @@ static uint64_t udp_wait(const struct equery *q, uint64_t now)
     return w < left ? w : left;
 }
 
-static void on_timer(uv_timer_t *t);
-
 /* Whether a query on socket k has sent an attempt with this ID. */
 static bool sock_id_taken(const struct esock *k, uint16_t id)
 {
@@ -789,7 +976,7 @@ static void udp_send_attempt(struct equery *q)
     q->sent_ns[q->attempts] = uv_hrtime();
     q->attempts++;
     uv_buf_t b = uv_buf_init((char *)q->wire + 2, (unsigned)q->wirelen);
-    int rc = uv_udp_try_send(&q->sock->h, &b, 1, (const struct sockaddr *)&q->srv->sa);
+    int rc = uv_udp_try_send(&q->sock->h, &b, 1, NULL); /* connected: to its server */
     if (rc == UV_EAGAIN || rc == UV_ENOBUFS || rc == UV_ENOMEM)
         rc = 0; /* a full send buffer is a lost datagram: the next attempt covers it */
     else if (rc >= 0) {
@@ -801,7 +988,7 @@ static void udp_send_attempt(struct equery *q)
         return;
     }
     q->state = EQ_WAITING;
-    uv_timer_start(&q->timer, on_timer, udp_wait(q, uv_now(e->loop)), 0);
+    tmo_start(q, udp_wait(q, uv_now(e->loop)));
 }
 
 static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
@@ -814,7 +1001,7 @@ static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
             sock_fail(k);
         return;
     }
-    if (addr == NULL) /* nothing more to read */
+    if (addr == NULL) /* nothing more to read, or (UV_UDP_MMSG_FREE) the batch is done */
         return;
     const uint8_t *m = (const uint8_t *)buf->base;
     size_t len = (size_t)nread;
@@ -862,7 +1049,7 @@ static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     if (m[2] & 0x02) { /* TC: ask again over TCP */
         e->st.tcp_fallbacks++;
         sock_release(q);
-        uv_timer_stop(&q->timer);
+        tmo_stop(q);
         server_spend(e, q->srv);
         q_start_tcp(q, e->o.timeout_ms);
         return;
@@ -1004,7 +1191,7 @@ static void q_start_tcp(struct equery *q, uint64_t timeout)
     q->tcp.data = q;
     q->tcp_open = true;
     q->open_handles++;
-    uv_timer_start(&q->timer, on_timer, timeout, 0);
+    tmo_start(q, timeout);
     q->conn.data = q;
     rc = uv_tcp_connect(&q->conn, &q->tcp, (const struct sockaddr *)&q->srv->sa, on_tcp_connect);
     if (rc != 0)
@@ -1016,9 +1203,9 @@ fail:
 
 /* ---- the state machine's clock ---- */
 
-static void on_timer(uv_timer_t *t)
+/* q's timeout, taken off the heap: the next attempt or the end. */
+static void q_timeout(struct equery *q)
 {
-    struct equery *q = t->data;
     struct engine *e = q->e;
     switch (q->state) {
     case EQ_WAITING: {
@@ -1037,8 +1224,28 @@ static void on_timer(uv_timer_t *t)
         return;
     case EQ_QUEUED:
     case EQ_DONE:
-        return; /* no timer runs in these states */
+        return; /* no timeout runs in these states */
     }
+}
+
+/* The engine's timer: every query due by now, in (due, due_seq) order; an
+ * attempt sent meanwhile that is due at once is served in the same call, as a
+ * libuv timer started with 0 from a timer callback would be. */
+static void on_tmo(uv_timer_t *t)
+{
+    struct engine *e = t->data;
+    uint64_t now = uv_now(e->loop);
+    e->tmo_due = UINT64_MAX;
+    e->in_tmo = true;
+    /* q leaves the heap before q_timeout() may free it, so heap[0] is
+     * always a live query (the analyzer cannot see that) */
+    while (e->nheap > 0 && e->heap[0]->due <= now) { /* NOLINT(clang-analyzer-unix.Malloc) */
+        struct equery *q = e->heap[0];
+        tmo_stop(q);
+        q_timeout(q);
+    }
+    e->in_tmo = false;
+    tmo_arm(e);
 }
 
 static void q_start(struct equery *q)
@@ -1049,14 +1256,12 @@ static void q_start(struct equery *q)
     e->st.inflight++;
     if (e->st.inflight > e->st.inflight_max)
         e->st.inflight_max = e->st.inflight;
-    /* QUEUED until q_start_udp() or q_start_tcp() says otherwise */
-    if (uv_timer_init(e->loop, &q->timer) != 0) {
+    /* QUEUED until q_start_udp() or q_start_tcp() says otherwise; a place
+     * in the heap for each query in flight, so tmo_start() cannot fail */
+    if (tmo_reserve(e, e->st.inflight) != 0) {
         q_fail(q, OBS_UNREACHABLE);
         return;
     }
-    q->timer.data = q;
-    q->timer_open = true;
-    q->open_handles++;
     if (q->want_tcp)
         q_start_tcp(q, e->o.timeout_ms * e->o.tries);
     else
@@ -1124,6 +1329,8 @@ static void on_pump(uv_timer_t *t)
 
 /* ---- public API ---- */
 
+static void on_pump_close(uv_handle_t *h);
+
 int engine_new(uv_loop_t *loop, const struct engine_opts *o, struct engine **out)
 {
     struct engine_opts def;
@@ -1150,50 +1357,101 @@ int engine_new(uv_loop_t *loop, const struct engine_opts *o, struct engine **out
             e->cap = (unsigned)room;
     }
     e->pump_due = UINT64_MAX;
+    e->tmo_due = UINT64_MAX;
     int rc = uv_timer_init(loop, &e->pump);
     if (rc != 0) {
         free(e);
         return rc;
     }
     e->pump.data = e;
+    rc = uv_timer_init(loop, &e->tmo);
+    if (rc != 0) { /* libuv's timer init does not fail; if it ever does, the pump closes */
+        e->closing = true;
+        e->tmo_closed = true;
+        uv_close((uv_handle_t *)&e->pump, on_pump_close);
+        return rc;
+    }
+    e->tmo.data = e;
     *out = e;
     return 0;
 }
 
+/* The asked name in wire form into out (LDNS_MAX_DOMAINLEN bytes), its
+ * length in *n. A plain name (no backslash, at most ENGINE_PLAIN_MAX characters,
+ * labels of 1 to 63) is cut at its dots here, which is what ldns makes of
+ * it; anything else goes to ldns_dname_new_frm_str, which decides (escapes,
+ * the root, errors). Returns 0 or DP_EINPUT. */
+static int qname_wire(const char *s, uint8_t *out, size_t *n)
+{
+    size_t len = strlen(s);
+    bool plain = len > 1 && len <= ENGINE_PLAIN_MAX;
+    size_t o = 1, lab = 0; /* bytes written; where the current label's length goes */
+    for (size_t i = 0; i < len && plain; i++) {
+        if (s[i] == '\\') {
+            plain = false;
+        } else if (s[i] == '.') {
+            size_t l = o - lab - 1;
+            plain = l >= 1 && l <= LDNS_MAX_LABELLEN;
+            out[lab] = (uint8_t)l;
+            lab = o++;
+        } else {
+            out[o++] = (uint8_t)s[i];
+        }
+    }
+    if (plain && s[len - 1] != '.') { /* the last label, then the root */
+        size_t l = o - lab - 1;
+        plain = l >= 1 && l <= LDNS_MAX_LABELLEN;
+        out[lab] = (uint8_t)l;
+        lab = o++;
+    }
+    if (plain) {
+        out[lab] = 0;
+        *n = o;
+        return 0;
+    }
+    ldns_rdf *d = ldns_dname_new_frm_str(s);
+    if (d == NULL)
+        return DP_EINPUT;
+    int rc = DP_EINPUT;
+    if (ldns_rdf_size(d) >= 1 && ldns_rdf_size(d) <= LDNS_MAX_DOMAINLEN) {
+        *n = ldns_rdf_size(d);
+        memcpy(out, ldns_rdf_data(d), *n);
+        rc = 0;
+    }
+    ldns_rdf_deep_free(d);
+    return rc;
+}
+
 /* The query message, built straight into q->wire (after 2 bytes of room for
- * the TCP length): the header with RD as asked and the ID filled in per
- * attempt, the question (q->qname is wire form already; one name, so nothing
- * to compress), and an OPT record advertising ENGINE_EDNS_BUF with an empty
+ * the TCP length) around the name qname_wire() put in its place: the header
+ * with RD as asked and the ID filled in per attempt, the question (one name,
+ * so nothing to compress), and an OPT record advertising ENGINE_EDNS_BUF with an empty
  * NSID option (RFC 5001 asks for it so). These are the
  * bytes ldns_pkt2wire() makes of the same query (tests/unit/test_engine.c
  * compares them), without its 64 KiB buffer and compression tree per query. */
-static int query_wire(struct equery *q, uint16_t qtype, bool rd)
+static void query_wire(struct equery *q, size_t nlen, uint16_t qtype, bool rd)
 {
     /* root, OPT, class = size, TTL 0, RDLENGTH 4: the NSID option, code 3, empty */
     static const uint8_t opt[ENGINE_OPT_LEN] = {
         0, 0, 41, ENGINE_EDNS_BUF >> 8, ENGINE_EDNS_BUF & 0xff, 0, 0, 0, 0, 0, 4, 0, LDNS_EDNS_NSID,
         0, 0};
-    size_t nlen = ldns_rdf_size(q->qname);
     size_t len = ENGINE_HDR + nlen + 4 + sizeof opt;
-    uint8_t *w = malloc(2 + len);
-    if (w == NULL)
-        return DP_ENOMEM;
-    uint8_t *m = w + 2;
+    uint8_t *m = q->wire + 2;
     memset(m, 0, ENGINE_HDR);
     m[2] = rd ? 0x01 : 0x00;
     m[5] = 1;  /* QDCOUNT */
     m[11] = 1; /* ARCOUNT: the OPT record */
-    memcpy(m + ENGINE_HDR, ldns_rdf_data(q->qname), nlen);
     uint8_t *p = m + ENGINE_HDR + nlen;
     p[0] = (uint8_t)(qtype >> 8);
     p[1] = (uint8_t)qtype;
     p[2] = 0;
     p[3] = LDNS_RR_CLASS_IN;
     memcpy(p + 4, opt, sizeof opt);
-    q->wire = w;
     q->wirelen = len;
     q->edns = true;
-    return 0;
+    ldns_rdf_set_size(&q->qname, nlen);
+    ldns_rdf_set_type(&q->qname, LDNS_RDF_TYPE_DNAME);
+    ldns_rdf_set_data(&q->qname, m + ENGINE_HDR);
 }
 
 int engine_submit(struct engine *e, const struct engine_query *in)
@@ -1208,16 +1466,16 @@ int engine_submit(struct engine *e, const struct engine_query *in)
         return DP_EINPUT;
     socklen_t salen =
         in->sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-    struct equery *q = calloc(1, sizeof *q);
+    struct equery *q = q_alloc(e);
     if (q == NULL)
         return DP_ENOMEM;
     q->e = e;
-    q->qname = ldns_dname_new_frm_str(in->qname);
-    if (q->qname == NULL)
+    q->hidx = ENGINE_NO_HEAP;
+    size_t nlen;
+    if (qname_wire(in->qname, q->wire + 2 + ENGINE_HDR, &nlen) != 0)
         goto fail;
+    query_wire(q, nlen, in->qtype, in->rd);
     rc = DP_ENOMEM;
-    if (query_wire(q, in->qtype, in->rd) != 0)
-        goto fail;
     q->srv = server_get(e, in->sa, salen);
     if (q->srv == NULL)
         goto fail;
@@ -1238,8 +1496,6 @@ int engine_submit(struct engine *e, const struct engine_query *in)
     pump_at(e, uv_now(e->loop));
     return 0;
 fail:
-    ldns_rdf_deep_free(q->qname);
-    free(q->wire);
     free(q);
     return rc;
 }
@@ -1248,6 +1504,13 @@ static void on_pump_close(uv_handle_t *h)
 {
     struct engine *e = h->data;
     e->pump_closed = true;
+    engine_maybe_free(e);
+}
+
+static void on_tmo_close(uv_handle_t *h)
+{
+    struct engine *e = h->data;
+    e->tmo_closed = true;
     engine_maybe_free(e);
 }
 
@@ -1270,13 +1533,13 @@ void engine_close(struct engine *e)
             struct engine_result r;
             result_none(&r, OBS_TIMEOUT, q->want_tcp);
             q->cb(&r, q->arg);
-            q_free(q); /* the engine itself lives on until the pump closes */
+            q_free(q); /* the engine itself lives on until its timers close */
         }
         s->qtail = NULL;
         ring_remove(e, s);
     }
-    /* q_free() above cannot free e: engine_maybe_free() waits for the pump's
-     * close callback, which runs later from the loop */
+    /* q_free() above cannot free e: engine_maybe_free() waits for the close
+     * callbacks of the pump and the timeout timer, which run later from the loop */
     while (e->active != NULL)
         q_fail(e->active, OBS_TIMEOUT); /* NOLINT(clang-analyzer-unix.Malloc) */
     for (size_t i = 0; i < ENGINE_HASH_SIZE; i++)
@@ -1284,6 +1547,7 @@ void engine_close(struct engine *e)
             while (s->avail != NULL) /* idle ones: the rest closed with their queries */
                 sock_fail(s->avail);
     uv_close((uv_handle_t *)&e->pump, on_pump_close);
+    uv_close((uv_handle_t *)&e->tmo, on_tmo_close);
 }
 
 void engine_get_stats(const struct engine *e, struct engine_stats *s)

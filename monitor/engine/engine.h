@@ -19,7 +19,8 @@
  * reply. Everything runs on the caller's libuv loop; nothing blocks.
  *
  * Transport: UDP sockets bound to port 0 so the kernel picks a random source
- * port, each talking to one server, with IP_RECVERR so ICMP port/host
+ * port, each connected to one server (datagrams from other sources never reach
+ * the engine), with IP_RECVERR so ICMP port/host
  * unreachable comes back at once; a socket carries up to opts.share queries
  * to its server at once and opts.reuse in all, then a fresh one takes over. A fresh random ID
  * (getrandom) per attempt; a reply to any earlier attempt of the same query still counts. A

@@ -26,6 +26,33 @@ static void min_ttl(int64_t *ttl, uint32_t v)
         *ttl = v;
 }
 
+/* Whether two names in wire form (as ldns holds them, uncompressed) are the
+ * same name, letters compared without case as ldns_dname_compare() does.
+ * Length bytes (at most 63) are below every letter, so folding case over the
+ * whole of both compares the labels' structure exactly and their letters
+ * without case; equal names have equal lengths. */
+static bool dname_same(const ldns_rdf *a, const ldns_rdf *b)
+{
+    if (a == NULL || b == NULL)
+        return false;
+    size_t n = ldns_rdf_size(a);
+    if (n != ldns_rdf_size(b))
+        return false;
+    const uint8_t *x = ldns_rdf_data(a), *y = ldns_rdf_data(b);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = x[i], d = y[i];
+        if (c == d)
+            continue;
+        if (c >= 'A' && c <= 'Z')
+            c = (uint8_t)(c - 'A' + 'a');
+        if (d >= 'A' && d <= 'Z')
+            d = (uint8_t)(d - 'A' + 'a');
+        if (c != d)
+            return false;
+    }
+    return true;
+}
+
 /* Presentation form of a name, lower-cased; malloc'd or NULL. */
 static char *dname_lower(const ldns_rdf *d)
 {
@@ -78,8 +105,7 @@ int engine_judge_reply_name(const ldns_pkt *reply, const ldns_rdf *qname, uint16
                             struct engine_result *r, char **answer, char **cname_target)
 {
     int rc = DP_ENOMEM;
-    const ldns_rdf *cur = qname; /* not owned until the first CNAME link */
-    ldns_rdf *owned = NULL;
+    const ldns_rdf *cur = qname; /* the name the chain is at: the caller's, then the reply's */
     ldns_rr **found = NULL;
     size_t nfound = 0;
     *answer = NULL;
@@ -106,8 +132,7 @@ int engine_judge_reply_name(const ldns_pkt *reply, const ldns_rdf *qname, uint16
         int64_t ttl = chain_ttl;
         for (size_t i = 0; i < n; i++) {
             ldns_rr *rr = ldns_rr_list_rr(an, i);
-            if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN ||
-                ldns_dname_compare(ldns_rr_owner(rr), cur) != 0)
+            if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN || !dname_same(ldns_rr_owner(rr), cur))
                 continue;
             if (ldns_rr_get_type(rr) == qtype) {
                 found[nfound++] = rr;
@@ -134,11 +159,7 @@ int engine_judge_reply_name(const ldns_pkt *reply, const ldns_rdf *qname, uint16
                 goto out;
         }
         min_ttl(&chain_ttl, ldns_rr_ttl(cname));
-        ldns_rdf *next = ldns_rdf_clone(target);
-        if (next == NULL)
-            goto out;
-        ldns_rdf_deep_free(owned);
-        cur = owned = next;
+        cur = target; /* the reply's own: it outlives this call */
     }
 
     switch (r->rcode) {
@@ -181,7 +202,6 @@ out:
     }
     if (found != few)
         free(found);
-    ldns_rdf_deep_free(owned);
     return rc;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <csv.h>
 
 #include "reports.h"
 
@@ -272,6 +273,132 @@ static void test_reader_plain_lines(void **state)
     csvr_deinit(&general);
 }
 
+/* The writer's rule spelled out again, independently: every byte outside
+ * 0x20..0x7e as \DDD, one ' before a leading = + - @ TAB CR ', and libcsv's
+ * csv_write quoting when the text holds a comma or a quote or starts or
+ * ends with a space. Returns the field's length in out. */
+static size_t reference_field(const char *s, size_t len, char *out, size_t outlen)
+{
+    char esc[1024];
+    size_t t = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c <= 0x7e)
+            esc[t++] = (char)c;
+        else
+            t += (size_t)snprintf(esc + t, sizeof esc - t, "\\%03u", c);
+    }
+    if (t > 0 && strchr("=+-@\t\r'", esc[0]) != NULL) {
+        memmove(esc + 1, esc, t);
+        esc[0] = '\'';
+        t++;
+    }
+    bool quote = t > 0 && (memchr(esc, ',', t) != NULL || memchr(esc, '"', t) != NULL ||
+                           esc[0] == ' ' || esc[t - 1] == ' ');
+    if (!quote) {
+        memcpy(out, esc, t);
+        return t;
+    }
+    return csv_write(out, outlen, esc, t);
+}
+
+/* Random fields, most of them plain, some with every kind of byte the slow
+ * path must see (at the start, the end, inside a word of eight, in the
+ * bytewise tail): the writer gives exactly the reference's bytes, and a row
+ * of them reads back as the fields were. */
+static void test_writer_fast_path(void **state)
+{
+    (void)state;
+    static const char plain[] = "abcxyz.09:;_/|!#$%&()*<>?[]^`{}~ABZ";
+    static const char special[] = {',',  '"',  ' ',  '=',  '+',  '-',        '@',        '\t',
+                                   '\r', '\'', '\n', '\0', 0x7f, (char)0x80, (char)0xff, '\\'};
+    char f[4][80], want[1200];
+    size_t flen[4];
+    unsigned seed = 4242;
+    struct csvw w;
+    struct csvr r;
+    const char *why;
+    csvw_init(&w);
+    csvr_init(&r);
+    for (int iter = 0; iter < 50000; iter++) {
+        size_t o = 0;
+        csvw_clear(&w);
+        for (int k = 0; k < 4; k++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t len = (seed >> 8) % 40;
+            for (size_t i = 0; i < len; i++) {
+                seed = seed * 1103515245u + 12345u;
+                f[k][i] = plain[(seed >> 16) % (sizeof plain - 1)];
+            }
+            seed = seed * 1103515245u + 12345u;
+            unsigned pick = (seed >> 8) % 4;
+            if (len > 0 && pick != 0) {
+                /* one special byte: first, last or anywhere */
+                seed = seed * 1103515245u + 12345u;
+                size_t at = pick == 1 ? 0 : pick == 2 ? len - 1 : (seed >> 12) % len;
+                f[k][at] = special[(seed >> 20) % sizeof special];
+            }
+            flen[k] = len;
+            csvw_field(&w, f[k], len);
+            if (k > 0)
+                want[o++] = ',';
+            o += reference_field(f[k], len, want + o, sizeof want - o);
+        }
+        csvw_end(&w);
+        want[o++] = '\r';
+        want[o++] = '\n';
+        assert_int_equal(csvw_error(&w), 0);
+        assert_int_equal(w.len, o);
+        assert_memory_equal(w.buf, want, o);
+        /* fields of printable bytes read back as they were */
+        int n = csvr_split(&r, w.buf, w.len - 1, &why);
+        assert_int_equal(n, 4);
+        for (int k = 0; k < 4; k++) {
+            bool printable = true;
+            for (size_t i = 0; i < flen[k]; i++)
+                printable =
+                    printable && (unsigned char)f[k][i] >= 0x20 && (unsigned char)f[k][i] <= 0x7e;
+            if (printable) {
+                assert_int_equal(r.len[k], flen[k]);
+                assert_memory_equal(r.f[k], f[k], flen[k]);
+            }
+        }
+    }
+    /* times in random order, many on the same day, some past 9999: the
+     * text dp_format_time gives */
+    for (int iter = 0; iter < 20000; iter++) {
+        seed = seed * 1103515245u + 12345u;
+        int64_t t = (int64_t)1795000000 + (int64_t)((seed >> 8) % 200000);
+        if (iter % 50 == 0)
+            t = (int64_t)253402300799 + (int64_t)((seed >> 8) % 3) - 1; /* around 9999-12-31 */
+        if (iter % 77 == 0)
+            t = (int64_t)((seed >> 4) % 400000);
+        char b[DP_TIME_BUFLEN];
+        dp_format_time(t, b);
+        csvw_clear(&w);
+        csvw_time(&w, t);
+        assert_int_equal(w.len, 19);
+        assert_memory_equal(w.buf, b, 19);
+    }
+    /* numbers, times and booleans, written without the general path, are
+     * the bytes csvw_field gives for their text */
+    csvw_clear(&w);
+    csvw_uint(&w, 0);
+    csvw_uint(&w, UINT64_MAX);
+    csvw_time(&w, 0);
+    csvw_time(&w, 1795000000);
+    csvw_bool(&w, true);
+    csvw_bool(&w, false);
+    csvw_opt(&w, -1);
+    csvw_end(&w);
+    static const char row[] = "0,18446744073709551615,1970-01-01 00:00:00,2026-11-18 "
+                              "11:06:40,yes,no,\r\n";
+    assert_int_equal(w.len, sizeof row - 1);
+    assert_memory_equal(w.buf, row, sizeof row - 1);
+    csvr_deinit(&r);
+    csvw_deinit(&w);
+}
+
 static void test_time_bool_opt(void **state)
 {
     (void)state;
@@ -501,12 +628,13 @@ static void test_obs_print(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quoting),         cmocka_unit_test(test_escape_non_ascii),
-        cmocka_unit_test(test_formula_prefix),  cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_reader_refuses),  cmocka_unit_test(test_reader_word_positions),
-        cmocka_unit_test(test_time_bool_opt),   cmocka_unit_test(test_obs_row_round_trip),
-        cmocka_unit_test(test_obs_bad_values),  cmocka_unit_test(test_obs_print),
-        cmocka_unit_test(test_obs_time_memory), cmocka_unit_test(test_reader_plain_lines),
+        cmocka_unit_test(test_quoting),          cmocka_unit_test(test_escape_non_ascii),
+        cmocka_unit_test(test_formula_prefix),   cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_reader_refuses),   cmocka_unit_test(test_reader_word_positions),
+        cmocka_unit_test(test_time_bool_opt),    cmocka_unit_test(test_obs_row_round_trip),
+        cmocka_unit_test(test_obs_bad_values),   cmocka_unit_test(test_obs_print),
+        cmocka_unit_test(test_obs_time_memory),  cmocka_unit_test(test_reader_plain_lines),
+        cmocka_unit_test(test_writer_fast_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,7 @@ struct slot {
     char *cname;
     char *site, *ede; /* as the engine gave them */
     uint64_t at_ms;   /* uv_hrtime when the callback came, ms */
+    unsigned order;   /* 1 for the run's first callback, 2 for the next, ... */
 };
 
 struct run {
@@ -101,6 +102,7 @@ static void on_result(const struct engine_result *res, void *arg)
     s->site = strdup(res->site);
     s->ede = strdup(res->ede);
     s->at_ms = now_ms();
+    s->order = r->done + 1;
     if (++r->done == r->expect)
         uv_stop(&r->loop);
 }
@@ -357,7 +359,9 @@ static void test_wrong_id_then_right(void **state)
 static void test_other_port_dropped(void **state)
 {
     (void)state;
-    dropped_case(FAKE_OTHERPORT, MX2_ANSWER, 1, 1); /* not "99 evil." */
+    /* not "99 evil.": the socket is connected to the server, so the kernel
+     * drops the datagram from the other port before the engine sees it */
+    dropped_case(FAKE_OTHERPORT, MX2_ANSWER, 0, 1);
 }
 
 static void test_wrong_question_dropped(void **state)
@@ -680,6 +684,21 @@ static void query_wire_case(const char *qname, uint16_t qtype, bool rd)
     close(fd);
 }
 
+/* n labels of len letters ('a', 'b', ...) joined by dots, a final dot when asked. */
+static void dotted(char *out, size_t len, size_t n, bool final_dot)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            out[o++] = '.';
+        memset(out + o, 'a' + (int)i, len);
+        o += len;
+    }
+    if (final_dot)
+        out[o++] = '.';
+    out[o] = '\0';
+}
+
 static void test_query_wire(void **state)
 {
     (void)state;
@@ -689,6 +708,21 @@ static void test_query_wire(void **state)
     query_wire_case("_dmarc.contoso.com.", LDNS_RR_TYPE_TXT, false);
     query_wire_case("a\\.b\032c.example", LDNS_RR_TYPE_AAAA, true);
     query_wire_case("x.example", 65280, false);
+    /* names the engine cuts at the dots itself, at the edges of that path,
+     * and the longest ones, which ldns reads for it */
+    query_wire_case("a", LDNS_RR_TYPE_A, false);
+    query_wire_case("a.", LDNS_RR_TYPE_A, false);
+    char name[300];
+    dotted(name, 63, 1, false); /* the longest label */
+    query_wire_case(name, LDNS_RR_TYPE_MX, false);
+    dotted(name, 49, 5, true); /* 250 characters with the final dot */
+    assert_int_equal(strlen(name), 250);
+    query_wire_case(name, LDNS_RR_TYPE_MX, false);
+    dotted(name, 49, 5, false); /* 249 without */
+    query_wire_case(name, LDNS_RR_TYPE_MX, true);
+    dotted(name, 62, 4, false); /* 251: 255 bytes in wire form, the most there is */
+    assert_int_equal(strlen(name), 251);
+    query_wire_case(name, LDNS_RR_TYPE_MX, false);
 }
 
 /* ---- EDNS: NSID and Extended DNS Errors in, FORMERR/NOTIMP/BADVERS without EDNS again ---- */
@@ -819,6 +853,20 @@ static void test_bad_submit(void **state)
     assert_int_equal(submit_to(&r, &s, (const struct sockaddr *)&r.f.addr, 4, "example.com",
                                LDNS_RR_TYPE_MX, false, false),
                      DP_EINPUT);
+    /* names ldns refuses are refused, whichever path reads them */
+    char label64[80];
+    dotted(label64, 64, 1, false);
+    char wire256[300];
+    dotted(wire256, 63, 4, false); /* 255 characters, 257 bytes in wire form */
+    const char *bad[] = {"", "..", "a..b", ".a", "a.b..", label64, wire256};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ldns_rdf *d = ldns_dname_new_frm_str(bad[i]);
+        if (d != NULL)
+            fail_msg("ldns reads \"%s\" as a name", bad[i]);
+        if (submit_to(&r, &s, (const struct sockaddr *)&r.f.addr, sizeof r.f.addr, bad[i],
+                      LDNS_RR_TYPE_MX, false, false) != DP_EINPUT)
+            fail_msg("the engine took \"%s\"", bad[i]);
+    }
     uv_run(&r.loop, UV_RUN_NOWAIT);
     assert_int_equal(s.calls, 0);
     /* options out of range: no engine */
@@ -861,6 +909,157 @@ static void assert_numbered(const struct slot *s, unsigned n, const char *prefix
         assert_int_equal(s[i].status, OBS_OK);
         assert_string_equal(s[i].answer, want);
     }
+}
+
+/* ---- the timeouts: one timer for the engine, a heap of the queries that wait ---- */
+
+/* Queries answered at once leave the heap early (the first of them its
+ * head) and the silent ones still wait their whole budget, each retried on
+ * its own schedule, ending in the order they were started. */
+static void test_timeouts_shared(void **state)
+{
+    (void)state;
+    enum { N = 6 };
+    struct slot s[N] = {0};
+    struct run r;
+    run_open(&r, FAKE_MX1, 400, 3); /* waits 200, 400, 600: 1200 ms in all */
+    struct fake silent;
+    assert_int_equal(fake_start(&silent, &r.loop, FAKE_SWALLOW), 0);
+    for (int i = 0; i < N; i++) { /* even: answered at once; odd: never */
+        char name[32];
+        snprintf(name, sizeof name, "q%d.example.com", i);
+        if (i % 2 == 0)
+            submit(&r, &s[i], name, LDNS_RR_TYPE_MX, false, false);
+        else
+            assert_int_equal(submit_to(&r, &s[i], (const struct sockaddr *)&silent.addr,
+                                       sizeof silent.addr, name, LDNS_RR_TYPE_MX, false, false),
+                             0);
+    }
+    run_wait(&r);
+    for (int i = 0; i < N; i += 2) {
+        char want[40];
+        snprintf(want, sizeof want, "10 mx.q%d.example.com.", i);
+        assert_int_equal(s[i].status, OBS_OK);
+        assert_string_equal(s[i].answer, want);
+        assert_true(s[i].order <= N / 2); /* before any of the silent ones */
+    }
+    unsigned last = 0;
+    for (int i = 1; i < N; i += 2) {
+        uint64_t took = s[i].at_ms - r.t0_ms;
+        assert_int_equal(s[i].calls, 1);
+        assert_int_equal(s[i].status, OBS_TIMEOUT);
+        if (took < 1190 || took >= 2400)
+            fail_msg("silent query %d took %llu ms, want 1200", i, (unsigned long long)took);
+        assert_true(s[i].order > last); /* in the order they were started */
+        last = s[i].order;
+    }
+    assert_int_equal(silent.udp_queries, 3 * (N / 2));
+    struct engine_stats st = stats_of(&r);
+    assert_int_equal(st.retries, 2 * (N / 2));
+    assert_int_equal(st.timeouts, N / 2);
+    fake_stop(&silent);
+    run_end_free(&r, s, N);
+}
+
+struct later {
+    struct run *r;
+    struct slot *s;
+    uint64_t at_ms; /* when it was submitted */
+};
+
+static void on_later(uv_timer_t *t)
+{
+    struct later *l = t->data;
+    l->at_ms = now_ms();
+    submit(l->r, l->s, "late.example.com", LDNS_RR_TYPE_MX, false, false);
+    uv_close((uv_handle_t *)t, NULL);
+}
+
+/* Two silent queries started 200 ms apart: their attempts interleave in the
+ * heap (a first attempt due before the other's second), and each still gets
+ * its full budget from its own start. */
+static void test_timeouts_staggered(void **state)
+{
+    (void)state;
+    struct slot s[2] = {0};
+    struct run r;
+    run_open(&r, FAKE_SWALLOW, 300, 3); /* waits 150, 300, 450: 900 ms in all */
+    submit(&r, &s[0], "early.example.com", LDNS_RR_TYPE_MX, false, false);
+    uv_timer_t t;
+    struct later l = {.r = &r, .s = &s[1]};
+    assert_int_equal(uv_timer_init(&r.loop, &t), 0);
+    t.data = &l;
+    assert_int_equal(uv_timer_start(&t, on_later, 200, 0), 0);
+    run_wait(&r);
+    assert_int_equal(r.done, 2);
+    uint64_t took0 = s[0].at_ms - r.t0_ms, took1 = s[1].at_ms - l.at_ms;
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(s[i].status, OBS_TIMEOUT);
+    if (took0 < 890 || took0 >= 1800 || took1 < 890 || took1 >= 1800)
+        fail_msg("took %llu and %llu ms, want 900 each", (unsigned long long)took0,
+                 (unsigned long long)took1);
+    assert_int_equal(s[0].order, 1);
+    assert_int_equal(s[1].order, 2);
+    assert_int_equal(r.f.udp_queries, 6);
+    assert_int_equal(stats_of(&r).retries, 4);
+    run_end_free(&r, s, 2);
+}
+
+struct timer_count {
+    const uv_timer_t *skip; /* the test's guard */
+    unsigned active;
+};
+
+static void count_timers(uv_handle_t *h, void *arg)
+{
+    struct timer_count *c = arg;
+    if (h->type == UV_TIMER && uv_is_active(h) && h != (const uv_handle_t *)c->skip)
+        c->active++;
+}
+
+/* Once every query has been answered the engine holds no running timer, so
+ * it does not keep the caller's loop going for the timeouts of queries that
+ * are done (as a timer per query closed with its query did not). */
+static void test_idle_no_timer(void **state)
+{
+    (void)state;
+    struct slot s[3] = {0};
+    struct run r;
+    run_open(&r, FAKE_MX1, PATIENT_MS, 3);
+    submit_numbered(&r, s, 3, "idle");
+    run_wait(&r);
+    assert_numbered(s, 3, "idle");
+    uv_run(&r.loop, UV_RUN_NOWAIT); /* the pump's turn after the last answer */
+    struct timer_count c = {.skip = &r.guard};
+    uv_walk(&r.loop, count_timers, &c);
+    assert_int_equal(c.active, 0);
+    run_end_free(&r, s, 3);
+}
+
+/* A server the socket cannot be connected to: 255.255.255.255 without
+ * SO_BROADCAST, which Linux refuses at connect (or, in a namespace with no
+ * route there, has no route to): the query ends unreachable at once and
+ * nothing is sent anywhere. */
+static void test_connect_fails(void **state)
+{
+    (void)state;
+    struct slot s = {0};
+    struct run r;
+    run_open(&r, FAKE_MX2, PATIENT_MS, 3);
+    struct sockaddr_in a;
+    assert_int_equal(uv_ip4_addr("255.255.255.255", 53, &a), 0);
+    assert_int_equal(submit_to(&r, &s, (const struct sockaddr *)&a, sizeof a, "example.com",
+                               LDNS_RR_TYPE_MX, false, false),
+                     0);
+    run_wait(&r);
+    assert_int_equal(s.calls, 1);
+    assert_int_equal(s.status, OBS_UNREACHABLE);
+    assert_true(s.at_ms - r.t0_ms < PATIENT_MS / 4);
+    struct engine_stats st = stats_of(&r);
+    assert_int_equal(st.sent, 0);
+    assert_int_equal(st.unreachable, 1);
+    assert_int_equal(st.retries, 0);
+    run_end_free(&r, &s, 1);
 }
 
 static void test_rate_limit(void **state)
@@ -1136,6 +1335,10 @@ int main(void)
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_unreachable_shared),
         cmocka_unit_test(test_tcp_huge_length),
+        cmocka_unit_test(test_timeouts_shared),
+        cmocka_unit_test(test_timeouts_staggered),
+        cmocka_unit_test(test_idle_no_timer),
+        cmocka_unit_test(test_connect_fails),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_cname_chain),
         cmocka_unit_test(test_judge),
