@@ -417,6 +417,43 @@ static void test_time_bool_opt(void **state)
     csvw_deinit(&w);
 }
 
+/* csvw_uint, two digits at a time, writes the decimal text snprintf gives:
+ * every number below 200,000, each power of ten and its neighbours, and
+ * pseudo-random numbers of every length, each after a field so the comma
+ * is checked too */
+static void test_uint_digits(void **state)
+{
+    (void)state;
+    struct csvw w;
+    csvw_init(&w);
+    uint64_t seed = 0x9e3779b97f4a7c15ULL, p10 = 1;
+    for (uint64_t i = 0; i < 200000 + 3 * 20 + 20000; i++) {
+        uint64_t v;
+        if (i < 200000) {
+            v = i;
+        } else if (i < 200000 + 3 * 20) {
+            uint64_t k = (i - 200000) % 3;
+            v = p10 + k - 1; /* 10^n - 1, 10^n, 10^n + 1 */
+            if (k == 2)
+                p10 = p10 > UINT64_MAX / 10 ? UINT64_MAX : p10 * 10;
+        } else {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            v = seed >> (seed % 64); /* every length of number */
+        }
+        char want[32];
+        int n = snprintf(want, sizeof want, "x,%llu\r\n", (unsigned long long)v);
+        csvw_clear(&w);
+        csvw_str(&w, "x");
+        csvw_uint(&w, v);
+        csvw_end(&w);
+        assert_int_equal(w.len, (size_t)n);
+        assert_memory_equal(w.buf, want, (size_t)n);
+    }
+    csvw_deinit(&w);
+}
+
 static struct obs sample(void)
 {
     struct obs o = {
@@ -634,7 +671,7 @@ int main(void)
         cmocka_unit_test(test_time_bool_opt),    cmocka_unit_test(test_obs_row_round_trip),
         cmocka_unit_test(test_obs_bad_values),   cmocka_unit_test(test_obs_print),
         cmocka_unit_test(test_obs_time_memory),  cmocka_unit_test(test_reader_plain_lines),
-        cmocka_unit_test(test_writer_fast_path),
+        cmocka_unit_test(test_writer_fast_path), cmocka_unit_test(test_uint_digits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
