@@ -20,17 +20,7 @@ old=$("$gen" contoso.test MX NOERROR 'contoso.test. 3600 IN MX 10 mail.contoso.t
 new=$("$gen" contoso.test MX NOERROR 'contoso.test. 3600 IN MX 0 contoso-test.mail.protection.outlook.com.')
 # 1000 probes, a result each every 15 minutes (200 rounds); probe p moves to
 # the new MX at round p / 5; every 50th result is a timeout
-awk -v n="$n" -v old="$old" -v new="$new" 'BEGIN {
-  t0 = 1795996800
-  for (i = 0; i < n; i++) {
-    p = i % 1000; r = int(i / 1000); t = t0 + r * 900 + p % 60
-    dst = sprintf("10.%d.%d.1", int(p / 250), p % 250)
-    if (i % 50 == 49)
-      printf "{\"fw\":5080,\"lts\":12,\"msm_id\":4242,\"prb_id\":%d,\"timestamp\":%d,\"type\":\"dns\",\"from\":\"192.0.2.%d\",\"af\":4,\"proto\":\"UDP\",\"dst_addr\":\"%s\",\"error\":{\"timeout\":5000}}\n", 1000 + p, t, p % 250, dst
-    else
-      printf "{\"fw\":5080,\"lts\":12,\"msm_id\":4242,\"prb_id\":%d,\"timestamp\":%d,\"type\":\"dns\",\"from\":\"192.0.2.%d\",\"af\":4,\"proto\":\"UDP\",\"dst_addr\":\"%s\",\"result\":{\"ANCOUNT\":1,\"ARCOUNT\":0,\"ID\":4242,\"NSCOUNT\":0,\"QDCOUNT\":1,\"abuf\":\"%s\",\"rt\":%d.%03d,\"size\":60}}\n", 1000 + p, t, p % 250, dst, (r >= p / 5) ? new : old, 5 + p % 90, p % 1000
-  }
-}' > "$W/results.jsonl"
+awk -v n="$n" -v old="$old" -v new="$new" -v move=5 -f "$(dirname "$0")/../tools/atlas_stream.awk" > "$W/results.jsonl"
 { echo '['; sed '$!s/$/,/' "$W/results.jsonl"; echo ']'; } > "$W/results.json"
 size=$(stat -c %s "$W/results.jsonl")
 echo "results: $n, $((size / 1048576)) MiB of JSON lines"

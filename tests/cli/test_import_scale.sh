@@ -21,17 +21,7 @@ limit_kib=30720
 old=$("$ATLASGEN" contoso.test MX NOERROR 'contoso.test. 3600 IN MX 10 mail.contoso.test.')
 new=$("$ATLASGEN" contoso.test MX NOERROR 'contoso.test. 3600 IN MX 0 contoso-test.mail.protection.outlook.com.')
 # probe p answers the new MX from round p / 25 on; every 50th a timeout
-awk -v n="$n" -v old="$old" -v new="$new" 'BEGIN {
-  t0 = 1795996800
-  for (i = 0; i < n; i++) {
-    p = i % 1000; r = int(i / 1000); t = t0 + r * 900 + p % 60
-    dst = sprintf("10.%d.%d.1", int(p / 250), p % 250)
-    if (i % 50 == 49)
-      printf "{\"msm_id\":4242,\"prb_id\":%d,\"timestamp\":%d,\"type\":\"dns\",\"af\":4,\"proto\":\"UDP\",\"dst_addr\":\"%s\",\"error\":{\"timeout\":5000}}\n", 1000 + p, t, dst
-    else
-      printf "{\"msm_id\":4242,\"prb_id\":%d,\"timestamp\":%d,\"type\":\"dns\",\"af\":4,\"proto\":\"UDP\",\"dst_addr\":\"%s\",\"result\":{\"ANCOUNT\":1,\"abuf\":\"%s\",\"rt\":%d.5}}\n", 1000 + p, t, dst, (r >= p / 25) ? new : old, 5 + p % 90
-  }
-}' >"$T/all.jsonl"
+awk -v n="$n" -v old="$old" -v new="$new" -v move=25 -f "$(dirname "$0")/../../tools/atlas_stream.awk" >"$T/all.jsonl"
 head -n "$half" "$T/all.jsonl" >"$T/first.jsonl"
 tail -n +"$((half + 1))" "$T/all.jsonl" >"$T/second.jsonl"
 imp() { "$DNSPROP" import atlas "$@" contoso.test --checks mx --profile m365 -q; }
