@@ -156,6 +156,34 @@ int rep__grow(void **arr, uint32_t *cap, uint32_t n, size_t sz)
     return 0;
 }
 
+/* A new element at the end of *arr (*n of them, room for *cap, sz bytes
+ * each), zeroed, its index put in m under key. Its index, or UINT32_MAX: no
+ * memory (nothing added). */
+static inline uint32_t map_add(struct rep_map *m, uint64_t key, void **arr, uint32_t *cap,
+                               uint32_t *n, size_t sz)
+{
+    if (rep__grow(arr, cap, *n, sz) != 0 || rep__map_put(m, key, *n) != 0)
+        return UINT32_MAX;
+    memset((char *)*arr + (size_t)*n * sz, 0, sz);
+    return (*n)++;
+}
+
+/* The index of key in m, or a new element made for it by map_add (*added
+ * then set). UINT32_MAX: no memory. */
+static inline uint32_t map_find_add(struct rep_map *m, uint64_t key, void **arr, uint32_t *cap,
+                                    uint32_t *n, size_t sz, bool *added)
+{
+    uint32_t i = rep__map_get(m, key);
+    *added = i == UINT32_MAX;
+    return *added ? map_add(m, key, arr, cap, n, sz) : i;
+}
+
+/* Of a's array f (n##f, cap##f) and its map: */
+#define REP_MAP_ADD(a, map, f, key)                                                                \
+    map_add(&(a)->map, key, (void **)&(a)->f, &(a)->cap##f, &(a)->n##f, sizeof *(a)->f)
+#define REP_FIND_ADD(a, map, f, key, added)                                                        \
+    map_find_add(&(a)->map, key, (void **)&(a)->f, &(a)->cap##f, &(a)->n##f, sizeof *(a)->f, added)
+
 /* ---- the open round ---- */
 
 /* A row of the open round, its strings in the round's text arena. */
@@ -221,18 +249,12 @@ struct open {
  * 0 or DP_ENOMEM. */
 static int text_room(struct open *op, size_t n)
 {
-    if (op->ntext + n > UINT32_MAX)
+    size_t need = op->ntext + n; /* 64 KiB at first */
+    if (need > UINT32_MAX)
         return DP_ENOMEM;
-    if (op->ntext + n > op->captext) {
-        size_t cap = op->captext ? op->captext : 65536;
-        while (op->ntext + n > cap)
-            cap *= 2;
-        char *b = realloc(op->text, cap);
-        if (b == NULL)
-            return DP_ENOMEM;
-        op->text = b;
-        op->captext = cap;
-    }
+    if (need > op->captext &&
+        dp_grow((void **)&op->text, &op->captext, (need > 65536 ? need : 65536) - 1, 1) != 0)
+        return DP_ENOMEM;
     return 0;
 }
 
@@ -504,13 +526,11 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
         uint32_t skey = dcs_server_key(a, si);
         if (skey == UINT32_MAX)
             return DP_ENOMEM;
-        uint64_t key = ((uint64_t)c->dom << 32) | skey;
-        i = rep__map_get(&a->mxmap, key);
-        if (i == UINT32_MAX) {
-            if (REP_GROW(a, mxs) != 0 || rep__map_put(&a->mxmap, key, a->nmxs) != 0)
-                return DP_ENOMEM;
-            i = a->nmxs++;
-            memset(&a->mxs[i], 0, sizeof a->mxs[i]);
+        bool added;
+        i = REP_FIND_ADD(a, mxmap, mxs, ((uint64_t)c->dom << 32) | skey, &added);
+        if (i == UINT32_MAX)
+            return DP_ENOMEM;
+        if (added) {
             a->mxs[i].dom = c->dom;
             a->mxs[i].dc = d->dc;
             a->mxs[i].van = van;
@@ -681,18 +701,15 @@ static int add_point(struct rep_agg *a, uint32_t check, uint32_t van, int64_t t,
                      uint32_t conv, uint32_t servers)
 {
     uint64_t key = ((uint64_t)van << 32) | check;
-    uint32_t si = rep__map_get(&a->sermap, key);
-    struct rep_series *s;
-    if (si == UINT32_MAX) {
-        if (REP_GROW(a, ser) != 0 || rep__map_put(&a->sermap, key, a->nser) != 0)
-            return DP_ENOMEM;
-        s = &a->ser[a->nser++];
-        memset(s, 0, sizeof *s);
+    bool added;
+    uint32_t si = REP_FIND_ADD(a, sermap, ser, key, &added);
+    if (si == UINT32_MAX)
+        return DP_ENOMEM;
+    struct rep_series *s = &a->ser[si];
+    if (added) {
         s->check = check;
         s->van = van;
         s->k = 1;
-    } else {
-        s = &a->ser[si];
     }
     struct rep_point *p = s->n ? &s->pts[s->n - 1] : NULL;
     if (p != NULL && p->round == round) {
@@ -908,21 +925,16 @@ static int deleg_round(struct rep_agg *a, struct open *op, struct rep_dcv *c)
         all |= flags;
         /* its row of delegation.csv */
         uint32_t skey = dcs_server_key(a, g->dcs);
-        uint64_t key = ((uint64_t)dom_i << 32) | skey;
-        uint32_t i = skey == UINT32_MAX ? UINT32_MAX : rep__map_get(&a->delmap, key);
-        if (skey == UINT32_MAX) {
+        bool added = false;
+        uint32_t i = skey == UINT32_MAX
+                         ? UINT32_MAX
+                         : REP_FIND_ADD(a, delmap, dels, ((uint64_t)dom_i << 32) | skey, &added);
+        if (i == UINT32_MAX) {
             free(mine);
             rc = DP_ENOMEM;
             goto out;
         }
-        if (i == UINT32_MAX) {
-            if (REP_GROW(a, dels) != 0 || rep__map_put(&a->delmap, key, a->ndels) != 0) {
-                free(mine);
-                rc = DP_ENOMEM;
-                goto out;
-            }
-            i = a->ndels++;
-            memset(&a->dels[i], 0, sizeof a->dels[i]);
+        if (added) {
             a->dels[i].dom = dom_i;
             a->dels[i].dc = c->dc;
             a->dels[i].van = c->van;
@@ -1112,17 +1124,16 @@ static struct rep_site *site_of(struct rep_agg *a, uint32_t dcs, uint32_t site)
     uint32_t i = k == 0 ? UINT32_MAX : rep__map_get(&a->sitemap, key);
     if (i != UINT32_MAX)
         return &a->sites[i];
-    if (REP_GROW(a, sites) != 0 || rep__map_put(&a->sitemap, key, a->nsites) != 0)
+    if ((i = REP_MAP_ADD(a, sitemap, sites, key)) == UINT32_MAX)
         return NULL;
-    struct rep_site *x = &a->sites[a->nsites];
-    memset(x, 0, sizeof *x);
+    struct rep_site *x = &a->sites[i];
     x->dcs = dcs;
     x->site = site;
     x->exp = x->promise = -1;
     /* put at the head of the dcs's list (the order does not matter) */
     struct rep_dcs *d = &a->dcss[dcs];
     x->next = d->site_head;
-    d->site_head = ++a->nsites;
+    d->site_head = i + 1;
     return x;
 }
 
@@ -1463,13 +1474,10 @@ static uint32_t van_of(struct rep_agg *a, const char *vn)
     uint32_t vname = rep__str(&a->str, vn, strlen(vn));
     if (vname == UINT32_MAX)
         return UINT32_MAX;
-    uint32_t vi = rep__map_get(&a->vanmap, vname);
-    if (vi == UINT32_MAX) {
-        if (REP_GROW(a, vans) != 0 || rep__map_put(&a->vanmap, vname, a->nvans) != 0)
-            return UINT32_MAX;
-        vi = a->nvans++;
-        a->vans[vi] = (struct rep_van){vname, 0};
-    }
+    bool added;
+    uint32_t vi = REP_FIND_ADD(a, vanmap, vans, vname, &added);
+    if (vi != UINT32_MAX && added)
+        a->vans[vi].name = vname;
     return vi;
 }
 
@@ -1481,21 +1489,15 @@ static uint32_t dc_of(struct rep_agg *a, const char *dom, const char *chk, int64
     uint32_t check = rep__str(&a->str, chk, strlen(chk));
     if (dname == UINT32_MAX || check == UINT32_MAX)
         return UINT32_MAX;
-    uint32_t di = rep__map_get(&a->dommap, dname);
-    if (di == UINT32_MAX) {
-        if (REP_GROW(a, doms) != 0 || rep__map_put(&a->dommap, dname, a->ndoms) != 0)
-            return UINT32_MAX;
-        di = a->ndoms++;
+    bool added;
+    uint32_t di = REP_FIND_ADD(a, dommap, doms, dname, &added);
+    if (di == UINT32_MAX)
+        return UINT32_MAX;
+    if (added)
         a->doms[di] = (struct rep_dom){dname, t, t};
-    }
-    uint64_t key = ((uint64_t)di << 32) | check;
-    uint32_t ci = rep__map_get(&a->dcmap, key);
-    if (ci == UINT32_MAX) {
-        if (REP_GROW(a, dcs) != 0 || rep__map_put(&a->dcmap, key, a->ndcs) != 0)
-            return UINT32_MAX;
-        ci = a->ndcs++;
+    uint32_t ci = REP_FIND_ADD(a, dcmap, dcs, ((uint64_t)di << 32) | check, &added);
+    if (ci != UINT32_MAX && added)
         a->dcs[ci] = (struct rep_dc){di, check};
-    }
     return ci;
 }
 
@@ -1503,14 +1505,10 @@ static uint32_t dc_of(struct rep_agg *a, const char *dom, const char *chk, int64
  * UINT32_MAX: no memory. */
 static uint32_t dcv_of(struct rep_agg *a, uint32_t ci, uint32_t vi)
 {
-    uint64_t key = ((uint64_t)ci << 32) | vi;
-    uint32_t cvi = rep__map_get(&a->dcvmap, key);
-    if (cvi == UINT32_MAX) {
-        if (REP_GROW(a, dcvs) != 0 || rep__map_put(&a->dcvmap, key, a->ndcvs) != 0)
-            return UINT32_MAX;
-        cvi = a->ndcvs++;
+    bool added;
+    uint32_t cvi = REP_FIND_ADD(a, dcvmap, dcvs, ((uint64_t)ci << 32) | vi, &added);
+    if (cvi != UINT32_MAX && added) {
         struct rep_dcv *v = &a->dcvs[cvi];
-        memset(v, 0, sizeof *v);
         v->dc = ci;
         v->van = vi;
         v->cur_ttl = v->pre_ttl = v->change_time = v->old_ttl = -1;
@@ -1635,14 +1633,12 @@ int rep__agg_add(struct rep_agg *a, const struct obs *o, char *why, size_t whyle
         uint32_t skey = rep__server_key(&a->str, a->vans[vi].name, server, address);
         if (skey == UINT32_MAX)
             return DP_ENOMEM;
-        uint64_t key = ((uint64_t)ci << 32) | skey;
-        si = rep__map_get(&a->dcsmap, key);
-        if (si == UINT32_MAX) {
-            if (REP_GROW(a, dcss) != 0 || rep__map_put(&a->dcsmap, key, a->ndcss) != 0)
-                return DP_ENOMEM;
-            si = a->ndcss++;
+        bool added;
+        si = REP_FIND_ADD(a, dcsmap, dcss, ((uint64_t)ci << 32) | skey, &added);
+        if (si == UINT32_MAX)
+            return DP_ENOMEM;
+        if (added) {
             struct rep_dcs *d = &a->dcss[si];
-            memset(d, 0, sizeof *d);
             d->dc = ci;
             d->dcv = cvi;
             d->server = server;

@@ -61,6 +61,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,20 +322,33 @@ static int cmp_u32pair(const void *x, const void *y)
     return a[1] < b[1] ? -1 : a[1] > b[1];
 }
 
-/* Indices 0..n-1 ordered by key(i) then i. */
-static uint32_t *order_by(uint32_t n, const uint32_t *keys)
+/* Indices 0..n-1 of the n elements of arr (sz bytes each), ordered by the
+ * uint32_t key at offset off of each, then by index. NULL: no memory. */
+static uint32_t *order_by(const void *arr, uint32_t n, size_t sz, size_t off)
 {
     uint32_t *pairs = malloc((size_t)(n ? n : 1) * 2 * sizeof *pairs);
     if (pairs == NULL)
         return NULL;
     for (uint32_t i = 0; i < n; i++) {
-        pairs[2 * i] = keys[i];
+        memcpy(&pairs[2 * i], (const char *)arr + (size_t)i * sz + off, sizeof *pairs);
         pairs[2 * i + 1] = i;
     }
     qsort(pairs, n, 2 * sizeof *pairs, cmp_u32pair);
     for (uint32_t i = 0; i < n; i++)
         pairs[i] = pairs[2 * i + 1];
     return pairs;
+}
+
+/* The end of every report: DIR/name replaced atomically by what w holds,
+ * unless building it ran out of memory. 0 or the error (err says what);
+ * w stays the caller's to free. */
+static int replace_report(struct obslog *l, const char *name, const struct csvw *w, char *err,
+                          size_t errlen)
+{
+    int rc = csvw_error(w);
+    if (rc == 0)
+        rc = datadir_replace(&l->dd, name, -1, 0, w->buf, w->len, err, errlen);
+    return rc;
 }
 
 #define CONVERGENCE_HEADER                                                                         \
@@ -345,14 +359,10 @@ static int write_convergence(struct obslog *l, const bool *overdue, char *err, s
 {
     const struct rep_agg *a = l->agg;
     struct csvw w;
-    uint32_t *keys = malloc((size_t)(a->ndcss ? a->ndcss : 1) * sizeof *keys), *ord = NULL;
+    uint32_t *ord = order_by(a->dcss, a->ndcss, sizeof *a->dcss, offsetof(struct rep_dcs, dc));
     int rc = DP_ENOMEM;
     csvw_init(&w);
-    if (keys == NULL)
-        goto out;
-    for (uint32_t i = 0; i < a->ndcss; i++)
-        keys[i] = a->dcss[i].dc;
-    if ((ord = order_by(a->ndcss, keys)) == NULL)
+    if (ord == NULL)
         goto out;
     csvw_raw(&w, CONVERGENCE_HEADER, strlen(CONVERGENCE_HEADER));
     for (uint32_t k = 0; k < a->ndcss; k++) {
@@ -376,11 +386,8 @@ static int write_convergence(struct obslog *l, const bool *overdue, char *err, s
         csvw_bool(&w, overdue[ord[k]]);
         csvw_end(&w);
     }
-    rc = csvw_error(&w);
-    if (rc == 0)
-        rc = datadir_replace(&l->dd, "convergence.csv", -1, 0, w.buf, w.len, err, errlen);
+    rc = replace_report(l, "convergence.csv", &w, err, errlen);
 out:
-    free(keys);
     free(ord);
     csvw_deinit(&w);
     return rc;
@@ -430,17 +437,14 @@ static int write_delegation(struct obslog *l, char *err, size_t errlen)
 {
     const struct rep_agg *a = l->agg;
     struct csvw w;
-    uint32_t *keys = NULL, *ord = NULL;
+    uint32_t *ord = NULL;
     char *glue = NULL;
     int rc = DP_ENOMEM;
     if (a->ndels == 0)
         return 0;
     csvw_init(&w);
-    if ((keys = malloc((size_t)a->ndels * sizeof *keys)) == NULL)
-        goto out;
-    for (uint32_t i = 0; i < a->ndels; i++)
-        keys[i] = a->dels[i].dom;
-    if ((ord = order_by(a->ndels, keys)) == NULL)
+    if ((ord = order_by(a->dels, a->ndels, sizeof *a->dels, offsetof(struct rep_deleg, dom))) ==
+        NULL)
         goto out;
     csvw_raw(&w, DELEG_HEADER, strlen(DELEG_HEADER));
     for (uint32_t k = 0; k < a->ndels; k++) {
@@ -473,12 +477,9 @@ static int write_delegation(struct obslog *l, char *err, size_t errlen)
         csvw_str(&w, a->str.s[a->vans[e->van].name]);
         csvw_end(&w);
     }
-    rc = csvw_error(&w);
-    if (rc == 0)
-        rc = datadir_replace(&l->dd, "delegation.csv", -1, 0, w.buf, w.len, err, errlen);
+    rc = replace_report(l, "delegation.csv", &w, err, errlen);
 out:
     free(glue);
-    free(keys);
     free(ord);
     csvw_deinit(&w);
     return rc;
@@ -488,15 +489,11 @@ static int write_mx(struct obslog *l, const struct eff *effs, char *err, size_t 
 {
     const struct rep_agg *a = l->agg;
     struct csvw w;
-    uint32_t *keys = malloc((size_t)(a->nmxs ? a->nmxs : 1) * sizeof *keys), *ord = NULL;
+    uint32_t *ord = order_by(a->mxs, a->nmxs, sizeof *a->mxs, offsetof(struct rep_mx, dom));
     int rc = DP_ENOMEM;
     char reasons[256];
     csvw_init(&w);
-    if (keys == NULL)
-        goto out;
-    for (uint32_t i = 0; i < a->nmxs; i++)
-        keys[i] = a->mxs[i].dom;
-    if ((ord = order_by(a->nmxs, keys)) == NULL)
+    if (ord == NULL)
         goto out;
     csvw_raw(
         &w, "domain,server,address,time_utc,mx_count,mx_hosts,verdict,reasons,vantage\r\n",
@@ -519,11 +516,8 @@ static int write_mx(struct obslog *l, const struct eff *effs, char *err, size_t 
         csvw_str(&w, a->str.s[a->vans[m->van].name]);
         csvw_end(&w);
     }
-    rc = csvw_error(&w);
-    if (rc == 0)
-        rc = datadir_replace(&l->dd, "mx_compliance.csv", -1, 0, w.buf, w.len, err, errlen);
+    rc = replace_report(l, "mx_compliance.csv", &w, err, errlen);
 out:
-    free(keys);
     free(ord);
     csvw_deinit(&w);
     return rc;
@@ -605,9 +599,7 @@ static int write_summary(struct obslog *l, char *err, size_t errlen)
         csvw_uint(&w, r->overdue);
         csvw_end(&w);
     }
-    int rc = csvw_error(&w);
-    if (rc == 0)
-        rc = datadir_replace(&l->dd, "summary.csv", -1, 0, w.buf, w.len, err, errlen);
+    int rc = replace_report(l, "summary.csv", &w, err, errlen);
     csvw_deinit(&w);
     return rc;
 }
@@ -663,9 +655,7 @@ static int write_timeline(struct obslog *l, char *err, size_t errlen)
         csvw_init(&w);
         csvw_raw(&w, REP_TIMELINE_HEADER, strlen(REP_TIMELINE_HEADER));
         csvw_raw(&w, a->tl.buf ? a->tl.buf : "", a->tl.len);
-        rc = csvw_error(&w);
-        if (rc == 0)
-            rc = datadir_replace(&l->dd, "timeline.csv", -1, 0, w.buf, w.len, err, errlen);
+        rc = replace_report(l, "timeline.csv", &w, err, errlen);
         csvw_deinit(&w);
     }
     if (rc != 0)
@@ -914,11 +904,8 @@ static int write_svg(struct obslog *l, const struct eff *effs, const struct dcvi
     /* one line per check over all vantages (see draw_check) */
     uint32_t *keys = malloc((size_t)(a->nser ? a->nser : 1) * sizeof *keys), *ord = NULL;
     int rc = DP_ENOMEM;
-    if (keys == NULL)
-        goto out;
-    for (uint32_t i = 0; i < a->nser; i++)
-        keys[i] = a->ser[i].check;
-    if ((ord = order_by(a->nser, keys)) == NULL)
+    if (keys == NULL || (ord = order_by(a->ser, a->nser, sizeof *a->ser,
+                                        offsetof(struct rep_series, check))) == NULL)
         goto out;
     /* checks in order of their first series, as the series came */
     uint32_t nchecks = 0;
@@ -952,9 +939,7 @@ static int write_svg(struct obslog *l, const struct eff *effs, const struct dcvi
     csvw_raw(&w, "</svg>\n", 7);
 #undef X
 #undef Y
-    rc = csvw_error(&w);
-    if (rc == 0)
-        rc = datadir_replace(&l->dd, "convergence.svg", -1, 0, w.buf, w.len, err, errlen);
+    rc = replace_report(l, "convergence.svg", &w, err, errlen);
 out:
     free(keys);
     free(ord);

@@ -641,16 +641,10 @@ struct check__str {
 
 static int str_add(struct check__str *b, const char *s, size_t n)
 {
-    if (b->s == NULL || b->len + n + 1 > b->cap) {
-        size_t ncap = b->cap ? b->cap : 64;
-        while (b->len + n + 1 > ncap)
-            ncap *= 2;
-        char *bigger = realloc(b->s, ncap);
-        if (bigger == NULL)
-            return DP_ENOMEM;
-        b->s = bigger;
-        b->cap = ncap;
-    }
+    size_t need = b->len + n + 1; /* 64 bytes at first */
+    if ((b->s == NULL || need > b->cap) &&
+        dp_grow((void **)&b->s, &b->cap, (need > 64 ? need : 64) - 1, 1) != 0)
+        return DP_ENOMEM;
     memcpy(b->s + b->len, s, n);
     b->len += n;
     b->s[b->len] = '\0';
