@@ -204,6 +204,21 @@ static void test_reader_word_positions(void **state)
     csvr_deinit(&r);
 }
 
+/* The tests' own pseudo-random numbers (a linear congruential generator:
+ * the same sequence on every machine, so a failure repeats) and a text of
+ * len bytes drawn from alphabet[0..n-1]. */
+static unsigned lcg(unsigned *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return *seed;
+}
+
+static void lcg_text(char *out, size_t len, const char *alphabet, size_t n, unsigned *seed)
+{
+    for (size_t i = 0; i < len; i++)
+        out[i] = alphabet[(lcg(seed) >> 16) % n];
+}
+
 /* A line with no quote and only printable ASCII is split at its commas 8
  * bytes at a time; the same line with a quoted field after it goes through
  * the general loop. Both must give the same fields (the ' prefix, empty
@@ -219,16 +234,12 @@ static void test_reader_plain_lines(void **state)
     csvr_init(&plain);
     csvr_init(&general);
     for (int iter = 0; iter < 20000; iter++) {
-        seed = seed * 1103515245u + 12345u;
-        size_t len = (seed >> 8) % 90;
-        for (size_t i = 0; i < len; i++) {
-            seed = seed * 1103515245u + 12345u;
-            line[i] = alphabet[(seed >> 16) % sizeof alphabet];
-        }
+        size_t len = (lcg(&seed) >> 8) % 90;
+        lcg_text(line, len, alphabet, sizeof alphabet, &seed);
         /* now and then a byte the plain path must leave to the general one */
-        seed = seed * 1103515245u + 12345u;
-        if (len > 0 && (seed >> 8) % 8 == 0)
-            line[(seed >> 12) % len] = "\"\t\x7f\x80"[(seed >> 20) % 4];
+        unsigned v = lcg(&seed);
+        if (len > 0 && (v >> 8) % 8 == 0)
+            line[(v >> 12) % len] = "\"\t\x7f\x80"[(v >> 20) % 4];
         bool clean = memchr(line, '"', len) == NULL;
         for (size_t i = 0; i < len; i++)
             clean = clean && (unsigned char)line[i] >= 0x20 && (unsigned char)line[i] <= 0x7e;
@@ -324,19 +335,14 @@ static void test_writer_fast_path(void **state)
         size_t o = 0;
         csvw_clear(&w);
         for (int k = 0; k < 4; k++) {
-            seed = seed * 1103515245u + 12345u;
-            size_t len = (seed >> 8) % 40;
-            for (size_t i = 0; i < len; i++) {
-                seed = seed * 1103515245u + 12345u;
-                f[k][i] = plain[(seed >> 16) % (sizeof plain - 1)];
-            }
-            seed = seed * 1103515245u + 12345u;
-            unsigned pick = (seed >> 8) % 4;
+            size_t len = (lcg(&seed) >> 8) % 40;
+            lcg_text(f[k], len, plain, sizeof plain - 1, &seed);
+            unsigned pick = (lcg(&seed) >> 8) % 4;
             if (len > 0 && pick != 0) {
                 /* one special byte: first, last or anywhere */
-                seed = seed * 1103515245u + 12345u;
-                size_t at = pick == 1 ? 0 : pick == 2 ? len - 1 : (seed >> 12) % len;
-                f[k][at] = special[(seed >> 20) % sizeof special];
+                unsigned v = lcg(&seed);
+                size_t at = pick == 1 ? 0 : pick == 2 ? len - 1 : (v >> 12) % len;
+                f[k][at] = special[(v >> 20) % sizeof special];
             }
             flen[k] = len;
             csvw_field(&w, f[k], len);
@@ -367,7 +373,7 @@ static void test_writer_fast_path(void **state)
     /* times in random order, many on the same day, some past 9999: the
      * text dp_format_time gives */
     for (int iter = 0; iter < 20000; iter++) {
-        seed = seed * 1103515245u + 12345u;
+        lcg(&seed);
         int64_t t = (int64_t)1795000000 + (int64_t)((seed >> 8) % 200000);
         if (iter % 50 == 0)
             t = (int64_t)253402300799 + (int64_t)((seed >> 8) % 3) - 1; /* around 9999-12-31 */
