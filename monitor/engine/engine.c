@@ -47,6 +47,7 @@
  * at once after a submit or a completion, or when the next token is due.
  */
 #include "engine.h"
+#include "engine_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -848,30 +849,6 @@ enum match {
     MATCH_NOQ,       /* ours (source and ID), no question section: counts only as an error */
 };
 
-/* Whether the n bytes at a are the uncompressed name at ours (n bytes, a
- * valid name in wire form), letters compared without case as
- * ldns_dname_compare does; length bytes must be equal. */
-static bool wire_name_same(const uint8_t *a, const uint8_t *ours, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t l = ours[i];
-        if (a[i] != l)
-            return false;
-        i++;
-        for (size_t end = i + l; i < end; i++) {
-            uint8_t x = a[i], y = ours[i];
-            if (x >= 'A' && x <= 'Z')
-                x = (uint8_t)(x - 'A' + 'a');
-            if (y >= 'A' && y <= 'Z')
-                y = (uint8_t)(y - 'A' + 'a');
-            if (x != y)
-                return false;
-        }
-    }
-    return true;
-}
-
 /* Whether the message's question is ours. The ID was checked by the caller. */
 static enum match question_matches(const struct equery *q, const uint8_t *m, size_t len)
 {
@@ -888,7 +865,7 @@ static enum match question_matches(const struct equery *q, const uint8_t *m, siz
      * labels), so it reads as the same name and ends at the same offset */
     size_t nlen = ldns_rdf_size(&q->qname);
     if (ENGINE_HDR + nlen + 4 <= len &&
-        wire_name_same(m + ENGINE_HDR, ldns_rdf_data(&q->qname), nlen)) {
+        engine__wire_name_same(m + ENGINE_HDR, ldns_rdf_data(&q->qname), nlen)) {
         const uint8_t *t = m + ENGINE_HDR + nlen;
         uint16_t type = (uint16_t)(t[0] << 8 | t[1]);
         uint16_t cls = (uint16_t)(t[2] << 8 | t[3]);

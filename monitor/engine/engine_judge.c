@@ -10,6 +10,7 @@
  * resolver may add glue we did not ask for.
  */
 #include "engine.h"
+#include "engine_internal.h"
 #include "rules.h"
 
 #include <stdio.h>
@@ -26,31 +27,14 @@ static void min_ttl(int64_t *ttl, uint32_t v)
         *ttl = v;
 }
 
-/* Whether two names in wire form (as ldns holds them, uncompressed) are the
- * same name, letters compared without case as ldns_dname_compare() does.
- * Length bytes (at most 63) are below every letter, so folding case over the
- * whole of both compares the labels' structure exactly and their letters
+/* Whether two names (as ldns holds them) are the same name, letters compared
  * without case; equal names have equal lengths. */
 static bool dname_same(const ldns_rdf *a, const ldns_rdf *b)
 {
     if (a == NULL || b == NULL)
         return false;
     size_t n = ldns_rdf_size(a);
-    if (n != ldns_rdf_size(b))
-        return false;
-    const uint8_t *x = ldns_rdf_data(a), *y = ldns_rdf_data(b);
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = x[i], d = y[i];
-        if (c == d)
-            continue;
-        if (c >= 'A' && c <= 'Z')
-            c = (uint8_t)(c - 'A' + 'a');
-        if (d >= 'A' && d <= 'Z')
-            d = (uint8_t)(d - 'A' + 'a');
-        if (c != d)
-            return false;
-    }
-    return true;
+    return n == ldns_rdf_size(b) && engine__wire_name_same(ldns_rdf_data(a), ldns_rdf_data(b), n);
 }
 
 /* Presentation form of a name, lower-cased; malloc'd or NULL. */

@@ -20,6 +20,7 @@
 
 #include "fakedns.h"
 #include "engine.h"
+#include "engine_internal.h"
 
 #define MX2_ANSWER "10 mx1.example.com. | 20 mx2.example.com."
 
@@ -612,6 +613,65 @@ static void test_judge(void **state)
     free(ans);
     free(cn);
     ldns_pkt_free(p);
+}
+
+/* engine__wire_name_same() of a against b (valid names of alen and blen
+ * bytes) over blen bytes, checked against ldns_dname_compare() when the
+ * lengths are equal. */
+static bool wire_same(const char *a, size_t alen, const char *b, size_t blen)
+{
+    uint8_t x[64] = {0}; /* a, then zeros: at least blen bytes, as the callers see */
+    assert_true(alen <= sizeof x && blen <= sizeof x);
+    memcpy(x, a, alen);
+    bool same = engine__wire_name_same(x, (const uint8_t *)b, blen);
+    ldns_rdf *ra = ldns_dname_new_frm_data((uint16_t)alen, a);
+    ldns_rdf *rb = ldns_dname_new_frm_data((uint16_t)blen, b);
+    if (ra != NULL && rb != NULL && alen == blen)
+        assert_int_equal(same, ldns_dname_compare(ra, rb) == 0);
+    ldns_rdf_deep_free(ra);
+    ldns_rdf_deep_free(rb);
+    return same;
+}
+
+#define WIRE_SAME(a, b) wire_same(a, sizeof a - 1, b, sizeof b - 1)
+
+static void test_wire_name_same(void **state)
+{
+    (void)state;
+    /* equal names, letters in any case, either side */
+    assert_true(WIRE_SAME("\007example\003com\000", "\007example\003com\000"));
+    assert_true(WIRE_SAME("\007ExAmPlE\003COM\000", "\007example\003com\000"));
+    assert_true(WIRE_SAME("\007example\003com\000", "\007EXAMPLE\003Com\000"));
+    assert_true(WIRE_SAME("\006_DMARC\001x\000", "\006_dmarc\001X\000"));
+    /* the root */
+    assert_true(WIRE_SAME("\000", "\000"));
+    assert_false(WIRE_SAME("\001a\000", "\000"));
+    assert_false(WIRE_SAME("\000", "\001a\000"));
+    /* one letter or digit differs */
+    assert_false(WIRE_SAME("\007exbmple\003com\000", "\007example\003com\000"));
+    assert_false(WIRE_SAME("\0011\000", "\0012\000"));
+    /* different lengths: the longer or shorter name differs within the first
+     * n bytes (a length byte, or the root where a label goes on) */
+    assert_false(WIRE_SAME("\003abc\000", "\004abcd\000"));
+    assert_false(WIRE_SAME("\004abcd\000", "\003abc\000"));
+    assert_false(WIRE_SAME("\003abc\001d\000", "\003abc\000"));
+    assert_false(WIRE_SAME("\003abc\000\000", "\003abc\001d\000"));
+    /* the same letters, labels split elsewhere */
+    assert_false(WIRE_SAME("\003abc\000", "\002ab\001c\000"));
+    assert_false(WIRE_SAME("\002ab\001c\000", "\003abc\000"));
+    assert_false(WIRE_SAME("\001a\002bc\000", "\002ab\001c\000"));
+    assert_false(WIRE_SAME("\002AB\001c\000", "\001a\002bc\000"));
+    /* only A-Z fold: not the bytes 0x20 away from other ASCII signs, nor
+     * Latin-1 letters */
+    assert_false(WIRE_SAME("\001@\000", "\001`\000"));
+    assert_false(WIRE_SAME("\001[\000", "\001{\000"));
+    assert_false(WIRE_SAME("\001\xc4\000", "\001\xe4\000"));
+    /* bytes of a reply that are no valid name: a letter where b has a length
+     * byte never matches, folded or not */
+    assert_false(
+        engine__wire_name_same((const uint8_t *)"Aabc\000", (const uint8_t *)"\003abc\000", 5));
+    assert_false(
+        engine__wire_name_same((const uint8_t *)"Cabc\000", (const uint8_t *)"\003abc\000", 5));
 }
 
 /* The engine builds its query message by hand: it must be, byte for byte
@@ -1342,6 +1402,7 @@ int main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_cname_chain),
         cmocka_unit_test(test_judge),
+        cmocka_unit_test(test_wire_name_same),
         cmocka_unit_test(test_query_wire),
         cmocka_unit_test(test_nsid_ede),
         cmocka_unit_test(test_edns_fallback),
