@@ -102,56 +102,151 @@ static inline uint64_t csv__word_special(uint64_t v)
     return low | high | csv__has_zero(v ^ (CSV__ONES * ',')) | csv__has_zero(v ^ (CSV__ONES * '"'));
 }
 
-static bool needs_prefix(char c)
+/* What a byte asks for in a field: CSVW__SPECIAL, escaping or quotes
+ * anywhere (a comma, a quote, a byte outside 0x20..0x7e); CSVW__PREFIX, the
+ * formula prefix as the first byte (the bytes of PRODUCT.md's list);
+ * CSVW__SPACE, quotes as the first or last byte. */
+#define CSVW__SPECIAL 1u
+#define CSVW__PREFIX  2u
+#define CSVW__SPACE   4u
+/* clang-format off */
+#define CSVW__S   CSVW__SPECIAL
+#define CSVW__T   (CSVW__SPECIAL | CSVW__PREFIX) /* TAB and CR */
+#define CSVW__P   CSVW__PREFIX
+#define CSVW__B   CSVW__SPACE
+#define CSVW__S16 CSVW__S, CSVW__S, CSVW__S, CSVW__S, CSVW__S, CSVW__S, CSVW__S, CSVW__S, \
+                  CSVW__S, CSVW__S, CSVW__S, CSVW__S, CSVW__S, CSVW__S, CSVW__S, CSVW__S
+#define CSVW__016 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+static const unsigned char csvw__class[256] = {
+    /* 0x00 */ CSVW__S, CSVW__S, CSVW__S, CSVW__S, CSVW__S, CSVW__S, CSVW__S, CSVW__S,
+               CSVW__S, CSVW__T, CSVW__S, CSVW__S, CSVW__S, CSVW__T, CSVW__S, CSVW__S,
+    /* 0x10 */ CSVW__S16,
+    /* 0x20: space ! " # $ % & ' ( ) * + , - . / */
+    CSVW__B, 0, CSVW__S, 0, 0, 0, 0, CSVW__P, 0, 0, 0, CSVW__P, CSVW__S, CSVW__P, 0, 0,
+    /* 0x30: 0-9 : ; < = > ? */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, CSVW__P, 0, 0,
+    /* 0x40: @ A-O */
+    CSVW__P, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    /* 0x50 */ CSVW__016,
+    /* 0x60 */ CSVW__016,
+    /* 0x70: p-z { | } ~ DEL */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, CSVW__S,
+    /* 0x80..0xff */
+    CSVW__S16, CSVW__S16, CSVW__S16, CSVW__S16, CSVW__S16, CSVW__S16, CSVW__S16, CSVW__S16,
+};
+/* clang-format on */
+
+static inline bool needs_prefix(char c)
 {
-    return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r' || c == '\'';
+    return (csvw__class[(unsigned char)c] & CSVW__PREFIX) != 0;
 }
 
-/* Whether the len bytes of s can be written as they are: printable ASCII
- * without a comma or a quote, not starting with a byte that takes the
- * formula prefix, not starting or ending with a space. Eight bytes at a
- * time (a word with none of those bytes is plain; csv__word_special never
- * misses one), the rest bytewise. */
-static inline bool csvw__plain(const char *s, size_t len)
+static inline uint64_t csvw__load8(const char *s)
 {
-    if (needs_prefix(s[0]) || s[0] == ' ' || s[len - 1] == ' ')
-        return false;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t v;
-        memcpy(&v, s + i, 8);
-        if (csv__word_special(v) != 0)
-            return false;
-    }
-    for (; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c > 0x7e || c == ',' || c == '"')
-            return false;
-    }
-    return true;
+    uint64_t v;
+    memcpy(&v, s, 8);
+    return v;
 }
 
-/* Appends len bytes that need neither escaping nor quoting, as one field. */
-static inline void csvw__put_plain(struct csvw *w, const char *s, size_t len)
+static inline uint32_t csvw__load4(const char *s)
 {
-    if (!reserve(w, len + 1))
-        return;
-    if (w->row_open)
-        w->buf[w->len++] = ',';
+    uint32_t v;
+    memcpy(&v, s, 4);
+    return v;
+}
+
+/* Where the next field's bytes go, with room for n of them reserved: the
+ * comma is written at the end of the row whether it is wanted or not (a
+ * row's first field is written over it). NULL on an error. */
+static inline char *csvw__open(struct csvw *w, size_t n)
+{
+    if (!reserve(w, n + 1))
+        return NULL;
+    char *d = w->buf + w->len;
+    d[0] = ',';
+    return d + w->row_open;
+}
+
+/* The field that csvw__open began at d is n bytes long. */
+static inline void csvw__close(struct csvw *w, const char *d, size_t n)
+{
+    w->len = (size_t)(d - w->buf) + n;
     w->row_open = true;
-    memcpy(w->buf + w->len, s, len);
-    w->len += len;
 }
 
-void csvw_field(struct csvw *w, const char *s, size_t len)
+/* Whether the 16 bytes of lo and hi hold a byte no plain field holds: a
+ * comma, a quote, a byte outside 0x20..0x7e. SSE2 (which every x86-64
+ * has) judges them at once; elsewhere csv__word_special, a word at a time. */
+static inline bool csvw__special16(uint64_t lo, uint64_t hi)
 {
-    if (s == NULL)
-        len = 0;
-    /* most fields: plain text, copied as it is */
-    if (len > 0 && len <= SIZE_MAX / 2 && csvw__plain(s, len)) {
-        csvw__put_plain(w, s, len);
-        return;
+#if defined(__SSE2__)
+    __m128i v = _mm_set_epi64x((long long)hi, (long long)lo);
+    /* signed: 0x80..0xff are below 0x20 too */
+    __m128i bad = _mm_or_si128(
+        _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))),
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')), _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
+    return _mm_movemask_epi8(bad) != 0;
+#else
+    return (csv__word_special(lo) | csv__word_special(hi)) != 0;
+#endif
+}
+
+/* Eight plain bytes: what fills a word that holds fewer bytes of a field */
+#define CSVW__FILL (CSV__ONES * 'a')
+
+/* Copies the len bytes of s (len > 0) to d and says whether they can be
+ * written as they are: printable ASCII without a comma or a quote, not
+ * starting with a byte that takes the formula prefix, not starting or
+ * ending with a space. One to three bytes are judged by their classes;
+ * more as they are copied, sixteen at a time (the last sixteen overlapping
+ * the ones before), or as two overlapping words of eight, or two
+ * overlapping halves of four in a word of 'a's. */
+__attribute__((always_inline)) static inline bool csvw__copy_plain(char *d, const char *s,
+                                                                   size_t len)
+{
+    uint64_t lo, hi;
+    bool bad = false;
+    unsigned char a = (unsigned char)s[0], z = (unsigned char)s[len - 1];
+    if (len < 4) {
+        unsigned char m = (unsigned char)s[len / 2];
+        d[len - 1] = (char)z;
+        d[len / 2] = (char)m;
+        d[0] = (char)a;
+        return (csvw__class[a] | ((csvw__class[m] | csvw__class[z]) & CSVW__SPECIAL) |
+                (z == ' ')) == 0;
     }
+    if (len >= 8) {
+        size_t i = 0;
+        for (; i + 16 < len; i += 16) {
+            lo = csvw__load8(s + i);
+            hi = csvw__load8(s + i + 8);
+            bad |= csvw__special16(lo, hi);
+            memcpy(d + i, &lo, 8);
+            memcpy(d + i + 8, &hi, 8);
+        }
+        /* the last 16 bytes, or all of 8 to 15 */
+        size_t at = len >= 16 ? len - 16 : 0;
+        lo = csvw__load8(s + at);
+        hi = csvw__load8(s + len - 8);
+        memcpy(d + at, &lo, 8);
+        memcpy(d + len - 8, &hi, 8);
+    } else {
+        uint32_t x = csvw__load4(s), y = csvw__load4(s + len - 4);
+        lo = (uint64_t)x | (uint64_t)y << 32;
+        hi = CSVW__FILL;
+        memcpy(d + len - 4, &y, 4);
+        memcpy(d, &x, 4);
+    }
+    bad |= csvw__special16(lo, hi);
+    return !bad && (csvw__class[a] | (z == ' ')) == 0;
+}
+
+/* Any field csvw__copy_plain refused: escaped, prefixed and quoted. Kept
+ * out of line: the callers' plain path is then a leaf that saves no
+ * registers. */
+__attribute__((noinline)) static void csvw__field_general(struct csvw *w, const char *s, size_t len)
+{
     /* the escaped text is at most 4 bytes per input byte, plus the prefix;
      * quoting at most doubles it, plus two quotes and a comma; the escaped
      * text is built past the end of the largest quoted output */
@@ -196,9 +291,64 @@ void csvw_field(struct csvw *w, const char *s, size_t len)
     w->len += csv_write(w->buf + w->len, 2 * t + 2, tmp, t);
 }
 
+/* csvw_field's work: most fields are plain text, copied as they are in
+ * one pass; an empty one is its comma. */
+static inline void csvw__field(struct csvw *w, const char *s, size_t len)
+{
+    if (len == 0) {
+        char *d = csvw__open(w, 0);
+        if (d != NULL)
+            csvw__close(w, d, 0);
+        return;
+    }
+    char *d = len <= SIZE_MAX / 2 ? csvw__open(w, len) : NULL;
+    if (d != NULL && csvw__copy_plain(d, s, len))
+        csvw__close(w, d, len);
+    else
+        csvw__field_general(w, s, len);
+}
+
+void csvw_field(struct csvw *w, const char *s, size_t len)
+{
+    csvw__field(w, s, s != NULL ? len : 0);
+}
+
 void csvw_str(struct csvw *w, const char *s)
 {
-    csvw_field(w, s, s ? strlen(s) : 0);
+    csvw__field(w, s, s != NULL ? strlen(s) : 0);
+}
+
+/* The most fields csvw_strs measures at once */
+#define CSVW__STRS 16
+
+void csvw_strs(struct csvw *w, const char *const *s, size_t n)
+{
+    size_t len[CSVW__STRS], room = 0;
+    for (; n > CSVW__STRS; s += CSVW__STRS, n -= CSVW__STRS)
+        csvw_strs(w, s, CSVW__STRS);
+    for (size_t i = 0; i < n; i++) {
+        len[i] = s[i] != NULL ? strlen(s[i]) : 0;
+        room += len[i] + 1; /* with its comma; strings in memory: no overflow */
+    }
+    /* room for every field as it is, once: most rows are plain text */
+    if (room > SIZE_MAX / 2 || !reserve(w, room)) {
+        for (size_t i = 0; i < n; i++)
+            csvw__field(w, s[i], len[i]);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *d = w->buf + w->len;
+        d[0] = ',';
+        d += w->row_open;
+        if (len[i] == 0 || csvw__copy_plain(d, s[i], len[i])) {
+            csvw__close(w, d, len[i]);
+            continue;
+        }
+        /* this one is escaped, prefixed or quoted: the rest, measured again */
+        csvw__field_general(w, s[i], len[i]);
+        csvw_strs(w, s + i + 1, n - i - 1);
+        return;
+    }
 }
 
 /* "00" to "99": two digits of a number at a time */
@@ -215,38 +365,42 @@ static const char csvw__pairs[201] = "00010203040506070809"
 
 void csvw_uint(struct csvw *w, uint64_t v)
 {
-    /* digits by hand: printf is most of the cost of writing the reports;
-     * most numbers written are one or two digits, straight to the buffer */
-    if (v < 100) {
-        if (v < 10) {
-            char c = (char)('0' + v);
-            csvw__put_plain(w, &c, 1);
-        } else {
-            csvw__put_plain(w, csvw__pairs + 2 * v, 2);
-        }
+    /* digits by hand, straight to the buffer: printf is most of the cost
+     * of writing the reports; most numbers written are one or two digits.
+     * Digits need nothing: no quotes, no prefix. */
+    char *d = csvw__open(w, 20);
+    if (d == NULL)
+        return;
+    if (v < 10) {
+        d[0] = (char)('0' + v);
+        csvw__close(w, d, 1);
         return;
     }
-    char b[24];
-    size_t i = sizeof b;
+    if (v < 100) {
+        memcpy(d, csvw__pairs + 2 * v, 2);
+        csvw__close(w, d, 2);
+        return;
+    }
+    size_t n = 3;
+    for (uint64_t p = 1000; n < 20 && v >= p; p *= 10)
+        n++;
+    char *e = d + n;
     while (v >= 100) {
-        unsigned r = (unsigned)(v % 100);
+        e -= 2;
+        memcpy(e, csvw__pairs + 2 * (v % 100), 2);
         v /= 100;
-        i -= 2;
-        memcpy(b + i, csvw__pairs + 2 * r, 2);
     }
-    if (v >= 10) {
-        i -= 2;
-        memcpy(b + i, csvw__pairs + 2 * v, 2);
-    } else {
-        b[--i] = (char)('0' + v);
-    }
-    csvw__put_plain(w, b + i, sizeof b - i); /* digits: nothing to quote or prefix */
+    if (v >= 10)
+        memcpy(e - 2, csvw__pairs + 2 * v, 2);
+    else
+        e[-1] = (char)('0' + v);
+    csvw__close(w, d, n);
 }
 
 void csvw_opt(struct csvw *w, int64_t v)
 {
     if (v < 0)
-        csvw_field(w, NULL, 0);
+        csvw__field(w, NULL, 0);
     else
         csvw_uint(w, (uint64_t)v);
 }
@@ -262,7 +416,7 @@ void csvw_time(struct csvw *w, int64_t t)
 {
     char b[DP_TIME_BUFLEN];
     if (t < 0) {
-        csvw_field(w, NULL, 0);
+        csvw__field(w, NULL, 0);
         return;
     }
     /* rows of a report share few distinct times, and fewer days: the
@@ -284,12 +438,20 @@ void csvw_time(struct csvw *w, int64_t t)
         w->time_valid = true;
     }
     /* digits, '-', ':' and one inner space: written as it is */
-    csvw__put_plain(w, w->time_text, 19);
+    char *d = csvw__open(w, 19);
+    if (d == NULL)
+        return;
+    memcpy(d, w->time_text, 19);
+    csvw__close(w, d, 19);
 }
 
 void csvw_bool(struct csvw *w, bool b)
 {
-    csvw__put_plain(w, b ? "yes" : "no", b ? 3 : 2);
+    char *d = csvw__open(w, 3);
+    if (d == NULL)
+        return;
+    memcpy(d, b ? "yes" : "no", 3); /* "no" and its NUL: past the field, room to spare */
+    csvw__close(w, d, b ? 3 : 2);
 }
 
 void csvw_end(struct csvw *w)

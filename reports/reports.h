@@ -42,6 +42,8 @@ void csvw_clear(struct csvw *w); /* forget the rows, keep the memory */
 int csvw_error(const struct csvw *w);
 void csvw_field(struct csvw *w, const char *s, size_t len); /* s NULL: empty */
 void csvw_str(struct csvw *w, const char *s);               /* NULL or "": empty */
+/* n fields, each as csvw_str writes s[i]: one call for the columns of a row */
+void csvw_strs(struct csvw *w, const char *const *s, size_t n);
 void csvw_uint(struct csvw *w, uint64_t v);
 void csvw_opt(struct csvw *w, int64_t v);                 /* < 0: empty field */
 void csvw_time(struct csvw *w, int64_t t);                /* YYYY-MM-DD HH:MM:SS; < 0: empty */

@@ -23,17 +23,16 @@ static const char *const columns[OBS_NCOLUMNS] = {
 
 /* ---- rows ---- */
 
-static void write_rcode(struct csvw *w, int rcode)
+/* The rcode's column as text: empty for none, the mnemonic where ldns
+ * has one; NULL for a number without one (written as its digits). */
+static const char *rcode_text(int rcode)
 {
-    if (rcode < 0) {
-        csvw_field(w, NULL, 0);
-        return;
-    }
+    if (rcode < 0)
+        return "";
+    if (rcode == LDNS_RCODE_NOERROR)
+        return "NOERROR"; /* most rows: no table search */
     const ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, rcode);
-    if (t != NULL && t->name != NULL)
-        csvw_str(w, t->name);
-    else
-        csvw_uint(w, (uint64_t)rcode);
+    return t != NULL && t->name != NULL ? t->name : NULL;
 }
 
 void obs_write_row(struct csvw *w, const struct obs *o)
@@ -43,27 +42,36 @@ void obs_write_row(struct csvw *w, const struct obs *o)
 
 void obs_write_row_cols(struct csvw *w, const struct obs *o, unsigned ncolumns)
 {
+    const char *rcode = rcode_text(o->rcode);
+    const char *const names[] = {
+        o->domain,
+        o->check,
+        o->qname,
+        o->qtype,
+        o->server,
+        o->address,
+        o->tcp ? "tcp" : "udp",
+        obs_status_name(o->status),
+        rcode,
+    };
+    const char *const texts[] = {
+        o->answer,
+        o->expected,
+        o->match == OBS_MATCH_YES ? "yes" : o->match == OBS_MATCH_NO ? "no" : NULL,
+        o->site,
+        o->ede,
+    };
     csvw_time(w, o->time);
     csvw_str(w, o->vantage);
     csvw_uint(w, o->round);
-    csvw_str(w, o->domain);
-    csvw_str(w, o->check);
-    csvw_str(w, o->qname);
-    csvw_str(w, o->qtype);
-    csvw_str(w, o->server);
-    csvw_str(w, o->address);
-    csvw_str(w, o->tcp ? "tcp" : "udp");
-    csvw_str(w, obs_status_name(o->status));
-    write_rcode(w, o->rcode);
+    /* the columns from domain to rcode, then from answer to ede, in one
+     * call each */
+    csvw_strs(w, names, rcode != NULL ? 9 : 8);
+    if (rcode == NULL)
+        csvw_uint(w, (uint64_t)o->rcode);
     csvw_opt(w, o->latency_ms);
     csvw_opt(w, o->ttl);
-    csvw_str(w, o->answer);
-    csvw_str(w, o->expected);
-    csvw_str(w, o->match == OBS_MATCH_YES ? "yes" : o->match == OBS_MATCH_NO ? "no" : NULL);
-    if (ncolumns != OBS_NCOLUMNS_V1) {
-        csvw_str(w, o->site);
-        csvw_str(w, o->ede);
-    }
+    csvw_strs(w, texts, ncolumns != OBS_NCOLUMNS_V1 ? 5 : 3);
     csvw_end(w);
 }
 

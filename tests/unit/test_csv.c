@@ -405,6 +405,114 @@ static void test_writer_fast_path(void **state)
     csvw_deinit(&w);
 }
 
+/* Every byte value, alone and as the first, a middle and the last byte of
+ * a field of every length to 40 (each way of judging a field: one to
+ * three bytes by their class, four to seven, eight to sixteen, and sixteen
+ * at a time), written as the row's first field and after one: the bytes
+ * the reference gives, through csvw_field, csvw_str (no NUL there) and
+ * csvw_strs. */
+static void test_writer_every_byte(void **state)
+{
+    (void)state;
+    static const char plain[] = "abcxyz.09:;_/|!#$%&()*<>?[]^`{}~ABZ";
+    char f[48], want[512], str[48];
+    unsigned seed = 77;
+    struct csvw w, ws, wv;
+    csvw_init(&w);
+    csvw_init(&ws);
+    csvw_init(&wv);
+    for (unsigned c = 0; c < 256; c++) {
+        for (size_t len = 1; len <= 40; len++) {
+            size_t at[3] = {0, len / 2, len - 1};
+            for (int k = 0; k < 3; k++) {
+                /* plain bytes around it */
+                lcg_text(f, len, plain, sizeof plain - 1, &seed);
+                f[at[k]] = (char)c;
+                for (int first = 0; first < 2; first++) {
+                    size_t o = 0;
+                    csvw_clear(&w);
+                    csvw_clear(&ws);
+                    csvw_clear(&wv);
+                    if (!first) {
+                        csvw_field(&w, "x", 1);
+                        csvw_str(&ws, "x");
+                        const char *x = "x";
+                        csvw_strs(&wv, &x, 1);
+                        want[o++] = 'x';
+                        want[o++] = ',';
+                    }
+                    csvw_field(&w, f, len);
+                    o += reference_field(f, len, want + o, sizeof want - o);
+                    assert_int_equal(csvw_error(&w), 0);
+                    assert_int_equal(w.len, o);
+                    assert_memory_equal(w.buf, want, o);
+                    if (c == 0)
+                        continue;
+                    memcpy(str, f, len);
+                    str[len] = '\0';
+                    csvw_str(&ws, str);
+                    const char *v = str;
+                    csvw_strs(&wv, &v, 1);
+                    assert_int_equal(ws.len, o);
+                    assert_memory_equal(ws.buf, want, o);
+                    assert_int_equal(wv.len, o);
+                    assert_memory_equal(wv.buf, want, o);
+                }
+            }
+        }
+    }
+    csvw_deinit(&w);
+    csvw_deinit(&ws);
+    csvw_deinit(&wv);
+}
+
+/* csvw_strs writes what csvw_str writes field by field: rows of 0 to 40
+ * fields (more than it measures at once), some NULL or empty, some that
+ * need escaping, a prefix or quotes anywhere in the row, the rows after
+ * one another in one buffer that grows as they come. */
+static void test_writer_strs(void **state)
+{
+    (void)state;
+    static const char plain[] = "abcxyz.09:;_/|!#$%&()*<>?[]^`{}~ABZ";
+    static const char special[] = {',',  '"',  ' ',  '=',  '+',        '-',        '@', '\t',
+                                   '\r', '\'', '\n', 0x7f, (char)0x80, (char)0xff, '\\'};
+    char text[40][48];
+    const char *v[40];
+    unsigned seed = 99;
+    struct csvw one_by_one, all;
+    csvw_init(&one_by_one);
+    csvw_init(&all);
+    for (int iter = 0; iter < 5000; iter++) {
+        size_t n = (lcg(&seed) >> 8) % 41;
+        for (size_t i = 0; i < n; i++) {
+            size_t len = (lcg(&seed) >> 8) % 40;
+            unsigned pick = (lcg(&seed) >> 8) % 16;
+            lcg_text(text[i], len, plain, sizeof plain - 1, &seed);
+            text[i][len] = '\0';
+            if (len > 0 && pick < 2) {
+                unsigned r = lcg(&seed);
+                text[i][(r >> 12) % len] = special[(r >> 20) % sizeof special];
+            }
+            v[i] = pick == 2 ? NULL : text[i];
+        }
+        if (iter % 3 == 0) {
+            csvw_uint(&one_by_one, (uint64_t)iter);
+            csvw_uint(&all, (uint64_t)iter);
+        }
+        for (size_t i = 0; i < n; i++)
+            csvw_str(&one_by_one, v[i]);
+        csvw_strs(&all, v, n);
+        csvw_end(&one_by_one);
+        csvw_end(&all);
+    }
+    assert_int_equal(csvw_error(&all), 0);
+    assert_true(all.escaped && one_by_one.escaped);
+    assert_int_equal(all.len, one_by_one.len);
+    assert_memory_equal(all.buf, one_by_one.buf, all.len);
+    csvw_deinit(&one_by_one);
+    csvw_deinit(&all);
+}
+
 static void test_time_bool_opt(void **state)
 {
     (void)state;
@@ -671,13 +779,14 @@ static void test_obs_print(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quoting),          cmocka_unit_test(test_escape_non_ascii),
-        cmocka_unit_test(test_formula_prefix),   cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_reader_refuses),   cmocka_unit_test(test_reader_word_positions),
-        cmocka_unit_test(test_time_bool_opt),    cmocka_unit_test(test_obs_row_round_trip),
-        cmocka_unit_test(test_obs_bad_values),   cmocka_unit_test(test_obs_print),
-        cmocka_unit_test(test_obs_time_memory),  cmocka_unit_test(test_reader_plain_lines),
-        cmocka_unit_test(test_writer_fast_path), cmocka_unit_test(test_uint_digits),
+        cmocka_unit_test(test_quoting),           cmocka_unit_test(test_escape_non_ascii),
+        cmocka_unit_test(test_formula_prefix),    cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_reader_refuses),    cmocka_unit_test(test_reader_word_positions),
+        cmocka_unit_test(test_time_bool_opt),     cmocka_unit_test(test_obs_row_round_trip),
+        cmocka_unit_test(test_obs_bad_values),    cmocka_unit_test(test_obs_print),
+        cmocka_unit_test(test_obs_time_memory),   cmocka_unit_test(test_reader_plain_lines),
+        cmocka_unit_test(test_writer_fast_path),  cmocka_unit_test(test_uint_digits),
+        cmocka_unit_test(test_writer_every_byte), cmocka_unit_test(test_writer_strs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
