@@ -1071,6 +1071,26 @@ void rep__timeline_written(struct rep_agg *a)
     a->tl_spilled = 0;
 }
 
+void rep__put_percent(struct csvw *w, uint32_t conv, uint32_t servers)
+{
+    if (servers == 0) {
+        csvw_field(w, NULL, 0);
+        return;
+    }
+    char b[24];
+    uint64_t permille = ((uint64_t)conv * 2000 + servers) / (2 * (uint64_t)servers);
+    /* "%llu.%llu" of permille / 10 and % 10, by hand */
+    size_t i = sizeof b;
+    b[--i] = (char)('0' + permille % 10);
+    b[--i] = '.';
+    uint64_t whole = permille / 10;
+    do {
+        b[--i] = (char)('0' + whole % 10);
+        whole /= 10;
+    } while (whole != 0);
+    csvw_field(w, b + i, sizeof b - i);
+}
+
 static int emit_timeline(struct rep_agg *a, struct rep_dcv *c)
 {
     struct csvw *w = &a->tl;
@@ -1083,22 +1103,7 @@ static int emit_timeline(struct rep_agg *a, struct rep_dcv *c)
     csvw_uint(w, c->conv);
     csvw_uint(w, c->stale);
     csvw_uint(w, c->errors);
-    if (c->servers == 0) {
-        csvw_field(w, NULL, 0);
-    } else {
-        char b[24];
-        uint64_t permille = ((uint64_t)c->conv * 2000 + c->servers) / (2 * (uint64_t)c->servers);
-        /* "%llu.%llu" of permille / 10 and % 10, by hand */
-        size_t i = sizeof b;
-        b[--i] = (char)('0' + permille % 10);
-        b[--i] = '.';
-        uint64_t whole = permille / 10;
-        do {
-            b[--i] = (char)('0' + whole % 10);
-            whole /= 10;
-        } while (whole != 0);
-        csvw_field(w, b + i, sizeof b - i);
-    }
+    rep__put_percent(w, c->conv, c->servers);
     csvw_str(w, a->str.s[a->vans[c->van].name]);
     csvw_end(w);
     int rc = csvw_error(w);

@@ -301,6 +301,11 @@ struct rep_agg {
 #define REP_TIMELINE_HEADER                                                                        \
     "time_utc,round,domain,check,servers,converged,stale,errors,percent_converged,vantage\r\n"
 
+/* The share of servers converged, as percent_converged (timeline.csv and
+ * summary.csv) writes it: one decimal, rounded half up ("66.7"); the empty
+ * field when there are no servers. */
+void rep__put_percent(struct csvw *w, uint32_t conv, uint32_t servers);
+
 /* Writes the spilled timeline rows (without the header) to fd, opened to
  * append. 0, DP_EIO (errno set) or DP_ENOMEM. */
 int rep__timeline_copy_spilled(const struct rep_agg *a, int fd);

@@ -299,19 +299,6 @@ static void judge_dc(struct dcview *v)
 
 /* ---- writing ---- */
 
-static void put_percent(struct csvw *w, uint32_t conv, uint32_t servers)
-{
-    if (servers == 0) {
-        csvw_field(w, NULL, 0);
-        return;
-    }
-    char b[16];
-    uint64_t pm = ((uint64_t)conv * 2000 + servers) / (2 * (uint64_t)servers);
-    int n = snprintf(b, sizeof b, "%llu.%llu", (unsigned long long)(pm / 10),
-                     (unsigned long long)(pm % 10));
-    csvw_field(w, b, (size_t)n);
-}
-
 static const char *const state_names[] = {"pending", "converged", "stale", "error"};
 
 static int cmp_u32pair(const void *x, const void *y)
@@ -591,7 +578,7 @@ static int write_summary(struct obslog *l, char *err, size_t errlen)
         csvw_uint(&w, r->converged);
         csvw_uint(&w, r->stale);
         csvw_uint(&w, r->errors);
-        put_percent(&w, r->converged, r->servers);
+        rep__put_percent(&w, r->converged, r->servers);
         csvw_time(&w, r->eta);
         csvw_time(&w, r->window_end);
         csvw_str(&w, r->status);
