@@ -310,17 +310,22 @@ static int cmp_u32pair(const void *x, const void *y)
 }
 
 /* Indices 0..n-1 of the n elements of arr (sz bytes each), ordered by the
- * uint32_t key at offset off of each, then by index. NULL: no memory. */
+ * uint32_t key at offset off of each, then by index. NULL: no memory.
+ * Elements already in key order (most often: agg.c appends them as their
+ * domains first come) are not sorted again. */
 static uint32_t *order_by(const void *arr, uint32_t n, size_t sz, size_t off)
 {
     uint32_t *pairs = malloc((size_t)(n ? n : 1) * 2 * sizeof *pairs);
+    bool sorted = true;
     if (pairs == NULL)
         return NULL;
     for (uint32_t i = 0; i < n; i++) {
         memcpy(&pairs[2 * i], (const char *)arr + (size_t)i * sz + off, sizeof *pairs);
         pairs[2 * i + 1] = i;
+        sorted &= i == 0 || pairs[2 * i - 2] <= pairs[2 * i];
     }
-    qsort(pairs, n, 2 * sizeof *pairs, cmp_u32pair);
+    if (!sorted)
+        qsort(pairs, n, 2 * sizeof *pairs, cmp_u32pair);
     for (uint32_t i = 0; i < n; i++)
         pairs[i] = pairs[2 * i + 1];
     return pairs;
