@@ -402,8 +402,8 @@ int rep__render(struct obslog *l, const struct rep_sets *sets, const struct repo
 /* Whether timeline.csv is still the file the state last wrote (when not,
  * its finished rows are not in the state: the log is read again). */
 bool rep__timeline_intact(const struct obslog *l);
-/* Frees n summary rows and their strings; NULL is fine. */
-void rep__summary_free(struct report_summary *rows, size_t n);
+/* Frees the summary rows fill_summary drew and their strings; NULL is fine. */
+void rep__summary_free(struct report_summary *rows);
 
 /* ---- common: hashing ---- */
 
