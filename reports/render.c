@@ -102,7 +102,8 @@ static struct eff effective(const struct rep_agg *a, uint32_t dom, const struct 
 
 /* The verdict and reasons of one server's MX (PRODUCT.md section 7), by the
  * rules' own functions (rules.h): the findings agg.c read from the round's
- * rows, and where one MX is required, the rules' judgement of several. */
+ * rows, and where one MX is required, the rules' judgement of several.
+ * reasons NULL: the verdict alone. */
 static enum mx_verdict mx_verdict(const struct rep_mx *m, const char *domain, bool single_mx,
                                   char *reasons, size_t rl)
 {
@@ -116,7 +117,8 @@ static enum mx_verdict mx_verdict(const struct rep_mx *m, const char *domain, bo
         {REP_MX_IP, CHECK_R_TARGET_IS_IP},
         {REP_MX_UNRES, CHECK_R_TARGET_UNRESOLVABLE},
     };
-    reasons[0] = '\0';
+    if (reasons != NULL)
+        reasons[0] = '\0';
     if (m->failed)
         return MX_VERDICT_ERROR;
     uint32_t r = 0;
@@ -141,7 +143,8 @@ static enum mx_verdict mx_verdict(const struct rep_mx *m, const char *domain, bo
         }
         r |= check_mx_reasons_multiple(domain, m->count, pair ? a : NULL, pair ? b : NULL);
     }
-    (void)check_reasons_format(r, ";", reasons, rl); /* cut at a whole name if it must be */
+    if (reasons != NULL)
+        (void)check_reasons_format(r, ";", reasons, rl); /* cut at a whole name if it must be */
     return mx_verdict_of_reasons(r);
 }
 
@@ -230,15 +233,13 @@ static void draw_views(const struct rep_agg *a, const struct eff *effs, struct d
         if (d->state == REP_STALE && !overdue[i] && d->stale_exp > v->eta)
             v->eta = d->stale_exp;
     }
-    char reasons[256];
     for (uint32_t i = 0; i < a->nmxs; i++) {
         const struct rep_mx *m = &a->mxs[i];
         struct dcview *v = &views[m->dc];
         uint32_t cv = rep__map_get(&a->dcvmap, ((uint64_t)m->dc << 32) | m->van);
         if (cv == UINT32_MAX || a->dcvs[cv].round != m->round)
             continue;
-        enum mx_verdict vd =
-            mx_verdict(m, a->str.s[a->doms[m->dom].name], v->e.single_mx, reasons, sizeof reasons);
+        enum mx_verdict vd = mx_verdict(m, a->str.s[a->doms[m->dom].name], v->e.single_mx, NULL, 0);
         if (m->auth)
             v->auth_mx_bad |= vd == MX_VERDICT_NONCOMPLIANT;
         else
