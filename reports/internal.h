@@ -363,8 +363,8 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
 
 /* One domain's settings, owned. */
 struct rep_dset {
-    char *domain;
-    char *profile;
+    const char *domain;  /* the copy in rep_sets' names */
+    const char *profile; /* static: "" or "m365" */
     bool single_mx;
     uint64_t window_s;
     int64_t since;
