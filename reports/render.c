@@ -143,8 +143,9 @@ static enum mx_verdict mx_verdict(const struct rep_mx *m, const char *domain, bo
         }
         r |= check_mx_reasons_multiple(domain, m->count, pair ? a : NULL, pair ? b : NULL);
     }
-    if (reasons != NULL)
-        (void)check_reasons_format(r, ";", reasons, rl); /* cut at a whole name if it must be */
+    /* no reason: reasons is "" already; else cut at a whole name if it must be */
+    if (reasons != NULL && r != 0)
+        (void)check_reasons_format(r, ";", reasons, rl);
     return mx_verdict_of_reasons(r);
 }
 
