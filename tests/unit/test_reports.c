@@ -811,6 +811,32 @@ static void test_status_line_worst_first(void **state)
                         "'d5.example spf'=2;;;0;4 'd2.example spf'=3;;;0;4");
 }
 
+/* An MX answer of more hosts than the first room for them: every one
+ * kept, in lower case and in order. */
+static void test_mx_many_hosts(void **state)
+{
+    (void)state;
+    struct rows r = {.n = 0};
+    struct report_outcome out;
+    char ans[512] = "", want[1024] = "";
+    for (int i = 11; i >= 0; i--) /* H11 first: the order is the report's own */
+        snprintf(ans + strlen(ans), sizeof ans - strlen(ans), "%s10 H%d.example.com.",
+                 i == 11 ? "" : " | ", i);
+    add(&r, T1, 1, "example.com", "mx", "example.com.", "MX", "m1", "192.0.2.1", OBS_OK, 60, ans,
+        "", OBS_MATCH_NONE);
+    append_refresh(&r, NULL, 0, &out);
+    /* strcmp order: h0, h1, h10, h11, h2, ... */
+    static const int ord[] = {0, 1, 10, 11, 2, 3, 4, 5, 6, 7, 8, 9};
+    snprintf(want, sizeof want,
+             "domain,server,address,time_utc,mx_count,mx_hosts,verdict,reasons,vantage\n"
+             "example.com,m1,192.0.2.1,2026-11-30 00:00:00,12,");
+    for (size_t i = 0; i < sizeof ord / sizeof ord[0]; i++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%sh%d.example.com.",
+                 i ? " | " : "", ord[i]);
+    snprintf(want + strlen(want), sizeof want - strlen(want), ",compliant,,probe\n");
+    expect_file("mx_compliance.csv", want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -828,6 +854,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delegation_glue_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delegation_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_line_worst_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mx_many_hosts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
