@@ -84,7 +84,11 @@ static struct eff effective(const struct rep_agg *a, uint32_t dom, const struct 
                             const struct report_override *ov)
 {
     const char *name = a->str.s[a->doms[dom].name];
-    const struct rep_dset *d = rep__sets_find(s, name);
+    /* a run's domains mostly come to the log in the order of its settings:
+     * the entry of the same place, when it is this domain's, saves the
+     * lookup (the names are unique) */
+    const struct rep_dset *d =
+        dom < s->n && strcmp(s->v[dom].domain, name) == 0 ? &s->v[dom] : rep__sets_find(s, name);
     struct eff e;
     uint64_t window = d && d->window_s ? d->window_s : REPORT_DEFAULT_WINDOW_S;
     e.since = d && d->since >= 0 ? d->since : a->doms[dom].first_time;
