@@ -361,7 +361,7 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
 
 /* ---- settings.c: DIR/settings.csv ---- */
 
-/* One domain's settings, owned. */
+/* One domain's settings (its strings are not its own: see each). */
 struct rep_dset {
     const char *domain;  /* the copy in rep_sets' names */
     const char *profile; /* static: "" or "m365" */
