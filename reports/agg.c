@@ -568,8 +568,7 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
     if (mx->match == OBS_MATCH_NO)
         m->flags |= REP_MX_MISMATCH;
     /* split "PREF HOST | PREF HOST": each host NUL-terminated in a copy */
-    size_t alen = strlen(ans), nh = 0;
-    (void)answer_text_count(ans, 0, &nh);
+    size_t alen = strlen(ans);
     if (alen + 1 > op->caphbuf) {
         char *b = realloc(op->hbuf, alen + 1);
         if (b == NULL)
@@ -577,14 +576,7 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
         op->hbuf = b;
         op->caphbuf = alen + 1;
     }
-    if (nh > op->caphv) {
-        char **b = realloc(op->hv, nh * sizeof *b);
-        if (b == NULL)
-            goto nomem;
-        op->hv = b;
-        op->caphv = nh;
-    }
-    char *copy = op->hbuf, **hosts = op->hv;
+    char *copy = op->hbuf;
     memcpy(copy, ans, alen + 1);
     /* the hosts in lower case (what precedes each, the preference, and
      * what is between them are not kept) */
@@ -593,11 +585,20 @@ static int judge_mx(struct rep_agg *a, struct open *op, struct grp *g, struct ro
     struct answer_rec rec;
     size_t n = 0;
     answer_text_init(&it, ans, alen, 0);
-    while (n < nh && answer_text_next(&it, &rec) == 1) {
+    /* plain text (flags 0): every record is one, none is an error */
+    while (answer_text_next(&it, &rec) == 1) {
+        if (n == op->caphv) {
+            size_t room = op->caphv ? 2 * op->caphv : 8;
+            char **b = realloc(op->hv, room * sizeof *b);
+            if (b == NULL)
+                goto nomem;
+            op->hv = b;
+            op->caphv = room;
+        }
         copy[(size_t)(rec.s - ans) + rec.len] = '\0';
-        hosts[n] = copy + (answer_mx_host(&rec).s - ans);
-        n++;
+        op->hv[n++] = copy + (answer_mx_host(&rec).s - ans);
     }
+    char **hosts = op->hv;
     if (n > 1)
         qsort(hosts, n, sizeof *hosts, cmp_cstr);
     m->count = (uint32_t)n;
@@ -1071,6 +1072,26 @@ void rep__timeline_written(struct rep_agg *a)
     a->tl_spilled = 0;
 }
 
+void rep__put_percent(struct csvw *w, uint32_t conv, uint32_t servers)
+{
+    if (servers == 0) {
+        csvw_field(w, NULL, 0);
+        return;
+    }
+    char b[24];
+    uint64_t permille = ((uint64_t)conv * 2000 + servers) / (2 * (uint64_t)servers);
+    /* "%llu.%llu" of permille / 10 and % 10, by hand */
+    size_t i = sizeof b;
+    b[--i] = (char)('0' + permille % 10);
+    b[--i] = '.';
+    uint64_t whole = permille / 10;
+    do {
+        b[--i] = (char)('0' + whole % 10);
+        whole /= 10;
+    } while (whole != 0);
+    csvw_field(w, b + i, sizeof b - i);
+}
+
 static int emit_timeline(struct rep_agg *a, struct rep_dcv *c)
 {
     struct csvw *w = &a->tl;
@@ -1083,22 +1104,7 @@ static int emit_timeline(struct rep_agg *a, struct rep_dcv *c)
     csvw_uint(w, c->conv);
     csvw_uint(w, c->stale);
     csvw_uint(w, c->errors);
-    if (c->servers == 0) {
-        csvw_field(w, NULL, 0);
-    } else {
-        char b[24];
-        uint64_t permille = ((uint64_t)c->conv * 2000 + c->servers) / (2 * (uint64_t)c->servers);
-        /* "%llu.%llu" of permille / 10 and % 10, by hand */
-        size_t i = sizeof b;
-        b[--i] = (char)('0' + permille % 10);
-        b[--i] = '.';
-        uint64_t whole = permille / 10;
-        do {
-            b[--i] = (char)('0' + whole % 10);
-            whole /= 10;
-        } while (whole != 0);
-        csvw_field(w, b + i, sizeof b - i);
-    }
+    rep__put_percent(w, c->conv, c->servers);
     csvw_str(w, a->str.s[a->vans[c->van].name]);
     csvw_end(w);
     int rc = csvw_error(w);

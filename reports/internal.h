@@ -301,6 +301,11 @@ struct rep_agg {
 #define REP_TIMELINE_HEADER                                                                        \
     "time_utc,round,domain,check,servers,converged,stale,errors,percent_converged,vantage\r\n"
 
+/* The share of servers converged, as percent_converged (timeline.csv and
+ * summary.csv) writes it: one decimal, rounded half up ("66.7"); the empty
+ * field when there are no servers. */
+void rep__put_percent(struct csvw *w, uint32_t conv, uint32_t servers);
+
 /* Writes the spilled timeline rows (without the header) to fd, opened to
  * append. 0, DP_EIO (errno set) or DP_ENOMEM. */
 int rep__timeline_copy_spilled(const struct rep_agg *a, int fd);
@@ -356,10 +361,10 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
 
 /* ---- settings.c: DIR/settings.csv ---- */
 
-/* One domain's settings, owned. */
+/* One domain's settings (its strings are not its own: see each). */
 struct rep_dset {
-    char *domain;
-    char *profile;
+    const char *domain;  /* the copy in rep_sets' names */
+    const char *profile; /* static: "" or "m365" */
     bool single_mx;
     uint64_t window_s;
     int64_t since;
@@ -397,8 +402,8 @@ int rep__render(struct obslog *l, const struct rep_sets *sets, const struct repo
 /* Whether timeline.csv is still the file the state last wrote (when not,
  * its finished rows are not in the state: the log is read again). */
 bool rep__timeline_intact(const struct obslog *l);
-/* Frees n summary rows and their strings; NULL is fine. */
-void rep__summary_free(struct report_summary *rows, size_t n);
+/* Frees the summary rows fill_summary drew and their strings; NULL is fine. */
+void rep__summary_free(struct report_summary *rows);
 
 /* ---- common: hashing ---- */
 

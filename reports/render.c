@@ -84,7 +84,11 @@ static struct eff effective(const struct rep_agg *a, uint32_t dom, const struct 
                             const struct report_override *ov)
 {
     const char *name = a->str.s[a->doms[dom].name];
-    const struct rep_dset *d = rep__sets_find(s, name);
+    /* a run's domains mostly come to the log in the order of its settings:
+     * the entry of the same place, when it is this domain's, saves the
+     * lookup (the names are unique) */
+    const struct rep_dset *d =
+        dom < s->n && strcmp(s->v[dom].domain, name) == 0 ? &s->v[dom] : rep__sets_find(s, name);
     struct eff e;
     uint64_t window = d && d->window_s ? d->window_s : REPORT_DEFAULT_WINDOW_S;
     e.since = d && d->since >= 0 ? d->since : a->doms[dom].first_time;
@@ -102,7 +106,8 @@ static struct eff effective(const struct rep_agg *a, uint32_t dom, const struct 
 
 /* The verdict and reasons of one server's MX (PRODUCT.md section 7), by the
  * rules' own functions (rules.h): the findings agg.c read from the round's
- * rows, and where one MX is required, the rules' judgement of several. */
+ * rows, and where one MX is required, the rules' judgement of several.
+ * reasons NULL: the verdict alone. */
 static enum mx_verdict mx_verdict(const struct rep_mx *m, const char *domain, bool single_mx,
                                   char *reasons, size_t rl)
 {
@@ -116,7 +121,8 @@ static enum mx_verdict mx_verdict(const struct rep_mx *m, const char *domain, bo
         {REP_MX_IP, CHECK_R_TARGET_IS_IP},
         {REP_MX_UNRES, CHECK_R_TARGET_UNRESOLVABLE},
     };
-    reasons[0] = '\0';
+    if (reasons != NULL)
+        reasons[0] = '\0';
     if (m->failed)
         return MX_VERDICT_ERROR;
     uint32_t r = 0;
@@ -141,7 +147,9 @@ static enum mx_verdict mx_verdict(const struct rep_mx *m, const char *domain, bo
         }
         r |= check_mx_reasons_multiple(domain, m->count, pair ? a : NULL, pair ? b : NULL);
     }
-    (void)check_reasons_format(r, ";", reasons, rl); /* cut at a whole name if it must be */
+    /* no reason: reasons is "" already; else cut at a whole name if it must be */
+    if (reasons != NULL && r != 0)
+        (void)check_reasons_format(r, ";", reasons, rl);
     return mx_verdict_of_reasons(r);
 }
 
@@ -230,15 +238,13 @@ static void draw_views(const struct rep_agg *a, const struct eff *effs, struct d
         if (d->state == REP_STALE && !overdue[i] && d->stale_exp > v->eta)
             v->eta = d->stale_exp;
     }
-    char reasons[256];
     for (uint32_t i = 0; i < a->nmxs; i++) {
         const struct rep_mx *m = &a->mxs[i];
         struct dcview *v = &views[m->dc];
         uint32_t cv = rep__map_get(&a->dcvmap, ((uint64_t)m->dc << 32) | m->van);
         if (cv == UINT32_MAX || a->dcvs[cv].round != m->round)
             continue;
-        enum mx_verdict vd =
-            mx_verdict(m, a->str.s[a->doms[m->dom].name], v->e.single_mx, reasons, sizeof reasons);
+        enum mx_verdict vd = mx_verdict(m, a->str.s[a->doms[m->dom].name], v->e.single_mx, NULL, 0);
         if (m->auth)
             v->auth_mx_bad |= vd == MX_VERDICT_NONCOMPLIANT;
         else
@@ -299,19 +305,6 @@ static void judge_dc(struct dcview *v)
 
 /* ---- writing ---- */
 
-static void put_percent(struct csvw *w, uint32_t conv, uint32_t servers)
-{
-    if (servers == 0) {
-        csvw_field(w, NULL, 0);
-        return;
-    }
-    char b[16];
-    uint64_t pm = ((uint64_t)conv * 2000 + servers) / (2 * (uint64_t)servers);
-    int n = snprintf(b, sizeof b, "%llu.%llu", (unsigned long long)(pm / 10),
-                     (unsigned long long)(pm % 10));
-    csvw_field(w, b, (size_t)n);
-}
-
 static const char *const state_names[] = {"pending", "converged", "stale", "error"};
 
 static int cmp_u32pair(const void *x, const void *y)
@@ -323,17 +316,22 @@ static int cmp_u32pair(const void *x, const void *y)
 }
 
 /* Indices 0..n-1 of the n elements of arr (sz bytes each), ordered by the
- * uint32_t key at offset off of each, then by index. NULL: no memory. */
+ * uint32_t key at offset off of each, then by index. NULL: no memory.
+ * Elements already in key order (most often: agg.c appends them as their
+ * domains first come) are not sorted again. */
 static uint32_t *order_by(const void *arr, uint32_t n, size_t sz, size_t off)
 {
     uint32_t *pairs = malloc((size_t)(n ? n : 1) * 2 * sizeof *pairs);
+    bool sorted = true;
     if (pairs == NULL)
         return NULL;
     for (uint32_t i = 0; i < n; i++) {
         memcpy(&pairs[2 * i], (const char *)arr + (size_t)i * sz + off, sizeof *pairs);
         pairs[2 * i + 1] = i;
+        sorted &= i == 0 || pairs[2 * i - 2] <= pairs[2 * i];
     }
-    qsort(pairs, n, 2 * sizeof *pairs, cmp_u32pair);
+    if (!sorted)
+        qsort(pairs, n, 2 * sizeof *pairs, cmp_u32pair);
     for (uint32_t i = 0; i < n; i++)
         pairs[i] = pairs[2 * i + 1];
     return pairs;
@@ -523,34 +521,39 @@ out:
     return rc;
 }
 
-void rep__summary_free(struct report_summary *rows, size_t n)
+void rep__summary_free(struct report_summary *rows)
 {
-    for (size_t i = 0; rows != NULL && i < n; i++) {
-        free(rows[i].domain);
-        free(rows[i].check);
-    }
-    free(rows);
+    free(rows); /* the strings are in the same block */
 }
 
 /* The summary rows, one per (domain, check) in views' order: the one place
  * their figures are drawn, for summary.csv and for the Prometheus text. The
- * array replaces l's previous one. */
+ * array replaces l's previous one. The rows and their strings are one block
+ * (two allocations per row cost more than drawing the row). */
 static int fill_summary(struct obslog *l, const struct dcview *views)
 {
     const struct rep_agg *a = l->agg;
-    struct report_summary *rows = calloc(a->ndcs ? a->ndcs : 1, sizeof *rows);
+    size_t text = 0;
+    for (uint32_t k = 0; k < a->ndcs; k++) {
+        const struct rep_dc *c = &a->dcs[views[k].dc];
+        text += strlen(a->str.s[a->doms[c->dom].name]) + strlen(a->str.s[c->check]) + 2;
+    }
+    size_t nrows = a->ndcs ? a->ndcs : 1;
+    if (nrows > (SIZE_MAX - text) / sizeof(struct report_summary))
+        return DP_ENOMEM;
+    struct report_summary *rows = malloc(nrows * sizeof *rows + text);
     if (rows == NULL)
         return DP_ENOMEM;
+    char *t = (char *)(rows + nrows);
     for (uint32_t k = 0; k < a->ndcs; k++) {
         const struct dcview *v = &views[k];
         const struct rep_dc *c = &a->dcs[v->dc];
         struct report_summary *r = &rows[k];
-        r->domain = strdup(a->str.s[a->doms[c->dom].name]);
-        r->check = strdup(a->str.s[c->check]);
-        if (r->domain == NULL || r->check == NULL) {
-            rep__summary_free(rows, k + 1);
-            return DP_ENOMEM;
-        }
+        const char *dom = a->str.s[a->doms[c->dom].name], *chk = a->str.s[c->check];
+        size_t dl = strlen(dom) + 1, cl = strlen(chk) + 1;
+        r->domain = memcpy(t, dom, dl);
+        r->check = memcpy(t + dl, chk, cl);
+        t += dl + cl;
         r->servers = v->servers;
         r->converged = v->conv;
         r->stale = v->stale;
@@ -563,7 +566,7 @@ static int fill_summary(struct obslog *l, const struct dcview *views)
         r->status = dstatus_names[v->st];
         r->exit_status = dstatus_exit[v->st];
     }
-    rep__summary_free(l->summary, l->nsummary);
+    rep__summary_free(l->summary);
     l->summary = rows;
     l->nsummary = a->ndcs;
     return 0;
@@ -591,7 +594,7 @@ static int write_summary(struct obslog *l, char *err, size_t errlen)
         csvw_uint(&w, r->converged);
         csvw_uint(&w, r->stale);
         csvw_uint(&w, r->errors);
-        put_percent(&w, r->converged, r->servers);
+        rep__put_percent(&w, r->converged, r->servers);
         csvw_time(&w, r->eta);
         csvw_time(&w, r->window_end);
         csvw_str(&w, r->status);
@@ -957,8 +960,8 @@ out:
 
 /* Worst first: critical, expired, propagating, converged; then the lowest
  * share converged (servers 0 counted as 1); then log order. A total order,
- * so one qsort is the whole ordering (an insertion pass by percent after it
- * was quadratic in the checks: minutes for 100,000 domains). */
+ * so the worst few (worst_views) are one list whatever the order of the
+ * views. */
 static int cmp_views(const void *x, const void *y)
 {
     const struct dcview *a = x, *b = y;
@@ -969,6 +972,23 @@ static int cmp_views(const void *x, const void *y)
     if (la != lb)
         return la < lb ? -1 : 1;
     return a->dc < b->dc ? -1 : a->dc > b->dc;
+}
+
+/* The k worst of the n views (k <= n), worst first, into top: one pass
+ * that keeps the k seen so far in order (the line names only the first
+ * few; sorting all of them cost more than drawing the reports). */
+static void worst_views(const struct dcview *views, uint32_t n, struct dcview *top, uint32_t k)
+{
+    uint32_t have = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct dcview *c = &views[i];
+        if (have == k && cmp_views(c, &top[k - 1]) >= 0)
+            continue;
+        uint32_t j = have < k ? have++ : k - 1;
+        for (; j > 0 && cmp_views(c, &top[j - 1]) < 0; j--)
+            top[j] = top[j - 1];
+        top[j] = *c;
+    }
 }
 
 /* ", overdue: NAME, NAME, +N more" for the overdue resolvers of dc (a
@@ -1017,14 +1037,9 @@ static void status_line(const struct rep_agg *a, const struct dcview *views, uin
         snprintf(s, cap, "DNSPROP UNKNOWN - no observations yet");
         return;
     }
-    struct dcview *v = malloc(n * sizeof *v);
-    if (v == NULL) {
-        out->exit_status = DP_EXIT_UNKNOWN;
-        snprintf(s, cap, "DNSPROP UNKNOWN - out of memory");
-        return;
-    }
-    memcpy(v, views, n * sizeof *v);
-    qsort(v, n, sizeof *v, cmp_views);
+    /* the loop below reads no view past v[STATUS_LISTED] */
+    struct dcview v[STATUS_LISTED + 1];
+    worst_views(views, n, v, n < STATUS_LISTED + 1 ? n : STATUS_LISTED + 1);
     int code = dstatus_exit[v[0].st];
     static const char *const words[] = {"OK", "WARNING", "CRITICAL"};
     out->exit_status = code;
@@ -1071,7 +1086,6 @@ static void status_line(const struct rep_agg *a, const struct dcview *views, uin
         }
     }
     snprintf(s + o, cap - o, " | %s", po ? perf : "");
-    free(v);
 }
 
 /* ---- everything ---- */

@@ -33,7 +33,7 @@ void obslog_close(struct obslog *l)
 {
     if (l == NULL)
         return;
-    rep__summary_free(l->summary, l->nsummary);
+    rep__summary_free(l->summary);
     l->summary = NULL;
     l->nsummary = 0;
     rep__log_close(l);

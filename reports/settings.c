@@ -22,10 +22,6 @@
 
 void rep__sets_free(struct rep_sets *s)
 {
-    for (size_t i = 0; i < s->n; i++) {
-        free(s->v[i].domain);
-        free(s->v[i].profile);
-    }
     free(s->v);
     dp_strtab_deinit(&s->names);
     memset(s, 0, sizeof *s);
@@ -38,28 +34,26 @@ struct rep_dset *rep__sets_find(const struct rep_sets *s, const char *domain)
 }
 
 /* old_ttl_s 0 keeps the domain's saved old TTL: --old-ttl is given once,
- * when the log began after the change, and holds for the later runs. */
+ * when the log began after the change, and holds for the later runs. The
+ * profile is "m365" or none (every caller refuses any other). One lookup
+ * (the add finds a known domain), no copy but the names' own: a run puts
+ * every domain it was given. */
 static int sets_put(struct rep_sets *s, const char *domain, const char *profile, bool single_mx,
                     uint64_t window_s, int64_t since, uint64_t old_ttl_s)
 {
-    struct rep_dset *d = rep__sets_find(s, domain);
-    if (d == NULL) {
-        if (dp_grow((void **)&s->v, &s->cap, s->n, sizeof *s->v) != 0)
-            return DP_ENOMEM;
-        d = &s->v[s->n];
+    /* room first, so that a domain in names always has its settings */
+    if (dp_grow((void **)&s->v, &s->cap, s->n, sizeof *s->v) != 0)
+        return DP_ENOMEM;
+    uint32_t id = dp_strtab_add(&s->names, domain, strlen(domain));
+    if (id == UINT32_MAX)
+        return DP_ENOMEM;
+    struct rep_dset *d = &s->v[id];
+    if (id == s->n) {
         memset(d, 0, sizeof *d);
-        d->domain = strdup(domain);
-        if (d->domain == NULL ||
-            dp_strtab_add(&s->names, domain, strlen(domain)) != (uint32_t)s->n) {
-            free(d->domain);
-            return DP_ENOMEM;
-        }
+        d->domain = s->names.s[id];
         s->n++;
     }
-    free(d->profile);
-    d->profile = strdup(profile ? profile : "");
-    if (d->profile == NULL)
-        return DP_ENOMEM;
+    d->profile = profile != NULL && strcmp(profile, "m365") == 0 ? "m365" : "";
     d->single_mx = single_mx;
     d->window_s = window_s;
     d->since = since;

@@ -187,6 +187,14 @@ bool dnsname_is_ip_literal(const char *host)
         n--;
     if (n == 0 || n >= sizeof buf)
         return false;
+    /* an address is hex digits, dots and colons: most host names fail on
+     * their first letter past f, or on a hyphen, without inet_pton */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)host[i];
+        if (!(c == '.' || c == ':' || (c >= '0' && c <= '9') ||
+              ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')))
+            return false;
+    }
     memcpy(buf, host, n);
     buf[n] = '\0';
     return inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1;

@@ -133,6 +133,12 @@ static void test_ip_literal(void **state)
     assert_false(dnsname_is_ip_literal("192.0.2.1.example."));
     assert_false(dnsname_is_ip_literal(""));
     assert_false(dnsname_is_ip_literal("."));
+    /* hex letters in either case, an IPv4 tail; names of hex letters only */
+    assert_true(dnsname_is_ip_literal("2001:DB8::A"));
+    assert_true(dnsname_is_ip_literal("::ffff:192.0.2.1"));
+    assert_false(dnsname_is_ip_literal("cafe.bad."));
+    assert_false(dnsname_is_ip_literal("dead:beef:cafe"));
+    assert_false(dnsname_is_ip_literal("mx-1.example."));
     char longname[300];
     memset(longname, '1', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';

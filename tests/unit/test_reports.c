@@ -778,6 +778,65 @@ static void test_delegation_unreachable(void **state)
     assert_non_null(strstr(out.status_line, "0/0 converged, no parent server reachable"));
 }
 
+/* The status line names the worst checks first wherever they are in the
+ * log: critical, expired, propagating, converged, then the lowest share
+ * converged, then log order; the rest are counted. */
+static void test_status_line_worst_first(void **state)
+{
+    (void)state;
+    /* resolvers converged of 4, per domain in log order */
+    static const unsigned conv[] = {4, 3, 4, 1, 2, 0, 3, 1};
+    static const char *const addrs[] = {"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"};
+    static const char *const srvs[] = {"r1", "r2", "r3", "r4"};
+    /* the rows keep pointers: one name each */
+    char doms[8][16], qs[8][16];
+    struct rows r = {.n = 0};
+    struct report_outcome out;
+    for (unsigned d = 0; d < sizeof conv / sizeof conv[0]; d++) {
+        snprintf(doms[d], sizeof doms[d], "d%u.example", d + 1);
+        snprintf(qs[d], sizeof qs[d], "d%u.example.", d + 1);
+        for (unsigned k = 0; k < 4; k++) {
+            bool yes = k < conv[d];
+            add(&r, T1, 1, doms[d], "spf", qs[d], "TXT", srvs[k], addrs[k], OBS_OK, 300,
+                yes ? E : O, E, yes ? OBS_MATCH_YES : OBS_MATCH_NO);
+        }
+    }
+    append_refresh(&r, NULL, 0, &out);
+    assert_int_equal(out.exit_status, DP_EXIT_WARNING);
+    assert_string_equal(out.status_line,
+                        "DNSPROP WARNING - d6.example spf 0/4 converged, ETA 2026-11-30 00:05 UTC; "
+                        "d4.example spf 1/4; d8.example spf 1/4; d5.example spf 2/4; "
+                        "d2.example spf 3/4; +3 more | converged=0;;;0;4 overdue=0 "
+                        "'d4.example spf'=1;;;0;4 'd8.example spf'=1;;;0;4 "
+                        "'d5.example spf'=2;;;0;4 'd2.example spf'=3;;;0;4");
+}
+
+/* An MX answer of more hosts than the first room for them: every one
+ * kept, in lower case and in order. */
+static void test_mx_many_hosts(void **state)
+{
+    (void)state;
+    struct rows r = {.n = 0};
+    struct report_outcome out;
+    char ans[512] = "", want[1024] = "";
+    for (int i = 11; i >= 0; i--) /* H11 first: the order is the report's own */
+        snprintf(ans + strlen(ans), sizeof ans - strlen(ans), "%s10 H%d.example.com.",
+                 i == 11 ? "" : " | ", i);
+    add(&r, T1, 1, "example.com", "mx", "example.com.", "MX", "m1", "192.0.2.1", OBS_OK, 60, ans,
+        "", OBS_MATCH_NONE);
+    append_refresh(&r, NULL, 0, &out);
+    /* strcmp order: h0, h1, h10, h11, h2, ... */
+    static const int ord[] = {0, 1, 10, 11, 2, 3, 4, 5, 6, 7, 8, 9};
+    snprintf(want, sizeof want,
+             "domain,server,address,time_utc,mx_count,mx_hosts,verdict,reasons,vantage\n"
+             "example.com,m1,192.0.2.1,2026-11-30 00:00:00,12,");
+    for (size_t i = 0; i < sizeof ord / sizeof ord[0]; i++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%sh%d.example.com.",
+                 i ? " | " : "", ord[i]);
+    snprintf(want + strlen(want), sizeof want - strlen(want), ",compliant,,probe\n");
+    expect_file("mx_compliance.csv", want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -794,6 +853,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delegation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delegation_glue_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delegation_unreachable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_line_worst_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mx_many_hosts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
