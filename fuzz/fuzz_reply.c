@@ -11,13 +11,16 @@
  * row of the log written and read again. The same reply is also read as a
  * delegation (deleg_read_reply, the parent's referral or an answer) for its
  * own question's name and a fixed one, and its text read back with the
- * deleg_text_* helpers.
+ * deleg_text_* helpers. First of all, the engine's two readings of a reply
+ * (engine__wire_read without an ldns_pkt, ldns_wire2pkt) must agree on it
+ * (tests/unit/reply_paths.h).
  */
 #include "fuzz.h"
 #include "engine.h"
 #include "reports.h"
 #include "rules.h"
 #include "fuzz_log.h"
+#include "../tests/unit/reply_paths.h"
 
 #include <ldns/ldns.h>
 
@@ -134,6 +137,8 @@ static void site_ede(ldns_pkt *pkt)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    struct reply_paths_seen seen;
+    FUZZ_ASSERT(reply_paths_differ(data, size, &seen) == NULL);
     ldns_pkt *pkt = NULL;
     if (ldns_wire2pkt(&pkt, data, size) != LDNS_STATUS_OK)
         return 0;
