@@ -1405,30 +1405,28 @@ int engine_new(uv_loop_t *loop, const struct engine_opts *o, struct engine **out
 static int qname_wire(const char *s, uint8_t *out, size_t *n)
 {
     size_t len = strlen(s);
-    bool plain = len > 1 && len <= ENGINE_PLAIN_MAX;
-    size_t o = 1, lab = 0; /* bytes written; where the current label's length goes */
-    for (size_t i = 0; i < len && plain; i++) {
-        if (s[i] == '\\') {
-            plain = false;
-        } else if (s[i] == '.') {
-            size_t l = o - lab - 1;
+    bool plain = len > 1 && len <= ENGINE_PLAIN_MAX && memchr(s, '\\', len) == NULL;
+    if (plain) {
+        /* the text without its final dot goes after the first length byte;
+         * each dot's place then takes the length of the label after it */
+        size_t text = s[len - 1] == '.' ? len - 1 : len;
+        memcpy(out + 1, s, text);
+        size_t lab = 0; /* where the current label's length goes */
+        for (const char *p = s, *end = s + text; plain;) {
+            const char *dot = memchr(p, '.', (size_t)(end - p));
+            size_t l = (size_t)((dot != NULL ? dot : end) - p);
             plain = l >= 1 && l <= LDNS_MAX_LABELLEN;
             out[lab] = (uint8_t)l;
-            lab = o++;
-        } else {
-            out[o++] = (uint8_t)s[i];
+            lab += l + 1;
+            if (dot == NULL)
+                break;
+            p = dot + 1;
         }
-    }
-    if (plain && s[len - 1] != '.') { /* the last label, then the root */
-        size_t l = o - lab - 1;
-        plain = l >= 1 && l <= LDNS_MAX_LABELLEN;
-        out[lab] = (uint8_t)l;
-        lab = o++;
-    }
-    if (plain) {
-        out[lab] = 0;
-        *n = o;
-        return 0;
+        if (plain) { /* then the root */
+            out[lab] = 0;
+            *n = lab + 1;
+            return 0;
+        }
     }
     ldns_rdf *d = ldns_dname_new_frm_str(s);
     if (d == NULL)
