@@ -209,6 +209,11 @@ struct engine {
     size_t rand_left;
     struct engine__wire wire; /* the reply being judged, read without an ldns_pkt; its
                                  lists serve one reply after the other */
+    /* the site and EDE codes of the last OPT RDATA read (all owned; opt_site NULL:
+     * none yet): a server sends the same NSID every time */
+    uint8_t *opt_rdata;
+    size_t opt_len;
+    char *opt_site, *opt_ede;
     /* shared by every socket: the datagrams one read took in are handled
      * before the next read */
     uint8_t recvbuf[ENGINE_RECV_BATCH * ENGINE_RECV_BUF];
@@ -375,6 +380,9 @@ static void engine_maybe_free(struct engine *e)
     }
     free(e->heap);
     engine__wire_deinit(&e->wire);
+    free(e->opt_rdata);
+    free(e->opt_site);
+    free(e->opt_ede);
     for (size_t i = 0; i < ENGINE_HASH_SIZE; i++) {
         struct eserver *s = e->servers[i];
         while (s != NULL) {
@@ -801,6 +809,38 @@ static void q_plain_again(struct equery *q)
     udp_send_attempt(q); /* WAITING again, or DONE when the socket failed */
 }
 
+/* The reply's site and EDE codes (engine__site_ede) into *site and *ede,
+ * borrowed from e. They depend on the OPT RDATA's bytes alone, so when
+ * these are the last reply's the last reply's texts are the answer, without
+ * ldns reading the options into a list again (a list and an allocation per
+ * option, built and freed for every reply). Returns 0 or DP_ENOMEM. */
+static int q_site_ede(struct engine *e, const struct engine__reply *v, ldns_pkt *pkt,
+                      const char **site, const char **ede)
+{
+    const uint8_t *d = ldns_rdf_data(v->edns_data);
+    size_t n = ldns_rdf_size(v->edns_data);
+    if (e->opt_site == NULL || n != e->opt_len || memcmp(d, e->opt_rdata, n) != 0) {
+        char *s = NULL, *c = NULL;
+        uint8_t *copy = malloc(n);
+        if (copy == NULL || (pkt != NULL ? engine_reply_site_ede(pkt, &s, &c)
+                                         : engine__wire_site_ede(&e->wire, &s, &c)) != 0) {
+            free(copy);
+            return DP_ENOMEM;
+        }
+        memcpy(copy, d, n);
+        free(e->opt_rdata);
+        free(e->opt_site);
+        free(e->opt_ede);
+        e->opt_rdata = copy;
+        e->opt_len = n;
+        e->opt_site = s;
+        e->opt_ede = c;
+    }
+    *site = e->opt_site;
+    *ede = e->opt_ede;
+    return 0;
+}
+
 /* Judges a reply and ends the query with it, or asks once more without
  * EDNS when the reply says EDNS was the trouble. v is what the judge reads
  * of it: of pkt (owned: freed here), or with pkt NULL of e->wire (cleared
@@ -810,7 +850,7 @@ static void q_answer(struct equery *q, const struct engine__reply *v, ldns_pkt *
 {
     struct engine *e = q->e;
     struct engine_result r;
-    char *answer = NULL, *cname = NULL, *site = NULL, *ede = NULL;
+    char *answer = NULL, *cname = NULL;
     int rcode = v->rcode;
     if (!tcp && q->edns && q->sock != NULL &&
         (rcode == LDNS_RCODE_FORMERR || rcode == LDNS_RCODE_NOTIMPL ||
@@ -834,20 +874,15 @@ static void q_answer(struct equery *q, const struct engine__reply *v, ldns_pkt *
     r.cname_target = cname;
     /* without memory for them the answer still counts, with no site or codes;
      * an OPT record without options (most replies) has neither to read */
-    if (v->edns_data == NULL || ldns_rdf_size(v->edns_data) == 0) {
+    if (v->edns_data != NULL && ldns_rdf_size(v->edns_data) > 0 &&
+        q_site_ede(e, v, pkt, &r.site, &r.ede) != 0) {
         r.site = "";
         r.ede = "";
-    } else if ((pkt != NULL ? engine_reply_site_ede(pkt, &site, &ede)
-                            : engine__wire_site_ede(&e->wire, &site, &ede)) == 0) {
-        r.site = site;
-        r.ede = ede;
     }
     r.reply = q->want_reply ? pkt : NULL;
     q_finish(q, &r);
     free(answer);
     free(cname);
-    free(site);
-    free(ede);
     if (pkt != NULL)
         ldns_pkt_free(pkt);
     else

@@ -1049,6 +1049,24 @@ static void test_nsid_ede(void **state)
               3, "01ab78"); /* not printable: hex of every byte */
     nsid_case("a b", 3, "a b");
     nsid_case("", 0, "second"); /* no NSID first: the later one */
+
+    /* one engine, the NSID changing from one reply to the next: the engine
+     * keeps the texts of the last OPT RDATA it read, and each reply still
+     * gets its own */
+    static const char *const seq[][2] = {{"fra1", "fra1"}, {"fra1", "fra1"}, {"ams2", "ams2"},
+                                         {"", "second"},   {"fra1", "fra1"}, {"fra", "fra"}};
+    struct run r;
+    struct slot s[6] = {0};
+    run_open(&r, FAKE_NSID, 1000, 2);
+    for (size_t i = 0; i < 6; i++) {
+        r.f.nsid_len = strlen(seq[i][0]);
+        memcpy(r.f.nsid, seq[i][0], r.f.nsid_len);
+        ask(&r, &s[i], "example.com", LDNS_RR_TYPE_MX, true, false);
+        assert_int_equal(s[i].status, OBS_OK);
+        assert_string_equal(s[i].site, seq[i][1]);
+        assert_string_equal(s[i].ede, "3;22");
+    }
+    run_end_free(&r, s, 6);
 }
 
 /* The fake's counters after one query (r is ended). */
