@@ -1,7 +1,10 @@
 /*
  * Judging a DNS reply: from a parsed message to the status, rcode, TTL and
  * normalized answer of one observation. Pure and reentrant (no engine, no
- * loop), so a fuzzer can drive it with any parsed packet.
+ * loop), so a fuzzer can drive it with any parsed packet. The message is
+ * an ldns_pkt, or the few parts the judge reads, read off the wire with
+ * ldns_wire2rr() record by record (engine__wire_read, engine_internal.h):
+ * what the engine does with most replies.
  *
  * The CNAME chain is followed inside the answer section only, starting at the
  * asked name, at most ENGINE_JUDGE_MAX_CHAIN links (a loop just ends the walk):
