@@ -117,9 +117,10 @@ struct equery {
                        its bytes in wire's question (no allocation of its own) */
     uint16_t qtype;
     bool want_tcp;
-    bool edns;    /* the message in wire carries the OPT record (cleared for the plain retry) */
-    engine_cb cb; /* caller's; called once */
-    void *arg;    /* caller's, not owned */
+    bool want_reply; /* the callback reads engine_result.reply: parse with ldns_wire2pkt() */
+    bool edns;       /* the message in wire carries the OPT record (cleared for the plain retry) */
+    engine_cb cb;    /* caller's; called once */
+    void *arg;       /* caller's, not owned */
 
     uint8_t wire[ENGINE_WIRE_MAX]; /* 2-byte TCP length then the query message */
     size_t wirelen;                /* of the message, without the length */
@@ -206,6 +207,13 @@ struct engine {
     uint64_t idle;  /* of which idle: open, no query */
     uint8_t rand[ENGINE_RAND_POOL];
     size_t rand_left;
+    struct engine__wire wire; /* the reply being judged, read without an ldns_pkt; its
+                                 lists serve one reply after the other */
+    /* the site and EDE codes of the last OPT RDATA read (all owned; opt_site NULL:
+     * none yet): a server sends the same NSID every time */
+    uint8_t *opt_rdata;
+    size_t opt_len;
+    char *opt_site, *opt_ede;
     /* shared by every socket: the datagrams one read took in are handled
      * before the next read */
     uint8_t recvbuf[ENGINE_RECV_BATCH * ENGINE_RECV_BUF];
@@ -371,6 +379,10 @@ static void engine_maybe_free(struct engine *e)
         free(q);
     }
     free(e->heap);
+    engine__wire_deinit(&e->wire);
+    free(e->opt_rdata);
+    free(e->opt_site);
+    free(e->opt_ede);
     for (size_t i = 0; i < ENGINE_HASH_SIZE; i++) {
         struct eserver *s = e->servers[i];
         while (s != NULL) {
@@ -797,47 +809,111 @@ static void q_plain_again(struct equery *q)
     udp_send_attempt(q); /* WAITING again, or DONE when the socket failed */
 }
 
-/* Judges a parsed reply (ownership taken) and ends the query with it, or
- * asks once more without EDNS when the reply says EDNS was the trouble. */
-static void q_answer(struct equery *q, ldns_pkt *pkt, uint64_t sent_ns, bool tcp)
+/* The reply's site and EDE codes (engine__site_ede) into *site and *ede,
+ * borrowed from e. They depend on the OPT RDATA's bytes alone, so when
+ * these are the last reply's the last reply's texts are the answer, without
+ * ldns reading the options into a list again (a list and an allocation per
+ * option, built and freed for every reply). Returns 0 or DP_ENOMEM. */
+static int q_site_ede(struct engine *e, const struct engine__reply *v, ldns_pkt *pkt,
+                      const char **site, const char **ede)
 {
+    const uint8_t *d = ldns_rdf_data(v->edns_data);
+    size_t n = ldns_rdf_size(v->edns_data);
+    if (e->opt_site == NULL || n != e->opt_len || memcmp(d, e->opt_rdata, n) != 0) {
+        char *s = NULL, *c = NULL;
+        uint8_t *copy = malloc(n);
+        if (copy == NULL || (pkt != NULL ? engine_reply_site_ede(pkt, &s, &c)
+                                         : engine__wire_site_ede(&e->wire, &s, &c)) != 0) {
+            free(copy);
+            return DP_ENOMEM;
+        }
+        memcpy(copy, d, n);
+        free(e->opt_rdata);
+        free(e->opt_site);
+        free(e->opt_ede);
+        e->opt_rdata = copy;
+        e->opt_len = n;
+        e->opt_site = s;
+        e->opt_ede = c;
+    }
+    *site = e->opt_site;
+    *ede = e->opt_ede;
+    return 0;
+}
+
+/* Judges a reply and ends the query with it, or asks once more without
+ * EDNS when the reply says EDNS was the trouble. v is what the judge reads
+ * of it: of pkt (owned: freed here), or with pkt NULL of e->wire (cleared
+ * here). */
+static void q_answer(struct equery *q, const struct engine__reply *v, ldns_pkt *pkt,
+                     uint64_t sent_ns, bool tcp)
+{
+    struct engine *e = q->e;
     struct engine_result r;
-    char *answer = NULL, *cname = NULL, *site = NULL, *ede = NULL;
-    int rcode = full_rcode(pkt);
+    char *answer = NULL, *cname = NULL;
+    int rcode = v->rcode;
     if (!tcp && q->edns && q->sock != NULL &&
         (rcode == LDNS_RCODE_FORMERR || rcode == LDNS_RCODE_NOTIMPL ||
          rcode == ENGINE_RCODE_BADVERS)) {
-        ldns_pkt_free(pkt);
+        if (pkt != NULL)
+            ldns_pkt_free(pkt);
+        else
+            engine__wire_clear(&e->wire);
         q_plain_again(q);
         return;
     }
     result_none(&r, OBS_MALFORMED, tcp);
     r.latency_ms = (int64_t)((uv_hrtime() - sent_ns) / 1000000u);
-    int rc = engine_judge_reply_name(pkt, &q->qname, q->qtype, &r, &answer, &cname);
+    int rc = engine__judge(v, &q->qname, q->qtype, &r, &answer, &cname);
     if (rc != 0) {
         r.status = OBS_MALFORMED;
         r.ttl = -1;
-        r.rcode = (int)ldns_pkt_get_rcode(pkt);
+        r.rcode = rcode & 0x0f; /* the header's */
     }
     r.answer = answer != NULL ? answer : "";
     r.cname_target = cname;
     /* without memory for them the answer still counts, with no site or codes;
      * an OPT record without options (most replies) has neither to read */
-    const ldns_rdf *opt = ldns_pkt_edns_data(pkt);
-    if (opt == NULL || ldns_rdf_size(opt) == 0) {
+    if (v->edns_data != NULL && ldns_rdf_size(v->edns_data) > 0 &&
+        q_site_ede(e, v, pkt, &r.site, &r.ede) != 0) {
         r.site = "";
         r.ede = "";
-    } else if (engine_reply_site_ede(pkt, &site, &ede) == 0) {
-        r.site = site;
-        r.ede = ede;
     }
-    r.reply = pkt;
+    r.reply = q->want_reply ? pkt : NULL;
     q_finish(q, &r);
     free(answer);
     free(cname);
-    free(site);
-    free(ede);
-    ldns_pkt_free(pkt);
+    if (pkt != NULL)
+        ldns_pkt_free(pkt);
+    else
+        engine__wire_clear(&e->wire);
+}
+
+/* Judges a parsed reply (ownership taken), as q_answer(). */
+static void q_answer_pkt(struct equery *q, ldns_pkt *pkt, uint64_t sent_ns, bool tcp)
+{
+    struct engine__reply v;
+    engine__reply_of_pkt(&v, pkt);
+    q_answer(q, &v, pkt, sent_ns, tcp);
+}
+
+/* Reads the reply m, whose one question matched and ends at qend, and
+ * judges it: straight from the wire unless the query wants the whole
+ * ldns_pkt, or the wire reading leaves it to ldns_wire2pkt(). Returns 0, or
+ * -1 when it does not parse (the query goes on: the caller ends it). */
+static int q_reply(struct equery *q, const uint8_t *m, size_t len, size_t qend, uint64_t sent_ns,
+                   bool tcp)
+{
+    struct engine *e = q->e;
+    if (!q->want_reply && engine__wire_read(&e->wire, m, len, qend) == 0) {
+        q_answer(q, &e->wire.v, NULL, sent_ns, tcp);
+        return 0;
+    }
+    ldns_pkt *pkt = NULL;
+    if (ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK || pkt == NULL)
+        return -1;
+    q_answer_pkt(q, pkt, sent_ns, tcp);
+    return 0;
 }
 
 /* ---- matching ---- */
@@ -849,8 +925,10 @@ enum match {
     MATCH_NOQ,       /* ours (source and ID), no question section: counts only as an error */
 };
 
-/* Whether the message's question is ours. The ID was checked by the caller. */
-static enum match question_matches(const struct equery *q, const uint8_t *m, size_t len)
+/* Whether the message's question is ours. The ID was checked by the caller.
+ * With MATCH_OK, *qend is the offset after the question. */
+static enum match question_matches(const struct equery *q, const uint8_t *m, size_t len,
+                                   size_t *qend)
 {
     if (len < ENGINE_HDR)
         return MATCH_DROP;
@@ -869,6 +947,7 @@ static enum match question_matches(const struct equery *q, const uint8_t *m, siz
         const uint8_t *t = m + ENGINE_HDR + nlen;
         uint16_t type = (uint16_t)(t[0] << 8 | t[1]);
         uint16_t cls = (uint16_t)(t[2] << 8 | t[3]);
+        *qend = ENGINE_HDR + nlen + 4;
         return type == q->qtype && cls == LDNS_RR_CLASS_IN ? MATCH_OK : MATCH_DROP;
     }
     ldns_rdf *name = NULL;
@@ -883,6 +962,7 @@ static enum match question_matches(const struct equery *q, const uint8_t *m, siz
     uint16_t cls = (uint16_t)(m[pos + 2] << 8 | m[pos + 3]);
     if (!same || type != q->qtype || cls != LDNS_RR_CLASS_IN)
         return MATCH_DROP;
+    *qend = pos + 4;
     return MATCH_OK;
 }
 
@@ -1003,7 +1083,8 @@ static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
         e->st.dropped++;
         return;
     }
-    enum match mt = question_matches(q, m, len);
+    size_t qend = 0;
+    enum match mt = question_matches(q, m, len, &qend);
     if (mt == MATCH_NOQ) {
         ldns_pkt *pkt = noq_error(m, len);
         if (pkt == NULL) {
@@ -1011,7 +1092,7 @@ static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
             return;
         }
         e->st.received++;
-        q_answer(q, pkt, q->sent_ns[which], false);
+        q_answer_pkt(q, pkt, q->sent_ns[which], false);
         return;
     }
     if (mt == MATCH_DROP) {
@@ -1031,16 +1112,13 @@ static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
         q_start_tcp(q, e->o.timeout_ms);
         return;
     }
-    ldns_pkt *pkt = NULL;
-    if (ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK || pkt == NULL) {
+    if (q_reply(q, m, len, qend, q->sent_ns[which], false) != 0) {
         struct engine_result r;
         result_none(&r, OBS_MALFORMED, false);
         r.rcode = m[3] & 0x0f;
         r.latency_ms = (int64_t)((uv_hrtime() - q->sent_ns[which]) / 1000000u);
         q_finish(q, &r);
-        return;
     }
-    q_answer(q, pkt, q->sent_ns[which], false);
 }
 
 static void q_start_udp(struct equery *q)
@@ -1073,11 +1151,12 @@ static void tcp_message(struct equery *q)
     size_t len = q->bodylen;
     enum match mt = MATCH_DROP;
     ldns_pkt *pkt = NULL;
+    size_t qend = 0;
     if (len >= ENGINE_HDR && (uint16_t)(m[0] << 8 | m[1]) == q->tcp_id)
-        mt = question_matches(q, m, len);
+        mt = question_matches(q, m, len, &qend);
     if (mt == MATCH_NOQ && (pkt = noq_error(m, len)) != NULL) {
         e->st.received++;
-        q_answer(q, pkt, q->tcp_sent_ns, true);
+        q_answer_pkt(q, pkt, q->tcp_sent_ns, true);
         return;
     }
     if (mt == MATCH_DROP || mt == MATCH_NOQ) { /* not ours: wait for the next message */
@@ -1088,11 +1167,8 @@ static void tcp_message(struct equery *q)
         return;
     }
     e->st.received++;
-    if (mt == MATCH_MALFORMED || ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK || pkt == NULL) {
+    if (mt == MATCH_MALFORMED || q_reply(q, m, len, qend, q->tcp_sent_ns, true) != 0)
         q_fail(q, OBS_MALFORMED);
-        return;
-    }
-    q_answer(q, pkt, q->tcp_sent_ns, true);
 }
 
 static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -1335,8 +1411,11 @@ int engine_new(uv_loop_t *loop, const struct engine_opts *o, struct engine **out
     }
     e->pump_due = UINT64_MAX;
     e->tmo_due = UINT64_MAX;
-    int rc = uv_timer_init(loop, &e->pump);
+    int rc = engine__wire_init(&e->wire);
+    if (rc == 0)
+        rc = uv_timer_init(loop, &e->pump);
     if (rc != 0) {
+        engine__wire_deinit(&e->wire);
         free(e);
         return rc;
     }
@@ -1361,30 +1440,28 @@ int engine_new(uv_loop_t *loop, const struct engine_opts *o, struct engine **out
 static int qname_wire(const char *s, uint8_t *out, size_t *n)
 {
     size_t len = strlen(s);
-    bool plain = len > 1 && len <= ENGINE_PLAIN_MAX;
-    size_t o = 1, lab = 0; /* bytes written; where the current label's length goes */
-    for (size_t i = 0; i < len && plain; i++) {
-        if (s[i] == '\\') {
-            plain = false;
-        } else if (s[i] == '.') {
-            size_t l = o - lab - 1;
+    bool plain = len > 1 && len <= ENGINE_PLAIN_MAX && memchr(s, '\\', len) == NULL;
+    if (plain) {
+        /* the text without its final dot goes after the first length byte;
+         * each dot's place then takes the length of the label after it */
+        size_t text = s[len - 1] == '.' ? len - 1 : len;
+        memcpy(out + 1, s, text);
+        size_t lab = 0; /* where the current label's length goes */
+        for (const char *p = s, *end = s + text; plain;) {
+            const char *dot = memchr(p, '.', (size_t)(end - p));
+            size_t l = (size_t)((dot != NULL ? dot : end) - p);
             plain = l >= 1 && l <= LDNS_MAX_LABELLEN;
             out[lab] = (uint8_t)l;
-            lab = o++;
-        } else {
-            out[o++] = (uint8_t)s[i];
+            lab += l + 1;
+            if (dot == NULL)
+                break;
+            p = dot + 1;
         }
-    }
-    if (plain && s[len - 1] != '.') { /* the last label, then the root */
-        size_t l = o - lab - 1;
-        plain = l >= 1 && l <= LDNS_MAX_LABELLEN;
-        out[lab] = (uint8_t)l;
-        lab = o++;
-    }
-    if (plain) {
-        out[lab] = 0;
-        *n = o;
-        return 0;
+        if (plain) { /* then the root */
+            out[lab] = 0;
+            *n = lab + 1;
+            return 0;
+        }
     }
     ldns_rdf *d = ldns_dname_new_frm_str(s);
     if (d == NULL)
@@ -1458,6 +1535,7 @@ int engine_submit(struct engine *e, const struct engine_query *in)
         goto fail;
     q->qtype = in->qtype;
     q->want_tcp = in->tcp;
+    q->want_reply = in->want_reply;
     q->cb = in->cb;
     q->arg = in->arg;
     q->state = EQ_QUEUED;

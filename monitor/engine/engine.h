@@ -84,7 +84,9 @@ struct engine_result {
                                  Borrowed: valid only during the callback */
     const char *cname_target; /* target of a CNAME at the asked name itself (qtype != CNAME),
                                  lower-cased with final dot, else NULL; valid during the callback */
-    const struct ldns_struct_pkt *reply; /* parsed reply, valid during the callback; NULL none */
+    const struct ldns_struct_pkt *reply; /* the parsed reply when the query asked for it
+                                            (want_reply), valid during the callback; else
+                                            NULL, and NULL when no reply came */
     const char *site; /* the reply's NSID (RFC 5001): printable ASCII as is, else lower-case
                          hex; "" when none. Borrowed: valid during the callback */
     const char *ede;  /* the reply's Extended DNS Error INFO-CODEs (RFC 8914), decimal,
@@ -100,8 +102,11 @@ struct engine_query {
     socklen_t salen;
     const char *qname; /* copied; with or without final dot */
     uint16_t qtype;
-    bool rd;  /* recursion desired (resolvers) or not (authoritative) */
-    bool tcp; /* go straight to TCP (dig's +tcp) */
+    bool rd;         /* recursion desired (resolvers) or not (authoritative) */
+    bool tcp;        /* go straight to TCP (dig's +tcp) */
+    bool want_reply; /* the callback reads result.reply (the whole message as an ldns_pkt);
+                        without it the engine reads only what the verdict needs, without
+                        an ldns_pkt (engine_internal.h: struct engine__wire) */
     engine_cb cb;
     void *arg;
 };

@@ -1,7 +1,10 @@
 /*
  * Judging a DNS reply: from a parsed message to the status, rcode, TTL and
  * normalized answer of one observation. Pure and reentrant (no engine, no
- * loop), so a fuzzer can drive it with any parsed packet.
+ * loop), so a fuzzer can drive it with any parsed packet. The message is
+ * an ldns_pkt, or the few parts the judge reads, read off the wire with
+ * ldns_wire2rr() record by record (engine__wire_read, engine_internal.h):
+ * what the engine does with most replies.
  *
  * The CNAME chain is followed inside the answer section only, starting at the
  * asked name, at most ENGINE_JUDGE_MAX_CHAIN links (a loop just ends the walk):
@@ -51,9 +54,8 @@ static char *dname_lower(const ldns_rdf *d)
 
 /* Negative-caching TTL (RFC 2308 section 5): min(SOA TTL, SOA MINIMUM) of the
  * first SOA in the authority section; -1 when there is none. */
-static int64_t negative_ttl(const ldns_pkt *reply)
+static int64_t negative_ttl(const ldns_rr_list *auth)
 {
-    const ldns_rr_list *auth = ldns_pkt_authority(reply);
     for (size_t i = 0; auth != NULL && i < ldns_rr_list_rr_count(auth); i++) {
         const ldns_rr *rr = ldns_rr_list_rr(auth, i);
         if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA || ldns_rr_rd_count(rr) < 7)
@@ -88,6 +90,30 @@ int engine_judge_reply(const ldns_pkt *reply, const char *qname, uint16_t qtype,
 int engine_judge_reply_name(const ldns_pkt *reply, const ldns_rdf *qname, uint16_t qtype,
                             struct engine_result *r, char **answer, char **cname_target)
 {
+    *answer = NULL;
+    *cname_target = NULL;
+    if (reply == NULL || qname == NULL)
+        return DP_EINPUT;
+    struct engine__reply v;
+    engine__reply_of_pkt(&v, reply);
+    return engine__judge(&v, qname, qtype, r, answer, cname_target);
+}
+
+void engine__reply_of_pkt(struct engine__reply *v, const ldns_pkt *reply)
+{
+    static const ldns_rr_list none; /* a section ldns did not make: no records */
+    v->qr = ldns_pkt_qr(reply);
+    v->opcode = ldns_pkt_get_opcode(reply);
+    /* the full rcode: 4 bits in the header, 8 more in the OPT record */
+    v->rcode = (int)ldns_pkt_get_rcode(reply) | ((int)ldns_pkt_edns_extended_rcode(reply) << 4);
+    v->an = ldns_pkt_answer(reply) != NULL ? ldns_pkt_answer(reply) : &none;
+    v->ns = ldns_pkt_authority(reply) != NULL ? ldns_pkt_authority(reply) : &none;
+    v->edns_data = ldns_pkt_edns_data(reply);
+}
+
+int engine__judge(const struct engine__reply *v, const ldns_rdf *qname, uint16_t qtype,
+                  struct engine_result *r, char **answer, char **cname_target)
+{
     int rc = DP_ENOMEM;
     const ldns_rdf *cur = qname; /* the name the chain is at: the caller's, then the reply's */
     ldns_rr **found = NULL;
@@ -95,17 +121,16 @@ int engine_judge_reply_name(const ldns_pkt *reply, const ldns_rdf *qname, uint16
     *answer = NULL;
     *cname_target = NULL;
 
-    if (reply == NULL || qname == NULL)
+    if (qname == NULL)
         return DP_EINPUT;
-    if (!ldns_pkt_qr(reply) || ldns_pkt_get_opcode(reply) != LDNS_PACKET_QUERY)
+    if (!v->qr || v->opcode != LDNS_PACKET_QUERY)
         return DP_EMALFORMED;
 
-    /* the full rcode: 4 bits in the header, 8 more in the OPT record */
-    r->rcode = (int)ldns_pkt_get_rcode(reply) | ((int)ldns_pkt_edns_extended_rcode(reply) << 4);
+    r->rcode = v->rcode;
     r->ttl = -1;
 
-    const ldns_rr_list *an = ldns_pkt_answer(reply);
-    size_t n = an != NULL ? ldns_rr_list_rr_count(an) : 0;
+    const ldns_rr_list *an = v->an;
+    size_t n = ldns_rr_list_rr_count(an);
     ldns_rr *few[8]; /* most answers: no allocation */
     found = n <= sizeof few / sizeof few[0] ? few : calloc(n, sizeof(ldns_rr *));
     if (found == NULL)
@@ -152,12 +177,12 @@ int engine_judge_reply_name(const ldns_pkt *reply, const ldns_rdf *qname, uint16
             r->status = OBS_OK;
         } else {
             r->status = OBS_NODATA;
-            r->ttl = negative_ttl(reply);
+            r->ttl = negative_ttl(v->ns);
         }
         break;
     case LDNS_RCODE_NXDOMAIN:
         r->status = OBS_NXDOMAIN;
-        r->ttl = negative_ttl(reply);
+        r->ttl = negative_ttl(v->ns);
         nfound = 0; /* the name does not exist: whatever came with it is no answer */
         break;
     case LDNS_RCODE_REFUSED:
@@ -218,15 +243,19 @@ static char *nsid_text(const uint8_t *d, size_t n)
 
 int engine_reply_site_ede(struct ldns_struct_pkt *reply, char **site, char **ede)
 {
+    /* ldns reads the OPT record's RDATA into a list of options (and keeps the
+     * list in the packet); option data that runs past the RDATA gives no
+     * list at all, and then the reply simply carries no site and no codes */
+    return engine__site_ede(reply != NULL ? ldns_pkt_edns_get_option_list(reply) : NULL, site, ede);
+}
+
+int engine__site_ede(const ldns_edns_option_list *opts, char **site, char **ede)
+{
     char codes[ENGINE_EDE_MAX * 6 + 1]; /* "65535;" each */
     size_t clen = 0;
     unsigned ncodes = 0;
     *site = NULL;
     *ede = NULL;
-    /* ldns reads the OPT record's RDATA into a list of options (and keeps the
-     * list in the packet); option data that runs past the RDATA gives no
-     * list at all, and then the reply simply carries no site and no codes */
-    const ldns_edns_option_list *opts = reply != NULL ? ldns_pkt_edns_get_option_list(reply) : NULL;
     size_t n = opts != NULL ? ldns_edns_option_list_get_count(opts) : 0;
     codes[0] = '\0';
     for (size_t i = 0; i < n; i++) {
@@ -258,4 +287,108 @@ nomem:
     free(*site);
     *site = NULL;
     return DP_ENOMEM;
+}
+
+/* ---- a reply read from the wire without an ldns_pkt (engine_internal.h) ---- */
+
+int engine__wire_init(struct engine__wire *w)
+{
+    memset(w, 0, sizeof *w);
+    w->an = ldns_rr_list_new();
+    w->ns = ldns_rr_list_new();
+    w->edns = ldns_pkt_new();
+    return w->an != NULL && w->ns != NULL && w->edns != NULL ? 0 : DP_ENOMEM;
+}
+
+void engine__wire_deinit(struct engine__wire *w)
+{
+    if (w->an != NULL && w->ns != NULL)
+        engine__wire_clear(w);
+    ldns_rr_list_free(w->an);
+    ldns_rr_list_free(w->ns);
+    ldns_pkt_free(w->edns);
+    memset(w, 0, sizeof *w);
+}
+
+static void rrs_clear(ldns_rr_list *l)
+{
+    for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++)
+        ldns_rr_free(ldns_rr_list_rr(l, i));
+    ldns_rr_list_set_rr_count(l, 0); /* the array stays, for the next reply */
+}
+
+void engine__wire_clear(struct engine__wire *w)
+{
+    rrs_clear(w->an);
+    rrs_clear(w->ns);
+    ldns_rr_free(w->opt);
+    w->opt = NULL;
+}
+
+/* count records of section sec at *pos into l, as ldns_wire2pkt() reads
+ * them; false when one does not parse or there is no memory */
+static bool read_section(ldns_rr_list *l, uint16_t count, ldns_pkt_section sec, const uint8_t *m,
+                         size_t len, size_t *pos)
+{
+    for (uint16_t i = 0; i < count; i++) {
+        ldns_rr *rr = NULL;
+        if (ldns_wire2rr(&rr, m, len, pos, sec) != LDNS_STATUS_OK)
+            return false;
+        if (!ldns_rr_list_push_rr(l, rr)) {
+            ldns_rr_free(rr);
+            return false;
+        }
+    }
+    return true;
+}
+
+int engine__wire_read(struct engine__wire *w, const uint8_t *m, size_t len, size_t qend)
+{
+    size_t pos = qend;
+    if (w->an == NULL || w->ns == NULL || w->edns == NULL || len < LDNS_HEADER_SIZE ||
+        LDNS_QDCOUNT(m) != 1 || qend <= LDNS_HEADER_SIZE || qend > len)
+        return 1;
+    if (!read_section(w->an, LDNS_ANCOUNT(m), LDNS_SECTION_ANSWER, m, len, &pos) ||
+        !read_section(w->ns, LDNS_NSCOUNT(m), LDNS_SECTION_AUTHORITY, m, len, &pos))
+        goto full;
+    /* the additional section: glue nothing here reads, and the OPT record */
+    for (uint16_t i = 0, n = LDNS_ARCOUNT(m); i < n; i++) {
+        ldns_rr *rr = NULL;
+        if (ldns_wire2rr(&rr, m, len, &pos, LDNS_SECTION_ADDITIONAL) != LDNS_STATUS_OK)
+            goto full;
+        ldns_rr_type t = ldns_rr_get_type(rr);
+        if (t == LDNS_RR_TYPE_OPT && w->opt == NULL) {
+            w->opt = rr;
+            continue;
+        }
+        ldns_rr_free(rr);
+        /* ldns_wire2pkt() takes a TSIG record out of the section's count
+         * (and so reads one record less after it), and of several OPT
+         * records keeps the last's extended rcode and the last RDATA of
+         * those that had one: its own reading says what such a reply is */
+        if (t == LDNS_RR_TYPE_OPT || t == LDNS_RR_TYPE_TSIG)
+            goto full;
+    }
+    w->v.qr = LDNS_QR_WIRE(m) != 0;
+    w->v.opcode = (ldns_pkt_opcode)LDNS_OPCODE_WIRE(m);
+    /* the OPT record's TTL: extended rcode, version, flags */
+    uint8_t ext = w->opt != NULL ? (uint8_t)(ldns_rr_ttl(w->opt) >> 24) : 0;
+    w->v.rcode = (int)LDNS_RCODE_WIRE(m) | (int)ext << 4;
+    w->v.an = w->an;
+    w->v.ns = w->ns;
+    w->v.edns_data = w->opt != NULL ? ldns_rr_rdf(w->opt, 0) : NULL;
+    return 0;
+full:
+    engine__wire_clear(w);
+    return 1;
+}
+
+int engine__wire_site_ede(struct engine__wire *w, char **site, char **ede)
+{
+    /* lent to the empty packet, for ldns to read the options out of */
+    ldns_pkt_set_edns_data(w->edns, w->opt != NULL ? ldns_rr_rdf(w->opt, 0) : NULL);
+    int rc = engine__site_ede(ldns_pkt_edns_get_option_list(w->edns), site, ede);
+    ldns_pkt_set_edns_option_list(w->edns, NULL); /* frees the list ldns read */
+    ldns_pkt_set_edns_data(w->edns, NULL);        /* the OPT record's own */
+    return rc;
 }

@@ -21,6 +21,7 @@
 #include "fakedns.h"
 #include "engine.h"
 #include "engine_internal.h"
+#include "reply_paths.h"
 
 #define MX2_ANSWER "10 mx1.example.com. | 20 mx2.example.com."
 
@@ -31,7 +32,7 @@ struct slot {
     enum obs_status status;
     int rcode;
     bool tcp;
-    bool had_reply;
+    bool had_reply; /* the callback had result.reply */
     int64_t latency_ms, ttl;
     char *answer;
     char *cname;
@@ -49,6 +50,19 @@ struct run {
     uv_timer_t guard;
     uint64_t t0_ms;
 };
+
+/* Whether this run of the tests asks for the whole reply (want_reply): the
+ * reply tests run twice, the second time with it (main), so that both of
+ * the engine's readings of a reply go through every reply shape the fake
+ * server makes, and must give the same verdicts. */
+static bool whole_reply;
+
+static int whole_reply_on(void **state)
+{
+    (void)state;
+    whole_reply = true;
+    return 0;
+}
 
 static uint64_t now_ms(void)
 {
@@ -117,6 +131,7 @@ static int submit_to(struct run *r, struct slot *s, const struct sockaddr *sa, s
                              .qtype = qtype,
                              .rd = rd,
                              .tcp = tcp,
+                             .want_reply = whole_reply,
                              .cb = on_result,
                              .arg = s};
     s->run = r;
@@ -213,7 +228,7 @@ static void test_two_mx(void **state)
     assert_int_equal(s[0].status, OBS_OK);
     assert_int_equal(s[0].rcode, 0);
     assert_false(s[0].tcp);
-    assert_true(s[0].had_reply);
+    assert_int_equal(s[0].had_reply, whole_reply); /* the ldns_pkt only when asked for */
     assert_string_equal(s[0].answer, MX2_ANSWER);
     assert_int_equal(s[0].ttl, 120);
     assert_null(s[0].cname);
@@ -615,6 +630,228 @@ static void test_judge(void **state)
     ldns_pkt_free(p);
 }
 
+/* ---- the two readings of a reply (reply_paths.h) ---- */
+
+/* A reply built with ldns: lines "q:", "an:", "ns:", "ar:" then a record
+ * in zone-file form (the question: name and type); EDNS when edns_data is
+ * not NULL (its RDATA, edns_len bytes) or ext_rcode is set. The wire bytes,
+ * malloc'd. */
+static uint8_t *craft(const char *const *lines, size_t n, int rcode, int ext_rcode,
+                      const char *edns_data, size_t edns_len, size_t *len)
+{
+    ldns_pkt *p = ldns_pkt_new();
+    assert_non_null(p);
+    ldns_pkt_set_id(p, 0x1234);
+    ldns_pkt_set_qr(p, true);
+    ldns_pkt_set_rcode(p, (uint8_t)rcode);
+    for (size_t i = 0; i < n; i++) {
+        static const struct {
+            const char *tag;
+            ldns_pkt_section sec;
+        } secs[] = {{"q:", LDNS_SECTION_QUESTION},
+                    {"an:", LDNS_SECTION_ANSWER},
+                    {"ns:", LDNS_SECTION_AUTHORITY},
+                    {"ar:", LDNS_SECTION_ADDITIONAL}};
+        size_t k = 0;
+        while (k < 4 && strncmp(lines[i], secs[k].tag, strlen(secs[k].tag)) != 0)
+            k++;
+        assert_true(k < 4);
+        const char *text = lines[i] + strlen(secs[k].tag);
+        ldns_rr *rr = NULL;
+        ldns_status st = secs[k].sec == LDNS_SECTION_QUESTION
+                             ? ldns_rr_new_question_frm_str(&rr, text, NULL, NULL)
+                             : ldns_rr_new_frm_str(&rr, text, 3600, NULL, NULL);
+        assert_int_equal(st, LDNS_STATUS_OK);
+        assert_true(ldns_pkt_push_rr(p, secs[k].sec, rr));
+    }
+    if (edns_data != NULL || ext_rcode != 0) {
+        ldns_pkt_set_edns_udp_size(p, 1232);
+        ldns_pkt_set_edns_extended_rcode(p, (uint8_t)ext_rcode);
+        if (edns_data != NULL)
+            ldns_pkt_set_edns_data(
+                p, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_UNKNOWN, edns_len, edns_data));
+    }
+    uint8_t *w = NULL;
+    assert_int_equal(ldns_pkt2wire(&w, p, len), LDNS_STATUS_OK);
+    ldns_pkt_free(p);
+    return w;
+}
+
+/* w (len bytes) with raw records appended to the additional section. */
+static uint8_t *append_ar(uint8_t *w, size_t *len, const uint8_t *rec, size_t reclen, unsigned nrec)
+{
+    w = realloc(w, *len + reclen);
+    assert_non_null(w);
+    memcpy(w + *len, rec, reclen);
+    *len += reclen;
+    unsigned ar = (unsigned)(w[10] << 8 | w[11]) + nrec;
+    w[10] = (uint8_t)(ar >> 8);
+    w[11] = (uint8_t)ar;
+    return w;
+}
+
+struct paths_count {
+    unsigned wire, pkt_only, neither, total;
+};
+
+static void paths_agree(const uint8_t *m, size_t len, struct paths_count *c)
+{
+    struct reply_paths_seen seen;
+    const char *why = reply_paths_differ(m, len, &seen);
+    if (why != NULL) {
+        fprintf(stderr, "the readings differ (%s) on %zu bytes:", why, len);
+        for (size_t i = 0; i < len; i++)
+            fprintf(stderr, " %02x", m[i]);
+        fprintf(stderr, "\n");
+    }
+    assert_null(why);
+    if (!seen.question)
+        return;
+    c->total++;
+    c->wire += seen.wire;
+    c->pkt_only += !seen.wire && seen.pkt;
+    c->neither += !seen.wire && !seen.pkt;
+}
+
+/* m, then every cut of it and every byte of it changed a few ways: both
+ * readings agree on each (the changes make replies that fail to parse in
+ * every section, compression pointers that go anywhere, other counts,
+ * types, rcodes and flags). */
+static void paths_agree_all(const uint8_t *m, size_t len, struct paths_count *c)
+{
+    uint8_t *x = malloc(len);
+    assert_non_null(x);
+    paths_agree(m, len, c);
+    for (size_t cut = 0; cut < len; cut++)
+        paths_agree(m, cut, c);
+    for (size_t i = 0; i < len; i++) {
+        const uint8_t vals[] = {0x00,
+                                0x01,
+                                0x02,
+                                0x29,
+                                0x3f,
+                                0x40,
+                                0xc0,
+                                0xff,
+                                (uint8_t)(m[i] ^ 0x20),
+                                (uint8_t)(m[i] + 1),
+                                (uint8_t)(m[i] - 1)};
+        for (size_t v = 0; v < sizeof vals; v++) {
+            memcpy(x, m, len);
+            x[i] = vals[v];
+            paths_agree(x, len, c);
+        }
+    }
+    free(x);
+}
+
+/* The wire reading against ldns_wire2pkt() on the reply shapes the engine
+ * meets: the same records, the same verdict for every question asked of
+ * them, the same site and EDE codes; and every reply it does not read
+ * itself (a record that does not parse, a TSIG, a second OPT) left to
+ * ldns_wire2pkt(). */
+static void test_reply_paths(void **state)
+{
+    (void)state;
+    /* NSID "fra1", EDE 3 with text, EDE 22 */
+    static const char opts[] = "\x00\x03\x00\x04"
+                               "fra1"
+                               "\x00\x0f\x00\x05\x00\x03"
+                               "old"
+                               "\x00\x0f\x00\x02\x00\x16";
+    static const char *const mx[] = {
+        "q:d1.bench.test. IN MX",
+        "an:d1.bench.test. 300 IN MX 10 mx1.d1.bench.test.",
+        "an:D1.bench.TEST. 200 IN MX 20 mx2.elsewhere.example.",
+        "ns:bench.test. 3600 IN NS ns.bench.test.",
+        "ar:mx1.d1.bench.test. 3600 IN A 192.0.2.1",
+        "ar:mx1.d1.bench.test. 3600 IN AAAA 2001:db8::1",
+        "ar:ns.bench.test. 3600 IN A 127.0.0.1",
+    };
+    static const char *const nx[] = {
+        "q:nope.bench.test. IN A",
+        "ns:bench.test. 3600 IN SOA ns.bench.test. host.bench.test. 1 7200 900 1209600 300",
+    };
+    static const char *const cname[] = {
+        "q:www.example.com. IN MX",
+        "an:www.example.com. 60 IN CNAME a.example.net.",
+        "an:a.example.net. 50 IN CNAME b.example.org.",
+        "an:b.example.org. 40 IN MX 10 mx.example.org.",
+        "an:other.example. 40 IN MX 10 glue.example.",
+    };
+    static const char *const referral[] = {
+        "q:contoso.com. IN NS",
+        "ns:contoso.com. 172800 IN NS ns1.contoso.com.",
+        "ns:contoso.com. 172800 IN NS ns2.elsewhere.net.",
+        "ar:ns1.contoso.com. 172800 IN A 192.0.2.53",
+        "ar:ns1.contoso.com. 172800 IN AAAA 2001:db8::53",
+    };
+    static const char *const txt[] = {
+        "q:selector1._domainkey.contoso.com. IN TXT",
+        "an:selector1._domainkey.contoso.com. 60 IN TXT \"v=DKIM1; k=rsa\" \"p=\\009x\"",
+        "an:selector1._domainkey.contoso.com. 60 IN CAA 0 issue \"ca.example\"",
+        "an:selector1._domainkey.contoso.com. 60 IN SOA a. b. 1 2 3 4 5",
+    };
+    static const char *const qonly[] = {"q:example.com. IN MX"};
+    struct {
+        const char *const *lines;
+        size_t n;
+        int rcode, ext;
+        const char *edns;
+        size_t elen;
+    } shapes[] = {
+        {mx, 7, LDNS_RCODE_NOERROR, 0, opts, sizeof opts - 1},
+        {mx, 7, LDNS_RCODE_NOERROR, 0, "", 0}, /* an OPT record without options */
+        {mx, 2, LDNS_RCODE_NOERROR, 0, NULL, 0},
+        {nx, 2, LDNS_RCODE_NXDOMAIN, 0, NULL, 0},
+        {nx, 2, LDNS_RCODE_NOERROR, 0, opts + 8, 9}, /* nodata, an EDE */
+        {cname, 5, LDNS_RCODE_NOERROR, 0, NULL, 0},
+        {referral, 5, LDNS_RCODE_NOERROR, 0, "", 0},
+        {txt, 4, LDNS_RCODE_NOERROR, 0, NULL, 0},
+        {qonly, 1, LDNS_RCODE_SERVFAIL, 0, opts + 8, 9},
+        {qonly, 1, LDNS_RCODE_FORMERR, 0, NULL, 0},
+        {qonly, 1, LDNS_RCODE_REFUSED, 0, NULL, 0},
+        {qonly, 1, LDNS_RCODE_NOTIMPL, 0, NULL, 0},
+        {qonly, 1, LDNS_RCODE_NOERROR, 1, NULL, 0},               /* BADVERS */
+        {mx, 2, LDNS_RCODE_NOERROR, 0xff, "\x00\x03\x00\x01", 4}, /* an option past the RDATA */
+    };
+    struct paths_count c = {0};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        size_t len = 0;
+        uint8_t *w = craft(shapes[i].lines, shapes[i].n, shapes[i].rcode, shapes[i].ext,
+                           shapes[i].edns, shapes[i].elen, &len);
+        struct paths_count one = {0};
+        paths_agree(w, len, &one);
+        assert_int_equal(one.wire, 1); /* a reply as servers send them: read from the wire */
+        paths_agree_all(w, len, &c);
+        free(w);
+    }
+    /* what the wire reading leaves to ldns_wire2pkt(), which parses them */
+    static const uint8_t opt2[] = {0, 0, 41, 4, 208, 1, 0, 0, 0, 0, 0}; /* a second OPT */
+    static const uint8_t tsig[] = {
+        0, 0,   250, 0,   255, 0,   0,    0,    0,   0, 26,            /* root, TSIG, ANY, TTL 0 */
+        8, 'h', 'm', 'a', 'c', '-', 'm',  'd',  '5', 0, 0,  0,   0, 0, /* algorithm, */
+        0, 1,   1,   44,  0,   0,   0x12, 0x34, 0,   0, 0,  0,         /* time, fudge, MAC, ... */
+        0, 0,   1,   0,   1,   0,   0,    0,    60,  0, 4,  192, 0, 2, 9}; /* then an A record */
+    const struct {
+        const uint8_t *rec;
+        size_t len;
+        unsigned nrec;
+    } raws[] = {{opt2, sizeof opt2, 1}, {tsig, sizeof tsig, 2}};
+    for (size_t i = 0; i < sizeof raws / sizeof raws[0]; i++) {
+        size_t len = 0;
+        uint8_t *w = craft(mx, 7, LDNS_RCODE_NOERROR, 0, opts, sizeof opts - 1, &len);
+        w = append_ar(w, &len, raws[i].rec, raws[i].len, raws[i].nrec);
+        struct paths_count one = {0};
+        paths_agree(w, len, &one);
+        assert_int_equal(one.pkt_only, 1);
+        paths_agree_all(w, len, &c);
+        free(w);
+    }
+    /* every kind of message came up among the changed ones */
+    assert_true(c.wire > 0 && c.pkt_only > 0 && c.neither > 0);
+}
+
 /* engine__wire_name_same() of a against b (valid names of alen and blen
  * bytes) over blen bytes, checked against ldns_dname_compare() when the
  * lengths are equal. */
@@ -812,6 +1049,24 @@ static void test_nsid_ede(void **state)
               3, "01ab78"); /* not printable: hex of every byte */
     nsid_case("a b", 3, "a b");
     nsid_case("", 0, "second"); /* no NSID first: the later one */
+
+    /* one engine, the NSID changing from one reply to the next: the engine
+     * keeps the texts of the last OPT RDATA it read, and each reply still
+     * gets its own */
+    static const char *const seq[][2] = {{"fra1", "fra1"}, {"fra1", "fra1"}, {"ams2", "ams2"},
+                                         {"", "second"},   {"fra1", "fra1"}, {"fra", "fra"}};
+    struct run r;
+    struct slot s[6] = {0};
+    run_open(&r, FAKE_NSID, 1000, 2);
+    for (size_t i = 0; i < 6; i++) {
+        r.f.nsid_len = strlen(seq[i][0]);
+        memcpy(r.f.nsid, seq[i][0], r.f.nsid_len);
+        ask(&r, &s[i], "example.com", LDNS_RR_TYPE_MX, true, false);
+        assert_int_equal(s[i].status, OBS_OK);
+        assert_string_equal(s[i].site, seq[i][1]);
+        assert_string_equal(s[i].ede, "3;22");
+    }
+    run_end_free(&r, s, 6);
 }
 
 /* The fake's counters after one query (r is ended). */
@@ -879,7 +1134,7 @@ static void test_no_question(void **state)
     one_fake(FAKE_NOQ_REFUSED, 8000, 2, &s, &st, &f);
     assert_int_equal(s.status, OBS_REFUSED);
     assert_int_equal(s.rcode, LDNS_RCODE_REFUSED);
-    assert_true(s.had_reply);
+    assert_int_equal(s.had_reply, whole_reply);
     assert_int_equal(f.udp_queries, 1);
     assert_int_equal(st.timeouts, 0);
     assert_int_equal(st.dropped, 0);
@@ -1402,6 +1657,7 @@ int main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_cname_chain),
         cmocka_unit_test(test_judge),
+        cmocka_unit_test(test_reply_paths),
         cmocka_unit_test(test_wire_name_same),
         cmocka_unit_test(test_query_wire),
         cmocka_unit_test(test_nsid_ede),
@@ -1416,5 +1672,15 @@ int main(void)
         cmocka_unit_test(test_close_outstanding),
         cmocka_unit_test(test_close_in_callback),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    /* the reply tests again, the engine asked for the whole reply each time */
+    const struct CMUnitTest whole[] = {
+        cmocka_unit_test(test_two_mx),          cmocka_unit_test(test_rcodes),
+        cmocka_unit_test(test_negative),        cmocka_unit_test(test_truncated_then_tcp),
+        cmocka_unit_test(test_straight_tcp),    cmocka_unit_test(test_wrong_question_dropped),
+        cmocka_unit_test(test_mixed_case_echo), cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_cname_chain),     cmocka_unit_test(test_nsid_ede),
+        cmocka_unit_test(test_edns_fallback),   cmocka_unit_test(test_no_question),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    return failed + cmocka_run_group_tests_name("whole_reply", whole, whole_reply_on, NULL);
 }
