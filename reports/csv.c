@@ -19,7 +19,7 @@
  * test, they were turned into \009 and \013 before, but the rule is kept as
  * PRODUCT.md spells it.)
  */
-#include "reports.h"
+#include "internal.h"
 
 #include <csv.h>
 #include <stdio.h>
@@ -694,4 +694,22 @@ int csvr_split(struct csvr *r, const char *line, size_t len, const char **why)
         }
     }
     return (int)r->n;
+}
+
+/* ---- a whole file written out ---- */
+
+void rep__csvw_seal(struct csvw *w, uint64_t hash)
+{
+    csvw_str(w, "end");
+    csvw_uint(w, hash);
+    csvw_end(w);
+}
+
+int rep__csvw_replace(const struct datadir *dd, const char *name, const struct csvw *w, char *err,
+                      size_t errlen)
+{
+    int rc = csvw_error(w);
+    if (rc == 0)
+        rc = datadir_replace(dd, name, -1, 0, w->buf, w->len, err, errlen);
+    return rc;
 }

@@ -393,6 +393,17 @@ struct rep_dset *rep__sets_find(const struct rep_sets *s, const char *domain);
 int rep__sets_take(const struct datadir *dd, const struct report_settings *s, size_t ns,
                    struct rep_sets *out, char *err, size_t errlen);
 
+/* ---- csv.c: a whole file written out ---- */
+
+/* Ends a file that carries its own fingerprint (.state, .merged): the row
+ * `end,H` with H the hash of every byte before it, as the reader checks. */
+void rep__csvw_seal(struct csvw *w, uint64_t hash);
+/* DIR/name replaced atomically by what w holds (datadir_replace), unless
+ * building it ran out of memory. 0 or the error (err says what); w stays
+ * the caller's to free. */
+int rep__csvw_replace(const struct datadir *dd, const char *name, const struct csvw *w, char *err,
+                      size_t errlen);
+
 /* ---- render.c: the reports ---- */
 
 /* The reports, drawn from a finished l->agg and the settings; the status

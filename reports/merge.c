@@ -742,11 +742,8 @@ static int ledger_save(struct merge *m, char *err, size_t errlen)
         h = rep__hash(h, w.buf + o, n);
         o += n;
     }
-    csvw_str(&w, "end");
-    csvw_uint(&w, h);
-    csvw_end(&w);
-    if ((rc = csvw_error(&w)) == 0)
-        rc = datadir_replace(&l->dd, LEDGER_NAME, -1, 0, w.buf, w.len, err, errlen);
+    rep__csvw_seal(&w, h);
+    rc = rep__csvw_replace(&l->dd, LEDGER_NAME, &w, err, errlen);
 out:
     csvw_deinit(&w);
     return rc;

@@ -337,18 +337,6 @@ static uint32_t *order_by(const void *arr, uint32_t n, size_t sz, size_t off)
     return pairs;
 }
 
-/* The end of every report: DIR/name replaced atomically by what w holds,
- * unless building it ran out of memory. 0 or the error (err says what);
- * w stays the caller's to free. */
-static int replace_report(struct obslog *l, const char *name, const struct csvw *w, char *err,
-                          size_t errlen)
-{
-    int rc = csvw_error(w);
-    if (rc == 0)
-        rc = datadir_replace(&l->dd, name, -1, 0, w->buf, w->len, err, errlen);
-    return rc;
-}
-
 #define CONVERGENCE_HEADER                                                                         \
     "domain,check,server,address,state,matching_since_utc,first_match_utc,last_mismatch_utc,"      \
     "flaps,rounds,errors,current_answer,stale_expires_utc,vantage,sites,overdue\r\n"
@@ -384,7 +372,7 @@ static int write_convergence(struct obslog *l, const bool *overdue, char *err, s
         csvw_bool(&w, overdue[ord[k]]);
         csvw_end(&w);
     }
-    rc = replace_report(l, "convergence.csv", &w, err, errlen);
+    rc = rep__csvw_replace(&l->dd, "convergence.csv", &w, err, errlen);
 out:
     free(ord);
     csvw_deinit(&w);
@@ -475,7 +463,7 @@ static int write_delegation(struct obslog *l, char *err, size_t errlen)
         csvw_str(&w, a->str.s[a->vans[e->van].name]);
         csvw_end(&w);
     }
-    rc = replace_report(l, "delegation.csv", &w, err, errlen);
+    rc = rep__csvw_replace(&l->dd, "delegation.csv", &w, err, errlen);
 out:
     free(glue);
     free(ord);
@@ -514,7 +502,7 @@ static int write_mx(struct obslog *l, const struct eff *effs, char *err, size_t 
         csvw_str(&w, a->str.s[a->vans[m->van].name]);
         csvw_end(&w);
     }
-    rc = replace_report(l, "mx_compliance.csv", &w, err, errlen);
+    rc = rep__csvw_replace(&l->dd, "mx_compliance.csv", &w, err, errlen);
 out:
     free(ord);
     csvw_deinit(&w);
@@ -602,7 +590,7 @@ static int write_summary(struct obslog *l, char *err, size_t errlen)
         csvw_uint(&w, r->overdue);
         csvw_end(&w);
     }
-    int rc = replace_report(l, "summary.csv", &w, err, errlen);
+    int rc = rep__csvw_replace(&l->dd, "summary.csv", &w, err, errlen);
     csvw_deinit(&w);
     return rc;
 }
@@ -658,7 +646,7 @@ static int write_timeline(struct obslog *l, char *err, size_t errlen)
         csvw_init(&w);
         csvw_raw(&w, REP_TIMELINE_HEADER, strlen(REP_TIMELINE_HEADER));
         csvw_raw(&w, a->tl.buf ? a->tl.buf : "", a->tl.len);
-        rc = replace_report(l, "timeline.csv", &w, err, errlen);
+        rc = rep__csvw_replace(&l->dd, "timeline.csv", &w, err, errlen);
         csvw_deinit(&w);
     }
     if (rc != 0)
@@ -942,7 +930,7 @@ static int write_svg(struct obslog *l, const struct eff *effs, const struct dcvi
     csvw_raw(&w, "</svg>\n", 7);
 #undef X
 #undef Y
-    rc = replace_report(l, "convergence.svg", &w, err, errlen);
+    rc = rep__csvw_replace(&l->dd, "convergence.svg", &w, err, errlen);
 out:
     free(keys);
     free(ord);

@@ -199,9 +199,7 @@ static int sets_save(const struct datadir *dd, const struct rep_sets *s, char *e
             csvw_field(&w, NULL, 0);
         csvw_end(&w);
     }
-    int rc = csvw_error(&w);
-    if (rc == 0)
-        rc = datadir_replace(dd, SETTINGS_NAME, -1, 0, w.buf, w.len, err, errlen);
+    int rc = rep__csvw_replace(dd, SETTINGS_NAME, &w, err, errlen);
     csvw_deinit(&w);
     return rc;
 }

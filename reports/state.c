@@ -444,13 +444,8 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
                 put_record(&w, POINT_TAG, point_fields, NFIELDS(point_fields), &s->pts[j]);
         }
     }
-    uint64_t h = rep__hash(REP__HASH_INIT, w.buf, w.len);
-    csvw_str(&w, "end");
-    csvw_uint(&w, h);
-    csvw_end(&w);
-    rc = csvw_error(&w);
-    if (rc == 0)
-        rc = datadir_replace(&l->dd, STATE_NAME, -1, 0, w.buf, w.len, err, errlen);
+    rep__csvw_seal(&w, rep__hash(REP__HASH_INIT, w.buf, w.len));
+    rc = rep__csvw_replace(&l->dd, STATE_NAME, &w, err, errlen);
     csvw_deinit(&w);
     return rc;
 }
