@@ -71,10 +71,15 @@ check() {
 : > "$T/dp.qps"; : > "$T/big.s"; : > "$T/small.s"
 lost=0; peak=0; status_lines=0
 for i in $(seq "$RUNS"); do
+  bench_steal_mark
   bench_dnsperf "$port" "$T/queries"
+  bench_steal_since
+  dp_steal=$steal_pct
   echo "$dp_qps" >> "$T/dp.qps"
 
+  bench_steal_mark
   check "$T/domains" "$T/big"
+  bench_steal_since
   echo "$secs" >> "$T/big.s"
   big_lost=$((3 * N - answered))
   lost=$((lost + big_lost))
@@ -91,10 +96,11 @@ for i in $(seq "$RUNS"); do
   check "$T/domains.small" "$T/small"
   echo "$secs" >> "$T/small.s"
   lost=$((lost + 3 * SMALL - answered))
-  printf 'run %d: dnsperf %.0f q/s (lost %s); dnsprop check %d domains %.2f s, %.0f answered q/s, peak %.1f MiB (lost %d), its next round peak %.1f MiB; %d domains %.2f s, peak %.1f MiB\n' \
-    "$i" "$dp_qps" "$dp_lost" "$N" "$(tail -1 "$T/big.s")" "$(awk -v s="$(tail -1 "$T/big.s")" -v n=$((3 * N - big_lost)) 'BEGIN { print n / s }')" \
+  printf 'run %d: dnsperf %.0f q/s (lost %s, steal %d%%); dnsprop check %d domains %.2f s (steal %d%%), %.0f answered q/s, peak %.1f MiB (lost %d), its next round peak %.1f MiB; %d domains %.2f s, peak %.1f MiB\n' \
+    "$i" "$dp_qps" "$dp_lost" "$dp_steal" "$N" "$(tail -1 "$T/big.s")" "$steal_pct" "$(awk -v s="$(tail -1 "$T/big.s")" -v n=$((3 * N - big_lost)) 'BEGIN { print n / s }')" \
     "$(awk -v k="$big_kib" 'BEGIN { print k / 1024 }')" "$big_lost" "$(awk -v k="$again_kib" 'BEGIN { print k / 1024 }')" "$SMALL" "$secs" "$(awk -v k="$kib" 'BEGIN { print k / 1024 }')"
 done
+bench_steal_verdict
 echo "status line at $N domains ($(wc -l < "$T/status.txt") line): $(cut -c1-160 "$T/status.txt")..."
 dp=$(median < "$T/dp.qps")
 big=$(median < "$T/big.s")

@@ -18,6 +18,11 @@
 #     (INFLIGHT at once, under $pin); sets dp_qps and dp_lost, exits 1 when
 #     dnsperf failed.
 #   median: the median of the numbers on stdin, one a line.
+#   bench_steal_mark / bench_steal_since: the CPU time the host took from
+#     this virtual machine (/proc/stat's steal) since the mark, as a
+#     percentage of all CPU time in steal_pct; bench_steal_worst keeps the
+#     highest seen and bench_steal_verdict prints, when it passed 5%, that the
+#     figures measure the host's load and not the tools.
 # NAME is the benchmark's own name (bench_check for bench/bench_check.sh).
 BENCH_NAME=$(basename "$0" .sh)
 BENCH_DIR=
@@ -78,4 +83,24 @@ bench_zone_head() {
   echo '@ IN SOA ns.bench.test. host.bench.test. 1 7200 900 1209600 300'
   echo '@ IN NS ns.bench.test.'
   echo 'ns IN A 127.0.0.1'
+}
+
+# /proc/stat's first line: cpu user nice system idle iowait irq softirq steal
+bench__cpu_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $9; exit }' /proc/stat; }
+steal_worst=0
+bench_steal_mark() { steal_mark=$(bench__cpu_ticks); }
+bench_steal_since() {
+  steal_pct=$(awk -v a="$steal_mark" -v b="$(bench__cpu_ticks)" 'BEGIN {
+    split(a, x, " "); split(b, y, " "); t = y[1] - x[1]
+    printf "%.0f", (t > 0 ? 100 * (y[2] - x[2]) / t : 0) }')
+  [ "$steal_pct" -gt "$steal_worst" ] && steal_worst=$steal_pct
+  return 0
+}
+bench_steal_verdict() {
+  if [ "$steal_worst" -gt 5 ]; then
+    echo "*** the host took up to $steal_worst% of this machine's CPU (steal, /proc/stat) during a run:"
+    echo "*** the times above measure the host's load as much as the tools; run again when it is quiet"
+  else
+    echo "steal (CPU taken by the host): at most $steal_worst% in any run"
+  fi
 }
