@@ -24,7 +24,7 @@ build=${1:-build}
 N=${BENCH_DOMAINS:-100000}
 SMALL=$((N / 10))
 INFLIGHT=${BENCH_INFLIGHT:-256} # dnsprop's default --inflight, and dnsperf -q the same
-RUNS=${BENCH_RUNS:-3}
+RUNS=${BENCH_RUNS:-5} # medians of five: one run on a shared host proves little
 dnsprop=$build/dnsprop
 . "$(dirname "$0")/lib.sh"
 bench_need "$dnsprop" || exit 3
