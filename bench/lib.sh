@@ -20,7 +20,7 @@
 #   median: the median of the numbers on stdin, one a line.
 #   bench_steal_mark / bench_steal_since: the CPU time the host took from
 #     this virtual machine (/proc/stat's steal) since the mark, as a
-#     percentage of all CPU time in steal_pct; bench_steal_worst keeps the
+#     percentage of all CPU time in steal_pct; steal_worst keeps the
 #     highest seen and bench_steal_verdict prints, when it passed 5%, that the
 #     figures measure the host's load and not the tools.
 # NAME is the benchmark's own name (bench_check for bench/bench_check.sh).

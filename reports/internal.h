@@ -396,7 +396,9 @@ int rep__sets_take(const struct datadir *dd, const struct report_settings *s, si
 /* ---- csv.c: a whole file written out ---- */
 
 /* Ends a file that carries its own fingerprint (.state, .merged): the row
- * `end,H` with H the hash of every byte before it, as the reader checks. */
+ * `end,H`, H the hash of the rows before it as that file's reader takes it
+ * (.state hashes its bytes at once, .merged line by line: rep__hash goes 8
+ * bytes at a step, so the two differ). */
 void rep__csvw_seal(struct csvw *w, uint64_t hash);
 /* DIR/name replaced atomically by what w holds (datadir_replace), unless
  * building it ran out of memory. 0 or the error (err says what); w stays
