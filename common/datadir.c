@@ -471,48 +471,102 @@ int datadir_rename(const struct datadir *dd, const char *from, const char *to, c
     return 0;
 }
 
-int datadir_replace(const struct datadir *dd, const char *name, int prefix_fd, uint64_t prefix_len,
-                    const char *data, size_t len, char *err, size_t errlen)
+/* After a failed step of a replacement (errno says why): the temporary
+ * file closed and removed, the message in err. */
+static int new_failed(const struct datadir *dd, const char *name, struct datadir_new *n, char *err,
+                      size_t errlen)
 {
-    char path[PATH_MAX + 64], tmp[NAME_MAX + 1];
-    int fd = -1, rc;
+    char path[PATH_MAX + 64];
+    int e = errno ? errno : EIO;
+    datadir_new_abort(dd, n);
+    shown(dd, name, path, sizeof path);
+    dp_errf(err, errlen, "%s: cannot write: %s", path, strerror(e));
+    return DP_EIO;
+}
+
+int datadir_new_open(const struct datadir *dd, const char *name, struct datadir_new *n, char *err,
+                     size_t errlen)
+{
+    char path[PATH_MAX + 64];
+    int rc;
+    n->fd = -1;
+    n->tmp[0] = '\0';
     shown(dd, name, path, sizeof path);
     if ((rc = may_replace(dd, name, path, err, errlen)) != 0)
         return rc;
-    fd = datadir_tmpfile(dd, name, tmp, sizeof tmp, err, errlen);
-    if (fd < 0)
-        return fd;
+    n->fd = datadir_tmpfile(dd, name, n->tmp, sizeof n->tmp, err, errlen);
+    return n->fd < 0 ? n->fd : 0;
+}
+
+int datadir_new_write(const struct datadir *dd, const char *name, struct datadir_new *n,
+                      const char *data, size_t len, char *err, size_t errlen)
+{
+    errno = 0;
+    if (n->fd < 0 || dp_write_all(n->fd, data, len) != 0)
+        return new_failed(dd, name, n, err, errlen);
+    return 0;
+}
+
+int datadir_new_commit(const struct datadir *dd, const char *name, struct datadir_new *n, char *err,
+                       size_t errlen)
+{
+    char path[PATH_MAX + 64];
+    int rc;
+    errno = 0;
+    if (n->fd < 0 || fsync(n->fd) != 0)
+        return new_failed(dd, name, n, err, errlen);
+    rc = close(n->fd);
+    n->fd = -1;
+    if (rc != 0)
+        return new_failed(dd, name, n, err, errlen);
+    /* the name may have changed while the file was written */
+    shown(dd, name, path, sizeof path);
+    if ((rc = may_replace(dd, name, path, err, errlen)) != 0) {
+        datadir_new_abort(dd, n);
+        return rc;
+    }
+    if (renameat(dd->fd, n->tmp, dd->fd, name) != 0)
+        return new_failed(dd, name, n, err, errlen);
+    n->tmp[0] = '\0';
+    return 0;
+}
+
+void datadir_new_abort(const struct datadir *dd, struct datadir_new *n)
+{
+    int e = errno;
+    if (n->fd >= 0)
+        close(n->fd);
+    n->fd = -1;
+    if (n->tmp[0] != '\0')
+        unlinkat(dd->fd, n->tmp, 0);
+    n->tmp[0] = '\0';
+    errno = e;
+}
+
+int datadir_replace(const struct datadir *dd, const char *name, int prefix_fd, uint64_t prefix_len,
+                    const char *data, size_t len, char *err, size_t errlen)
+{
+    struct datadir_new n;
+    int rc = datadir_new_open(dd, name, &n, err, errlen);
+    if (rc != 0)
+        return rc;
     if (prefix_fd >= 0) {
         off_t in = 0;
         uint64_t left = prefix_len;
         while (left > 0) {
-            ssize_t k = copy_file_range(prefix_fd, &in, fd, NULL, (size_t)left, 0);
+            ssize_t k = copy_file_range(prefix_fd, &in, n.fd, NULL, (size_t)left, 0);
             if (k < 0 && errno == EINTR)
                 continue;
             if (k == 0)
                 errno = EIO; /* the prefix file is shorter than promised */
             if (k <= 0)
-                goto fail;
+                return new_failed(dd, name, &n, err, errlen);
             left -= (uint64_t)k;
         }
     }
-    if (dp_write_all(fd, data, len) != 0)
-        goto fail;
-    if (fsync(fd) != 0)
-        goto fail;
-    rc = close(fd);
-    fd = -1;
-    if (rc != 0 || renameat(dd->fd, tmp, dd->fd, name) != 0)
-        goto fail;
-    return 0;
-fail : {
-    int e = errno ? errno : EIO;
-    if (fd >= 0)
-        close(fd);
-    unlinkat(dd->fd, tmp, 0);
-    dp_errf(err, errlen, "%s: cannot write: %s", path, strerror(e));
-    return DP_EIO;
-}
+    if ((rc = datadir_new_write(dd, name, &n, data, len, err, errlen)) != 0)
+        return rc;
+    return datadir_new_commit(dd, name, &n, err, errlen);
 }
 
 int datadir_unlink(const struct datadir *dd, const char *name)

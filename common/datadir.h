@@ -31,6 +31,7 @@
 #ifndef DNSPROP_DATADIR_H
 #define DNSPROP_DATADIR_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -101,6 +102,26 @@ int datadir_stat(const struct datadir *dd, const char *name, struct stat *st);
  * itself is not fsynced: see datadir_sync. */
 int datadir_replace(const struct datadir *dd, const char *name, int prefix_fd, uint64_t prefix_len,
                     const char *data, size_t len, char *err, size_t errlen);
+
+/* datadir_replace a step at a time, for a file too big to build in memory
+ * first: datadir_new_open checks `name` as datadir_replace does and makes
+ * the temporary file; datadir_new_write appends to it; datadir_new_commit
+ * fsyncs it and renames it over `name` (checked again); datadir_new_abort
+ * removes it. Each returns 0 or a negative code with err set, with the
+ * messages datadir_replace gives; after a failed write or commit the
+ * temporary file is already gone. abort after commit or after a failure
+ * does nothing, so a caller may always end with it. */
+struct datadir_new {
+    int fd;                 /* the temporary file; -1 once closed */
+    char tmp[NAME_MAX + 1]; /* its name in the folder */
+};
+int datadir_new_open(const struct datadir *dd, const char *name, struct datadir_new *n, char *err,
+                     size_t errlen);
+int datadir_new_write(const struct datadir *dd, const char *name, struct datadir_new *n,
+                      const char *data, size_t len, char *err, size_t errlen);
+int datadir_new_commit(const struct datadir *dd, const char *name, struct datadir_new *n, char *err,
+                       size_t errlen);
+void datadir_new_abort(const struct datadir *dd, struct datadir_new *n);
 
 /* For a caller that writes a replacement itself (report --upgrade): makes a
  * new empty file with an unpredictable name ".NAME.<16 hex digits>.tmp" in

@@ -34,8 +34,25 @@ void csvw_init(struct csvw *w)
     memset(w, 0, sizeof *w);
 }
 
+size_t rep__csvw_piece = (size_t)1 << 20;
+
+/* The file a csvw's rows go to (rep__csvw_to_file) */
+struct rep__csvw_file {
+    const struct datadir *dd;
+    const char *name;
+    struct datadir_new out;
+    bool hashed;
+    uint64_t hash; /* rep__hash of the bytes written to out */
+    char *err;     /* where a failed write says so */
+    size_t errlen;
+};
+
 void csvw_deinit(struct csvw *w)
 {
+    if (w->file != NULL) {
+        datadir_new_abort(w->file->dd, &w->file->out);
+        free(w->file);
+    }
     free(w->buf);
     memset(w, 0, sizeof *w);
 }
@@ -454,6 +471,23 @@ void csvw_bool(struct csvw *w, bool b)
     csvw__close(w, d, b ? 3 : 2);
 }
 
+/* The rows in w's buffer to its file, but for the last len % 8 bytes (so
+ * that the hash goes on 8 bytes at a step, as over the whole file at once);
+ * a failed write is w's sticky error. */
+__attribute__((noinline)) static void csvw__spill(struct csvw *w)
+{
+    struct rep__csvw_file *f = w->file;
+    size_t n = w->len & ~(size_t)7;
+    if (f->hashed)
+        f->hash = rep__hash(f->hash, w->buf, n);
+    if (datadir_new_write(f->dd, f->name, &f->out, w->buf, n, f->err, f->errlen) != 0) {
+        w->err = DP_EIO;
+        return;
+    }
+    memmove(w->buf, w->buf + n, w->len - n);
+    w->len -= n;
+}
+
 void csvw_end(struct csvw *w)
 {
     if (!reserve(w, 2))
@@ -461,6 +495,8 @@ void csvw_end(struct csvw *w)
     w->buf[w->len++] = '\r';
     w->buf[w->len++] = '\n';
     w->row_open = false;
+    if (w->file != NULL && w->len >= rep__csvw_piece)
+        csvw__spill(w);
 }
 
 void csvw_raw(struct csvw *w, const char *s, size_t len)
@@ -705,11 +741,43 @@ void rep__csvw_seal(struct csvw *w, uint64_t hash)
     csvw_end(w);
 }
 
-int rep__csvw_replace(const struct datadir *dd, const char *name, const struct csvw *w, char *err,
+int rep__csvw_to_file(struct csvw *w, const struct datadir *dd, const char *name, bool hashed,
+                      char *err, size_t errlen)
+{
+    struct rep__csvw_file *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return DP_ENOMEM;
+    int rc = datadir_new_open(dd, name, &f->out, err, errlen);
+    if (rc != 0) {
+        free(f);
+        return rc;
+    }
+    f->dd = dd;
+    f->name = name;
+    f->hashed = hashed;
+    f->hash = REP__HASH_INIT;
+    f->err = err;
+    f->errlen = errlen;
+    w->file = f;
+    return 0;
+}
+
+uint64_t rep__csvw_hash(const struct csvw *w)
+{
+    return rep__hash(w->file != NULL ? w->file->hash : REP__HASH_INIT, w->buf, w->len);
+}
+
+int rep__csvw_replace(const struct datadir *dd, const char *name, struct csvw *w, char *err,
                       size_t errlen)
 {
     int rc = csvw_error(w);
+    if (rc != 0 || w->file == NULL)
+        return rc != 0 ? rc : datadir_replace(dd, name, -1, 0, w->buf, w->len, err, errlen);
+    struct rep__csvw_file *f = w->file;
+    rc = datadir_new_write(dd, name, &f->out, w->buf, w->len, err, errlen);
     if (rc == 0)
-        rc = datadir_replace(dd, name, -1, 0, w->buf, w->len, err, errlen);
+        rc = datadir_new_commit(dd, name, &f->out, err, errlen);
+    if (rc == 0)
+        csvw_clear(w);
     return rc;
 }

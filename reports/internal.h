@@ -401,10 +401,27 @@ int rep__sets_take(const struct datadir *dd, const struct report_settings *s, si
  * bytes at a step, so the two differ). */
 void rep__csvw_seal(struct csvw *w, uint64_t hash);
 /* DIR/name replaced atomically by what w holds (datadir_replace), unless
- * building it ran out of memory. 0 or the error (err says what); w stays
- * the caller's to free. */
-int rep__csvw_replace(const struct datadir *dd, const char *name, const struct csvw *w, char *err,
+ * building it ran out of memory; for a w given to rep__csvw_to_file, the
+ * rest of the rows written and that file put in place. 0 or the error (err
+ * says what); w stays the caller's to free. */
+int rep__csvw_replace(const struct datadir *dd, const char *name, struct csvw *w, char *err,
                       size_t errlen);
+
+/* A report of 100,000 domains is tens of megabytes: rather than all of it
+ * in memory and then a copy in the kernel, the rows go to the new file
+ * (datadir_new_open) a piece of rep__csvw_piece bytes at a time, at the end
+ * of a row, and w's buffer stays that small. Call right after csvw_init,
+ * with the name rep__csvw_replace will be given and the err it fills on a
+ * failed write (both must outlive w's rows); with `hashed`,
+ * rep__csvw_hash gives rep__hash of every byte written. csvw_deinit
+ * removes a file that was not put in place. 0 or the error, as
+ * datadir_replace reports it (nothing is created then). */
+extern size_t rep__csvw_piece; /* 1 MiB; tests make it small */
+int rep__csvw_to_file(struct csvw *w, const struct datadir *dd, const char *name, bool hashed,
+                      char *err, size_t errlen);
+/* rep__hash(REP__HASH_INIT, ...) of every byte w has taken: those gone to
+ * its file (rep__csvw_to_file with hashed) and those still in buf. */
+uint64_t rep__csvw_hash(const struct csvw *w);
 
 /* ---- render.c: the reports ---- */
 

@@ -348,7 +348,8 @@ static int write_convergence(struct obslog *l, const bool *overdue, char *err, s
     uint32_t *ord = order_by(a->dcss, a->ndcss, sizeof *a->dcss, offsetof(struct rep_dcs, dc));
     int rc = DP_ENOMEM;
     csvw_init(&w);
-    if (ord == NULL)
+    if (ord == NULL ||
+        (rc = rep__csvw_to_file(&w, &l->dd, "convergence.csv", false, err, errlen)) != 0)
         goto out;
     csvw_raw(&w, CONVERGENCE_HEADER, strlen(CONVERGENCE_HEADER));
     for (uint32_t k = 0; k < a->ndcss; k++) {
@@ -430,7 +431,8 @@ static int write_delegation(struct obslog *l, char *err, size_t errlen)
         return 0;
     csvw_init(&w);
     if ((ord = order_by(a->dels, a->ndels, sizeof *a->dels, offsetof(struct rep_deleg, dom))) ==
-        NULL)
+            NULL ||
+        (rc = rep__csvw_to_file(&w, &l->dd, "delegation.csv", false, err, errlen)) != 0)
         goto out;
     csvw_raw(&w, DELEG_HEADER, strlen(DELEG_HEADER));
     for (uint32_t k = 0; k < a->ndels; k++) {
@@ -443,8 +445,10 @@ static int write_delegation(struct obslog *l, char *err, size_t errlen)
                                                             : "consistent";
         free(glue);
         glue = NULL;
-        if (deleg_text_glue_list(e->answer, &glue) != 0)
+        if (deleg_text_glue_list(e->answer, &glue) != 0) {
+            rc = DP_ENOMEM;
             goto out;
+        }
         csvw_str(&w, a->str.s[a->doms[e->dom].name]);
         csvw_str(&w, a->str.s[e->server]);
         csvw_str(&w, a->str.s[e->address]);
@@ -479,7 +483,8 @@ static int write_mx(struct obslog *l, const struct eff *effs, char *err, size_t 
     int rc = DP_ENOMEM;
     char reasons[256];
     csvw_init(&w);
-    if (ord == NULL)
+    if (ord == NULL ||
+        (rc = rep__csvw_to_file(&w, &l->dd, "mx_compliance.csv", false, err, errlen)) != 0)
         goto out;
     csvw_raw(
         &w, "domain,server,address,time_utc,mx_count,mx_hosts,verdict,reasons,vantage\r\n",
@@ -570,6 +575,11 @@ static int write_summary(struct obslog *l, char *err, size_t errlen)
 {
     struct csvw w;
     csvw_init(&w);
+    int rc = rep__csvw_to_file(&w, &l->dd, "summary.csv", false, err, errlen);
+    if (rc != 0) {
+        csvw_deinit(&w);
+        return rc;
+    }
 #define SUMMARY_HEADER                                                                             \
     "domain,check,servers,converged,stale,errors,percent_converged,eta_utc,window_ends_utc,"       \
     "status,deadline_utc,overdue\r\n"
@@ -590,7 +600,7 @@ static int write_summary(struct obslog *l, char *err, size_t errlen)
         csvw_uint(&w, r->overdue);
         csvw_end(&w);
     }
-    int rc = rep__csvw_replace(&l->dd, "summary.csv", &w, err, errlen);
+    rc = rep__csvw_replace(&l->dd, "summary.csv", &w, err, errlen);
     csvw_deinit(&w);
     return rc;
 }

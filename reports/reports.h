@@ -22,9 +22,10 @@
  * quoting only where needed, CRLF, ASCII only (other bytes as \DDD), and a
  * leading ' on any field starting with = + - @ TAB CR or ' (so no field runs
  * as a spreadsheet formula; the reader strips exactly that one '). Rows are
- * built in a growing memory buffer; the caller writes w->buf/w->len out.
+ * built in a growing memory buffer; the caller writes w->buf/w->len out
+ * (or, inside reports/, has them go to a file as they come).
  * Errors are sticky: after an allocation failure every call is a no-op and
- * csvw_error() returns DP_ENOMEM. */
+ * csvw_error() returns DP_ENOMEM (DP_EIO when a file's write failed). */
 struct csvw {
     char *buf;          /* owned; the rows written so far */
     size_t len;         /* bytes used in buf */
@@ -35,6 +36,9 @@ struct csvw {
     bool time_valid;    /* time_text holds the text of time_t */
     int64_t time_last;  /* the last time written */
     char time_text[20]; /* its YYYY-MM-DD HH:MM:SS */
+    /* set by rep__csvw_to_file (reports/internal.h): the file the rows go
+     * to a piece at a time, buf holding only the rows not yet out */
+    struct rep__csvw_file *file;
 };
 void csvw_init(struct csvw *w);
 void csvw_deinit(struct csvw *w);

@@ -183,6 +183,11 @@ static int sets_save(const struct datadir *dd, const struct rep_sets *s, char *e
         if (s->v[i].old_ttl_s > 0)
             v1 = false; /* the old form cannot hold it: the new form, once */
     csvw_init(&w);
+    int rc = rep__csvw_to_file(&w, dd, SETTINGS_NAME, false, err, errlen);
+    if (rc != 0) {
+        csvw_deinit(&w);
+        return rc;
+    }
     if (v1)
         csvw_raw(&w, SETTINGS_HEADER_V1 "\r\n", strlen(SETTINGS_HEADER_V1) + 2);
     else
@@ -199,7 +204,7 @@ static int sets_save(const struct datadir *dd, const struct rep_sets *s, char *e
             csvw_field(&w, NULL, 0);
         csvw_end(&w);
     }
-    int rc = rep__csvw_replace(dd, SETTINGS_NAME, &w, err, errlen);
+    rc = rep__csvw_replace(dd, SETTINGS_NAME, &w, err, errlen);
     csvw_deinit(&w);
     return rc;
 }

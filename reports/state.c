@@ -421,6 +421,10 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
         return rc;
     }
     csvw_init(&w);
+    if ((rc = rep__csvw_to_file(&w, &l->dd, STATE_NAME, true, err, errlen)) != 0) {
+        csvw_deinit(&w);
+        return rc;
+    }
     csvw_str(&w, "dnsprop-state");
     csvw_str(&w, STATE_VERSION);
     csvw_end(&w);
@@ -444,7 +448,7 @@ int rep__state_save(const struct obslog *l, const struct rep_agg *a, char *err, 
                 put_record(&w, POINT_TAG, point_fields, NFIELDS(point_fields), &s->pts[j]);
         }
     }
-    rep__csvw_seal(&w, rep__hash(REP__HASH_INIT, w.buf, w.len));
+    rep__csvw_seal(&w, rep__csvw_hash(&w));
     rc = rep__csvw_replace(&l->dd, STATE_NAME, &w, err, errlen);
     csvw_deinit(&w);
     return rc;

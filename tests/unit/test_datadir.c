@@ -16,7 +16,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -26,6 +28,7 @@
 
 #include "datadir.h"
 #include "dnsprop.h"
+#include "internal.h" /* rep__csvw_to_file */
 #include "reports.h"
 
 #include "scratch.h"
@@ -385,6 +388,150 @@ static void test_replace(void **state)
     datadir_close(&dd);
 }
 
+/* A replacement written a step at a time (datadir_new_*): the file
+ * appears only at commit, an abort or a failed write leaves the old one and
+ * no temporary file; a write that fails (past RLIMIT_FSIZE: EFBIG) says so. */
+static void test_replace_steps(void **state)
+{
+    (void)state;
+    struct datadir dd;
+    struct datadir_new n;
+    char err[1024] = "", p[450];
+    const char *d = open_sub("s", 0755, &dd, 0, 0);
+    snprintf(p, sizeof p, "%s/summary.csv", d);
+    assert_int_equal(datadir_new_open(&dd, "summary.csv", &n, err, sizeof err), 0);
+    assert_int_equal(datadir_new_write(&dd, "summary.csv", &n, "on", 2, err, sizeof err), 0);
+    assert_int_equal(datadir_new_write(&dd, "summary.csv", &n, "e\r\n", 3, err, sizeof err), 0);
+    assert_false(exists(p)); /* nothing under the name before the commit */
+    assert_int_equal(count_names(d, ".summary.csv."), 1);
+    assert_int_equal(datadir_new_commit(&dd, "summary.csv", &n, err, sizeof err), 0);
+    assert_string_equal(text_of(p), "one\r\n");
+    assert_int_equal(count_names(d, ".summary.csv."), 0);
+    datadir_new_abort(&dd, &n); /* after a commit: nothing */
+    assert_string_equal(text_of(p), "one\r\n");
+
+    /* abandoned halfway: the old file stays, the temporary one goes */
+    assert_int_equal(datadir_new_open(&dd, "summary.csv", &n, err, sizeof err), 0);
+    assert_int_equal(datadir_new_write(&dd, "summary.csv", &n, "two", 3, err, sizeof err), 0);
+    datadir_new_abort(&dd, &n);
+    assert_string_equal(text_of(p), "one\r\n");
+    assert_int_equal(count_names(d, ".summary.csv."), 0);
+
+    /* a write the file system refuses: an error naming the file, the old
+     * file as it was, no temporary file */
+    struct rlimit old, small = {.rlim_cur = 4096, .rlim_max = RLIM_INFINITY};
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small.rlim_max = old.rlim_max;
+    void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+    static char big[8192];
+    memset(big, 'x', sizeof big);
+    assert_int_equal(datadir_new_open(&dd, "summary.csv", &n, err, sizeof err), 0);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    int rc = datadir_new_write(&dd, "summary.csv", &n, big, sizeof big, err, sizeof err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, was);
+    assert_int_equal(rc, DP_EIO);
+    assert_non_null(strstr(err, "s/summary.csv: cannot write: File too large"));
+    assert_string_equal(text_of(p), "one\r\n");
+    assert_int_equal(count_names(d, ".summary.csv."), 0);
+    datadir_new_abort(&dd, &n); /* after a failure: nothing */
+
+    /* the name turned into a symlink while the file was written: refused
+     * at the commit, the symlink left alone */
+    assert_int_equal(datadir_new_open(&dd, "summary.csv", &n, err, sizeof err), 0);
+    assert_int_equal(unlink(p), 0);
+    assert_int_equal(symlink("/etc/passwd", p), 0);
+    assert_int_equal(datadir_new_commit(&dd, "summary.csv", &n, err, sizeof err), DP_EUNSAFE);
+    assert_non_null(strstr(err, "s/summary.csv: is a symbolic link"));
+    assert_int_equal(count_names(d, ".summary.csv."), 0);
+    assert_int_equal(unlink(p), 0);
+    datadir_close(&dd);
+}
+
+/* A csvw whose rows go to the file a piece at a time (rep__csvw_to_file):
+ * the same bytes as the rows built in memory, the same hash, and on a
+ * failed write no file and the error. Pieces of 16 bytes, so that rows
+ * straddle them. */
+static void test_csvw_to_file(void **state)
+{
+    (void)state;
+    struct datadir dd;
+    char err[1024] = "", p[450];
+    const char *d = open_sub("w", 0755, &dd, 0, 0);
+    size_t piece = rep__csvw_piece;
+    rep__csvw_piece = 16;
+    struct csvw mem, w;
+    csvw_init(&mem);
+    csvw_init(&w);
+    assert_int_equal(rep__csvw_to_file(&w, &dd, "convergence.csv", true, err, sizeof err), 0);
+    for (unsigned i = 0; i < 2000; i++) {
+        struct csvw *both[2] = {&mem, &w};
+        for (int k = 0; k < 2; k++) {
+            csvw_str(both[k], i % 7 == 0 ? "=formula, quoted" : "contoso.com");
+            csvw_uint(both[k], (uint64_t)i * 977);
+            csvw_time(both[k], 1764547200 + (int64_t)i);
+            csvw_end(both[k]);
+        }
+        assert_true(w.len < 16 + 64); /* never much more than a piece in memory */
+    }
+    uint64_t h = rep__csvw_hash(&w);
+    assert_true(h == rep__hash(REP__HASH_INIT, mem.buf, mem.len));
+    assert_int_equal(rep__csvw_replace(&dd, "convergence.csv", &w, err, sizeof err), 0);
+    snprintf(p, sizeof p, "%s/convergence.csv", d);
+    size_t len = 0;
+    char *got = slurp_path(p, &len);
+    assert_non_null(got);
+    assert_int_equal(len, mem.len);
+    assert_memory_equal(got, mem.buf, len);
+    free(got);
+    csvw_deinit(&w);
+    assert_int_equal(count_names(d, ".convergence.csv."), 0);
+
+    /* abandoned (an error elsewhere): no file, no temporary file */
+    csvw_init(&w);
+    assert_int_equal(rep__csvw_to_file(&w, &dd, "summary.csv", false, err, sizeof err), 0);
+    for (int i = 0; i < 100; i++) {
+        csvw_str(&w, "row");
+        csvw_end(&w);
+    }
+    csvw_deinit(&w);
+    snprintf(p, sizeof p, "%s/summary.csv", d);
+    assert_false(exists(p));
+    assert_int_equal(count_names(d, ".summary.csv."), 0);
+
+    /* a piece the file system refuses: the sticky error, its text, no file */
+    struct rlimit old, small = {.rlim_cur = 4096};
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small.rlim_max = old.rlim_max;
+    void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+    csvw_init(&w);
+    assert_int_equal(rep__csvw_to_file(&w, &dd, "summary.csv", false, err, sizeof err), 0);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    for (int i = 0; i < 1000; i++) {
+        csvw_str(&w, "a row of some length");
+        csvw_end(&w);
+    }
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, was);
+    assert_int_equal(csvw_error(&w), DP_EIO);
+    assert_non_null(strstr(err, "w/summary.csv: cannot write: File too large"));
+    assert_int_equal(rep__csvw_replace(&dd, "summary.csv", &w, err, sizeof err), DP_EIO);
+    csvw_deinit(&w);
+    assert_false(exists(p));
+    assert_int_equal(count_names(d, ".summary.csv."), 0);
+
+    /* refused before the first row: a symlink under the name */
+    assert_int_equal(symlink("/etc/passwd", p), 0);
+    csvw_init(&w);
+    assert_int_equal(rep__csvw_to_file(&w, &dd, "summary.csv", false, err, sizeof err), DP_EUNSAFE);
+    assert_null(w.file);
+    csvw_deinit(&w);
+    assert_int_equal(count_names(d, ".summary.csv."), 0);
+    csvw_deinit(&mem);
+    rep__csvw_piece = piece;
+    datadir_close(&dd);
+}
+
 /* For callers that write a replacement themselves: datadir_tmpfile and
  * datadir_rename. */
 static void test_tmpfile_rename(void **state)
@@ -567,6 +714,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_insecure_warning, setup, teardown),
         cmocka_unit_test_setup_teardown(test_files_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replace_steps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_csvw_to_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tmpfile_rename, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pinned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
