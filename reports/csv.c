@@ -398,9 +398,17 @@ void csvw_uint(struct csvw *w, uint64_t v)
         csvw__close(w, d, 2);
         return;
     }
-    size_t n = 3;
-    for (uint64_t p = 1000; n < 20 && v >= p; p *= 10)
-        n++;
+    /* the digits: from the bit length (log10 2 = 1233 / 4096, close
+     * enough below 2^64), then one comparison */
+    /* clang-format off */
+    static const uint64_t pow10[20] = {
+        1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+        100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
+        10000000000000ULL, 100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+        100000000000000000ULL, 1000000000000000000ULL, 10000000000000000000ULL};
+    /* clang-format on */
+    unsigned t = (unsigned)(64 - __builtin_clzll(v)) * 1233 >> 12;
+    size_t n = t + 1 - (v < pow10[t]);
     char *e = d + n;
     while (v >= 100) {
         e -= 2;
