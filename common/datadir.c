@@ -491,6 +491,7 @@ int datadir_new_open(const struct datadir *dd, const char *name, struct datadir_
     int rc;
     n->fd = -1;
     n->tmp[0] = '\0';
+    n->size = 0;
     shown(dd, name, path, sizeof path);
     if ((rc = may_replace(dd, name, path, err, errlen)) != 0)
         return rc;
@@ -504,6 +505,10 @@ int datadir_new_write(const struct datadir *dd, const char *name, struct datadir
     errno = 0;
     if (n->fd < 0 || dp_write_all(n->fd, data, len) != 0)
         return new_failed(dd, name, n, err, errlen);
+    /* to the disk while the next piece is made: the commit's fsync then
+     * waits for the last piece only */
+    dp_start_writeback(n->fd, n->size, len);
+    n->size += len;
     return 0;
 }
 

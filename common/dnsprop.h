@@ -92,6 +92,13 @@ int dp_read_all(int fd, const char *q, size_t max, char **buf, size_t *len, char
  * errno left so. */
 int dp_write_all(int fd, const void *buf, size_t len);
 
+/* Has the kernel start writing the len bytes at off of fd to the disk now
+ * (sync_file_range SYNC_FILE_RANGE_WRITE), without waiting: a file written
+ * in pieces and fsynced at the end then has the disk work while the next
+ * pieces are made, and the fsync waits for the last ones only. Advice: the
+ * fsync still says whether it all reached the disk. */
+void dp_start_writeback(int fd, uint64_t off, uint64_t len);
+
 /* Whether two socket addresses are the same address and port (IPv4 or IPv6,
  * scope included). */
 struct sockaddr;

@@ -3,9 +3,11 @@
  * clang-analyzer 14 reports a false uninitialized va_list in dp_errf when a
  * caller of it in the same file is analyzed with it.
  */
+#define _GNU_SOURCE /* sync_file_range */
 #include "dnsprop.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,6 +44,13 @@ int dp_read_all(int fd, const char *q, size_t max, char **buf, size_t *len, char
     *buf = b;
     *len = n;
     return 0;
+}
+
+void dp_start_writeback(int fd, uint64_t off, uint64_t len)
+{
+    int e = errno;
+    (void)sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+    errno = e;
 }
 
 int dp_write_all(int fd, const void *buf, size_t len)

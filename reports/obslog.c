@@ -655,6 +655,9 @@ int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err,
             }
             any = true;
             rc = write_all(l, w.buf, w.len, err, errlen);
+            /* to the disk while the next piece is made (fsynced at the end) */
+            if (rc == 0 && start != UINT64_MAX)
+                dp_start_writeback(l->fd, start + written, w.len);
             written += w.len;
             csvw_clear(&w);
         }
