@@ -11,7 +11,10 @@
 # The next round in the same folder (the first round's state loaded beside
 # it) is run too, for its memory.
 # Targets: >= 0.6 x dnsperf, 0 answers lost, peak memory <= 256 MiB, time
-# per domain at 100,000 <= 1.5 x that at 10,000.
+# per domain at 100,000 <= 1.5 x that at 10,000. The ratio is the median of
+# the runs' own ratios (dnsperf, then dnsprop right after it) over the runs
+# in which the host took at most BENCH_QUIET_STEAL% (5) of the CPU, at least
+# three of them: no verdict otherwise (see QUIET below).
 # Usage: bench/bench_check.sh BUILD_DIR   (knotd runs as the current user)
 #
 # The zone: one zone, bench.test., holding every domain as a name under it
@@ -68,9 +71,18 @@ check() {
   lines=$(wc -l < "$T/status.txt")
 }
 
-: > "$T/dp.qps"; : > "$T/big.s"; : > "$T/small.s"
-lost=0; peak=0; status_lines=0
-for i in $(seq "$RUNS"); do
+: > "$T/dp.qps"; : > "$T/big.s"; : > "$T/small.s"; : > "$T/ratio.quiet"
+lost=0; peak=0; status_lines=0; ratios=
+# The ratio is judged run by run: dnsperf and dnsprop one after the other,
+# in the same minute, so that a pair shares the host's mood. A pair in which
+# the host took more than QUIET% of this VM's CPU (steal) during either run
+# is printed but not judged: on a shared host such a run measures the host.
+# At least 3 quiet pairs are needed for a verdict; while fewer were seen,
+# up to RUNS more runs are made.
+QUIET=${BENCH_QUIET_STEAL:-5}
+i=0
+while i=$((i + 1)); [ "$i" -le "$RUNS" ] ||
+  { [ "$(wc -l < "$T/ratio.quiet")" -lt 3 ] && [ "$i" -le $((2 * RUNS)) ]; }; do
   bench_steal_mark
   bench_dnsperf "$port" "$T/queries"
   bench_steal_since
@@ -81,6 +93,14 @@ for i in $(seq "$RUNS"); do
   check "$T/domains" "$T/big"
   bench_steal_since
   echo "$secs" >> "$T/big.s"
+  # this pair's ratio of answered queries per second
+  ratio=$(awk -v a="$answered" -v s="$secs" -v d="$dp_qps" 'BEGIN { printf "%.3f", a / s / d }')
+  if [ "$dp_steal" -le "$QUIET" ] && [ "$steal_pct" -le "$QUIET" ]; then
+    echo "$ratio" >> "$T/ratio.quiet"
+    ratios="$ratios $ratio"
+  else
+    ratios="$ratios ($ratio)"
+  fi
   big_lost=$((3 * N - answered))
   lost=$((lost + big_lost))
   [ "$kib" -gt "$peak" ] && peak=$kib
@@ -100,17 +120,28 @@ for i in $(seq "$RUNS"); do
     "$i" "$dp_qps" "$dp_lost" "$dp_steal" "$N" "$(tail -1 "$T/big.s")" "$steal_pct" "$(awk -v s="$(tail -1 "$T/big.s")" -v n=$((3 * N - big_lost)) 'BEGIN { print n / s }')" \
     "$(awk -v k="$big_kib" 'BEGIN { print k / 1024 }')" "$big_lost" "$(awk -v k="$again_kib" 'BEGIN { print k / 1024 }')" "$SMALL" "$secs" "$(awk -v k="$kib" 'BEGIN { print k / 1024 }')"
 done
+RUNS=$((i - 1))
 bench_steal_verdict
 echo "status line at $N domains ($(wc -l < "$T/status.txt") line): $(cut -c1-160 "$T/status.txt")..."
+nquiet=$(wc -l < "$T/ratio.quiet")
+quiet_ratio=$( [ "$nquiet" -gt 0 ] && median < "$T/ratio.quiet" || echo 0)
 dp=$(median < "$T/dp.qps")
 big=$(median < "$T/big.s")
 small=$(median < "$T/small.s")
 awk -v dp="$dp" -v big="$big" -v small="$small" -v n="$N" -v m="$SMALL" -v lost="$lost" \
-    -v peak="$peak" -v lines="$status_lines" -v runs="$RUNS" 'BEGIN {
-  qps = 3 * n / big; ratio = qps / dp
+    -v peak="$peak" -v lines="$status_lines" -v runs="$RUNS" -v quiet="$QUIET" \
+    -v nquiet="$nquiet" -v qratio="$quiet_ratio" -v ratios="$ratios" 'BEGIN {
+  qps = 3 * n / big; all = qps / dp; ratio = qratio
   per_big = big / n * 1e6; per_small = small / m * 1e6; growth = per_big / per_small
   printf "medians of %d runs: dnsperf %.0f q/s; dnsprop check %.0f answered q/s for the whole process\n", runs, dp, qps
-  printf "dnsprop/dnsperf: %.2f (target >= 0.6): %s\n", ratio, (ratio >= 0.6) ? "PASS" : "MISS"
+  printf "dnsprop/dnsperf, run by run:%s (in parentheses: the host took more than %d%%)\n", ratios, quiet
+  printf "dnsprop/dnsperf, medians of all %d runs: %.2f\n", runs, all
+  if (nquiet >= 3)
+    printf "dnsprop/dnsperf, median of the %d quiet pairs: %.2f (target >= 0.6): %s\n", nquiet, ratio, (ratio >= 0.6) ? "PASS" : "MISS"
+  else {
+    printf "dnsprop/dnsperf: NO VERDICT: %d quiet pairs of %d runs, 3 needed (the host was busy: run again)\n", nquiet, runs
+    ratio = 0
+  }
   printf "answers lost in all runs: %d (target 0): %s\n", lost, (lost == 0) ? "PASS" : "MISS"
   printf "peak memory at %d domains, first or next round: %.1f MiB (target <= 256 MiB): %s\n", n, peak / 1024, (peak <= 262144) ? "PASS" : "MISS"
   printf "time per domain: %.1f us at %d, %.1f us at %d: %.2fx (target <= 1.5x): %s\n", per_small, m, per_big, n, growth, (growth <= 1.5) ? "PASS" : "MISS"
