@@ -505,9 +505,6 @@ int datadir_new_write(const struct datadir *dd, const char *name, struct datadir
     errno = 0;
     if (n->fd < 0 || dp_write_all(n->fd, data, len) != 0)
         return new_failed(dd, name, n, err, errlen);
-    /* to the disk while the next piece is made: the commit's fsync then
-     * waits for the last piece only */
-    dp_start_writeback(n->fd, n->size, len);
     n->size += len;
     return 0;
 }
@@ -567,6 +564,7 @@ int datadir_replace(const struct datadir *dd, const char *name, int prefix_fd, u
             if (k <= 0)
                 return new_failed(dd, name, &n, err, errlen);
             left -= (uint64_t)k;
+            n.size += (uint64_t)k;
         }
     }
     if ((rc = datadir_new_write(dd, name, &n, data, len, err, errlen)) != 0)

@@ -114,7 +114,7 @@ int datadir_replace(const struct datadir *dd, const char *name, int prefix_fd, u
 struct datadir_new {
     int fd;                 /* the temporary file; -1 once closed */
     char tmp[NAME_MAX + 1]; /* its name in the folder */
-    uint64_t size;          /* bytes written to it */
+    uint64_t size;          /* bytes written to it (copied ones too) */
 };
 int datadir_new_open(const struct datadir *dd, const char *name, struct datadir_new *n, char *err,
                      size_t errlen);

@@ -492,6 +492,9 @@ __attribute__((noinline)) static void csvw__spill(struct csvw *w)
         w->err = DP_EIO;
         return;
     }
+    /* to the disk while the next piece is made: the commit's fsync then
+     * waits for the last piece only */
+    dp_start_writeback(f->out.fd, f->out.size - n, n);
     memmove(w->buf, w->buf + n, w->len - n);
     w->len -= n;
 }
@@ -785,7 +788,5 @@ int rep__csvw_replace(const struct datadir *dd, const char *name, struct csvw *w
     rc = datadir_new_write(dd, name, &f->out, w->buf, w->len, err, errlen);
     if (rc == 0)
         rc = datadir_new_commit(dd, name, &f->out, err, errlen);
-    if (rc == 0)
-        csvw_clear(w);
     return rc;
 }

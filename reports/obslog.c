@@ -655,8 +655,9 @@ int obslog_append(struct obslog *l, const struct obs *rows, size_t n, char *err,
             }
             any = true;
             rc = write_all(l, w.buf, w.len, err, errlen);
-            /* to the disk while the next piece is made (fsynced at the end) */
-            if (rc == 0 && start != UINT64_MAX)
+            /* to the disk while the next piece is made (the fsync at the
+             * end writes the last one) */
+            if (rc == 0 && i + 1 < n && start != UINT64_MAX)
                 dp_start_writeback(l->fd, start + written, w.len);
             written += w.len;
             csvw_clear(&w);
